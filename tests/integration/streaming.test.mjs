@@ -160,6 +160,7 @@ describe("SIGTERM ends open streams cleanly and exits 0", { concurrency: true },
       const s = client.openStream(HEALTH, "Watch", { service: "" });
       await s.waitForMessages(1, 10_000);
       assert.deepEqual(s.messages[0], { status: "SERVING" });
+      assert.equal(s.ended, false, `Watch ended before SIGTERM was sent: ${JSON.stringify(s.error)}`);
 
       const [exit, end] = await Promise.all([node.stop("SIGTERM", 10_000), withTimeout(s.done, 12_000, "stream did not end after SIGTERM")]);
       assert.equal(exit.timedOut, false, `did not exit within 10 s of SIGTERM\n${exit.stderr}`);

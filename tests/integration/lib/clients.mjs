@@ -417,6 +417,24 @@ function connectErrorInfo(e) {
 }
 
 /**
+ * Http2SessionManager whose sessions always have an "error" listener. connect-node destroys a
+ * session with an error when it gets a GOAWAY with no open streams (the server draining on
+ * SIGTERM); if its own listener is already detached, Node raises that as an uncaughtException.
+ * Errors that matter still reach the caller through the streams.
+ */
+class GuardedSessionManager extends connectNode.Http2SessionManager {
+  async request(method, path, headers, options) {
+    const stream = await super.request(method, path, headers, options);
+    const session = stream.session;
+    if (session && !session.peatGuarded) {
+      session.peatGuarded = true;
+      session.on("error", () => {});
+    }
+    return stream;
+  }
+}
+
+/**
  * A connect-node transport. protocol: connect | grpc | grpcweb; httpVersion "1.1" | "2";
  * binary: proto (true) or JSON (false) payloads. Unix sockets: HTTP/1.1 via `socketPath`,
  * HTTP/2 via a session whose createConnection dials the socket.
@@ -430,7 +448,7 @@ export function createConnectNodeTransport(target, { protocol, httpVersion, bina
     opts.nodeOptions = target.via === "unix" ? { agent, socketPath: target.unixPath } : { agent };
   } else {
     const h2opts = target.via === "unix" ? { createConnection: () => net.connect(target.unixPath) } : {};
-    const sm = new connectNode.Http2SessionManager(target.baseUrl, {}, h2opts);
+    const sm = new GuardedSessionManager(target.baseUrl, {}, h2opts);
     closers.push(() => sm.abort());
     opts.sessionManager = sm;
   }
