@@ -13,7 +13,11 @@ import {
   CONNECT_HTTP_STATUS,
   SIDECAR,
   curlPost,
+  envelope,
   grpcRawUnary,
+  parseEnvelopes,
+  protobuf,
+  sidecarPb,
   makeClient,
   targetOf,
 } from "./lib/clients.mjs";
@@ -171,6 +175,30 @@ describe("protocol matrix", () => {
         assert.equal(r.ok, true, `${r.code} ${r.errorMessage}`);
         assert.ok(Buffer.isBuffer(r.message) && r.message.length > 0, "GetStatusResponse carries node_id/endpoint_addr");
       });
+    });
+  }
+
+  // ---- gRPC-Web text (base64) variant, by hand: no client library speaks it -------------------
+  for (const via of VIAS) {
+    it(`gRPC-Web text (application/grpc-web-text) GetStatus over ${via}`, async () => {
+      const r = await curlPost(targetOf(node, via), `/${SIDECAR}/GetStatus`, envelope(Buffer.alloc(0)).toString("base64"), {
+        contentType: "application/grpc-web-text",
+        headers: { "X-Grpc-Web": "1", Accept: "application/grpc-web-text" },
+      });
+      assert.equal(r.httpStatus, 200, r.body);
+      assert.match(r.contentType, /^application\/grpc-web-text/);
+      // The body may be several independently base64-encoded chunks.
+      const chunks = r.body.match(/[A-Za-z0-9+/]+={0,2}/g) ?? [];
+      assert.equal(chunks.join(""), r.body.replace(/\s+/g, ""), `non-base64 bytes in body: ${JSON.stringify(r.body)}`);
+      const frames = parseEnvelopes(Buffer.concat(chunks.map((c) => Buffer.from(c, "base64"))));
+      assert.equal(frames.length, 2, `want one data frame + one trailer frame, got ${frames.length}`);
+      assert.equal(frames[0].flags, 0);
+      const status = protobuf.fromBinary(sidecarPb.GetStatusResponseSchema, frames[0].payload);
+      assert.match(status.endpointAddr, HEX64);
+      assert.ok(status.nodeId.length > 0);
+      assert.equal(frames[1].flags, 0x80, "trailer frame");
+      const trailers = frames[1].payload.toString("latin1");
+      assert.match(trailers, /(^|\r\n)grpc-status:\s*0\r\n/i, JSON.stringify(trailers));
     });
   }
 
