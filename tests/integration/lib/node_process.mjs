@@ -25,15 +25,24 @@ export function nodeBinary() {
 
 /** Every live PeatNode, so a crashed test file never leaves a server behind. */
 const live = new Set();
-process.on("exit", () => {
+function killAllLive() {
   for (const n of live) {
     try {
       n.proc.kill("SIGKILL");
+      n._cleanup();
     } catch {
       /* already gone */
     }
   }
-});
+}
+process.on("exit", killAllLive);
+// A test runner killed by a timeout (CTest sends SIGTERM) must not leave servers behind either.
+for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) {
+  process.once(sig, () => {
+    killAllLive();
+    process.exit(128 + os.constants.signals[sig]);
+  });
+}
 
 function cleanListenUrl(s) {
   // Tolerate log formats that wrap the URL in quotes or follow it with punctuation.
