@@ -1,0 +1,910 @@
+#include "app/config.h"
+
+#include <arpa/inet.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <exception>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "common/logging.h"
+#include "crypto/base64.h"
+#include "mesh/identity.h"
+
+#ifndef PEAT_NODE_VERSION
+#define PEAT_NODE_VERSION "0.0.0"
+#endif
+
+namespace peat {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Value parsers. They return INVALID_ARGUMENT with a message that does not name the flag; the
+// caller prefixes "<flag>: ".
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+StatusOr<uint64_t> ParseUint(std::string_view s) {
+  if (s.empty() || s.size() > 20) return InvalidArgumentError("expected a non-negative integer");
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return InvalidArgumentError("expected a non-negative integer");
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return InvalidArgumentError("number is too large");
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+StatusOr<bool> ParseBool(std::string_view s) {
+  const std::string l = Lower(s);
+  if (l == "true" || l == "1" || l == "yes" || l == "on") return true;
+  if (l == "false" || l == "0" || l == "no" || l == "off") return false;
+  return InvalidArgumentError("expected true/false, 1/0, yes/no or on/off");
+}
+
+StatusOr<uint16_t> ParsePort(std::string_view s) {
+  auto v = ParseUint(s);
+  if (!v.ok() || *v > 65535) return InvalidArgumentError("port must be an integer in 0..65535");
+  return static_cast<uint16_t>(*v);
+}
+
+bool IsIpv4Literal(const std::string& host) {
+  in_addr a{};
+  return inet_pton(AF_INET, host.c_str(), &a) == 1;
+}
+
+bool IsIpv6Literal(const std::string& host) {
+  in6_addr a{};
+  return inet_pton(AF_INET6, host.c_str(), &a) == 1;
+}
+
+Status ValidateHostName(const std::string& host) {
+  const bool numeric = std::all_of(host.begin(), host.end(),
+                                   [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+  if (numeric) {
+    if (!IsIpv4Literal(host)) return InvalidArgumentError("invalid IPv4 address '" + host + "'");
+    return Status::Ok();
+  }
+  if (host.size() > 253) return InvalidArgumentError("host name is too long");
+  for (char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_';
+    if (!ok) return InvalidArgumentError("invalid host '" + host + "'");
+  }
+  return Status::Ok();
+}
+
+struct HostPort {
+  std::string host;  // without brackets
+  uint16_t port = 0;
+};
+
+// "host:port", "[v6]:port"; an empty host is allowed only if `allow_empty_host`.
+StatusOr<HostPort> ParseHostPort(std::string_view text, bool allow_empty_host) {
+  HostPort hp;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos) {
+      return InvalidArgumentError("missing ']' in '" + std::string(text) + "'");
+    }
+    hp.host = std::string(text.substr(1, close - 1));
+    if (!IsIpv6Literal(hp.host)) {
+      return InvalidArgumentError("invalid IPv6 address '" + hp.host + "'");
+    }
+    if (close + 1 >= text.size() || text[close + 1] != ':') {
+      return InvalidArgumentError("expected [IPv6]:PORT, got '" + std::string(text) + "'");
+    }
+    port_text = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return InvalidArgumentError("expected HOST:PORT, got '" + std::string(text) + "'");
+    }
+    hp.host = std::string(text.substr(0, colon));
+    if (hp.host.find(':') != std::string::npos) {
+      return InvalidArgumentError("IPv6 addresses must be in brackets, e.g. [::1]:50051; got '" +
+                                  std::string(text) + "'");
+    }
+    port_text = text.substr(colon + 1);
+    if (hp.host.empty()) {
+      if (!allow_empty_host) {
+        return InvalidArgumentError("missing host in '" + std::string(text) + "'");
+      }
+    } else {
+      PEAT_RETURN_IF_ERROR(ValidateHostName(hp.host));
+    }
+  }
+  auto port = ParsePort(port_text);
+  if (!port.ok()) return port.status();
+  hp.port = *port;
+  return hp;
+}
+
+StatusOr<StaticPeer> ParsePeer(std::string_view text) {
+  const size_t at = text.find('@');
+  if (at == std::string_view::npos) {
+    return InvalidArgumentError("expected ENDPOINT_ID@HOST:PORT, got '" + std::string(text) + "'");
+  }
+  StaticPeer p;
+  p.endpoint_id = std::string(text.substr(0, at));
+  if (!IsValidEndpointId(p.endpoint_id)) {
+    return InvalidArgumentError("endpoint id must be 64 lowercase hex characters, got '" +
+                                p.endpoint_id + "'");
+  }
+  auto hp = ParseHostPort(text.substr(at + 1), /*allow_empty_host=*/false);
+  if (!hp.ok()) return hp.status();
+  if (hp->port == 0) return InvalidArgumentError("peer port must be in 1..65535");
+  p.address = std::string(text.substr(at + 1));
+  return p;
+}
+
+Status ValidateKey32(std::string_view b64) {
+  auto key = Base64DecodeSecret(b64);
+  if (!key.ok()) {
+    return InvalidArgumentError("must be base64 of exactly 32 bytes (" + key.status().message() +
+                                ")");
+  }
+  if (key->size() != 32) {
+    return InvalidArgumentError("must be base64 of exactly 32 bytes (decodes to " +
+                                std::to_string(key->size()) + " bytes)");
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The flag table.
+
+enum class Source { kDefault = 0, kEnv = 1, kCli = 2 };
+
+// Parser state while flags are applied.
+struct State {
+  NodeConfig config;
+  ListenAddress mesh_listen;              // parsed --mesh-listen
+  std::optional<uint16_t> iroh_udp_port;  // --iroh-udp-port alias
+  std::map<std::string, Source> sources;  // flag name → where its value came from
+};
+
+enum class Kind { kScalar, kBool, kList };
+
+// Applies the already-resolved value(s) of one flag. Scalar and bool flags get exactly one value;
+// list flags get the non-empty comma-separated items. Errors do not name the flag.
+using ApplyFn = std::function<Status(const std::vector<std::string>& values, State& st)>;
+
+struct FlagDef {
+  std::string name;  // without "--"
+  Kind kind;
+  std::string type_name;  // for --help
+  std::string help;
+  std::vector<std::string> env;  // empty → PEAT_NODE_<UPPER_SNAKE of name>
+  ApplyFn apply;
+};
+
+std::string EnvNameFor(const std::string& flag) {
+  std::string env = "PEAT_NODE_";
+  for (char c : flag) env.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  return env;
+}
+
+ApplyFn UintField(uint64_t NodeConfig::*field, uint64_t min, uint64_t max = UINT64_MAX) {
+  return [=](const std::vector<std::string>& v, State& st) -> Status {
+    auto n = ParseUint(v.front());
+    if (!n.ok()) return InvalidArgumentError(n.status().message() + ", got '" + v.front() + "'");
+    if (*n < min || *n > max) {
+      std::string range = max == UINT64_MAX
+                              ? "at least " + std::to_string(min)
+                              : "in " + std::to_string(min) + ".." + std::to_string(max);
+      return InvalidArgumentError("must be " + range + ", got " + v.front());
+    }
+    st.config.*field = *n;
+    return Status::Ok();
+  };
+}
+
+ApplyFn BoolField(bool NodeConfig::*field) {
+  return [=](const std::vector<std::string>& v, State& st) -> Status {
+    auto b = ParseBool(v.front());
+    if (!b.ok()) return b.status();
+    st.config.*field = *b;
+    return Status::Ok();
+  };
+}
+
+ApplyFn StringField(std::string NodeConfig::*field) {
+  return [=](const std::vector<std::string>& v, State& st) -> Status {
+    st.config.*field = v.front();
+    return Status::Ok();
+  };
+}
+
+ApplyFn KeyField(std::string NodeConfig::*field) {
+  return [=](const std::vector<std::string>& v, State& st) -> Status {
+    PEAT_RETURN_IF_ERROR(ValidateKey32(v.front()));
+    st.config.*field = v.front();
+    return Status::Ok();
+  };
+}
+
+std::string Def(uint64_t v) { return std::to_string(v); }
+std::string Def(bool v) { return v ? "true" : "false"; }
+
+std::vector<FlagDef> MakeFlagTable() {
+  const NodeConfig d;  // defaults shown in --help come from NodeConfig itself
+  std::vector<FlagDef> t;
+  auto add = [&t](std::string name, Kind kind, std::string type, std::string help, ApplyFn apply,
+                  std::vector<std::string> env = {}) {
+    t.push_back({std::move(name), kind, std::move(type), std::move(help), std::move(env),
+                 std::move(apply)});
+  };
+  const auto dflt = [&](uint64_t v) { return " (default: " + Def(v) + ")"; };
+
+  // --- API
+  add("listen", Kind::kList, "ADDR",
+      "API socket: tcp://IP:PORT, IP:PORT, [IPv6]:PORT or unix:///abs/path; repeatable "
+      "(default: tcp://0.0.0.0:50051)",
+      [](const std::vector<std::string>& v, State& st) -> Status {
+        std::set<std::string> seen;
+        st.config.listen.clear();
+        for (const auto& item : v) {
+          auto a = ParseListenAddress(item);
+          if (!a.ok()) return a.status();
+          if (!seen.insert(a->ToString()).second) {
+            return InvalidArgumentError("duplicate address " + a->ToString());
+          }
+          st.config.listen.push_back(*a);
+        }
+        return Status::Ok();
+      });
+  add("data-dir", Kind::kScalar, "PATH", "persistent state directory (default: " + d.data_dir + ")",
+      StringField(&NodeConfig::data_dir));
+  add("node-id", Kind::kScalar, "NAME",
+      "node name; seeds the identity with --shared-key (default: random UUIDv4, kept in "
+      "<data-dir>/node-id)",
+      [](const std::vector<std::string>& v, State& st) -> Status {
+        Status s = ValidateNodeId(v.front());
+        if (!s.ok()) {
+          // ValidateNodeId names the flag itself; strip it, the caller adds the label.
+          std::string m = s.message();
+          if (m.rfind("--node-id: ", 0) == 0) m = m.substr(11);
+          return InvalidArgumentError(m);
+        }
+        st.config.node_id = v.front();
+        return Status::Ok();
+      });
+  add("app-id", Kind::kScalar, "ID",
+      "formation id; nodes of different formations never sync (default: " + d.app_id + ")",
+      StringField(&NodeConfig::app_id));
+  add("shared-key", Kind::kScalar, "BASE64",
+      "formation secret: base64 of 32 bytes; makes the identity deterministic (default: none)",
+      KeyField(&NodeConfig::shared_key_b64));
+  add("encryption-key", Kind::kScalar, "BASE64",
+      "document payload encryption key (AES-256-GCM): base64 of 32 bytes (default: none)",
+      KeyField(&NodeConfig::encryption_key_b64));
+  add("peer", Kind::kList, "ID@HOST:PORT",
+      "static peer, endpoint id (64 lowercase hex) @ host:port; repeatable",
+      [](const std::vector<std::string>& v, State& st) -> Status {
+        st.config.peers.clear();
+        for (const auto& item : v) {
+          auto p = ParsePeer(item);
+          if (!p.ok()) return p.status();
+          st.config.peers.push_back(*p);
+        }
+        return Status::Ok();
+      },
+      {"PEAT_NODE_PEERS", "PEAT_NODE_PEER"});
+  add("auto-sync", Kind::kBool, "BOOL", "start sync at boot (default: " + Def(d.auto_sync) + ")",
+      BoolField(&NodeConfig::auto_sync));
+  add("print-config", Kind::kBool, "BOOL",
+      "log the effective configuration at startup, secrets redacted (default: false)",
+      BoolField(&NodeConfig::print_config));
+
+  // --- Store / lifecycle
+  add("tombstone-ttl-hours", Kind::kScalar, "HOURS",
+      "tombstone retention upper bound" + dflt(d.tombstone_ttl_hours),
+      UintField(&NodeConfig::tombstone_ttl_hours, 1));
+  add("gc-interval-secs", Kind::kScalar, "SECS", "tombstone GC cadence" + dflt(d.gc_interval_secs),
+      UintField(&NodeConfig::gc_interval_secs, 1));
+  add("gc-batch-size", Kind::kScalar, "N", "tombstones purged per GC batch" + dflt(d.gc_batch_size),
+      UintField(&NodeConfig::gc_batch_size, 1));
+  add("max-document-bytes", Kind::kScalar, "BYTES",
+      "largest accepted document JSON" + dflt(d.max_document_bytes),
+      UintField(&NodeConfig::max_document_bytes, 1));
+
+  // --- Attachments
+  add("attachment-root", Kind::kList, "NAME=PATH",
+      "attachment root; repeatable; enables the attachment RPCs (default: none)",
+      [](const std::vector<std::string>& v, State& st) -> Status {
+        st.config.attachment_roots.clear();
+        for (const auto& item : v) {
+          const size_t eq = item.find('=');
+          if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
+            return InvalidArgumentError("expected NAME=PATH, got '" + item + "'");
+          }
+          const std::string name = item.substr(0, eq);
+          for (char c : name) {
+            const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+            if (!ok) {
+              return InvalidArgumentError("root name '" + name +
+                                          "' may contain only letters, digits, '-', '_', '.'");
+            }
+          }
+          if (!st.config.attachment_roots.emplace(name, item.substr(eq + 1)).second) {
+            return InvalidArgumentError("duplicate root name '" + name + "'");
+          }
+        }
+        return Status::Ok();
+      },
+      {"PEAT_NODE_ATTACHMENT_ROOTS", "PEAT_NODE_ATTACHMENT_ROOT"});
+  add("attachment-max-file-bytes", Kind::kScalar, "BYTES",
+      "largest attachment file" + dflt(d.attachment_max_file_bytes),
+      UintField(&NodeConfig::attachment_max_file_bytes, 1));
+  add("attachment-max-bundle-bytes", Kind::kScalar, "BYTES",
+      "largest attachment bundle" + dflt(d.attachment_max_bundle_bytes),
+      UintField(&NodeConfig::attachment_max_bundle_bytes, 1));
+  add("attachment-max-files-per-bundle", Kind::kScalar, "N",
+      "files per bundle" + dflt(d.attachment_max_files_per_bundle),
+      UintField(&NodeConfig::attachment_max_files_per_bundle, 1));
+  add("attachment-max-node-list-len", Kind::kScalar, "N",
+      "node ids in a node-list scope" + dflt(d.attachment_max_node_list_len),
+      UintField(&NodeConfig::attachment_max_node_list_len, 1));
+  add("attachment-max-concurrent-distributions", Kind::kScalar, "N",
+      "distributions in flight" + dflt(d.attachment_max_concurrent_distributions),
+      UintField(&NodeConfig::attachment_max_concurrent_distributions, 1));
+  add("attachment-default-priority", Kind::kScalar, "PRIORITY",
+      "bulk, low, routine, priority or critical (default: " + d.attachment_default_priority + ")",
+      [](const std::vector<std::string>& v, State& st) -> Status {
+        const std::string p = Lower(v.front());
+        if (p != "bulk" && p != "low" && p != "routine" && p != "priority" && p != "critical") {
+          return InvalidArgumentError("must be one of bulk, low, routine, priority, critical");
+        }
+        st.config.attachment_default_priority = p;
+        return Status::Ok();
+      });
+  add("attachment-discovery-grace-secs", Kind::kScalar, "SECS",
+      "wait for scope members to appear" + dflt(d.attachment_discovery_grace_secs),
+      UintField(&NodeConfig::attachment_discovery_grace_secs, 0));
+  add("attachment-handle-retention-secs", Kind::kScalar, "SECS",
+      "keep finished distribution handles" + dflt(d.attachment_handle_retention_secs),
+      UintField(&NodeConfig::attachment_handle_retention_secs, 1));
+  add("attachment-inbox", Kind::kScalar, "PATH", "receiver inbox directory (default: unset)",
+      StringField(&NodeConfig::attachment_inbox));
+  add("attachment-inbox-poll-secs", Kind::kScalar, "SECS",
+      "inbox poll interval" + dflt(d.attachment_inbox_poll_secs),
+      UintField(&NodeConfig::attachment_inbox_poll_secs, 1));
+  add("attachment-outbox-watch", Kind::kBool, "BOOL",
+      "send files dropped into the outbox (default: " + Def(d.attachment_outbox_watch) + ")",
+      BoolField(&NodeConfig::attachment_outbox_watch));
+  add("attachment-outbox-poll-secs", Kind::kScalar, "SECS",
+      "outbox poll interval" + dflt(d.attachment_outbox_poll_secs),
+      UintField(&NodeConfig::attachment_outbox_poll_secs, 1));
+
+  // --- Agent watcher
+  add("agent-addr", Kind::kScalar, "URL", "agent to watch (default: unset = no watcher)",
+      StringField(&NodeConfig::agent_addr));
+  add("agent-poll-interval", Kind::kScalar, "SECS",
+      "agent poll interval" + dflt(d.agent_poll_interval),
+      UintField(&NodeConfig::agent_poll_interval, 1));
+  add("agent-tls-cert", Kind::kScalar, "PATH", "client certificate for agent mTLS",
+      StringField(&NodeConfig::agent_tls_cert));
+  add("agent-tls-key", Kind::kScalar, "PATH", "client private key for agent mTLS",
+      StringField(&NodeConfig::agent_tls_key));
+  add("agent-tls-ca", Kind::kScalar, "PATH", "CA bundle that signs the agent's certificate",
+      StringField(&NodeConfig::agent_tls_ca));
+
+  // --- Discovery
+  add("disable-mdns", Kind::kBool, "BOOL",
+      "disable mDNS discovery (default: " + Def(d.disable_mdns) + ")",
+      BoolField(&NodeConfig::disable_mdns));
+  add("enable-kubernetes-discovery", Kind::kBool, "BOOL",
+      "discover peers through the Kubernetes API (default: false)",
+      BoolField(&NodeConfig::enable_kubernetes_discovery));
+  add("discovery-namespace", Kind::kScalar, "NS",
+      "Kubernetes namespace to search (default: own namespace)",
+      StringField(&NodeConfig::discovery_namespace));
+  add("discovery-label-selector", Kind::kScalar, "SELECTOR",
+      "pod label selector (default: " + d.discovery_label_selector + ")",
+      StringField(&NodeConfig::discovery_label_selector));
+  add("discovery-annotation-prefix", Kind::kScalar, "PREFIX",
+      "pod annotation prefix (default: " + d.discovery_annotation_prefix + ")",
+      StringField(&NodeConfig::discovery_annotation_prefix));
+  add("discovery-interval-secs", Kind::kScalar, "SECS",
+      "Kubernetes discovery interval" + dflt(d.discovery_interval_secs),
+      UintField(&NodeConfig::discovery_interval_secs, 1));
+
+  // --- RPC server
+  add("rpc-default-timeout-secs", Kind::kScalar, "SECS",
+      "deadline of calls that set none" + dflt(d.rpc_default_timeout_secs),
+      UintField(&NodeConfig::rpc_default_timeout_secs, 1));
+  add("rpc-max-timeout-secs", Kind::kScalar, "SECS",
+      "cap on client-requested deadlines" + dflt(d.rpc_max_timeout_secs),
+      UintField(&NodeConfig::rpc_max_timeout_secs, 1));
+  add("http-header-read-timeout-secs", Kind::kScalar, "SECS",
+      "close connections that do not finish their headers" + dflt(d.http_header_read_timeout_secs),
+      UintField(&NodeConfig::http_header_read_timeout_secs, 1));
+  add("http-max-connection-idle-secs", Kind::kScalar, "SECS",
+      "close idle connections" + dflt(d.http_max_connection_idle_secs),
+      UintField(&NodeConfig::http_max_connection_idle_secs, 1));
+  add("http2-keepalive-interval-secs", Kind::kScalar, "SECS",
+      "HTTP/2 PING interval" + dflt(d.http2_keepalive_interval_secs),
+      UintField(&NodeConfig::http2_keepalive_interval_secs, 1));
+  add("http2-keepalive-timeout-secs", Kind::kScalar, "SECS",
+      "close if a PING is not answered" + dflt(d.http2_keepalive_timeout_secs),
+      UintField(&NodeConfig::http2_keepalive_timeout_secs, 1));
+  add("http2-max-concurrent-streams", Kind::kScalar, "N",
+      "HTTP/2 streams per connection" + dflt(d.http2_max_concurrent_streams),
+      UintField(&NodeConfig::http2_max_concurrent_streams, 1, 2147483647));
+  add("max-message-bytes", Kind::kScalar, "BYTES",
+      "largest request message" + dflt(d.max_message_bytes),
+      UintField(&NodeConfig::max_message_bytes, 1, 4294967295));
+  add("max-connections", Kind::kScalar, "N", "concurrent API connections" + dflt(d.max_connections),
+      UintField(&NodeConfig::max_connections, 1));
+  add("io-threads", Kind::kScalar, "N",
+      "event-loop threads, 0 = number of cores" + dflt(d.io_threads),
+      UintField(&NodeConfig::io_threads, 0, 1024));
+  add("shutdown-grace-secs", Kind::kScalar, "SECS",
+      "drain time on SIGTERM/SIGINT" + dflt(d.shutdown_grace_secs),
+      UintField(&NodeConfig::shutdown_grace_secs, 0));
+
+  // --- Mesh
+  add("mesh-listen", Kind::kScalar, "ADDR",
+      "mesh (node-to-node) listener, tcp://IP:PORT; port 0 = any (default: " + d.mesh_listen + ")",
+      [](const std::vector<std::string>& v, State& st) -> Status {
+        auto a = ParseListenAddress(v.front());
+        if (!a.ok()) return a.status();
+        if (a->kind != ListenAddress::Kind::kTcp) {
+          return InvalidArgumentError("the mesh listener must be a TCP address");
+        }
+        st.mesh_listen = *a;
+        return Status::Ok();
+      });
+  add("iroh-udp-port", Kind::kScalar, "PORT",
+      "alias kept for old deployments: sets the port of --mesh-listen",
+      [](const std::vector<std::string>& v, State& st) -> Status {
+        auto p = ParsePort(v.front());
+        if (!p.ok()) return p.status();
+        st.iroh_udp_port = *p;
+        return Status::Ok();
+      });
+
+  // --- Logging
+  add("log-format", Kind::kScalar, "FORMAT", "text or json (default: " + d.log_format + ")",
+      [](const std::vector<std::string>& v, State& st) -> Status {
+        const std::string f = Lower(v.front());
+        if (f != "text" && f != "json") return InvalidArgumentError("must be text or json");
+        st.config.log_format = f;
+        return Status::Ok();
+      });
+  add("log-level", Kind::kScalar, "LEVEL",
+      "trace, debug, info, warn, error, critical or off (default: " + d.log_level + ")",
+      [](const std::vector<std::string>& v, State& st) -> Status {
+        if (!ParseLogLevel(v.front()).ok()) {
+          return InvalidArgumentError(
+              "must be one of trace, debug, info, warn, error, critical, off");
+        }
+        st.config.log_level = Lower(v.front());
+        if (st.config.log_level == "warning") st.config.log_level = "warn";
+        return Status::Ok();
+      });
+
+  for (auto& f : t) {
+    if (f.env.empty()) f.env.push_back(EnvNameFor(f.name));
+  }
+  return t;
+}
+
+std::vector<std::string> SplitList(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string_view::npos) comma = s.size();
+    const std::string_view item = Trim(s.substr(start, comma - start));
+    if (!item.empty()) out.emplace_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string Label(const std::string& flag, const std::string& env) {
+  return env.empty() ? "--" + flag : "--" + flag + " (from " + env + ")";
+}
+
+Status Prefixed(const std::string& label, const Status& s) {
+  return InvalidArgumentError(label + ": " + s.message());
+}
+
+// Resolves the value of one flag (CLI beats env; empty = unset) and applies it.
+Status ResolveFlag(const FlagDef& f, const CLI::Option* opt, const GetenvFn& getenv, State& st) {
+  std::vector<std::string> values;
+  std::string env_used;
+  Source source = Source::kDefault;
+
+  // Command line.
+  if (opt != nullptr && opt->count() > 0) {
+    const auto& results = opt->results();
+    if (f.kind == Kind::kList) {
+      for (const auto& r : results) {
+        for (auto& item : SplitList(r)) values.push_back(std::move(item));
+      }
+    } else if (f.kind == Kind::kBool) {
+      // A bare flag ("--disable-mdns") means true; the last occurrence wins.
+      values.push_back(results.empty() || results.back().empty() ? "true" : results.back());
+    } else if (!results.empty() && !results.back().empty()) {
+      values.push_back(results.back());  // the last occurrence wins
+    }
+    if (!values.empty()) source = Source::kCli;
+  }
+
+  // Environment.
+  if (source == Source::kDefault) {
+    std::string found_env;
+    std::string found_value;
+    for (const auto& name : f.env) {
+      std::optional<std::string> v = getenv(name);
+      if (!v.has_value() || v->empty()) continue;
+      if (!found_env.empty()) {
+        return InvalidArgumentError("--" + f.name + ": both " + found_env + " and " + name +
+                                    " are set; set only one");
+      }
+      found_env = name;
+      found_value = *v;
+    }
+    if (!found_env.empty()) {
+      if (f.kind == Kind::kList) {
+        values = SplitList(found_value);
+      } else {
+        values.push_back(found_value);
+      }
+      if (!values.empty()) {
+        source = Source::kEnv;
+        env_used = found_env;
+      }
+    }
+  }
+
+  st.sources[f.name] = source;
+  if (source == Source::kDefault) return Status::Ok();
+  Status s = f.apply(values, st);
+  if (!s.ok()) return Prefixed(Label(f.name, env_used), s);
+  return Status::Ok();
+}
+
+// Checks that involve more than one flag.
+Status CrossValidate(State& st) {
+  NodeConfig& c = st.config;
+  if (c.listen.empty()) {
+    ListenAddress def;
+    def.kind = ListenAddress::Kind::kTcp;
+    def.host = "0.0.0.0";
+    def.port = 50051;
+    c.listen.push_back(def);
+  }
+
+  // --iroh-udp-port is an alias for the port of --mesh-listen; the higher source wins, and on
+  // the same level a disagreement is an error.
+  if (st.iroh_udp_port.has_value()) {
+    const Source port_src = st.sources["iroh-udp-port"];
+    const Source listen_src = st.sources["mesh-listen"];
+    if (port_src > listen_src) {
+      st.mesh_listen.port = *st.iroh_udp_port;
+    } else if (port_src == listen_src) {
+      if (st.mesh_listen.port != 0 && st.mesh_listen.port != *st.iroh_udp_port) {
+        return InvalidArgumentError("--iroh-udp-port: conflicts with the port of --mesh-listen (" +
+                                    std::to_string(*st.iroh_udp_port) + " vs " +
+                                    std::to_string(st.mesh_listen.port) + "); set only one");
+      }
+      st.mesh_listen.port = *st.iroh_udp_port;
+    }
+  }
+  c.mesh_listen = st.mesh_listen.ToString();
+
+  if (c.rpc_default_timeout_secs > c.rpc_max_timeout_secs) {
+    return InvalidArgumentError(
+        "--rpc-default-timeout-secs: must not exceed --rpc-max-timeout-secs (" +
+        std::to_string(c.rpc_default_timeout_secs) + " > " +
+        std::to_string(c.rpc_max_timeout_secs) + ")");
+  }
+
+  // Agent mTLS: all or nothing, and only with an agent to talk to (a half-configured TLS setup
+  // must never fall back to plaintext silently).
+  const bool cert = !c.agent_tls_cert.empty();
+  const bool key = !c.agent_tls_key.empty();
+  const bool ca = !c.agent_tls_ca.empty();
+  if (cert && !key) {
+    return InvalidArgumentError(
+        "--agent-tls-cert: set without --agent-tls-key; set both or neither");
+  }
+  if (key && !cert) {
+    return InvalidArgumentError(
+        "--agent-tls-key: set without --agent-tls-cert; set both or neither");
+  }
+  if (ca && !cert) {
+    return InvalidArgumentError(
+        "--agent-tls-ca: set without --agent-tls-cert and --agent-tls-key (mTLS needs all of "
+        "them)");
+  }
+  if ((cert || key || ca) && c.agent_addr.empty()) {
+    return InvalidArgumentError(
+        "--agent-tls-cert: agent TLS is configured but --agent-addr is not set");
+  }
+  if (c.data_dir.empty()) return InvalidArgumentError("--data-dir: must not be empty");
+  if (c.app_id.empty()) return InvalidArgumentError("--app-id: must not be empty");
+  return Status::Ok();
+}
+
+std::string CleanCliMessage(std::string m) {
+  // CLI11 messages sometimes contain double spaces ("1 required  missing").
+  for (size_t p; (p = m.find("  ")) != std::string::npos;) m.erase(p, 1);
+  while (!m.empty() && (m.back() == ' ' || m.back() == '\n')) m.pop_back();
+  // "--listen: 1 required ADDR missing" → "--listen: requires a value".
+  const size_t colon = m.find(": 1 required ");
+  if (colon != std::string::npos && m.size() > 8 && m.compare(m.size() - 8, 8, " missing") == 0) {
+    m = m.substr(0, colon) + ": requires a value";
+  }
+  // "The following argument(s) was/were not expected: --bogus" → "unknown argument: --bogus".
+  for (const char* prefix : {"The following argument was not expected: ",
+                             "The following arguments were not expected: "}) {
+    const std::string p(prefix);
+    if (m.rfind(p, 0) == 0) m = "unknown flag or argument: " + m.substr(p.size());
+  }
+  return m;
+}
+
+const char kFooter[] =
+    "Every flag --some-flag can also be set with the environment variable PEAT_NODE_SOME_FLAG\n"
+    "(exceptions: --peer → PEAT_NODE_PEERS, --attachment-root → PEAT_NODE_ATTACHMENT_ROOTS).\n"
+    "A flag on the command line beats its environment variable; an empty value counts as unset;\n"
+    "list values are comma-separated. Booleans take true/false, 1/0, yes/no or on/off; a bare\n"
+    "boolean flag means true. See docs/CONFIGURATION.md.\n"
+    "\n"
+    "  peat-node derive-id --shared-key K --node-id N   prints the endpoint id of node N in\n"
+    "                                                   formation K and exits\n";
+
+void AppendJsonField(std::string& out, std::string_view key, const std::string& json_value) {
+  if (out.size() > 1) out.push_back(',');
+  AppendJsonQuoted(key, out);
+  out.push_back(':');
+  out.append(json_value);
+}
+
+std::string JsonArray(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    AppendJsonQuoted(items[i], out);
+  }
+  out.push_back(']');
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> ProcessEnvironment(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+std::string VersionText() { return std::string("peat-node ") + PEAT_NODE_VERSION; }
+
+StatusOr<ListenAddress> ParseListenAddress(std::string_view text) {
+  ListenAddress a;
+  constexpr std::string_view kUnix = "unix://";
+  constexpr std::string_view kTcp = "tcp://";
+  if (text.substr(0, kUnix.size()) == kUnix) {
+    const std::string_view path = text.substr(kUnix.size());
+    if (path.empty() || path.front() != '/') {
+      return InvalidArgumentError("unix socket path must be absolute (unix:///abs/path), got '" +
+                                  std::string(text) + "'");
+    }
+    a.kind = ListenAddress::Kind::kUnix;
+    a.unix_path = std::string(path);
+    return a;
+  }
+  std::string_view rest = text;
+  if (rest.substr(0, kTcp.size()) == kTcp) {
+    rest.remove_prefix(kTcp.size());
+  } else if (rest.find("://") != std::string_view::npos) {
+    return InvalidArgumentError("unsupported scheme in '" + std::string(text) +
+                                "' (use tcp:// or unix://)");
+  }
+  auto hp = ParseHostPort(rest, /*allow_empty_host=*/true);
+  if (!hp.ok()) return hp.status();
+  a.kind = ListenAddress::Kind::kTcp;
+  a.host = hp->host.empty() ? "0.0.0.0" : hp->host;
+  a.port = hp->port;
+  return a;
+}
+
+StatusOr<ParsedCommand> ParseCommandLine(int argc, char** argv, const GetenvFn& getenv) {
+  try {
+    const std::vector<FlagDef> flags = MakeFlagTable();
+    CLI::App app{"peat-node: a sidecar that is a full peer of a leaderless document mesh.",
+                 "peat-node"};
+    app.footer(kFooter);
+    app.get_formatter()->column_width(44);
+    CLI::Option* version = app.add_flag("--version")->description("print the version and exit");
+
+    std::vector<CLI::Option*> options;
+    for (const auto& f : flags) {
+      CLI::Option* o =
+          app.add_option("--" + f.name)->description(f.help + "  [env: " + f.env.front() + "]");
+      o->type_name(f.type_name);
+      o->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      if (f.kind == Kind::kBool) {
+        o->expected(0, 1);
+      } else {
+        o->expected(1);
+      }
+      options.push_back(o);
+    }
+
+    CLI::App* derive = app.add_subcommand(
+        "derive-id", "print the endpoint id derived from --shared-key and --node-id, and exit");
+    CLI::Option* d_key =
+        derive->add_option("--shared-key")
+            ->description("formation secret, base64 of 32 bytes  [env: PEAT_NODE_SHARED_KEY]");
+    CLI::Option* d_node =
+        derive->add_option("--node-id")->description("node name  [env: PEAT_NODE_NODE_ID]");
+    d_key->type_name("BASE64");
+    d_node->type_name("NAME");
+    derive->footer("");
+
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+      ParsedCommand cmd;
+      cmd.kind = ParsedCommand::Kind::kHelp;
+      cmd.text = app.help();
+      return cmd;
+    } catch (const CLI::ExtrasError& e) {
+      return InvalidArgumentError(CleanCliMessage(e.what()) + " (see peat-node --help)");
+    } catch (const CLI::ParseError& e) {
+      return InvalidArgumentError(CleanCliMessage(e.what()));
+    }
+
+    if (version->count() > 0) {
+      ParsedCommand cmd;
+      cmd.kind = ParsedCommand::Kind::kVersion;
+      cmd.text = VersionText();
+      return cmd;
+    }
+
+    if (derive->parsed()) {
+      ParsedCommand cmd;
+      cmd.kind = ParsedCommand::Kind::kDeriveId;
+      auto pick = [&](CLI::Option* o, const std::string& env) -> std::string {
+        if (o->count() > 0 && !o->results().empty() && !o->results().back().empty()) {
+          return o->results().back();
+        }
+        std::optional<std::string> v = getenv(env);
+        return v.value_or("");
+      };
+      cmd.shared_key = pick(d_key, "PEAT_NODE_SHARED_KEY");
+      cmd.node_id = pick(d_node, "PEAT_NODE_NODE_ID");
+      if (cmd.shared_key.empty()) {
+        return InvalidArgumentError("derive-id: --shared-key is required");
+      }
+      if (cmd.node_id.empty()) return InvalidArgumentError("derive-id: --node-id is required");
+      return cmd;
+    }
+
+    State st;
+    auto mesh = ParseListenAddress(st.config.mesh_listen);
+    if (!mesh.ok()) return InternalError("bad built-in --mesh-listen default");
+    st.mesh_listen = *mesh;
+    for (size_t i = 0; i < flags.size(); ++i) {
+      PEAT_RETURN_IF_ERROR(ResolveFlag(flags[i], options[i], getenv, st));
+    }
+    PEAT_RETURN_IF_ERROR(CrossValidate(st));
+
+    ParsedCommand cmd;
+    cmd.kind = ParsedCommand::Kind::kRun;
+    cmd.config = std::move(st.config);
+    return cmd;
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(std::string("cannot parse the command line: ") + e.what());
+  }
+}
+
+StatusOr<ParsedCommand> ParseArguments(const std::vector<std::string>& args,
+                                       const GetenvFn& getenv) {
+  std::vector<std::string> storage;
+  storage.reserve(args.size() + 1);
+  storage.emplace_back("peat-node");
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : storage) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  return ParseCommandLine(static_cast<int>(storage.size()), argv.data(), getenv);
+}
+
+std::string RedactedConfigText(const NodeConfig& c) {
+  const auto str = [](const std::string& s) { return JsonQuote(s); };
+  const auto num = [](uint64_t v) { return std::to_string(v); };
+  const auto boolean = [](bool b) { return std::string(b ? "true" : "false"); };
+  const auto secret = [](const std::string& s) {
+    return std::string(s.empty() ? "\"\"" : "\"<redacted>\"");
+  };
+
+  std::vector<std::string> listen;
+  for (const auto& l : c.listen) listen.push_back(l.ToString());
+  std::vector<std::string> peers;
+  for (const auto& p : c.peers) peers.push_back(p.endpoint_id + "@" + p.address);
+  std::vector<std::string> roots;
+  for (const auto& [name, path] : c.attachment_roots) roots.push_back(name + "=" + path);
+
+  std::string o = "{";
+  AppendJsonField(o, "listen", JsonArray(listen));
+  AppendJsonField(o, "data-dir", str(c.data_dir));
+  AppendJsonField(o, "node-id", str(c.node_id));
+  AppendJsonField(o, "app-id", str(c.app_id));
+  AppendJsonField(o, "shared-key", secret(c.shared_key_b64));
+  AppendJsonField(o, "encryption-key", secret(c.encryption_key_b64));
+  AppendJsonField(o, "peer", JsonArray(peers));
+  AppendJsonField(o, "auto-sync", boolean(c.auto_sync));
+  AppendJsonField(o, "print-config", boolean(c.print_config));
+  AppendJsonField(o, "mesh-listen", str(c.mesh_listen));
+  AppendJsonField(o, "disable-mdns", boolean(c.disable_mdns));
+  AppendJsonField(o, "enable-kubernetes-discovery", boolean(c.enable_kubernetes_discovery));
+  AppendJsonField(o, "discovery-namespace", str(c.discovery_namespace));
+  AppendJsonField(o, "discovery-label-selector", str(c.discovery_label_selector));
+  AppendJsonField(o, "discovery-annotation-prefix", str(c.discovery_annotation_prefix));
+  AppendJsonField(o, "discovery-interval-secs", num(c.discovery_interval_secs));
+  AppendJsonField(o, "tombstone-ttl-hours", num(c.tombstone_ttl_hours));
+  AppendJsonField(o, "gc-interval-secs", num(c.gc_interval_secs));
+  AppendJsonField(o, "gc-batch-size", num(c.gc_batch_size));
+  AppendJsonField(o, "max-document-bytes", num(c.max_document_bytes));
+  AppendJsonField(o, "attachment-root", JsonArray(roots));
+  AppendJsonField(o, "attachment-max-file-bytes", num(c.attachment_max_file_bytes));
+  AppendJsonField(o, "attachment-max-bundle-bytes", num(c.attachment_max_bundle_bytes));
+  AppendJsonField(o, "attachment-max-files-per-bundle", num(c.attachment_max_files_per_bundle));
+  AppendJsonField(o, "attachment-max-node-list-len", num(c.attachment_max_node_list_len));
+  AppendJsonField(o, "attachment-max-concurrent-distributions",
+                  num(c.attachment_max_concurrent_distributions));
+  AppendJsonField(o, "attachment-default-priority", str(c.attachment_default_priority));
+  AppendJsonField(o, "attachment-discovery-grace-secs", num(c.attachment_discovery_grace_secs));
+  AppendJsonField(o, "attachment-handle-retention-secs", num(c.attachment_handle_retention_secs));
+  AppendJsonField(o, "attachment-inbox", str(c.attachment_inbox));
+  AppendJsonField(o, "attachment-inbox-poll-secs", num(c.attachment_inbox_poll_secs));
+  AppendJsonField(o, "attachment-outbox-watch", boolean(c.attachment_outbox_watch));
+  AppendJsonField(o, "attachment-outbox-poll-secs", num(c.attachment_outbox_poll_secs));
+  AppendJsonField(o, "agent-addr", str(c.agent_addr));
+  AppendJsonField(o, "agent-poll-interval", num(c.agent_poll_interval));
+  AppendJsonField(o, "agent-tls-cert", str(c.agent_tls_cert));
+  AppendJsonField(o, "agent-tls-key", str(c.agent_tls_key));
+  AppendJsonField(o, "agent-tls-ca", str(c.agent_tls_ca));
+  AppendJsonField(o, "rpc-default-timeout-secs", num(c.rpc_default_timeout_secs));
+  AppendJsonField(o, "rpc-max-timeout-secs", num(c.rpc_max_timeout_secs));
+  AppendJsonField(o, "http-header-read-timeout-secs", num(c.http_header_read_timeout_secs));
+  AppendJsonField(o, "http-max-connection-idle-secs", num(c.http_max_connection_idle_secs));
+  AppendJsonField(o, "http2-keepalive-interval-secs", num(c.http2_keepalive_interval_secs));
+  AppendJsonField(o, "http2-keepalive-timeout-secs", num(c.http2_keepalive_timeout_secs));
+  AppendJsonField(o, "http2-max-concurrent-streams", num(c.http2_max_concurrent_streams));
+  AppendJsonField(o, "max-message-bytes", num(c.max_message_bytes));
+  AppendJsonField(o, "max-connections", num(c.max_connections));
+  AppendJsonField(o, "io-threads", num(c.io_threads));
+  AppendJsonField(o, "shutdown-grace-secs", num(c.shutdown_grace_secs));
+  AppendJsonField(o, "log-format", str(c.log_format));
+  AppendJsonField(o, "log-level", str(c.log_level));
+  o.push_back('}');
+  return o;
+}
+
+}  // namespace peat

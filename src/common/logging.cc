@@ -1,0 +1,196 @@
+#include "common/logging.h"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <ctime>
+
+namespace peat {
+namespace {
+
+std::string_view LevelName(spdlog::level::level_enum l) {
+  switch (l) {
+    case spdlog::level::trace:
+      return "trace";
+    case spdlog::level::debug:
+      return "debug";
+    case spdlog::level::info:
+      return "info";
+    case spdlog::level::warn:
+      return "warn";
+    case spdlog::level::err:
+      return "error";
+    case spdlog::level::critical:
+      return "critical";
+    default:
+      return "off";
+  }
+}
+
+// "2024-05-01T12:00:00.123Z"
+void AppendTimestamp(spdlog::log_clock::time_point tp, std::string& out) {
+  const auto since_epoch = tp.time_since_epoch();
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - secs).count();
+  if (millis < 0) millis = 0;
+  const std::time_t t = static_cast<std::time_t>(secs.count());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  const size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  out.append(buf, n);
+  char ms[8];
+  std::snprintf(ms, sizeof(ms), ".%03dZ", static_cast<int>(millis));
+  out.append(ms);
+}
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is invalid.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  size_t len;
+  uint32_t cp;
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+    cp = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    cp = c & 0x0f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i + k) & 0x3f);
+  }
+  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
+  if (cp >= 0xd800 && cp <= 0xdfff) return 0;  // surrogates are not valid UTF-8
+  return len;
+}
+
+class JsonLineFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    std::string line;
+    line.reserve(msg.payload.size() + 64);
+    line.append("{\"ts\":\"");
+    AppendTimestamp(msg.time, line);
+    line.append("\",\"level\":\"");
+    line.append(LevelName(msg.level));
+    line.append("\",\"msg\":");
+    AppendJsonQuoted(std::string_view(msg.payload.data(), msg.payload.size()), line);
+    line.append("}\n");
+    dest.append(line.data(), line.data() + line.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonLineFormatter>();
+  }
+};
+
+}  // namespace
+
+void AppendJsonQuoted(std::string_view s, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (size_t i = 0; i < s.size();) {
+    const char c = s[i];
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80) {
+      const size_t len = Utf8SequenceLength(s, i);
+      if (len == 0) {
+        out.append("\\ufffd");
+        ++i;
+      } else {
+        out.append(s.substr(i, len));
+        i += len;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      default:
+        if (u < 0x20 || u == 0x7f) {
+          out.append("\\u00");
+          out.push_back(kHex[u >> 4]);
+          out.push_back(kHex[u & 0x0f]);
+        } else {
+          out.push_back(c);
+        }
+    }
+    ++i;
+  }
+  out.push_back('"');
+}
+
+std::string JsonQuote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  AppendJsonQuoted(s, out);
+  return out;
+}
+
+StatusOr<spdlog::level::level_enum> ParseLogLevel(std::string_view level) {
+  std::string l(level);
+  for (char& c : l) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  if (l == "trace") return spdlog::level::trace;
+  if (l == "debug") return spdlog::level::debug;
+  if (l == "info") return spdlog::level::info;
+  if (l == "warn" || l == "warning") return spdlog::level::warn;
+  if (l == "error") return spdlog::level::err;
+  if (l == "critical") return spdlog::level::critical;
+  if (l == "off") return spdlog::level::off;
+  return InvalidArgumentError(
+      "--log-level: must be one of trace, debug, info, warn, error, critical, off");
+}
+
+StatusOr<std::unique_ptr<spdlog::formatter>> MakeLogFormatter(std::string_view format) {
+  if (format == "json") return std::unique_ptr<spdlog::formatter>(new JsonLineFormatter());
+  if (format == "text") {
+    return std::unique_ptr<spdlog::formatter>(new spdlog::pattern_formatter(
+        "%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc));
+  }
+  return InvalidArgumentError("--log-format: must be text or json");
+}
+
+Status ConfigureLogging(std::string_view format, std::string_view level) {
+  auto formatter = MakeLogFormatter(format);
+  if (!formatter.ok()) return formatter.status();
+  auto lvl = ParseLogLevel(level);
+  if (!lvl.ok()) return lvl.status();
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  sink->set_formatter(std::move(*formatter));
+  auto logger = std::make_shared<spdlog::logger>("peat", std::move(sink));
+  logger->set_level(*lvl);
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(std::move(logger));
+  return Status::Ok();
+}
+
+}  // namespace peat

@@ -1,0 +1,19 @@
+// Base64 for key material: Base64DecodeSecret decodes standard base64 (with the strict rules of
+// common/base64.h) into a SecureBytes, wiping every intermediate buffer. Base64Encode and
+// Base64Decode for non-secret data come from common/base64.h and are re-exported here.
+//
+// Stateless, thread-safe.
+#pragma once
+
+#include <string_view>
+
+#include "common/base64.h"
+#include "common/status.h"
+#include "crypto/secure_bytes.h"
+
+namespace peat {
+
+// INVALID_ARGUMENT (message says what is wrong, never echoes the input) on malformed input.
+StatusOr<SecureBytes> Base64DecodeSecret(std::string_view text);
+
+}  // namespace peat

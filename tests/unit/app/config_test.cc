@@ -1,0 +1,550 @@
+#include "app/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+
+#include "app/derive_id.h"
+
+namespace peat {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kZeros[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+constexpr char kStars[] = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
+const std::string kPeerId = "035254fa2cdf94cdd5fbf7ef7fe27efd26e1490d7db3b03b1bf30859be447634";
+
+struct Env {
+  std::map<std::string, std::string> vars;
+  GetenvFn fn() const {
+    return [this](const std::string& name) -> std::optional<std::string> {
+      auto it = vars.find(name);
+      if (it == vars.end()) return std::nullopt;
+      return it->second;
+    };
+  }
+};
+
+StatusOr<ParsedCommand> Parse(std::vector<std::string> args, const Env& env = {}) {
+  return ParseArguments(args, env.fn());
+}
+
+NodeConfig RunConfig(std::vector<std::string> args, const Env& env = {}) {
+  auto cmd = Parse(std::move(args), env);
+  EXPECT_TRUE(cmd.ok()) << cmd.status().ToString();
+  if (!cmd.ok()) return NodeConfig{};
+  EXPECT_EQ(cmd->kind, ParsedCommand::Kind::kRun);
+  return cmd->config;
+}
+
+std::string ErrorOf(std::vector<std::string> args, const Env& env = {}) {
+  auto cmd = Parse(std::move(args), env);
+  EXPECT_FALSE(cmd.ok()) << "expected an error";
+  if (cmd.ok()) return "";
+  EXPECT_EQ(cmd.status().code(), StatusCode::kInvalidArgument);
+  return cmd.status().message();
+}
+
+TEST(ConfigTest, Defaults) {
+  NodeConfig c = RunConfig({});
+  ASSERT_EQ(c.listen.size(), 1u);
+  EXPECT_EQ(c.listen[0].ToString(), "tcp://0.0.0.0:50051");
+  EXPECT_EQ(c.data_dir, "/data/peat-node");
+  EXPECT_EQ(c.node_id, "");
+  EXPECT_EQ(c.app_id, "peat-default");
+  EXPECT_TRUE(c.auto_sync);
+  EXPECT_FALSE(c.print_config);
+  EXPECT_EQ(c.tombstone_ttl_hours, 168u);
+  EXPECT_EQ(c.gc_interval_secs, 300u);
+  EXPECT_EQ(c.gc_batch_size, 1000u);
+  EXPECT_EQ(c.attachment_default_priority, "routine");
+  EXPECT_EQ(c.rpc_default_timeout_secs, 120u);
+  EXPECT_EQ(c.rpc_max_timeout_secs, 300u);
+  EXPECT_EQ(c.http2_max_concurrent_streams, 128u);
+  EXPECT_EQ(c.mesh_listen, "tcp://0.0.0.0:0");
+  EXPECT_EQ(c.log_format, "text");
+  EXPECT_EQ(c.log_level, "info");
+}
+
+TEST(ConfigTest, FlagsSetValues) {
+  NodeConfig c = RunConfig({"--data-dir",
+                            "/tmp/x",
+                            "--node-id=alpha",
+                            "--app-id",
+                            "fleet",
+                            "--shared-key",
+                            kZeros,
+                            "--encryption-key",
+                            kStars,
+                            "--gc-batch-size",
+                            "7",
+                            "--http2-max-concurrent-streams",
+                            "64",
+                            "--log-format",
+                            "json",
+                            "--log-level",
+                            "debug",
+                            "--attachment-default-priority",
+                            "CRITICAL",
+                            "--max-document-bytes",
+                            "2048",
+                            "--io-threads",
+                            "3"});
+  EXPECT_EQ(c.data_dir, "/tmp/x");
+  EXPECT_EQ(c.node_id, "alpha");
+  EXPECT_EQ(c.app_id, "fleet");
+  EXPECT_EQ(c.shared_key_b64, kZeros);
+  EXPECT_EQ(c.encryption_key_b64, kStars);
+  EXPECT_EQ(c.gc_batch_size, 7u);
+  EXPECT_EQ(c.http2_max_concurrent_streams, 64u);
+  EXPECT_EQ(c.log_format, "json");
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.attachment_default_priority, "critical");
+  EXPECT_EQ(c.max_document_bytes, 2048u);
+  EXPECT_EQ(c.io_threads, 3u);
+}
+
+TEST(ConfigTest, EnvironmentVariablesApply) {
+  Env env{{{"PEAT_NODE_DATA_DIR", "/srv/peat"},
+           {"PEAT_NODE_HTTP2_MAX_CONCURRENT_STREAMS", "32"},
+           {"PEAT_NODE_AUTO_SYNC", "false"},
+           {"PEAT_NODE_DISABLE_MDNS", "yes"},
+           {"PEAT_NODE_SHARED_KEY", kStars}}};
+  NodeConfig c = RunConfig({}, env);
+  EXPECT_EQ(c.data_dir, "/srv/peat");
+  EXPECT_EQ(c.http2_max_concurrent_streams, 32u);
+  EXPECT_FALSE(c.auto_sync);
+  EXPECT_TRUE(c.disable_mdns);
+  EXPECT_EQ(c.shared_key_b64, kStars);
+}
+
+TEST(ConfigTest, EmptyEnvironmentVariableCountsAsUnset) {
+  Env env{{{"PEAT_NODE_SHARED_KEY", ""},
+           {"PEAT_NODE_ENCRYPTION_KEY", ""},
+           {"PEAT_NODE_GC_INTERVAL_SECS", ""},
+           {"PEAT_NODE_AUTO_SYNC", ""},
+           {"PEAT_NODE_LISTEN", ""},
+           {"PEAT_NODE_PEERS", ""},
+           {"PEAT_NODE_AGENT_TLS_CERT", ""},
+           {"PEAT_NODE_LOG_FORMAT", ""},
+           {"PEAT_NODE_NODE_ID", ""}}};
+  NodeConfig c = RunConfig({}, env);
+  EXPECT_EQ(c.shared_key_b64, "");
+  EXPECT_EQ(c.encryption_key_b64, "");
+  EXPECT_EQ(c.gc_interval_secs, 300u);
+  EXPECT_TRUE(c.auto_sync);
+  ASSERT_EQ(c.listen.size(), 1u);
+  EXPECT_EQ(c.listen[0].ToString(), "tcp://0.0.0.0:50051");
+  EXPECT_TRUE(c.peers.empty());
+  EXPECT_EQ(c.log_format, "text");
+  EXPECT_EQ(c.node_id, "");
+}
+
+TEST(ConfigTest, EmptyCommandLineValueCountsAsUnset) {
+  Env env{{{"PEAT_NODE_DATA_DIR", "/from/env"}}};
+  NodeConfig c = RunConfig({"--data-dir", "", "--agent-addr", ""}, env);
+  EXPECT_EQ(c.data_dir, "/from/env");
+  EXPECT_EQ(c.agent_addr, "");
+}
+
+TEST(ConfigTest, CommandLineBeatsEnvironment) {
+  Env env{{{"PEAT_NODE_DATA_DIR", "/from/env"},
+           {"PEAT_NODE_GC_BATCH_SIZE", "5"},
+           {"PEAT_NODE_AUTO_SYNC", "true"},
+           {"PEAT_NODE_LISTEN", "tcp://127.0.0.1:1,tcp://127.0.0.1:2"},
+           {"PEAT_NODE_SHARED_KEY", "this is not even base64"}}};
+  NodeConfig c = RunConfig({"--data-dir", "/from/cli", "--gc-batch-size", "9", "--auto-sync", "no",
+                            "--listen", "127.0.0.1:3", "--shared-key", kZeros},
+                           env);
+  EXPECT_EQ(c.data_dir, "/from/cli");
+  EXPECT_EQ(c.gc_batch_size, 9u);
+  EXPECT_FALSE(c.auto_sync);
+  ASSERT_EQ(c.listen.size(), 1u);  // the CLI list replaces the env list
+  EXPECT_EQ(c.listen[0].ToString(), "tcp://127.0.0.1:3");
+  EXPECT_EQ(c.shared_key_b64, kZeros);  // the bad env value is never looked at
+}
+
+TEST(ConfigTest, LastOccurrenceOfAScalarFlagWins) {
+  NodeConfig c = RunConfig({"--data-dir", "/a", "--data-dir", "/b"});
+  EXPECT_EQ(c.data_dir, "/b");
+}
+
+TEST(ConfigTest, ListEnvironmentVariablesAreCommaSeparated) {
+  const std::string peer2 = "70de0ba0781a5e9698106335b7fa8733813db4063c110a375f0c5ed798f4e6f9";
+  Env env{{{"PEAT_NODE_PEERS", kPeerId + "@10.0.0.1:4000, " + peer2 + "@node-b.local:4001,"},
+           {"PEAT_NODE_LISTEN", "tcp://127.0.0.1:7000,unix:///run/peat/api.sock"},
+           {"PEAT_NODE_ATTACHMENT_ROOTS", "media=/srv/media,logs=/var/log/peat"}}};
+  NodeConfig c = RunConfig({}, env);
+  ASSERT_EQ(c.peers.size(), 2u);
+  EXPECT_EQ(c.peers[0].endpoint_id, kPeerId);
+  EXPECT_EQ(c.peers[0].address, "10.0.0.1:4000");
+  EXPECT_EQ(c.peers[1].endpoint_id, peer2);
+  EXPECT_EQ(c.peers[1].address, "node-b.local:4001");
+  ASSERT_EQ(c.listen.size(), 2u);
+  EXPECT_EQ(c.listen[0].ToString(), "tcp://127.0.0.1:7000");
+  EXPECT_EQ(c.listen[1].ToString(), "unix:///run/peat/api.sock");
+  ASSERT_EQ(c.attachment_roots.size(), 2u);
+  EXPECT_EQ(c.attachment_roots.at("media"), "/srv/media");
+  EXPECT_EQ(c.attachment_roots.at("logs"), "/var/log/peat");
+}
+
+TEST(ConfigTest, SingularListEnvNamesAreAcceptedToo) {
+  Env env{{{"PEAT_NODE_ATTACHMENT_ROOT", "a=/x"}, {"PEAT_NODE_PEER", kPeerId + "@h:1"}}};
+  NodeConfig c = RunConfig({}, env);
+  EXPECT_EQ(c.attachment_roots.size(), 1u);
+  EXPECT_EQ(c.peers.size(), 1u);
+  Env both{{{"PEAT_NODE_ATTACHMENT_ROOT", "a=/x"}, {"PEAT_NODE_ATTACHMENT_ROOTS", "b=/y"}}};
+  EXPECT_THAT(ErrorOf({}, both), HasSubstr("--attachment-root"));
+}
+
+TEST(ConfigTest, RepeatedListFlags) {
+  NodeConfig c =
+      RunConfig({"--listen", "tcp://127.0.0.1:1", "--listen", "unix:///tmp/a.sock", "--peer",
+                 kPeerId + "@[::1]:9", "--attachment-root", "a=/x", "--attachment-root", "b=/y"});
+  ASSERT_EQ(c.listen.size(), 2u);
+  ASSERT_EQ(c.peers.size(), 1u);
+  EXPECT_EQ(c.peers[0].address, "[::1]:9");
+  EXPECT_EQ(c.attachment_roots.size(), 2u);
+}
+
+TEST(ConfigTest, ListenAddressForms) {
+  struct Case {
+    const char* in;
+    ListenAddress::Kind kind;
+    const char* host;
+    uint16_t port;
+    const char* path;
+    const char* canonical;
+  };
+  const Case cases[] = {
+      {"tcp://127.0.0.1:50051", ListenAddress::Kind::kTcp, "127.0.0.1", 50051, "",
+       "tcp://127.0.0.1:50051"},
+      {"0.0.0.0:8080", ListenAddress::Kind::kTcp, "0.0.0.0", 8080, "", "tcp://0.0.0.0:8080"},
+      {"[::1]:9000", ListenAddress::Kind::kTcp, "::1", 9000, "", "tcp://[::1]:9000"},
+      {"tcp://[::]:0", ListenAddress::Kind::kTcp, "::", 0, "", "tcp://[::]:0"},
+      {"localhost:1234", ListenAddress::Kind::kTcp, "localhost", 1234, "", "tcp://localhost:1234"},
+      {":7000", ListenAddress::Kind::kTcp, "0.0.0.0", 7000, "", "tcp://0.0.0.0:7000"},
+      {"unix:///run/peat/api.sock", ListenAddress::Kind::kUnix, "", 0, "/run/peat/api.sock",
+       "unix:///run/peat/api.sock"},
+  };
+  for (const auto& c : cases) {
+    auto a = ParseListenAddress(c.in);
+    ASSERT_TRUE(a.ok()) << c.in << ": " << a.status().ToString();
+    EXPECT_EQ(a->kind, c.kind) << c.in;
+    EXPECT_EQ(a->host, c.host) << c.in;
+    EXPECT_EQ(a->port, c.port) << c.in;
+    EXPECT_EQ(a->unix_path, c.path) << c.in;
+    EXPECT_EQ(a->ToString(), c.canonical) << c.in;
+  }
+}
+
+TEST(ConfigTest, BadListenAddressesNameTheFlag) {
+  for (const char* bad :
+       {"unix://relative/path.sock", "unix://", "http://0.0.0.0:80", "127.0.0.1", "127.0.0.1:70000",
+        "127.0.0.1:abc", "::1:9000", "[::1]9000", "[zz::1]:80", "999.1.1.1:80", "bad host:80"}) {
+    EXPECT_THAT(ErrorOf({"--listen", bad}), HasSubstr("--listen")) << bad;
+  }
+  EXPECT_THAT(ErrorOf({"--listen", "unix://relative.sock"}), HasSubstr("absolute"));
+  EXPECT_THAT(ErrorOf({}, Env{{{"PEAT_NODE_LISTEN", "unix://rel"}}}),
+              HasSubstr("--listen (from PEAT_NODE_LISTEN)"));
+  EXPECT_THAT(ErrorOf({"--listen", "127.0.0.1:1", "--listen", "tcp://127.0.0.1:1"}),
+              HasSubstr("duplicate"));
+}
+
+TEST(ConfigTest, BooleanForms) {
+  for (const char* t : {"true", "1", "yes", "TRUE", "Yes", "on"}) {
+    EXPECT_TRUE(RunConfig({"--disable-mdns", t}).disable_mdns) << t;
+    EXPECT_TRUE(RunConfig({}, Env{{{"PEAT_NODE_DISABLE_MDNS", t}}}).disable_mdns) << t;
+  }
+  for (const char* f : {"false", "0", "no", "FALSE", "off"}) {
+    EXPECT_FALSE(RunConfig({"--auto-sync", f}).auto_sync) << f;
+    EXPECT_FALSE(RunConfig({"--auto-sync=" + std::string(f)}).auto_sync) << f;
+    EXPECT_FALSE(RunConfig({}, Env{{{"PEAT_NODE_AUTO_SYNC", f}}}).auto_sync) << f;
+  }
+  EXPECT_TRUE(RunConfig({"--disable-mdns"}).disable_mdns);  // bare flag = true
+  EXPECT_TRUE(RunConfig({"--print-config", "--disable-mdns"}).print_config);
+  EXPECT_THAT(ErrorOf({"--auto-sync", "maybe"}), HasSubstr("--auto-sync"));
+  EXPECT_THAT(ErrorOf({}, Env{{{"PEAT_NODE_AUTO_SYNC", "2"}}}),
+              HasSubstr("--auto-sync (from PEAT_NODE_AUTO_SYNC)"));
+}
+
+TEST(ConfigTest, IrohUdpPortAliasSetsTheMeshPort) {
+  EXPECT_EQ(RunConfig({"--iroh-udp-port", "11204"}).mesh_listen, "tcp://0.0.0.0:11204");
+  EXPECT_EQ(RunConfig({}, Env{{{"PEAT_NODE_IROH_UDP_PORT", "11205"}}}).mesh_listen,
+            "tcp://0.0.0.0:11205");
+  // Keeps the host of --mesh-listen.
+  EXPECT_EQ(RunConfig({"--mesh-listen", "tcp://10.1.2.3:0", "--iroh-udp-port", "7"}).mesh_listen,
+            "tcp://10.1.2.3:7");
+  EXPECT_EQ(RunConfig({"--mesh-listen", "10.1.2.3:9"}).mesh_listen, "tcp://10.1.2.3:9");
+  // CLI beats env across the two spellings.
+  EXPECT_EQ(RunConfig({"--mesh-listen", "tcp://0.0.0.0:4000"},
+                      Env{{{"PEAT_NODE_IROH_UDP_PORT", "11204"}}})
+                .mesh_listen,
+            "tcp://0.0.0.0:4000");
+  EXPECT_EQ(
+      RunConfig({"--iroh-udp-port", "5000"}, Env{{{"PEAT_NODE_MESH_LISTEN", "tcp://0.0.0.0:4000"}}})
+          .mesh_listen,
+      "tcp://0.0.0.0:5000");
+  // Same level, different ports: an error naming the alias.
+  EXPECT_THAT(ErrorOf({"--mesh-listen", "tcp://0.0.0.0:4000", "--iroh-udp-port", "5000"}),
+              HasSubstr("--iroh-udp-port"));
+  EXPECT_THAT(ErrorOf({"--iroh-udp-port", "65536"}), HasSubstr("--iroh-udp-port"));
+  EXPECT_THAT(ErrorOf({"--mesh-listen", "unix:///tmp/m.sock"}), HasSubstr("--mesh-listen"));
+}
+
+TEST(ConfigTest, ValidationErrorsNameTheirFlag) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--shared-key", "AAAA"}, "--shared-key: must be base64 of exactly 32 bytes"},
+      {{"--shared-key", "%%%notbase64%%%"}, "--shared-key: must be base64 of exactly 32 bytes"},
+      {{"--encryption-key", "AAAA"}, "--encryption-key: must be base64 of exactly 32 bytes"},
+      {{"--peer", "abc@10.0.0.1:1"}, "--peer"},
+      {{"--peer", std::string(64, 'A') + "@10.0.0.1:1"}, "--peer"},
+      {{"--peer", kPeerId}, "--peer"},
+      {{"--peer", kPeerId + "@10.0.0.1"}, "--peer"},
+      {{"--peer", kPeerId + "@10.0.0.1:0"}, "--peer"},
+      {{"--peer", kPeerId + "@:80"}, "--peer"},
+      {{"--attachment-default-priority", "urgent"}, "--attachment-default-priority"},
+      {{"--attachment-root", "nopath"}, "--attachment-root"},
+      {{"--attachment-root", "a=/x", "--attachment-root", "a=/y"}, "--attachment-root"},
+      {{"--attachment-root", "a/b=/x"}, "--attachment-root"},
+      {{"--log-format", "xml"}, "--log-format"},
+      {{"--log-level", "loud"}, "--log-level"},
+      {{"--gc-interval-secs", "abc"}, "--gc-interval-secs"},
+      {{"--gc-interval-secs", "-5"}, "--gc-interval-secs"},
+      {{"--gc-interval-secs", "0"}, "--gc-interval-secs"},
+      {{"--max-connections", "99999999999999999999999"}, "--max-connections"},
+      {{"--http2-max-concurrent-streams", "4294967296"}, "--http2-max-concurrent-streams"},
+      {{"--io-threads", "100000"}, "--io-threads"},
+      {{"--rpc-default-timeout-secs", "400"}, "--rpc-default-timeout-secs"},
+      {{"--rpc-default-timeout-secs", "30", "--rpc-max-timeout-secs", "20"},
+       "--rpc-default-timeout-secs: must not exceed --rpc-max-timeout-secs"},
+      {{"--agent-addr", "http://a:1", "--agent-tls-cert", "/c.pem"}, "--agent-tls-cert"},
+      {{"--agent-addr", "http://a:1", "--agent-tls-key", "/k.pem"}, "--agent-tls-key"},
+      {{"--agent-addr", "http://a:1", "--agent-tls-ca", "/ca.pem"}, "--agent-tls-ca"},
+      {{"--agent-tls-cert", "/c.pem", "--agent-tls-key", "/k.pem"}, "--agent-addr"},
+      {{"--node-id", std::string("a\x01", 2)}, "--node-id"},
+      {{"--node-id", std::string(2000, 'n')}, "--node-id"},
+      {{"--listen"}, "--listen"},
+      {{"--bogus-flag"}, "--bogus-flag"},
+      {{"stray-positional"}, "stray-positional"},
+  };
+  for (const auto& [args, expected] : cases) {
+    EXPECT_THAT(ErrorOf(args), HasSubstr(expected)) << ::testing::PrintToString(args);
+  }
+  // Complete agent TLS config is fine.
+  NodeConfig c = RunConfig({"--agent-addr", "https://agent:8443", "--agent-tls-cert", "/c.pem",
+                            "--agent-tls-key", "/k.pem", "--agent-tls-ca", "/ca.pem"});
+  EXPECT_EQ(c.agent_tls_ca, "/ca.pem");
+}
+
+TEST(ConfigTest, KeyErrorsNeverEchoTheKey) {
+  const std::string almost = "c2VjcmV0c2VjcmV0c2VjcmV0";  // valid base64, wrong length
+  std::string msg = ErrorOf({"--shared-key", almost});
+  EXPECT_THAT(msg, Not(HasSubstr(almost)));
+  msg = ErrorOf({}, Env{{{"PEAT_NODE_ENCRYPTION_KEY", almost}}});
+  EXPECT_THAT(msg, HasSubstr("--encryption-key (from PEAT_NODE_ENCRYPTION_KEY)"));
+  EXPECT_THAT(msg, Not(HasSubstr(almost)));
+}
+
+TEST(ConfigTest, RedactedConfigNeverContainsSecrets) {
+  NodeConfig c = RunConfig({"--shared-key", kStars, "--encryption-key", kZeros, "--node-id", "n1",
+                            "--peer", kPeerId + "@10.0.0.2:4000"});
+  const std::string text = RedactedConfigText(c);
+  EXPECT_THAT(text, Not(HasSubstr(kStars)));
+  EXPECT_THAT(text, Not(HasSubstr(kZeros)));
+  EXPECT_THAT(text, Not(HasSubstr("KioqKio")));
+  EXPECT_THAT(text, HasSubstr("\"shared-key\":\"<redacted>\""));
+  EXPECT_THAT(text, HasSubstr("\"encryption-key\":\"<redacted>\""));
+  EXPECT_THAT(text, HasSubstr("\"node-id\":\"n1\""));
+  EXPECT_THAT(text, HasSubstr(kPeerId + "@10.0.0.2:4000"));
+  EXPECT_THAT(text, HasSubstr("\"listen\":[\"tcp://0.0.0.0:50051\"]"));
+  EXPECT_EQ(text.find('\n'), std::string::npos);
+
+  const std::string unset = RedactedConfigText(RunConfig({}));
+  EXPECT_THAT(unset, HasSubstr("\"shared-key\":\"\""));
+  EXPECT_THAT(unset, HasSubstr("\"encryption-key\":\"\""));
+}
+
+TEST(ConfigTest, PrintConfigRunsTheNode) {
+  auto cmd = Parse({"--print-config"});
+  ASSERT_TRUE(cmd.ok());
+  EXPECT_EQ(cmd->kind, ParsedCommand::Kind::kRun);
+  EXPECT_TRUE(cmd->config.print_config);
+}
+
+TEST(ConfigTest, HelpAndVersion) {
+  auto help = Parse({"--help"});
+  ASSERT_TRUE(help.ok());
+  EXPECT_EQ(help->kind, ParsedCommand::Kind::kHelp);
+  EXPECT_THAT(help->text, HasSubstr("--http2-max-concurrent-streams"));
+  EXPECT_THAT(help->text, HasSubstr("PEAT_NODE_HTTP2_MAX_CONCURRENT_STREAMS"));
+  EXPECT_THAT(help->text, HasSubstr("PEAT_NODE_PEERS"));
+  EXPECT_THAT(help->text, HasSubstr("derive-id"));
+  // The help is produced even with a broken environment.
+  auto help2 = Parse({"-h"}, Env{{{"PEAT_NODE_SHARED_KEY", "bad"}}});
+  ASSERT_TRUE(help2.ok());
+  EXPECT_EQ(help2->kind, ParsedCommand::Kind::kHelp);
+
+  auto version = Parse({"--version"});
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(version->kind, ParsedCommand::Kind::kVersion);
+  EXPECT_THAT(version->text, HasSubstr("peat-node "));
+}
+
+TEST(ConfigTest, EveryContractFlagIsAccepted) {
+  // One value per flag of the CONTRACT.md configuration table (plus ours).
+  NodeConfig c = RunConfig({"--listen",
+                            "tcp://127.0.0.1:0",
+                            "--data-dir",
+                            "/d",
+                            "--node-id",
+                            "n",
+                            "--app-id",
+                            "a",
+                            "--shared-key",
+                            kZeros,
+                            "--encryption-key",
+                            kStars,
+                            "--peer",
+                            kPeerId + "@h:1",
+                            "--auto-sync",
+                            "true",
+                            "--print-config",
+                            "false",
+                            "--tombstone-ttl-hours",
+                            "1",
+                            "--gc-interval-secs",
+                            "2",
+                            "--gc-batch-size",
+                            "3",
+                            "--attachment-root",
+                            "r=/r",
+                            "--attachment-max-file-bytes",
+                            "4",
+                            "--attachment-max-bundle-bytes",
+                            "5",
+                            "--attachment-max-files-per-bundle",
+                            "6",
+                            "--attachment-max-node-list-len",
+                            "7",
+                            "--attachment-max-concurrent-distributions",
+                            "8",
+                            "--attachment-default-priority",
+                            "bulk",
+                            "--attachment-discovery-grace-secs",
+                            "9",
+                            "--attachment-handle-retention-secs",
+                            "10",
+                            "--attachment-inbox",
+                            "/in",
+                            "--attachment-inbox-poll-secs",
+                            "11",
+                            "--attachment-outbox-watch",
+                            "1",
+                            "--attachment-outbox-poll-secs",
+                            "12",
+                            "--agent-addr",
+                            "http://agent:1",
+                            "--agent-poll-interval",
+                            "13",
+                            "--agent-tls-cert",
+                            "/c",
+                            "--agent-tls-key",
+                            "/k",
+                            "--agent-tls-ca",
+                            "/ca",
+                            "--disable-mdns",
+                            "--enable-kubernetes-discovery",
+                            "--discovery-namespace",
+                            "ns",
+                            "--discovery-label-selector",
+                            "app=x",
+                            "--discovery-annotation-prefix",
+                            "x.",
+                            "--discovery-interval-secs",
+                            "14",
+                            "--rpc-default-timeout-secs",
+                            "15",
+                            "--rpc-max-timeout-secs",
+                            "16",
+                            "--http-header-read-timeout-secs",
+                            "17",
+                            "--http-max-connection-idle-secs",
+                            "18",
+                            "--http2-keepalive-interval-secs",
+                            "19",
+                            "--http2-keepalive-timeout-secs",
+                            "20",
+                            "--http2-max-concurrent-streams",
+                            "21",
+                            "--max-document-bytes",
+                            "22",
+                            "--max-message-bytes",
+                            "23",
+                            "--max-connections",
+                            "24",
+                            "--io-threads",
+                            "25",
+                            "--shutdown-grace-secs",
+                            "26",
+                            "--log-format",
+                            "json",
+                            "--log-level",
+                            "warn",
+                            "--mesh-listen",
+                            "tcp://0.0.0.0:27"});
+  EXPECT_EQ(c.tombstone_ttl_hours, 1u);
+  EXPECT_EQ(c.attachment_max_concurrent_distributions, 8u);
+  EXPECT_EQ(c.attachment_default_priority, "bulk");
+  EXPECT_TRUE(c.attachment_outbox_watch);
+  EXPECT_EQ(c.agent_poll_interval, 13u);
+  EXPECT_TRUE(c.enable_kubernetes_discovery);
+  EXPECT_EQ(c.discovery_label_selector, "app=x");
+  EXPECT_EQ(c.discovery_interval_secs, 14u);
+  EXPECT_EQ(c.http2_keepalive_timeout_secs, 20u);
+  EXPECT_EQ(c.max_message_bytes, 23u);
+  EXPECT_EQ(c.max_connections, 24u);
+  EXPECT_EQ(c.shutdown_grace_secs, 26u);
+  EXPECT_EQ(c.mesh_listen, "tcp://0.0.0.0:27");
+}
+
+TEST(DeriveIdCommandTest, ParsesAndRuns) {
+  auto cmd = Parse({"derive-id", "--shared-key", kZeros, "--node-id", "attach-a"});
+  ASSERT_TRUE(cmd.ok()) << cmd.status().ToString();
+  ASSERT_EQ(cmd->kind, ParsedCommand::Kind::kDeriveId);
+  EXPECT_EQ(cmd->shared_key, kZeros);
+  EXPECT_EQ(cmd->node_id, "attach-a");
+  std::ostringstream out, err;
+  EXPECT_EQ(RunDeriveId(cmd->shared_key, cmd->node_id, out, err), 0);
+  EXPECT_EQ(out.str(), "035254fa2cdf94cdd5fbf7ef7fe27efd26e1490d7db3b03b1bf30859be447634\n");
+  EXPECT_EQ(err.str(), "");
+}
+
+TEST(DeriveIdCommandTest, FallsBackToEnvironment) {
+  auto cmd = Parse({"derive-id", "--node-id", "node-b"}, Env{{{"PEAT_NODE_SHARED_KEY", kStars}}});
+  ASSERT_TRUE(cmd.ok()) << cmd.status().ToString();
+  std::ostringstream out, err;
+  EXPECT_EQ(RunDeriveId(cmd->shared_key, cmd->node_id, out, err), 0);
+  EXPECT_EQ(out.str(), "f0782d206a443de24a744a6682851c11b71813fd1c03c9447ddecd9a5e9df279\n");
+}
+
+TEST(DeriveIdCommandTest, Errors) {
+  EXPECT_THAT(ErrorOf({"derive-id", "--node-id", "n"}), HasSubstr("--shared-key"));
+  EXPECT_THAT(ErrorOf({"derive-id", "--shared-key", kZeros}), HasSubstr("--node-id"));
+  EXPECT_THAT(ErrorOf({"derive-id", "--shared-key", kZeros, "--node-id", "n", "--bogus"}),
+              HasSubstr("--bogus"));
+  std::ostringstream out, err;
+  EXPECT_EQ(RunDeriveId("AAAA", "n", out, err), 2);
+  EXPECT_EQ(out.str(), "");
+  EXPECT_THAT(err.str(), HasSubstr("--shared-key"));
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunDeriveId("", "n", out2, err2), 2);
+  EXPECT_THAT(err2.str(), HasSubstr("--shared-key"));
+}
+
+}  // namespace
+}  // namespace peat
