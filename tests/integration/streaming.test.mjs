@@ -13,8 +13,8 @@ import { HEALTH, SIDECAR, STREAMING_CLIENT_KINDS, curlPost, envelope, makeClient
 const VIAS = ["tcp", "unix"];
 /** Short client deadline for the endless Watch stream. */
 const DEADLINE_MS = 300;
-/** buf curl's deadline also covers its process start and schema compilation: give it more. */
-const deadlineFor = (kind) => (kind.startsWith("buf-") ? 1500 : DEADLINE_MS);
+/** buf curl's --timeout also covers its own process start and connection setup: give it more. */
+const deadlineFor = (kind) => (kind.startsWith("buf-") ? 2500 : DEADLINE_MS);
 /** Upper bound for a stream with that deadline to end (process start of buf curl included). */
 const DEADLINE_END_BOUND_MS = 8_000;
 

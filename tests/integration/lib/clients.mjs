@@ -13,10 +13,11 @@
 //   cn-grpcweb-h2                        @connectrpc/connect-node transports
 //   grpc-js                              @grpc/grpc-js + @grpc/proto-loader on the .proto sources
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { CLIENTS_DIR, PROTO_DIR, REPO_ROOT } from "./node_process.mjs";
 
@@ -310,8 +311,24 @@ function curlClient(target, { http2 }) {
 // buf curl
 // ---------------------------------------------------------------------------------------------
 
+let schemaImage;
+/**
+ * The protos compiled once into a buf image (per test process), so each `buf curl` skips
+ * compiling the .proto sources.
+ */
+export function bufSchemaImage() {
+  if (!schemaImage) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peat-it-schema-"));
+    const file = path.join(dir, "schema.binpb");
+    execFileSync(BUF_BIN, ["build", PROTO_DIR, "-o", file], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    schemaImage = file;
+  }
+  return schemaImage;
+}
+
 function bufCurlArgs(target, service, method, req, { protocol, http2, timeoutMs, headers = {} }) {
-  const args = ["curl", "--schema", PROTO_DIR, "--protocol", protocol];
+  const args = ["curl", "--schema", bufSchemaImage(), "--protocol", protocol];
   if (http2 && protocol !== "grpc") args.push("--http2-prior-knowledge");
   if (target.via === "unix") args.push("--unix-socket", target.unixPath);
   // buf refuses the reserved timeout headers (-H Grpc-Timeout / Connect-Timeout-Ms); its --timeout
