@@ -91,7 +91,7 @@ template <typename T>
 class [[nodiscard]] StatusOr {
  public:
   // Implicit on purpose: `return value;` and `return SomeError(...);` both work.
-  StatusOr(T value) : v_(std::move(value)) {}  // NOLINT
+  StatusOr(T value) : v_(std::move(value)) {}        // NOLINT
   StatusOr(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "StatusOr built from an OK status");
   }
@@ -114,8 +114,8 @@ class [[nodiscard]] StatusOr {
 }  // namespace peat
 
 // Propagates a non-OK Status out of the enclosing function.
-#define PEAT_RETURN_IF_ERROR(expr)           \
-  do {                                       \
-    ::peat::Status peat_status_ = (expr);    \
+#define PEAT_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::peat::Status peat_status_ = (expr);        \
     if (!peat_status_.ok()) return peat_status_; \
   } while (0)

@@ -1,0 +1,66 @@
+// peat-node entry point: parse configuration, then either run a subcommand (derive-id, --help,
+// --version) or run the node until SIGTERM/SIGINT, drain, and exit 0.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "app/config.h"
+#include "app/derive_id.h"
+#include "common/logging.h"
+#include "node/node.h"
+
+namespace {
+
+int RunNode(peat::NodeConfig config) {
+  // Block the shutdown signals in every thread (threads inherit the mask); main waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  peat::Node node(std::move(config));
+  if (auto st = node.Start(); !st.ok()) {
+    spdlog::error("startup failed: {}", st.message());
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}, draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  bool drained = node.Shutdown();
+  spdlog::info("stopped{}", drained ? "" : " (grace period ended before every connection closed)");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto cmd = peat::ParseCommandLine(argc, argv, peat::ProcessEnvironment);
+  if (!cmd.ok()) {
+    std::cerr << "peat-node: " << cmd.status().message() << "\n";
+    return 2;
+  }
+  switch (cmd->kind) {
+    case peat::ParsedCommand::Kind::kHelp:
+      std::cout << cmd->text;
+      return 0;
+    case peat::ParsedCommand::Kind::kVersion:
+      std::cout << cmd->text << "\n";
+      return 0;
+    case peat::ParsedCommand::Kind::kDeriveId:
+      return peat::RunDeriveId(cmd->shared_key, cmd->node_id, std::cout, std::cerr);
+    case peat::ParsedCommand::Kind::kRun:
+      break;
+  }
+  peat::NodeConfig& config = cmd->config;
+  if (auto st = peat::ConfigureLogging(config.log_format, config.log_level); !st.ok()) {
+    std::cerr << "peat-node: " << st.message() << "\n";
+    return 2;
+  }
+  if (config.print_config) {
+    spdlog::info("effective configuration: {}", peat::RedactedConfigText(config));
+  }
+  return RunNode(std::move(config));
+}

@@ -1,0 +1,92 @@
+#include "common/base64.h"
+
+#include <array>
+
+namespace peat {
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+constexpr std::array<int8_t, 256> MakeDecodeTable() {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(kAlphabet[i])] = static_cast<int8_t>(i);
+  return t;
+}
+constexpr std::array<int8_t, 256> kDecode = MakeDecodeTable();
+
+}  // namespace
+
+StatusOr<size_t> Base64DecodeInto(std::string_view text, uint8_t* out) {
+  if (text.size() % 4 != 0) {
+    return InvalidArgumentError("invalid base64: length is not a multiple of 4");
+  }
+  size_t padding = 0;
+  if (!text.empty() && text.back() == '=') padding = 1;
+  if (text.size() >= 2 && text[text.size() - 2] == '=') padding = 2;
+  size_t n = 0;
+  for (size_t i = 0; i < text.size(); i += 4) {
+    const bool last = i + 4 == text.size();
+    uint32_t group = 0;
+    for (size_t j = 0; j < 4; ++j) {
+      const char c = text[i + j];
+      if (c == '=') {
+        if (!last || j < 4 - padding) return InvalidArgumentError("invalid base64: misplaced '='");
+        group <<= 6;
+        continue;
+      }
+      const int8_t v = kDecode[static_cast<uint8_t>(c)];
+      if (v < 0) return InvalidArgumentError("invalid base64: character outside the alphabet");
+      group = (group << 6) | static_cast<uint32_t>(v);
+    }
+    const size_t bytes = last ? 3 - padding : 3;
+    if (last && padding == 1 && (group & 0xff) != 0) {
+      return InvalidArgumentError("invalid base64: non-zero padding bits");
+    }
+    if (last && padding == 2 && (group & 0xffff) != 0) {
+      return InvalidArgumentError("invalid base64: non-zero padding bits");
+    }
+    if (out != nullptr) {
+      const uint8_t b[3] = {static_cast<uint8_t>(group >> 16), static_cast<uint8_t>(group >> 8),
+                            static_cast<uint8_t>(group)};
+      for (size_t k = 0; k < bytes; ++k) out[n + k] = b[k];
+    }
+    n += bytes;
+    group = 0;
+  }
+  return n;
+}
+
+std::string Base64Encode(std::span<const uint8_t> bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const uint32_t g = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    out.push_back(kAlphabet[(g >> 18) & 63]);
+    out.push_back(kAlphabet[(g >> 12) & 63]);
+    out.push_back(kAlphabet[(g >> 6) & 63]);
+    out.push_back(kAlphabet[g & 63]);
+  }
+  const size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    uint32_t g = uint32_t{bytes[i]} << 16;
+    if (rest == 2) g |= uint32_t{bytes[i + 1]} << 8;
+    out.push_back(kAlphabet[(g >> 18) & 63]);
+    out.push_back(kAlphabet[(g >> 12) & 63]);
+    out.push_back(rest == 2 ? kAlphabet[(g >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+StatusOr<std::vector<uint8_t>> Base64Decode(std::string_view text) {
+  auto size = Base64DecodeInto(text, nullptr);
+  if (!size.ok()) return size.status();
+  std::vector<uint8_t> out(Base64DecodedSizeUpperBound(text));
+  (void)Base64DecodeInto(text, out.data());
+  out.resize(*size);
+  return out;
+}
+
+}  // namespace peat

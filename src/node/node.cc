@@ -1,0 +1,137 @@
+#include "node/node.h"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "service/sidecar_service.h"
+
+namespace peat {
+
+namespace {
+rpc::ListenEndpoint ToEndpoint(const ListenAddress& a) {
+  rpc::ListenEndpoint ep;
+  ep.kind = a.kind == ListenAddress::Kind::kUnix ? rpc::ListenEndpoint::Kind::kUnix
+                                                 : rpc::ListenEndpoint::Kind::kTcp;
+  ep.host = a.host;
+  ep.port = a.port;
+  ep.unix_path = a.unix_path;
+  return ep;
+}
+
+const char* PhaseName(service::NodePhase p) {
+  switch (p) {
+    case service::NodePhase::kInitializing:
+      return "INITIALIZING";
+    case service::NodePhase::kReady:
+      return "READY";
+    case service::NodePhase::kSyncing:
+      return "SYNCING";
+    case service::NodePhase::kShuttingDown:
+      return "SHUTTING_DOWN";
+  }
+  return "UNKNOWN";
+}
+}  // namespace
+
+Node::Node(NodeConfig config) : config_(std::move(config)) {}
+
+Node::~Node() {
+  if (server_) server_->Stop();
+}
+
+Status Node::Start() {
+  SetPhase(service::NodePhase::kInitializing);
+  auto identity = LoadOrCreateIdentity(config_.data_dir, config_.node_id, config_.shared_key_b64);
+  if (!identity.ok()) return identity.status();
+  identity_.emplace(std::move(*identity));
+  node_id_ = identity_->node_id;
+  endpoint_id_ = identity_->EndpointId();
+  spdlog::info("node id {} endpoint {} (data dir {})", node_id_, endpoint_id_, config_.data_dir);
+
+  service::RegisterSidecarService(methods_, *this);
+  service::RegisterHealthService(methods_, health_);
+
+  rpc::ServerOptions options;
+  for (const auto& a : config_.listen) options.listen.push_back(ToEndpoint(a));
+  options.io_threads =
+      config_.io_threads ? config_.io_threads : std::max(1u, std::thread::hardware_concurrency());
+  options.max_connections = config_.max_connections;
+  options.connection.header_read_timeout =
+      std::chrono::seconds(config_.http_header_read_timeout_secs);
+  options.connection.idle_timeout = std::chrono::seconds(config_.http_max_connection_idle_secs);
+  options.connection.keepalive_interval =
+      std::chrono::seconds(config_.http2_keepalive_interval_secs);
+  options.connection.keepalive_timeout = std::chrono::seconds(config_.http2_keepalive_timeout_secs);
+  options.connection.max_concurrent_streams =
+      static_cast<uint32_t>(config_.http2_max_concurrent_streams);
+  options.router.max_message_bytes = config_.max_message_bytes;
+  options.router.default_timeout = std::chrono::seconds(config_.rpc_default_timeout_secs);
+  options.router.max_timeout = std::chrono::seconds(config_.rpc_max_timeout_secs);
+
+  rpc::OpsHooks ops;
+  ops.ready = [this](std::string* reason) { return IsReady(reason); };
+  ops.metrics = &metrics_;
+  metrics_.AddCollector([this](std::string& out) {
+    AppendMetricHeader(out, "peat_node_phase", "gauge", "Lifecycle phase (1 = current).");
+    auto cur = phase_.load();
+    for (auto p : {service::NodePhase::kInitializing, service::NodePhase::kReady,
+                   service::NodePhase::kSyncing, service::NodePhase::kShuttingDown}) {
+      AppendSample(out, "peat_node_phase", std::string("phase=\"") + PhaseName(p) + "\"",
+                   p == cur ? 1 : 0);
+    }
+  });
+
+  server_ = std::make_unique<rpc::RpcServer>(std::move(options), methods_, metrics_, ops);
+  PEAT_RETURN_IF_ERROR(server_->Start());
+  for (const auto& addr : server_->bound_addresses()) spdlog::info("listening on {}", addr);
+
+  health_.Set("", service::ServingStatus::kServing);
+  health_.Set("peat.sidecar.v1.PeatSidecar", service::ServingStatus::kServing);
+  // Replication is not built yet (mesh): the node is READY with sync inactive.
+  SetPhase(service::NodePhase::kReady);
+  return Status::Ok();
+}
+
+std::vector<std::string> Node::bound_addresses() const {
+  return server_ ? server_->bound_addresses() : std::vector<std::string>{};
+}
+
+bool Node::Shutdown() {
+  SetPhase(service::NodePhase::kShuttingDown);
+  health_.Set("", service::ServingStatus::kNotServing);
+  health_.Set("peat.sidecar.v1.PeatSidecar", service::ServingStatus::kNotServing);
+  if (!server_) return true;
+  server_->BeginDrain();
+  bool drained = server_->WaitDrained(std::chrono::seconds(config_.shutdown_grace_secs));
+  if (!drained) {
+    spdlog::warn("shutdown grace period ({} s) ended with {} connection(s) still open",
+                 config_.shutdown_grace_secs, server_->open_connections());
+  }
+  server_->Stop();
+  return drained;
+}
+
+service::NodeStatusSnapshot Node::Snapshot() const {
+  service::NodeStatusSnapshot s;
+  s.node_id = node_id_;
+  s.endpoint_id = endpoint_id_;
+  s.phase = phase_.load();
+  s.sync_active = false;
+  s.connected_peers = 0;
+  return s;
+}
+
+bool Node::IsReady(std::string* reason) const {
+  auto p = phase_.load();
+  if (p == service::NodePhase::kReady || p == service::NodePhase::kSyncing) return true;
+  if (reason) *reason = PhaseName(p);
+  return false;
+}
+
+void Node::SetPhase(service::NodePhase phase) {
+  phase_.store(phase);
+  spdlog::info("phase {}", PhaseName(phase));
+}
+
+}  // namespace peat

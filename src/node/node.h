@@ -1,0 +1,56 @@
+// Node: the composition root. Owns the identity, the API server and the services, and walks the
+// lifecycle INITIALIZING → READY (or SYNCING once the mesh syncs) → SHUTTING_DOWN.
+//
+// Start() and Shutdown() are called from the control thread (main); Snapshot() and readiness are
+// thread-safe and called from RPC threads.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/metrics.h"
+#include "common/status.h"
+#include "mesh/identity.h"
+#include "node/node_config.h"
+#include "rpc/method_table.h"
+#include "rpc/rpc_server.h"
+#include "service/health_service.h"
+#include "service/status_source.h"
+
+namespace peat {
+
+class Node : public service::StatusSource {
+ public:
+  explicit Node(NodeConfig config);
+  ~Node() override;
+
+  // Loads the identity, registers services, binds every listener. Errors name the cause.
+  Status Start();
+  // Addresses actually bound (port 0 resolved).
+  std::vector<std::string> bound_addresses() const;
+  // Drains: readiness 503, health NOT_SERVING, stop accepting, end streams, finish in-flight
+  // RPCs, wait up to --shutdown-grace-secs, stop. Returns true if the drain completed in time.
+  bool Shutdown();
+
+  service::NodeStatusSnapshot Snapshot() const override;
+  bool IsReady(std::string* reason) const;
+
+ private:
+  void SetPhase(service::NodePhase phase);
+
+  NodeConfig config_;
+  std::optional<NodeIdentity> identity_;  // set by Start()
+  std::string node_id_;
+  std::string endpoint_id_;
+  std::atomic<service::NodePhase> phase_{service::NodePhase::kInitializing};
+  MetricsRegistry metrics_;
+  rpc::MethodTable methods_;
+  service::HealthState health_;
+  std::unique_ptr<rpc::RpcServer> server_;
+};
+
+}  // namespace peat

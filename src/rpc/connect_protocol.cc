@@ -1,0 +1,145 @@
+#include "rpc/connect_protocol.h"
+
+#include "rpc/envelope.h"
+#include "rpc/json_text.h"
+
+namespace peat::rpc {
+
+int ConnectHttpStatus(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kCancelled:
+      return 499;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kDeadlineExceeded:
+      return 504;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kAlreadyExists:
+      return 409;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kResourceExhausted:
+      return 429;
+    case StatusCode::kFailedPrecondition:
+      return 400;
+    case StatusCode::kAborted:
+      return 409;
+    case StatusCode::kOutOfRange:
+      return 400;
+    case StatusCode::kUnimplemented:
+      return 501;
+    case StatusCode::kUnavailable:
+      return 503;
+    case StatusCode::kUnauthenticated:
+      return 401;
+    default:
+      return 500;  // unknown, internal, data_loss
+  }
+}
+
+std::string ConnectErrorJson(const Status& status) {
+  std::string out = "{\"code\":\"";
+  out += StatusCodeName(status.code());
+  out += "\"";
+  if (!status.message().empty()) {
+    out += ",\"message\":";
+    AppendJsonString(out, status.message());
+  }
+  out += "}";
+  return out;
+}
+
+void SendConnectUnaryError(HttpExchange& exchange, const Status& status, int http_status,
+                           HeaderList extra_headers) {
+  extra_headers.emplace_back("content-type", "application/json");
+  exchange.SendResponse(http_status, std::move(extra_headers), ConnectErrorJson(status));
+}
+
+namespace {
+
+const char* UnaryContentType(Codec codec) {
+  return codec == Codec::kJson ? "application/json" : "application/proto";
+}
+const char* StreamContentType(Codec codec) {
+  return codec == Codec::kJson ? "application/connect+json" : "application/connect+proto";
+}
+
+class ConnectUnaryEncoder : public CallEncoder {
+ public:
+  ConnectUnaryEncoder(std::shared_ptr<HttpExchange> exchange, Codec codec, HeaderList extra)
+      : exchange_(std::move(exchange)), codec_(codec), extra_(std::move(extra)) {}
+
+  void SendMessage(const google::protobuf::Message& msg) override {
+    body_ = EncodeMessage(codec_, msg);
+  }
+
+  void Finish(const Status& status) override {
+    if (!status.ok()) {
+      SendConnectUnaryError(*exchange_, status, ConnectHttpStatus(status.code()),
+                            std::move(extra_));
+      return;
+    }
+    extra_.emplace_back("content-type", UnaryContentType(codec_));
+    exchange_->SendResponse(200, std::move(extra_), std::move(body_));
+  }
+
+ private:
+  std::shared_ptr<HttpExchange> exchange_;
+  Codec codec_;
+  HeaderList extra_;
+  std::string body_;
+};
+
+class ConnectStreamEncoder : public CallEncoder {
+ public:
+  ConnectStreamEncoder(std::shared_ptr<HttpExchange> exchange, Codec codec, HeaderList extra)
+      : exchange_(std::move(exchange)), codec_(codec), extra_(std::move(extra)) {}
+
+  void SendMessage(const google::protobuf::Message& msg) override {
+    StartIfNeeded();
+    std::string frame;
+    AppendEnvelope(frame, 0, EncodeMessage(codec_, msg));
+    exchange_->StreamData(std::move(frame));
+  }
+
+  void Finish(const Status& status) override {
+    StartIfNeeded();
+    std::string end = status.ok() ? "{}" : "{\"error\":" + ConnectErrorJson(status) + "}";
+    std::string frame;
+    AppendEnvelope(frame, kEnvelopeConnectEndStream, end);
+    exchange_->StreamData(std::move(frame));
+    exchange_->EndStream({});
+  }
+
+ private:
+  void StartIfNeeded() {
+    if (started_) return;
+    started_ = true;
+    extra_.emplace_back("content-type", StreamContentType(codec_));
+    exchange_->StartStream(200, std::move(extra_));
+  }
+
+  std::shared_ptr<HttpExchange> exchange_;
+  Codec codec_;
+  HeaderList extra_;
+  bool started_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<CallEncoder> MakeConnectUnaryEncoder(std::shared_ptr<HttpExchange> exchange,
+                                                     Codec codec, HeaderList extra_headers) {
+  return std::make_unique<ConnectUnaryEncoder>(std::move(exchange), codec,
+                                               std::move(extra_headers));
+}
+
+std::unique_ptr<CallEncoder> MakeConnectStreamEncoder(std::shared_ptr<HttpExchange> exchange,
+                                                      Codec codec, HeaderList extra_headers) {
+  return std::make_unique<ConnectStreamEncoder>(std::move(exchange), codec,
+                                                std::move(extra_headers));
+}
+
+}  // namespace peat::rpc

@@ -1,0 +1,134 @@
+#include "rpc/grpc_protocol.h"
+
+#include <cstdio>
+
+#include "common/base64.h"
+#include "rpc/envelope.h"
+#include "rpc/message_codec.h"
+
+namespace peat::rpc {
+
+std::string PercentEncodeGrpcMessage(std::string_view msg) {
+  std::string out;
+  out.reserve(msg.size());
+  for (unsigned char c : msg) {
+    if (c >= 0x20 && c <= 0x7e && c != '%') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+HeaderList StatusTrailers(const Status& status) {
+  HeaderList t;
+  t.emplace_back("grpc-status", std::to_string(static_cast<int>(status.code())));
+  if (!status.message().empty()) {
+    t.emplace_back("grpc-message", PercentEncodeGrpcMessage(status.message()));
+  }
+  return t;
+}
+
+class GrpcEncoder : public CallEncoder {
+ public:
+  GrpcEncoder(std::shared_ptr<HttpExchange> exchange, HeaderList extra)
+      : exchange_(std::move(exchange)), extra_(std::move(extra)) {}
+
+  void SendMessage(const google::protobuf::Message& msg) override {
+    if (!started_) {
+      started_ = true;
+      extra_.emplace_back("content-type", "application/grpc");
+      extra_.emplace_back("grpc-accept-encoding", "identity,gzip");
+      exchange_->StartStream(200, std::move(extra_));
+    }
+    std::string frame;
+    frame.reserve(kEnvelopeHeaderSize + msg.ByteSizeLong());
+    AppendEnvelope(frame, 0, msg.SerializeAsString());
+    exchange_->StreamData(std::move(frame));
+  }
+
+  void Finish(const Status& status) override {
+    if (!started_) {
+      // Trailers-only response: one HEADERS frame with the status, ending the stream.
+      extra_.emplace_back("content-type", "application/grpc");
+      for (auto& h : StatusTrailers(status)) extra_.push_back(std::move(h));
+      exchange_->SendResponse(200, std::move(extra_), {});
+      return;
+    }
+    exchange_->EndStream(StatusTrailers(status));
+  }
+
+ private:
+  std::shared_ptr<HttpExchange> exchange_;
+  HeaderList extra_;
+  bool started_ = false;
+};
+
+class GrpcWebEncoder : public CallEncoder {
+ public:
+  GrpcWebEncoder(std::shared_ptr<HttpExchange> exchange, bool text, std::string content_type,
+                 HeaderList extra)
+      : exchange_(std::move(exchange)),
+        text_(text),
+        content_type_(std::move(content_type)),
+        extra_(std::move(extra)) {}
+
+  void SendMessage(const google::protobuf::Message& msg) override {
+    StartIfNeeded();
+    std::string frame;
+    AppendEnvelope(frame, 0, EncodeMessage(Codec::kProto, msg));
+    Send(std::move(frame));
+  }
+
+  void Finish(const Status& status) override {
+    StartIfNeeded();
+    std::string block;
+    for (const auto& [k, v] : StatusTrailers(status)) block += k + ": " + v + "\r\n";
+    std::string frame;
+    AppendEnvelope(frame, kEnvelopeGrpcWebTrailers, block);
+    Send(std::move(frame));
+    exchange_->EndStream({});
+  }
+
+ private:
+  void StartIfNeeded() {
+    if (started_) return;
+    started_ = true;
+    extra_.emplace_back("content-type", content_type_);
+    extra_.emplace_back("grpc-accept-encoding", "identity,gzip");
+    exchange_->StartStream(200, std::move(extra_));
+  }
+  void Send(std::string frame) {
+    if (text_) {
+      frame = Base64Encode(std::span(reinterpret_cast<const uint8_t*>(frame.data()), frame.size()));
+    }
+    exchange_->StreamData(std::move(frame));
+  }
+
+  std::shared_ptr<HttpExchange> exchange_;
+  bool text_;
+  std::string content_type_;
+  HeaderList extra_;
+  bool started_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<CallEncoder> MakeGrpcEncoder(std::shared_ptr<HttpExchange> exchange,
+                                             HeaderList extra_headers) {
+  return std::make_unique<GrpcEncoder>(std::move(exchange), std::move(extra_headers));
+}
+
+std::unique_ptr<CallEncoder> MakeGrpcWebEncoder(std::shared_ptr<HttpExchange> exchange, bool text,
+                                                std::string content_type,
+                                                HeaderList extra_headers) {
+  return std::make_unique<GrpcWebEncoder>(std::move(exchange), text, std::move(content_type),
+                                          std::move(extra_headers));
+}
+
+}  // namespace peat::rpc

@@ -1,0 +1,56 @@
+// HttpExchange: one HTTP request/response pair, independent of HTTP/1.1 vs HTTP/2.
+//
+// The connection that parsed the request owns the transport; the exchange is what the protocol
+// layer (Connect / gRPC / gRPC-Web adapters, ops endpoints) writes its answer to. All methods must
+// be called on the connection's executor (see executor()). Once the peer is gone (connection
+// closed, RST_STREAM) the exchange is "cancelled": writes become no-ops and the cancel hook runs.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace peat::rpc {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;  // "POST", "GET", "OPTIONS"
+  std::string path;    // without query string
+  std::string query;   // after '?', may be empty
+  HeaderList headers;  // names lower-cased
+  std::string body;
+  bool http2 = false;
+
+  // First header with this (lower-case) name, if any.
+  std::optional<std::string_view> Header(std::string_view name) const;
+};
+
+class HttpExchange {
+ public:
+  virtual ~HttpExchange() = default;
+
+  virtual const HttpRequest& request() const = 0;
+  virtual boost::asio::any_io_executor executor() const = 0;
+
+  // A complete response in one go (Content-Length on HTTP/1.1; HEADERS[+DATA] on HTTP/2).
+  // With an empty body on HTTP/2 the HEADERS frame ends the stream (gRPC "trailers-only").
+  virtual void SendResponse(int status, HeaderList headers, std::string body) = 0;
+  // A streamed response: headers now, data chunks later, then EndStream (HTTP/1.1 uses chunked
+  // transfer encoding; trailers are sent only on HTTP/2 and ignored on HTTP/1.1).
+  virtual void StartStream(int status, HeaderList headers) = 0;
+  virtual void StreamData(std::string bytes) = 0;
+  virtual void EndStream(HeaderList trailers) = 0;
+
+  // Bytes handed to the exchange and not yet written to the socket (for backpressure).
+  virtual size_t PendingBytes() const = 0;
+  virtual bool IsCancelled() const = 0;
+  // Runs once, on the executor, when the peer goes away before the response has ended.
+  virtual void SetCancelHook(std::function<void()> hook) = 0;
+};
+
+}  // namespace peat::rpc

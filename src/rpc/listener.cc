@@ -1,0 +1,143 @@
+#include "rpc/listener.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <filesystem>
+
+#include "rpc/io_context_pool.h"
+
+namespace peat::rpc {
+
+namespace asio = boost::asio;
+
+Listener::Listener(asio::io_context& acceptor_context, IoContextPool& pool,
+                   ConnectionContext& context,
+                   std::function<std::shared_ptr<ConnectionSlot>()> acquire_slot)
+    : acceptor_(acceptor_context),
+      retry_timer_(acceptor_context),
+      pool_(pool),
+      context_(context),
+      acquire_slot_(std::move(acquire_slot)) {}
+
+Status Listener::Bind(const ListenEndpoint& ep) {
+  boost::system::error_code ec;
+  if (ep.kind == ListenEndpoint::Kind::kUnix) {
+    std::filesystem::path path(ep.unix_path);
+    std::error_code fec;
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), fec);
+    if (fec) {
+      return UnavailableError("--listen unix://" + ep.unix_path +
+                              ": cannot create parent directory: " + fec.message());
+    }
+    struct stat st {};
+    if (::lstat(ep.unix_path.c_str(), &st) == 0) {
+      if (!S_ISSOCK(st.st_mode)) {
+        return FailedPreconditionError("--listen unix://" + ep.unix_path +
+                                       ": path exists and is not a socket; refusing to remove it");
+      }
+      ::unlink(ep.unix_path.c_str());  // stale socket from an earlier run
+    }
+    asio::generic::stream_protocol::endpoint gep(
+        asio::local::stream_protocol::endpoint(ep.unix_path));
+    acceptor_.open(gep.protocol(), ec);
+    if (!ec) acceptor_.bind(gep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return UnavailableError("--listen unix://" + ep.unix_path + ": " + ec.message());
+    unix_path_ = ep.unix_path;
+    bound_address_ = "unix://" + ep.unix_path;
+    return Status::Ok();
+  }
+
+  asio::ip::tcp::resolver resolver(acceptor_.get_executor());
+  auto results =
+      resolver.resolve(ep.host, std::to_string(ep.port), asio::ip::tcp::resolver::passive, ec);
+  if (ec || results.empty()) {
+    return InvalidArgumentError("--listen tcp://" + ep.host + ":" + std::to_string(ep.port) +
+                                ": cannot resolve host: " + ec.message());
+  }
+  asio::ip::tcp::endpoint tcp_ep = results.begin()->endpoint();
+  asio::generic::stream_protocol::endpoint gep(tcp_ep);
+  acceptor_.open(gep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(gep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return UnavailableError("--listen tcp://" + ep.host + ":" + std::to_string(ep.port) + ": " +
+                            ec.message());
+  }
+  // Read back the port the OS chose (port 0).
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ::getsockname(acceptor_.native_handle(), reinterpret_cast<sockaddr*>(&ss), &len);
+  uint16_t port = ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                                           : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  std::string host = tcp_ep.address().to_string();
+  if (tcp_ep.address().is_v6()) host = "[" + host + "]";
+  bound_address_ = "tcp://" + host + ":" + std::to_string(port);
+  return Status::Ok();
+}
+
+void Listener::StartAccepting() {
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] { self->Accept(); });
+}
+
+void Listener::Resume() {
+  if (paused_ && !closed_) {
+    paused_ = false;
+    Accept();
+  }
+}
+
+void Listener::Accept() {
+  if (closed_ || accepting_) return;
+  auto slot = acquire_slot_();
+  if (!slot) {
+    paused_ = true;  // at --max-connections: leave new connections in the backlog
+    return;
+  }
+  accepting_ = true;
+  acceptor_.async_accept(pool_.Next(), [self = shared_from_this(), slot = std::move(slot)](
+                                           const boost::system::error_code& ec,
+                                           Socket socket) mutable {
+    self->accepting_ = false;
+    if (self->closed_) return;
+    if (!ec) {
+      if (self->unix_path_.empty()) {
+        int one = 1;
+        ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      }
+      auto executor = socket.get_executor();
+      asio::post(executor, [self, socket = std::move(socket), slot = std::move(slot)]() mutable {
+        StartConnection(std::move(socket), std::move(slot), self->context_);
+      });
+    } else if (ec != asio::error::operation_aborted) {
+      // E.g. EMFILE: back off briefly instead of spinning on the failing accept.
+      spdlog::warn("accept on {} failed: {}", self->bound_address_, ec.message());
+      self->retry_timer_.expires_after(std::chrono::milliseconds(100));
+      self->retry_timer_.async_wait([self](const boost::system::error_code& tec) {
+        if (!tec) self->Accept();
+      });
+      return;
+    }
+    self->Accept();
+  });
+}
+
+void Listener::Close() {
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    if (self->closed_) return;
+    self->closed_ = true;
+    self->retry_timer_.cancel();
+    boost::system::error_code ignored;
+    self->acceptor_.close(ignored);
+    if (!self->unix_path_.empty()) ::unlink(self->unix_path_.c_str());
+  });
+}
+
+}  // namespace peat::rpc

@@ -1,0 +1,303 @@
+#include "rpc/rpc_router.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/base64.h"
+#include "rpc/call_timeout.h"
+#include "rpc/connect_protocol.h"
+#include "rpc/envelope.h"
+#include "rpc/grpc_protocol.h"
+#include "rpc/gzip.h"
+#include "rpc/message_codec.h"
+
+namespace peat::rpc {
+
+namespace {
+
+enum class Protocol { kConnectUnary, kConnectStream, kGrpc, kGrpcWeb, kGrpcWebText, kUnsupported };
+
+struct ProtocolChoice {
+  Protocol protocol = Protocol::kUnsupported;
+  Codec codec = Codec::kProto;
+};
+
+std::string MediaType(std::string_view content_type) {
+  auto semi = content_type.find(';');
+  std::string_view base = content_type.substr(0, semi);
+  while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+  std::string out(base);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+ProtocolChoice DetectProtocol(std::string_view content_type) {
+  std::string t = MediaType(content_type);
+  if (t == "application/json") return {Protocol::kConnectUnary, Codec::kJson};
+  if (t == "application/proto") return {Protocol::kConnectUnary, Codec::kProto};
+  if (t == "application/connect+json") return {Protocol::kConnectStream, Codec::kJson};
+  if (t == "application/connect+proto") return {Protocol::kConnectStream, Codec::kProto};
+  if (t == "application/grpc" || t == "application/grpc+proto") return {Protocol::kGrpc};
+  if (t == "application/grpc-web" || t == "application/grpc-web+proto") return {Protocol::kGrpcWeb};
+  if (t == "application/grpc-web-text" || t == "application/grpc-web-text+proto") {
+    return {Protocol::kGrpcWebText};
+  }
+  return {};
+}
+
+constexpr const char* kSupportedTypes =
+    "application/json, application/proto, application/connect+json, application/connect+proto, "
+    "application/grpc, application/grpc+proto, application/grpc-web, application/grpc-web+proto, "
+    "application/grpc-web-text, application/grpc-web-text+proto";
+
+HeaderList CorsHeaders(const HttpRequest& req) {
+  HeaderList h;
+  if (auto origin = req.Header("origin")) {
+    h.emplace_back("access-control-allow-origin", std::string(*origin));
+    h.emplace_back("vary", "Origin");
+    h.emplace_back("access-control-expose-headers",
+                   "grpc-status,grpc-message,grpc-status-details-bin,grpc-encoding,"
+                   "connect-content-encoding");
+  }
+  return h;
+}
+
+void SendText(HttpExchange& ex, int status, std::string body, HeaderList extra = {}) {
+  extra.emplace_back("content-type", "text/plain; charset=utf-8");
+  ex.SendResponse(status, std::move(extra), std::move(body));
+}
+
+// Decodes grpc-web-text: base64, possibly several padded chunks concatenated.
+StatusOr<std::string> DecodeGrpcWebText(std::string_view body) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    // A chunk ends after the first 4-character group that carries padding, or at the end.
+    size_t end = pos;
+    while (end < body.size()) {
+      size_t group_end = std::min(end + 4, body.size());
+      bool padded = body.substr(end, group_end - end).find('=') != std::string_view::npos;
+      end = group_end;
+      if (padded) break;
+    }
+    auto chunk = Base64Decode(body.substr(pos, end - pos));
+    if (!chunk.ok()) return InvalidArgumentError("malformed grpc-web-text body: not base64");
+    out.append(chunk->begin(), chunk->end());
+    pos = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+RpcRouter::RpcRouter(const MethodTable& methods, RouterOptions options, RpcMetrics& metrics,
+                     StreamRegistry& streams, OpsHooks ops)
+    : methods_(methods),
+      options_(options),
+      metrics_(metrics),
+      streams_(streams),
+      ops_(std::move(ops)) {
+  methods_.ForEach(
+      [this](const MethodSpec& m) { method_metrics_[&m] = metrics_.ForMethod(m.path); });
+}
+
+size_t RpcRouter::max_body_bytes() const {
+  // base64 text inflates 4/3; envelopes add 5 bytes each.
+  return options_.max_message_bytes / 3 * 4 + 64;
+}
+
+void RpcRouter::Handle(const std::shared_ptr<HttpExchange>& exchange) {
+  const HttpRequest& req = exchange->request();
+  if (req.method == "POST") return HandleRpc(exchange, std::nullopt);
+  if (req.method == "GET") return HandleOps(*exchange);
+  if (req.method == "OPTIONS") {
+    // CORS preflight for browser clients (gRPC-Web, Connect-Web).
+    HeaderList h = CorsHeaders(req);
+    h.emplace_back("access-control-allow-methods", "POST, GET, OPTIONS");
+    auto asked = req.Header("access-control-request-headers");
+    h.emplace_back("access-control-allow-headers",
+                   asked ? std::string(*asked)
+                         : "content-type,x-grpc-web,x-user-agent,grpc-timeout,"
+                           "connect-protocol-version,connect-timeout-ms");
+    h.emplace_back("access-control-max-age", "7200");
+    exchange->SendResponse(204, std::move(h), {});
+    return;
+  }
+  SendText(*exchange, 405, "method not allowed\n", {{"allow", "GET, POST, OPTIONS"}});
+}
+
+void RpcRouter::HandleOversized(const std::shared_ptr<HttpExchange>& exchange) {
+  HandleRpc(exchange,
+            ResourceExhaustedError("request body exceeds --max-message-bytes (" +
+                                   std::to_string(options_.max_message_bytes) + " bytes)"));
+}
+
+void RpcRouter::HandleOps(HttpExchange& ex) {
+  const std::string& path = ex.request().path;
+  if (path == "/livez") return SendText(ex, 200, "ok\n");
+  if (path == "/readyz") {
+    std::string reason;
+    bool ready = !ops_.ready || ops_.ready(&reason);
+    return ready ? SendText(ex, 200, "ready\n") : SendText(ex, 503, "not ready: " + reason + "\n");
+  }
+  if (path == "/metrics") {
+    std::string text = ops_.metrics ? ops_.metrics->Render() : std::string();
+    ex.SendResponse(200, {{"content-type", "text/plain; version=0.0.4; charset=utf-8"}},
+                    std::move(text));
+    return;
+  }
+  SendText(ex, 404, "not found\n");
+}
+
+void RpcRouter::HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
+                          const std::optional<Status>& transport_error) {
+  const HttpRequest& req = exchange->request();
+  auto ct = req.Header("content-type");
+  ProtocolChoice choice = DetectProtocol(ct ? *ct : std::string_view());
+  HeaderList cors = CorsHeaders(req);
+
+  if (choice.protocol == Protocol::kUnsupported) {
+    cors.emplace_back("accept-post", kSupportedTypes);
+    return SendText(*exchange, 415,
+                    "unsupported content-type \"" + std::string(ct ? *ct : "") +
+                        "\"; supported: " + kSupportedTypes + "\n",
+                    std::move(cors));
+  }
+  if (choice.protocol == Protocol::kGrpc && !req.http2) {
+    return SendText(*exchange, 415,
+                    "application/grpc requires HTTP/2; use gRPC-Web or Connect over HTTP/1.1\n",
+                    std::move(cors));
+  }
+
+  const MethodSpec* method = methods_.Find(req.path);
+  if (method) {
+    bool streaming = method->kind == MethodKind::kServerStreaming;
+    if ((choice.protocol == Protocol::kConnectUnary && streaming) ||
+        (choice.protocol == Protocol::kConnectStream && !streaming)) {
+      return SendText(*exchange, 415,
+                      std::string(streaming ? "streaming" : "unary") + " method " + req.path +
+                          " does not accept content-type " + std::string(*ct) + "\n",
+                      std::move(cors));
+    }
+  }
+
+  std::unique_ptr<CallEncoder> encoder;
+  switch (choice.protocol) {
+    case Protocol::kConnectUnary:
+      if (!method) {
+        // Connect maps an unknown procedure to HTTP 404 with an `unimplemented` error body.
+        return SendConnectUnaryError(*exchange, UnimplementedError("unknown method " + req.path),
+                                     404, std::move(cors));
+      }
+      encoder = MakeConnectUnaryEncoder(exchange, choice.codec, std::move(cors));
+      break;
+    case Protocol::kConnectStream:
+      encoder = MakeConnectStreamEncoder(exchange, choice.codec, std::move(cors));
+      break;
+    case Protocol::kGrpc:
+      encoder = MakeGrpcEncoder(exchange, std::move(cors));
+      break;
+    case Protocol::kGrpcWeb:
+    case Protocol::kGrpcWebText:
+      encoder = MakeGrpcWebEncoder(exchange, choice.protocol == Protocol::kGrpcWebText,
+                                   std::string(*ct), std::move(cors));
+      break;
+    case Protocol::kUnsupported:
+      return;
+  }
+
+  if (!method) return encoder->Finish(UnimplementedError("unknown method " + req.path));
+
+  // Deadline: the client's timeout header, clamped to --rpc-max-timeout-secs.
+  auto now = std::chrono::steady_clock::now();
+  std::chrono::nanoseconds timeout = options_.default_timeout;
+  std::optional<Status> error = transport_error;
+  bool connect =
+      choice.protocol == Protocol::kConnectUnary || choice.protocol == Protocol::kConnectStream;
+  if (auto h = req.Header(connect ? "connect-timeout-ms" : "grpc-timeout")) {
+    auto parsed = connect ? ParseConnectTimeoutMs(*h) : ParseGrpcTimeout(*h);
+    if (parsed) {
+      timeout = *parsed;
+    } else if (!error) {
+      error = InvalidArgumentError(std::string("malformed ") +
+                                   (connect ? "connect-timeout-ms" : "grpc-timeout") +
+                                   " header \"" + std::string(*h) + "\"");
+    }
+  }
+  timeout = std::min<std::chrono::nanoseconds>(timeout, options_.max_timeout);
+
+  auto call = std::make_shared<ServerCall>(exchange, std::move(encoder), method_metrics_.at(method),
+                                           now + timeout);
+  if (error) return call->Finish(*error);
+
+  // Decode the single request message.
+  std::unique_ptr<google::protobuf::Message> request(method->request_prototype->New());
+  auto decode = [&]() -> Status {
+    const size_t max = options_.max_message_bytes;
+    if (choice.protocol == Protocol::kConnectUnary) {
+      std::string_view body = req.body;
+      std::string inflated;
+      if (auto enc = req.Header("content-encoding"); enc && *enc != "identity") {
+        if (*enc != "gzip") {
+          return UnimplementedError("unsupported content-encoding \"" + std::string(*enc) + "\"");
+        }
+        auto out = GzipDecompress(body, max);
+        if (!out.ok()) return out.status();
+        inflated = std::move(*out);
+        body = inflated;
+      }
+      if (body.size() > max) {
+        return ResourceExhaustedError("request message of " + std::to_string(body.size()) +
+                                      " bytes exceeds --max-message-bytes (" + std::to_string(max) +
+                                      ")");
+      }
+      return DecodeMessage(choice.codec, body, request.get());
+    }
+    std::string text_decoded;
+    std::string_view body = req.body;
+    if (choice.protocol == Protocol::kGrpcWebText) {
+      auto decoded = DecodeGrpcWebText(body);
+      if (!decoded.ok()) return decoded.status();
+      text_decoded = std::move(*decoded);
+      body = text_decoded;
+    }
+    auto envelopes = ParseEnvelopes(body, max);
+    if (!envelopes.ok()) return envelopes.status();
+    if (envelopes->size() != 1) {
+      return InvalidArgumentError("expected exactly one request message, got " +
+                                  std::to_string(envelopes->size()));
+    }
+    const Envelope& env = envelopes->front();
+    if (env.flags & ~kEnvelopeCompressed) {
+      return InvalidArgumentError("invalid envelope flags in request message");
+    }
+    std::string inflated;
+    std::string_view payload = env.payload;
+    if (env.flags & kEnvelopeCompressed) {
+      auto enc = req.Header(connect ? "connect-content-encoding" : "grpc-encoding");
+      if (!enc || *enc == "identity") {
+        return InvalidArgumentError("compressed message without a message encoding header");
+      }
+      if (*enc != "gzip") {
+        return UnimplementedError("unsupported message encoding \"" + std::string(*enc) + "\"");
+      }
+      auto out = GzipDecompress(payload, max);
+      if (!out.ok()) return out.status();
+      inflated = std::move(*out);
+      payload = inflated;
+    }
+    return DecodeMessage(choice.codec, payload, request.get());
+  };
+  if (Status st = decode(); !st.ok()) return call->Finish(st);
+
+  std::weak_ptr<ServerCall> weak = call;
+  exchange->SetCancelHook([weak] {
+    if (auto c = weak.lock()) c->OnPeerGone();
+  });
+  if (method->kind == MethodKind::kServerStreaming) call->RegisterStream(&streams_);
+  method->handler(call, std::move(request));
+  if (!call->IsDone()) call->ArmDeadline();
+}
+
+}  // namespace peat::rpc

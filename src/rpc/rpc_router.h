@@ -1,0 +1,64 @@
+// RpcRouter: turns a complete HTTP request into an answer. Serves the ops endpoints
+// (GET /livez, /readyz, /metrics), CORS preflight, and RPCs: detects the protocol from the
+// content type (Connect unary/stream, gRPC, gRPC-Web binary/text), finds the method, applies the
+// deadline, decodes the request and runs the handler with a ServerCall whose encoder speaks the
+// caller's protocol. Every failure is answered in that protocol's error form.
+// Thread-safe: one router serves all connections; Handle() runs on the exchange's executor.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "common/metrics.h"
+#include "common/status.h"
+#include "rpc/http_exchange.h"
+#include "rpc/method_table.h"
+#include "rpc/rpc_metrics.h"
+#include "rpc/stream_registry.h"
+
+namespace peat::rpc {
+
+struct RouterOptions {
+  size_t max_message_bytes = 4 << 20;
+  std::chrono::seconds default_timeout{120};
+  std::chrono::seconds max_timeout{300};
+};
+
+// Hooks into the node for the ops endpoints.
+struct OpsHooks {
+  std::function<bool(std::string* reason)> ready;  // /readyz: true = 200, false = 503 + reason
+  const MetricsRegistry* metrics = nullptr;        // /metrics
+};
+
+class RpcRouter {
+ public:
+  RpcRouter(const MethodTable& methods, RouterOptions options, RpcMetrics& metrics,
+            StreamRegistry& streams, OpsHooks ops);
+
+  // Answers a complete request.
+  void Handle(const std::shared_ptr<HttpExchange>& exchange);
+  // Answers a request whose body exceeded the transport limit (only the headers are known):
+  // RESOURCE_EXHAUSTED in the request's protocol.
+  void HandleOversized(const std::shared_ptr<HttpExchange>& exchange);
+  // Largest raw HTTP body a transport should accept (room for envelopes and base64 text).
+  size_t max_body_bytes() const;
+
+ private:
+  void HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
+                 const std::optional<Status>& transport_error);
+  void HandleOps(HttpExchange& exchange);
+
+  const MethodTable& methods_;
+  // Metrics slot per known method, filled at construction so the request path never locks.
+  std::unordered_map<const MethodSpec*, MethodMetrics*> method_metrics_;
+  RouterOptions options_;
+  RpcMetrics& metrics_;
+  StreamRegistry& streams_;
+  OpsHooks ops_;
+};
+
+}  // namespace peat::rpc
