@@ -294,7 +294,12 @@ void Http1Connection::ArmTimer(TimerPurpose purpose) {
 void Http1Connection::Drain() {
   if (closed_) return;
   draining_ = true;
-  if (!exchange_ && !writing_active_) Close();
+  // A response in progress ends the connection when it completes (ResponseComplete); otherwise
+  // close as soon as what is queued has been written.
+  if (!exchange_) {
+    close_after_write_ = true;
+    if (!writing_active_) Close();
+  }
 }
 
 void Http1Connection::Close() {
