@@ -211,6 +211,8 @@ void Http2Connection::Flush() {
     if (n == 0) break;
     out_buf_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
   }
+  // Sending can close streams (END_STREAM after the request ended): the connection may now be idle.
+  UpdateTimer();
   if (out_buf_.empty()) {
     bool done = !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_);
     if (done || (draining_ && streams_.empty())) Close();

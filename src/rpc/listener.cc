@@ -18,12 +18,14 @@ namespace asio = boost::asio;
 
 Listener::Listener(asio::io_context& acceptor_context, IoContextPool& pool,
                    ConnectionContext& context,
-                   std::function<std::shared_ptr<ConnectionSlot>()> acquire_slot)
+                   std::function<std::shared_ptr<ConnectionSlot>()> acquire_slot,
+                   std::function<bool()> has_capacity)
     : acceptor_(acceptor_context),
       retry_timer_(acceptor_context),
       pool_(pool),
       context_(context),
-      acquire_slot_(std::move(acquire_slot)) {}
+      acquire_slot_(std::move(acquire_slot)),
+      has_capacity_(std::move(has_capacity)) {}
 
 Status Listener::Bind(const ListenEndpoint& ep) {
   boost::system::error_code ec;
@@ -88,35 +90,31 @@ void Listener::StartAccepting() {
 }
 
 void Listener::Resume() {
-  if (paused_ && !closed_) {
-    paused_ = false;
-    Accept();
+  if (closed_) return;
+  if (parked_) {
+    auto slot = acquire_slot_();
+    if (!slot) return;  // another listener took the freed slot first
+    Socket socket = std::move(*parked_);
+    parked_.reset();
+    Launch(std::move(socket), std::move(slot));
   }
+  paused_ = false;
+  Accept();  // no-op while an accept is already pending
 }
 
 void Listener::Accept() {
-  if (closed_ || accepting_) return;
-  auto slot = acquire_slot_();
-  if (!slot) {
+  if (closed_ || accepting_ || parked_) return;
+  if (!has_capacity_()) {
     paused_ = true;  // at --max-connections: leave new connections in the backlog
     return;
   }
   accepting_ = true;
-  acceptor_.async_accept(pool_.Next(), [self = shared_from_this(), slot = std::move(slot)](
-                                           const boost::system::error_code& ec,
-                                           Socket socket) mutable {
+  acceptor_.async_accept(pool_.Next(), [self = shared_from_this()](
+                                           const boost::system::error_code& ec, Socket socket) {
     self->accepting_ = false;
     if (self->closed_) return;
-    if (!ec) {
-      if (self->unix_path_.empty()) {
-        int one = 1;
-        ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      }
-      auto executor = socket.get_executor();
-      asio::post(executor, [self, socket = std::move(socket), slot = std::move(slot)]() mutable {
-        StartConnection(std::move(socket), std::move(slot), self->context_);
-      });
-    } else if (ec != asio::error::operation_aborted) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
       // E.g. EMFILE: back off briefly instead of spinning on the failing accept.
       spdlog::warn("accept on {} failed: {}", self->bound_address_, ec.message());
       self->retry_timer_.expires_after(std::chrono::milliseconds(100));
@@ -125,18 +123,40 @@ void Listener::Accept() {
       });
       return;
     }
+    auto slot = self->acquire_slot_();
+    if (!slot) {
+      self->parked_.emplace(std::move(socket));
+      return;  // served by Resume() once a connection closes
+    }
+    self->Launch(std::move(socket), std::move(slot));
     self->Accept();
   });
 }
 
+void Listener::Launch(Socket socket, std::shared_ptr<ConnectionSlot> slot) {
+  if (unix_path_.empty()) {
+    int one = 1;
+    ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  auto executor = socket.get_executor();
+  asio::post(executor, [self = shared_from_this(), socket = std::move(socket),
+                        slot = std::move(slot)]() mutable {
+    StartConnection(std::move(socket), std::move(slot), self->context_);
+  });
+}
+
 void Listener::Close() {
+  // Remove the socket file now, not in the posted handler: the io threads may be stopped before it
+  // runs. New clients then fail to connect at once instead of waiting on a closing acceptor.
+  if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
     if (self->closed_) return;
     self->closed_ = true;
     self->retry_timer_.cancel();
     boost::system::error_code ignored;
+    if (self->parked_) self->parked_->close(ignored);
+    self->parked_.reset();
     self->acceptor_.close(ignored);
-    if (!self->unix_path_.empty()) ::unlink(self->unix_path_.c_str());
   });
 }
 

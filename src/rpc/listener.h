@@ -1,8 +1,10 @@
 // Listener: an acceptor for one API address (TCP or unix socket). Each accepted socket is handed to
 // the next io_context of the pool and sniffed for HTTP/1.1 vs HTTP/2. While --max-connections are
 // open the listener stops accepting, so new connections wait in the kernel backlog and existing
-// ones are unaffected; it resumes as soon as one closes. Bind/Close on any thread before/after the
-// accept loop runs; the loop itself runs on the acceptor's executor.
+// ones are unaffected; it resumes as soon as one closes. A connection accepted just as the limit
+// was reached (several listeners race for the last slot) is parked, unserved, until a slot frees.
+// Bind/Close on any thread before/after the accept loop runs; the loop itself runs on the
+// acceptor's executor.
 #pragma once
 
 #include <boost/asio/basic_socket_acceptor.hpp>
@@ -11,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -30,10 +33,12 @@ struct ListenEndpoint {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  // `acquire_slot` returns a slot for a new connection, or nullptr when at the limit.
+  // `acquire_slot` returns a slot for a new connection, or nullptr when at the limit;
+  // `has_capacity` says whether a slot is free now (without taking it).
   Listener(boost::asio::io_context& acceptor_context, IoContextPool& pool,
            ConnectionContext& context,
-           std::function<std::shared_ptr<ConnectionSlot>()> acquire_slot);
+           std::function<std::shared_ptr<ConnectionSlot>()> acquire_slot,
+           std::function<bool()> has_capacity);
 
   // Binds and listens (synchronously). Unix: creates parent dirs, removes a stale socket file.
   Status Bind(const ListenEndpoint& endpoint);
@@ -46,12 +51,15 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void Accept();
+  void Launch(Socket socket, std::shared_ptr<ConnectionSlot> slot);
 
   boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol> acceptor_;
   boost::asio::steady_timer retry_timer_;
   IoContextPool& pool_;
   ConnectionContext& context_;
   std::function<std::shared_ptr<ConnectionSlot>()> acquire_slot_;
+  std::function<bool()> has_capacity_;
+  std::optional<Socket> parked_;
   std::string bound_address_;
   std::string unix_path_;
   bool accepting_ = false;

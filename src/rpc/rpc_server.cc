@@ -31,8 +31,12 @@ RpcServer::~RpcServer() { Stop(); }
 
 Status RpcServer::Start() {
   for (const auto& ep : options_.listen) {
-    auto listener = std::make_shared<Listener>(pool_->First(), *pool_, context_,
-                                               [this] { return AcquireSlot(); });
+    auto listener = std::make_shared<Listener>(
+        pool_->First(), *pool_, context_, [this] { return AcquireSlot(); },
+        [this] {
+          std::lock_guard lock(mu_);
+          return !stopped_ && slots_in_use_ < options_.max_connections;
+        });
     PEAT_RETURN_IF_ERROR(listener->Bind(ep));
     listeners_.push_back(std::move(listener));
   }
@@ -63,6 +67,7 @@ void RpcServer::ReleaseSlot() {
   }
   cv_.notify_all();
   if (resume) {
+    // Listeners run on the first io_context; Resume() serves a parked connection first.
     for (auto& l : listeners_) {
       boost::asio::post(pool_->First(), [l] { l->Resume(); });
     }
