@@ -1,0 +1,183 @@
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "grpc/health/v1/health.pb.h"
+#include "rpc/connect_protocol.h"
+#include "rpc/envelope.h"
+#include "rpc/fake_exchange.h"
+#include "rpc/grpc_protocol.h"
+#include "rpc/json_text.h"
+
+namespace peat::rpc {
+namespace {
+
+using testing::FakeExchange;
+
+TEST(ConnectHttpStatusTest, MapsEveryCodeAsTheConnectProtocolSpecifies) {
+  const std::pair<StatusCode, int> expected[] = {
+      {StatusCode::kOk, 200},
+      {StatusCode::kCancelled, 499},
+      {StatusCode::kUnknown, 500},
+      {StatusCode::kInvalidArgument, 400},
+      {StatusCode::kDeadlineExceeded, 504},
+      {StatusCode::kNotFound, 404},
+      {StatusCode::kAlreadyExists, 409},
+      {StatusCode::kPermissionDenied, 403},
+      {StatusCode::kResourceExhausted, 429},
+      {StatusCode::kFailedPrecondition, 400},
+      {StatusCode::kAborted, 409},
+      {StatusCode::kOutOfRange, 400},
+      {StatusCode::kUnimplemented, 501},
+      {StatusCode::kInternal, 500},
+      {StatusCode::kUnavailable, 503},
+      {StatusCode::kDataLoss, 500},
+      {StatusCode::kUnauthenticated, 401},
+  };
+  ASSERT_EQ(std::size(expected), 17u);
+  for (const auto& [code, http] : expected) {
+    EXPECT_EQ(ConnectHttpStatus(code), http) << StatusCodeName(code);
+  }
+}
+
+TEST(ConnectErrorJsonTest, CodeAndMessage) {
+  EXPECT_EQ(ConnectErrorJson(InvalidArgumentError("bad collection")),
+            R"({"code":"invalid_argument","message":"bad collection"})");
+  EXPECT_EQ(ConnectErrorJson(CancelledError("gone")), R"({"code":"canceled","message":"gone"})");
+  EXPECT_EQ(ConnectErrorJson(Status(StatusCode::kDataLoss, "x")),
+            R"({"code":"data_loss","message":"x"})");
+}
+
+TEST(ConnectErrorJsonTest, EmptyMessageIsOmitted) {
+  EXPECT_EQ(ConnectErrorJson(UnavailableError("")), R"({"code":"unavailable"})");
+}
+
+TEST(ConnectErrorJsonTest, EscapesQuotesBackslashesAndControlCharacters) {
+  EXPECT_EQ(ConnectErrorJson(InternalError("say \"hi\" \\ now\n\r\t\x01\x1f")),
+            R"({"code":"internal","message":"say \"hi\" \\ now\n\r\t\u0001\u001f"})");
+}
+
+TEST(ConnectErrorJsonTest, PassesUtf8Through) {
+  EXPECT_EQ(ConnectErrorJson(NotFoundError("caf\xc3\xa9 \xe2\x9c\x93")),
+            "{\"code\":\"not_found\",\"message\":\"caf\xc3\xa9 \xe2\x9c\x93\"}");
+}
+
+TEST(JsonTextTest, AppendJsonStringAppends) {
+  std::string out = "[";
+  AppendJsonString(out, "");
+  out += ',';
+  AppendJsonString(out, std::string("nul\0byte", 8));
+  out += ',';
+  AppendJsonString(out, "/slash/ and \x7f");
+  EXPECT_EQ(out, "[\"\",\"nul\\u0000byte\",\"/slash/ and \x7f\"");
+}
+
+TEST(PercentEncodeGrpcMessageTest, PrintableAsciiIsUnchanged) {
+  EXPECT_EQ(PercentEncodeGrpcMessage("unknown method /a.B/C"), "unknown method /a.B/C");
+  EXPECT_EQ(PercentEncodeGrpcMessage(" ~!\"#$&'()*+,-./09:;<=>?@AZ[\\]^_`az{|}"),
+            " ~!\"#$&'()*+,-./09:;<=>?@AZ[\\]^_`az{|}");
+  EXPECT_EQ(PercentEncodeGrpcMessage(""), "");
+}
+
+TEST(PercentEncodeGrpcMessageTest, EncodesPercentControlAndNonAscii) {
+  EXPECT_EQ(PercentEncodeGrpcMessage("100%"), "100%25");
+  EXPECT_EQ(PercentEncodeGrpcMessage("a\nb\r\t"), "a%0Ab%0D%09");
+  EXPECT_EQ(PercentEncodeGrpcMessage(std::string("\x00\x1f\x7f", 3)), "%00%1F%7F");
+  EXPECT_EQ(PercentEncodeGrpcMessage("caf\xc3\xa9"), "caf%C3%A9");
+  EXPECT_EQ(PercentEncodeGrpcMessage("\xff"), "%FF");
+}
+
+// The encoders against a recording exchange.
+class EncoderTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<FakeExchange> MakeExchange(bool http2) {
+    HttpRequest req;
+    req.method = "POST";
+    req.path = "/grpc.health.v1.Health/Check";
+    req.http2 = http2;
+    return std::make_shared<FakeExchange>(io_, std::move(req));
+  }
+  static grpc::health::v1::HealthCheckResponse Serving() {
+    grpc::health::v1::HealthCheckResponse r;
+    r.set_status(grpc::health::v1::HealthCheckResponse::SERVING);
+    return r;
+  }
+
+  boost::asio::io_context io_;
+};
+
+TEST_F(EncoderTest, SendConnectUnaryErrorUsesTheGivenStatusAndJson) {
+  auto ex = MakeExchange(false);
+  SendConnectUnaryError(*ex, NotFoundError("nope"), 404, {{"x-extra", "1"}});
+  ASSERT_EQ(ex->events.size(), 1u);
+  EXPECT_EQ(ex->events[0].kind, FakeExchange::Kind::kSendResponse);
+  EXPECT_EQ(ex->status(), 404);
+  EXPECT_EQ(ex->ResponseHeader("content-type"), "application/json");
+  EXPECT_EQ(ex->ResponseHeader("x-extra"), "1");
+  EXPECT_EQ(ex->body(), R"({"code":"not_found","message":"nope"})");
+}
+
+TEST_F(EncoderTest, ConnectUnaryJsonSuccess) {
+  auto ex = MakeExchange(false);
+  auto enc = MakeConnectUnaryEncoder(ex, Codec::kJson, {});
+  enc->SendMessage(Serving());
+  EXPECT_TRUE(ex->events.empty());  // unary answers once, at Finish
+  enc->Finish(Status::Ok());
+  ASSERT_EQ(ex->events.size(), 1u);
+  EXPECT_EQ(ex->status(), 200);
+  EXPECT_EQ(ex->ResponseHeader("content-type"), "application/json");
+  EXPECT_EQ(ex->body(), R"({"status":"SERVING"})");
+}
+
+TEST_F(EncoderTest, ConnectUnaryErrorMapsHttpStatus) {
+  auto ex = MakeExchange(false);
+  auto enc = MakeConnectUnaryEncoder(ex, Codec::kProto, {});
+  enc->Finish(PermissionDeniedError("wrong key"));
+  EXPECT_EQ(ex->status(), 403);
+  EXPECT_EQ(ex->ResponseHeader("content-type"), "application/json");
+  EXPECT_EQ(ex->body(), R"({"code":"permission_denied","message":"wrong key"})");
+}
+
+TEST_F(EncoderTest, ConnectStreamWritesEnvelopesThenEndStream) {
+  auto ex = MakeExchange(true);
+  auto enc = MakeConnectStreamEncoder(ex, Codec::kJson, {});
+  enc->SendMessage(Serving());
+  enc->Finish(Status::Ok());
+  EXPECT_EQ(ex->violations, 0);
+  EXPECT_EQ(ex->status(), 200);
+  EXPECT_EQ(ex->ResponseHeader("content-type"), "application/connect+json");
+  std::string want;
+  AppendEnvelope(want, 0, R"({"status":"SERVING"})");
+  AppendEnvelope(want, kEnvelopeConnectEndStream, "{}");
+  EXPECT_EQ(ex->body(), want);
+  ASSERT_TRUE(ex->ended());
+  EXPECT_EQ(ex->events.back().kind, FakeExchange::Kind::kEndStream);
+}
+
+TEST_F(EncoderTest, GrpcErrorWithoutMessagesIsTrailersOnly) {
+  auto ex = MakeExchange(true);
+  auto enc = MakeGrpcEncoder(ex, {});
+  enc->Finish(UnavailableError("peer 100% gone"));
+  ASSERT_EQ(ex->events.size(), 1u);
+  EXPECT_EQ(ex->events[0].kind, FakeExchange::Kind::kSendResponse);
+  EXPECT_EQ(ex->status(), 200);
+  EXPECT_EQ(ex->ResponseHeader("content-type"), "application/grpc");
+  EXPECT_EQ(ex->ResponseHeader("grpc-status"), "14");
+  EXPECT_EQ(ex->ResponseHeader("grpc-message"), "peer 100%25 gone");
+  EXPECT_EQ(ex->body(), "");
+}
+
+TEST_F(EncoderTest, GrpcWebTextBase64EncodesEachFrame) {
+  auto ex = MakeExchange(false);
+  auto enc = MakeGrpcWebEncoder(ex, /*text=*/true, "application/grpc-web-text", {});
+  enc->Finish(Status::Ok());
+  EXPECT_EQ(ex->ResponseHeader("content-type"), "application/grpc-web-text");
+  // 0x80, length 16, "grpc-status: 0\r\n"
+  EXPECT_EQ(ex->body(), "gAAAABBncnBjLXN0YXR1czogMA0K");
+}
+
+}  // namespace
+}  // namespace peat::rpc
