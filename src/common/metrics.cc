@@ -1,5 +1,6 @@
 #include "common/metrics.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -15,10 +16,14 @@ void LatencyHistogram::Observe(double seconds) {
 }
 
 namespace {
+// Shortest text that reads back as the same double ("0.0025", not "0.0025000000000000001").
 std::string FormatDouble(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  char buf[64];
+  double mag = std::fabs(v);
+  auto format = (mag == 0 || (mag >= 1e-6 && mag < 1e18)) ? std::chars_format::fixed
+                                                          : std::chars_format::general;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, format);
+  return ec == std::errc() ? std::string(buf, end) : std::string("NaN");
 }
 std::string JoinLabels(std::string_view labels, std::string_view extra) {
   std::string s(labels);
@@ -81,7 +86,7 @@ void AppendSample(std::string& out, std::string_view name, std::string_view labe
   out.append(name);
   if (!labels.empty()) out.append("{").append(labels).append("}");
   out.append(" ");
-  if (value == std::floor(value) && std::fabs(value) < 1e15) {
+  if (value == std::floor(value) && std::fabs(value) < 1e18) {
     out.append(std::to_string(static_cast<long long>(value)));
   } else {
     out.append(FormatDouble(value));

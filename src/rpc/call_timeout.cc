@@ -1,6 +1,7 @@
 #include "rpc/call_timeout.h"
 
 #include <cstdint>
+#include <limits>
 
 namespace peat::rpc {
 namespace {
@@ -19,24 +20,35 @@ std::optional<std::chrono::nanoseconds> ParseGrpcTimeout(std::string_view v) {
   if (v.size() < 2) return std::nullopt;
   auto n = ParseDigits(v.substr(0, v.size() - 1), 8);
   if (!n) return std::nullopt;
-  using namespace std::chrono;
-  auto count = static_cast<int64_t>(*n);
+  int64_t unit_ns;
   switch (v.back()) {
     case 'H':
-      return duration_cast<nanoseconds>(hours(count));
+      unit_ns = 3'600'000'000'000;
+      break;
     case 'M':
-      return duration_cast<nanoseconds>(minutes(count));
+      unit_ns = 60'000'000'000;
+      break;
     case 'S':
-      return duration_cast<nanoseconds>(seconds(count));
+      unit_ns = 1'000'000'000;
+      break;
     case 'm':
-      return duration_cast<nanoseconds>(milliseconds(count));
+      unit_ns = 1'000'000;
+      break;
     case 'u':
-      return duration_cast<nanoseconds>(microseconds(count));
+      unit_ns = 1'000;
+      break;
     case 'n':
-      return nanoseconds(count);
+      unit_ns = 1;
+      break;
     default:
       return std::nullopt;
   }
+  // 8 digits of hours overflow int64 nanoseconds: saturate (the caller clamps to its maximum).
+  auto count = static_cast<int64_t>(*n);
+  if (count > std::numeric_limits<int64_t>::max() / unit_ns) {
+    return std::chrono::nanoseconds::max();
+  }
+  return std::chrono::nanoseconds(count * unit_ns);
 }
 
 std::optional<std::chrono::nanoseconds> ParseConnectTimeoutMs(std::string_view v) {

@@ -295,7 +295,10 @@ void RpcRouter::HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
   exchange->SetCancelHook([weak] {
     if (auto c = weak.lock()) c->OnPeerGone();
   });
-  if (method->kind == MethodKind::kServerStreaming) call->RegisterStream(&streams_);
+  if (method->kind == MethodKind::kServerStreaming) {
+    call->RegisterStream(&streams_);
+    if (call->IsDone()) return;  // the server is draining: the stream already ended cleanly
+  }
   method->handler(call, std::move(request));
   if (!call->IsDone()) call->ArmDeadline();
 }

@@ -60,7 +60,14 @@ void ServerCall::Finish(Status status) {
       [self = shared_from_this(), status = std::move(status)] { self->FinishOnExecutor(status); });
 }
 
-void ServerCall::SetCancelHook(std::function<void()> hook) { cancel_hook_ = std::move(hook); }
+void ServerCall::SetCancelHook(std::function<void()> hook) {
+  // Already over (e.g. a stream that started while the server drains): tell the handler now.
+  if (finished_on_executor_) {
+    hook();
+    return;
+  }
+  cancel_hook_ = std::move(hook);
+}
 
 void ServerCall::ArmDeadline() {
   if (finished_on_executor_) return;
