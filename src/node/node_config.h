@@ -14,9 +14,9 @@ namespace peat {
 struct ListenAddress {
   enum class Kind { kTcp, kUnix };
   Kind kind = Kind::kTcp;
-  std::string host;       // kTcp: IP literal or name ("0.0.0.0", "127.0.0.1", "::1")
-  uint16_t port = 0;      // kTcp: 0 = let the OS choose (the bound port is logged)
-  std::string unix_path;  // kUnix: absolute path of the socket file
+  std::string host;              // kTcp: IP literal or name ("0.0.0.0", "127.0.0.1", "::1")
+  uint16_t port = 0;             // kTcp: 0 = let the OS choose (the bound port is logged)
+  std::string unix_path;         // kUnix: absolute path of the socket file
   std::string ToString() const;  // "tcp://host:port" / "unix:///path"
 };
 
@@ -29,7 +29,7 @@ struct NodeConfig {
   // API
   std::vector<ListenAddress> listen;  // one or more; default tcp://0.0.0.0:50051
   std::string data_dir = "/data/peat-node";
-  std::string node_id;          // empty in flags → generated UUIDv4, persisted in data_dir
+  std::string node_id;  // empty in flags → generated UUIDv4, persisted in data_dir
   bool node_id_generated = false;
   std::string app_id = "peat-default";
   std::string shared_key_b64;      // secret; "" = none
