@@ -263,11 +263,11 @@ export function describeFrame(f) {
 /**
  * A raw HTTP/2 (prior knowledge) client connection. Sends the preface + an empty SETTINGS frame on
  * connect (unless preface:false), ACKs the server's SETTINGS (unless ackSettings:false) and answers
- * PINGs, and records every
+ * PINGs (unless answerPings:false), and records every
  * frame received in `frames`. Reading DATA never sends WINDOW_UPDATE (our tests move little data).
  */
 export class RawH2Conn extends RawConn {
-  constructor(target, { preface = true, settings = [], ackSettings = true } = {}) {
+  constructor(target, { preface = true, settings = [], ackSettings = true, answerPings = true } = {}) {
     super(target);
     this.frames = [];
     this._rest = Buffer.alloc(0);
@@ -277,7 +277,7 @@ export class RawH2Conn extends RawConn {
       for (const f of frames) {
         this.frames.push(f);
         if (ackSettings && f.type === H2.SETTINGS && !(f.flags & H2.ACK)) this.write(h2Settings([], true));
-        if (f.type === H2.PING && !(f.flags & H2.ACK)) this.write(h2Frame(H2.PING, H2.ACK, 0, f.payload));
+        if (answerPings && f.type === H2.PING && !(f.flags & H2.ACK)) this.write(h2Frame(H2.PING, H2.ACK, 0, f.payload));
       }
       this._kick();
     });
