@@ -506,7 +506,9 @@ TEST_F(RouterTest, GrpcStreamErrorAfterMessageEndsWithTrailers) {
 // --- Deadlines -------------------------------------------------------------------------------
 
 TEST_F(RouterTest, GrpcTimeoutEndsNeverAnsweringStreamWithDeadlineExceeded) {
-  auto ex = Call(kStream, "application/grpc", Env(Req("hang")), true, {{"grpc-timeout", "1m"}});
+  // 200 ms: long enough that the call is still open when Call() returns, even under ASan on a
+  // loaded machine (Call() polls the io_context, which would run an already-expired timer).
+  auto ex = Call(kStream, "application/grpc", Env(Req("hang")), true, {{"grpc-timeout", "200m"}});
   ASSERT_NE(held_, nullptr);
   EXPECT_TRUE(ex->events.empty());
   EXPECT_EQ(streams_.size(), 1u);
@@ -540,7 +542,7 @@ TEST_F(RouterTest, GrpcTimeoutAfterAMessageEndsWithTrailers) {
 
 TEST_F(RouterTest, ConnectTimeoutEndsNeverAnsweringUnaryWith504) {
   auto ex = Call(kAsync, "application/json", R"({"service":"hang"})", false,
-                 {{"connect-timeout-ms", "1"}});
+                 {{"connect-timeout-ms", "200"}});
   EXPECT_TRUE(ex->events.empty());
   io_.restart();
   io_.run_for(std::chrono::seconds(10));
