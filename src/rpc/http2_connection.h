@@ -11,7 +11,6 @@
 #include <nghttp2/nghttp2.h>
 
 #include <boost/asio/steady_timer.hpp>
-#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
