@@ -1,0 +1,114 @@
+// CRDT document state: a last-writer-wins map from JSON path to register, plus a document-level
+// delete register. Pure data: no I/O, no threads, no clocks (callers pass timestamps in).
+//
+// Model (DESIGN.md "CRDT", BEHAVIOR.md "Documents"):
+// - Every leaf of the JSON object tree is a register at its path: a scalar (string, integer,
+//   double, bool, null), an atomic array, an empty-object marker, or a tombstone. The root path ""
+//   holds a marker register that records when the document was (re)created.
+// - A register carries a Timestamp (HLC + node tag). Merge = per-path max by Timestamp, and the
+//   delete register = max: commutative, associative, idempotent.
+// - Registers older than the delete register are dead. A Put diffs the new JSON against the
+//   current state: changed or new leaves get the new timestamp, vanished leaves get tombstones,
+//   unchanged leaves keep their timestamps (re-putting identical content changes nothing).
+// - Rendering is a pure function of the state: at a path, a live scalar/array wins over live
+//   descendants only if it is newer than all of them; objects render with keys sorted bytewise.
+//
+// Thread-compatible value type (copy freely; synchronise access to one instance yourself).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "crdt/hlc.h"
+
+namespace peat::crdt {
+
+enum class RegisterKind : uint8_t {
+  kTombstone = 0,
+  kNull = 1,
+  kFalse = 2,
+  kTrue = 3,
+  kInt = 4,     // value = decimal text of an int64 or uint64 ("-5", "18446744073709551615")
+  kDouble = 5,  // value = shortest round-trip text, always with '.' or an exponent ("1.0")
+  kString = 6,  // value = raw UTF-8 (unescaped)
+  kArray = 7,   // value = canonical JSON text of the whole array (arrays are atomic)
+  kObject = 8,  // empty-object marker (also the root marker at path "")
+};
+
+struct Register {
+  Timestamp ts;
+  RegisterKind kind = RegisterKind::kTombstone;
+  std::string value;
+
+  bool SameContent(const Register& o) const { return kind == o.kind && value == o.value; }
+};
+
+// Paths are encoded so that the bytewise order of encoded paths is depth-first order with sibling
+// keys sorted bytewise: each key is escaped (0x00 → 0x01 0x01, 0x01 → 0x01 0x02) and terminated
+// by 0x00. The root is "".
+std::string EncodePathSegment(std::string_view key);
+// Splits an encoded path back into keys; INVALID_ARGUMENT on malformed input.
+StatusOr<std::vector<std::string>> DecodePath(std::string_view encoded);
+
+// Result of applying a local Put/Delete or a remote merge.
+struct ChangeResult {
+  bool changed = false;  // false: nothing observable changed (no change-feed entry)
+};
+
+class Document {
+ public:
+  // Parses `json` (must be an object, depth ≤ max_depth) and applies it as a Put at `ts`
+  // against the current state. INVALID_ARGUMENT (state untouched) on bad JSON, with a message
+  // saying what is wrong.
+  StatusOr<ChangeResult> Put(std::string_view json, Timestamp ts, int max_depth = 64);
+  // Document-level delete at `ts`. No-op if the document is already deleted.
+  ChangeResult Delete(Timestamp ts);
+  // Merges another replica's state into this one.
+  ChangeResult Merge(const Document& other);
+
+  // True if the document exists (not deleted, or recreated after its delete).
+  bool IsLive() const;
+  // Canonical JSON: compact, keys sorted bytewise, numbers as stored. "" if not live.
+  std::string Render() const;
+  // Largest timestamp in the state (registers and delete register).
+  Timestamp MaxTimestamp() const;
+
+  // Compact binary encoding (versioned); Decode(Encode(d)) == d.
+  std::string Encode() const;
+  static StatusOr<Document> Decode(std::string_view bytes);
+
+  // Drops tombstones and dead registers whose timestamp is older than `horizon` (GC); the document
+  // delete register is kept. Returns the number of registers removed.
+  size_t PurgeOlderThan(Timestamp horizon);
+
+  // Read access for encryption, replication and tests.
+  const std::map<std::string, Register>& registers() const { return registers_; }
+  Timestamp delete_ts() const { return delete_ts_; }
+  // Replaces the value of every live string/int/double/bool/null/array register through `fn`
+  // (encryption hook: fn(path, reg) returns the new kind+value). Timestamps are kept.
+  template <typename Fn>
+  void TransformValues(Fn&& fn) {
+    for (auto& [path, reg] : registers_) {
+      if (reg.kind != RegisterKind::kTombstone && reg.kind != RegisterKind::kObject) fn(path, reg);
+    }
+  }
+
+  friend bool operator==(const Document& a, const Document& b) {
+    return a.delete_ts_ == b.delete_ts_ && a.registers_ == b.registers_;
+  }
+
+ private:
+  std::map<std::string, Register> registers_;  // encoded path → register
+  Timestamp delete_ts_;                        // zero = never deleted
+};
+
+inline bool operator==(const Register& a, const Register& b) {
+  return a.ts == b.ts && a.kind == b.kind && a.value == b.value;
+}
+
+}  // namespace peat::crdt

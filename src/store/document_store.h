@@ -1,0 +1,94 @@
+// DocumentStore: the node's document database (interface). Collections of JSON documents, each a
+// CRDT state (crdt::Document), with a change feed, change listeners, collection lifecycle
+// configs and optional per-leaf encryption. The SQLite implementation is SqliteDocumentStore
+// (sqlite_document_store.h); tests may substitute fakes.
+//
+// Threading and durability:
+// - Writes (Put/Delete/SetCollectionConfig) are queued to one writer thread that commits them in
+//   groups; `done` runs on the writer thread after the group containing the write is durable
+//   (committed to the WAL). A write is acknowledged only then.
+// - Reads are synchronous, thread-safe, and never wait for the writer (WAL readers).
+// - Listeners are called on the writer thread, after commit, in commit (seq) order. They must not
+//   block or call back into writes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace peat::store {
+
+enum class DeletionPolicy { kSoftDelete = 1, kTombstone = 2, kImplicitTtl = 3, kImmutable = 4 };
+
+struct CollectionConfig {
+  std::string collection;
+  DeletionPolicy deletion_policy = DeletionPolicy::kSoftDelete;
+  std::optional<uint64_t> soft_delete_ttl_secs;
+  std::optional<uint64_t> tombstone_ttl_secs;
+};
+
+struct ChangeEvent {
+  uint64_t seq = 0;  // local change-feed position
+  std::string collection;
+  std::string doc_id;
+  bool deleted = false;
+  std::string json;  // canonical JSON of the new state (decrypted view); empty when deleted
+};
+
+class ChangeListener {
+ public:
+  virtual ~ChangeListener() = default;
+  // Called on the writer thread after commit. Must return quickly.
+  virtual void OnChange(const ChangeEvent& event) = 0;
+};
+
+struct StoreLimits {
+  size_t max_document_bytes = 1 << 20;
+  int max_depth = 64;
+};
+
+class DocumentStore {
+ public:
+  using Done = std::function<void(Status)>;
+
+  virtual ~DocumentStore() = default;
+
+  // --- Writes (asynchronous, group-committed) ---
+  // Replaces the document with `json` (a JSON object). INVALID_ARGUMENT for bad JSON/limits;
+  // RESOURCE_EXHAUSTED / UNAVAILABLE when the disk write fails (nothing changed).
+  virtual void Put(std::string collection, std::string doc_id, std::string json, Done done) = 0;
+  // Deletes (tombstone). Missing doc: OK. IMMUTABLE collection: FAILED_PRECONDITION.
+  virtual void Delete(std::string collection, std::string doc_id, Done done) = 0;
+  // Persists a collection config (replaces any previous one).
+  virtual void SetCollectionConfig(CollectionConfig config, Done done) = 0;
+
+  // --- Reads (synchronous, thread-safe) ---
+  // Canonical JSON of a live document; nullopt if missing or deleted. FAILED_PRECONDITION
+  // ("cannot decrypt") when encrypted values cannot be decrypted with this node's key.
+  virtual StatusOr<std::optional<std::string>> Get(const std::string& collection,
+                                                   const std::string& doc_id) = 0;
+  // Live document ids of a collection, sorted bytewise.
+  virtual StatusOr<std::vector<std::string>> List(const std::string& collection) = 0;
+  // Every live document of the given collections (empty = all), in (collection, doc_id) order,
+  // as UPSERT events with their current seq. `fn` returns false to stop early.
+  virtual Status Scan(const std::vector<std::string>& collections,
+                      const std::function<bool(const ChangeEvent&)>& fn) = 0;
+  virtual StatusOr<std::optional<CollectionConfig>> GetCollectionConfig(
+      const std::string& collection) = 0;
+  virtual StatusOr<std::vector<CollectionConfig>> ListCollectionConfigs() = 0;
+
+  // --- Change listeners ---
+  // Register before scanning to get snapshot + live with no gap (duplicates possible).
+  virtual uint64_t AddListener(std::shared_ptr<ChangeListener> listener) = 0;
+  virtual void RemoveListener(uint64_t id) = 0;
+
+  // Highest committed seq.
+  virtual uint64_t LastSeq() const = 0;
+};
+
+}  // namespace peat::store
