@@ -209,9 +209,13 @@ void RpcRouter::HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
 
   if (!method) return encoder->Finish(UnimplementedError("unknown method " + req.path));
 
-  // Deadline: the client's timeout header, clamped to --rpc-max-timeout-secs.
+  // Deadline: the client's timeout header; unary calls without one get --rpc-default-timeout-secs
+  // and are clamped to --rpc-max-timeout-secs. Server streams (subscriptions, watches) are
+  // long-lived: no default deadline and no clamp, only the client's own timeout if it sets one.
   auto now = std::chrono::steady_clock::now();
-  std::chrono::nanoseconds timeout = options_.default_timeout;
+  const bool streaming = method->kind == MethodKind::kServerStreaming;
+  std::chrono::nanoseconds timeout = streaming ? std::chrono::nanoseconds::max()
+                                               : std::chrono::nanoseconds(options_.default_timeout);
   std::optional<Status> error = transport_error;
   bool connect =
       choice.protocol == Protocol::kConnectUnary || choice.protocol == Protocol::kConnectStream;
@@ -225,10 +229,15 @@ void RpcRouter::HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
                                    " header \"" + std::string(*h) + "\"");
     }
   }
-  timeout = std::min<std::chrono::nanoseconds>(timeout, options_.max_timeout);
+  if (!streaming) timeout = std::min<std::chrono::nanoseconds>(timeout, options_.max_timeout);
+  // Saturate: now + a huge timeout must not overflow the clock.
+  using Clock = std::chrono::steady_clock;
+  auto deadline = timeout >= Clock::time_point::max() - now
+                      ? Clock::time_point::max()
+                      : now + std::chrono::duration_cast<Clock::duration>(timeout);
 
   auto call = std::make_shared<ServerCall>(exchange, std::move(encoder), method_metrics_.at(method),
-                                           now + timeout);
+                                           deadline);
   if (error) return call->Finish(*error);
 
   // Decode the single request message.

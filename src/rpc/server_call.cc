@@ -70,7 +70,7 @@ void ServerCall::SetCancelHook(std::function<void()> hook) {
 }
 
 void ServerCall::ArmDeadline() {
-  if (finished_on_executor_) return;
+  if (finished_on_executor_ || deadline_ == std::chrono::steady_clock::time_point::max()) return;
   timer_ = std::make_unique<boost::asio::steady_timer>(exchange_->executor(), deadline_);
   timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     if (ec) return;

@@ -561,17 +561,28 @@ TEST_F(RouterTest, MalformedGrpcTimeoutIsInvalidArgument) {
   EXPECT_EQ(stream_calls_, 0);
 }
 
-TEST_F(RouterTest, DeadlineDefaultsAndIsClampedToMax) {
+TEST_F(RouterTest, UnaryDeadlineDefaultsAndIsClampedToMax) {
   auto before = std::chrono::steady_clock::now();
-  Call(kStream, "application/grpc", Env(Req("hang")), true);
+  Call(kAsync, "application/grpc", Env(Req("hang")), true);
   ASSERT_NE(held_, nullptr);
   EXPECT_GE(held_->deadline(), before + std::chrono::seconds(120));
   EXPECT_LE(held_->deadline(), std::chrono::steady_clock::now() + std::chrono::seconds(120));
 
   before = std::chrono::steady_clock::now();
-  Call(kStream, "application/grpc", Env(Req("hang")), true, {{"grpc-timeout", "10H"}});
+  Call(kAsync, "application/grpc", Env(Req("hang")), true, {{"grpc-timeout", "10H"}});
   EXPECT_GE(held_->deadline(), before + std::chrono::seconds(300));
   EXPECT_LE(held_->deadline(), std::chrono::steady_clock::now() + std::chrono::seconds(300));
+}
+
+TEST_F(RouterTest, StreamsHaveNoDefaultDeadlineAndKeepTheClientsOwn) {
+  // Subscriptions and watches are long-lived: no --rpc-default-timeout-secs, no clamp.
+  Call(kStream, "application/grpc", Env(Req("hang")), true);
+  ASSERT_NE(held_, nullptr);
+  EXPECT_EQ(held_->deadline(), std::chrono::steady_clock::time_point::max());
+
+  auto before = std::chrono::steady_clock::now();
+  Call(kStream, "application/grpc", Env(Req("hang")), true, {{"grpc-timeout", "10H"}});
+  EXPECT_GE(held_->deadline(), before + std::chrono::hours(10));
 }
 
 TEST_F(RouterTest, HugeGrpcTimeoutIsClampedToMax) {
