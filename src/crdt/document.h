@@ -13,6 +13,14 @@
 // - Rendering is a pure function of the state: at a path, a live scalar/array wins over live
 //   descendants only if it is newer than all of them; objects render with keys sorted bytewise.
 //
+// - Invariant (added): every stored register is alive (ts > delete_ts). Registers a delete
+//   makes dead can never matter again, so Delete and Merge drop them; a deleted document is just
+//   its delete register (plus tombstones/fields written after it).
+// - Local writes are newer than the state (added): Put/Delete write at `ts` when ts is greater
+//   than MaxTimestamp(), else at {MaxTimestamp().hlc + 1, ts.node_tag}, so a local write always
+//   wins locally and after merges even if the caller's clock is behind the document (e.g. its
+//   HLC clamped a far-future remote). ChangeResult::ts says which timestamp was written.
+//
 // Thread-compatible value type (copy freely; synchronise access to one instance yourself).
 #pragma once
 
@@ -47,6 +55,10 @@ struct Register {
 
   bool SameContent(const Register& o) const { return kind == o.kind && value == o.value; }
 };
+// Well-formed values (what Put and Decode produce; TransformValues callbacks must keep to them):
+// kInt/kDouble hold exactly the canonical text described above, kString valid UTF-8, kArray
+// canonical JSON, the other kinds an empty value. Encode stores a kInt/kDouble whose text is not
+// canonical as a string.
 
 // Paths are encoded so that the bytewise order of encoded paths is depth-first order with sibling
 // keys sorted bytewise: each key is escaped (0x00 → 0x01 0x01, 0x01 → 0x01 0x02) and terminated
@@ -58,6 +70,9 @@ StatusOr<std::vector<std::string>> DecodePath(std::string_view encoded);
 // Result of applying a local Put/Delete or a remote merge.
 struct ChangeResult {
   bool changed = false;  // false: nothing observable changed (no change-feed entry)
+  // (added) Put/Delete: the timestamp written (see "Local writes" above); zero when !changed and
+  // after Merge.
+  Timestamp ts;
 };
 
 class Document {
@@ -65,10 +80,19 @@ class Document {
   // Parses `json` (must be an object, depth ≤ max_depth) and applies it as a Put at `ts`
   // against the current state. INVALID_ARGUMENT (state untouched) on bad JSON, with a message
   // saying what is wrong.
+  // (added) Messages start "json_data: " ("json_data: top level must be a JSON object, got
+  // array", "json_data: nesting depth exceeds 64", "json_data: invalid JSON at byte 17: ...").
+  // Duplicate keys: the last occurrence wins. changed=false (state untouched) when the content
+  // equals what Render() returns now. Otherwise afterwards Render() is exactly the canonical
+  // `json`: every live register that is not a leaf of `json` (rendered, or hidden by the conflict
+  // rule) becomes a tombstone, and the root marker is set only if the document was not live.
   StatusOr<ChangeResult> Put(std::string_view json, Timestamp ts, int max_depth = 64);
   // Document-level delete at `ts`. No-op if the document is already deleted.
+  // (added) "Already deleted" = not live, including never written: changed=false, state untouched.
   ChangeResult Delete(Timestamp ts);
   // Merges another replica's state into this one.
+  // (added) changed = this replica's state changed (so it must be stored and relayed), even when
+  // the rendered JSON did not (e.g. a newer tombstone). Merging a document into itself is a no-op.
   ChangeResult Merge(const Document& other);
 
   // True if the document exists (not deleted, or recreated after its delete).
@@ -79,6 +103,10 @@ class Document {
   Timestamp MaxTimestamp() const;
 
   // Compact binary encoding (versioned); Decode(Encode(d)) == d.
+  // (added) Format in document_codec.cc. Encode is a function of the state (equal states encode to
+  // equal bytes). Decode never trusts its input: DATA_LOSS for malformed bytes (truncated,
+  // inconsistent, invalid UTF-8/array text, broken invariants), INVALID_ARGUMENT for an unknown
+  // version; it never allocates more than a small multiple of the input size.
   std::string Encode() const;
   static StatusOr<Document> Decode(std::string_view bytes);
 

@@ -1,0 +1,30 @@
+// Canonical JSON text pieces shared by the flattener (json_flatten.h), Document::Render and the
+// binary codec. Canonical form (BEHAVIOR.md "Documents"): compact; strings escaped minimally and
+// deterministically (\" \\ \b \f \n \r \t, \u00XX for the other control characters, everything
+// else raw UTF-8); integers as plain decimal; doubles as the shortest text that reads back to the
+// same double, with ".0" appended when that text has no '.', 'e' or 'E' (1.0 renders "1.0").
+//
+// Stateless functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace peat::crdt {
+
+// Appends `utf8` as a quoted, escaped JSON string. The bytes are not validated.
+void AppendJsonString(std::string* out, std::string_view utf8);
+void AppendInt64(std::string* out, int64_t v);
+void AppendUint64(std::string* out, uint64_t v);
+// `v` must be finite (JSON has no NaN/Infinity).
+void AppendDouble(std::string* out, double v);
+
+// Canonical text → value, only if `text` is exactly the canonical rendering of that value (so the
+// binary codec can store the value instead of the text and reproduce the text byte for byte).
+std::optional<int64_t> ParseCanonicalInt64(std::string_view text);
+std::optional<uint64_t> ParseCanonicalUint64(std::string_view text);
+std::optional<double> ParseCanonicalDouble(std::string_view text);
+
+}  // namespace peat::crdt

@@ -1,0 +1,244 @@
+// Property tests: random put/delete/merge histories on 3–5 replicas converge, and merge is a
+// join (idempotent, commutative, associative) — DESIGN.md "CRDT". Fixed seeds; each failure names
+// the seed of its history so it can be replayed alone (PEAT_CRDT_SEED=<seed>).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "crdt/document.h"
+
+namespace peat::crdt {
+namespace {
+
+// A random JSON value over a tiny key alphabet, so paths written by different replicas collide.
+struct Json {
+  enum Type { kScalar, kArray, kObject } type = kScalar;
+  std::string scalar;                  // canonical text of a scalar or a whole array
+  std::map<std::string, Json> fields;  // kObject, sorted bytewise like the canonical form
+};
+
+class Generator {
+ public:
+  explicit Generator(std::mt19937_64* rng) : rng_(*rng) {}
+
+  Json Object(int depth) {
+    Json j;
+    j.type = Json::kObject;
+    const int n = static_cast<int>(Pick(depth == 0 ? 5 : 3));
+    for (int i = 0; i < n; ++i) j.fields[Key()] = Value(depth + 1);
+    return j;
+  }
+
+  // Canonical text (what Render must return).
+  static std::string Canonical(const Json& j) {
+    if (j.type != Json::kObject) return j.scalar;
+    std::string s = "{";
+    for (const auto& [k, v] : j.fields) {
+      if (s.size() > 1) s += ',';
+      s += Quote(k) + ":" + Canonical(v);
+    }
+    return s + "}";
+  }
+
+  // The same value with shuffled keys and whitespace.
+  std::string Scrambled(const Json& j) {
+    if (j.type != Json::kObject) return j.scalar;
+    std::vector<const std::pair<const std::string, Json>*> fields;
+    for (const auto& f : j.fields) fields.push_back(&f);
+    std::shuffle(fields.begin(), fields.end(), rng_);
+    std::string s = Pick(2) ? "{ " : "{";
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (i > 0) s += Pick(2) ? ", " : ",";
+      s += Quote(fields[i]->first) + (Pick(2) ? " : " : ":") + Scrambled(fields[i]->second);
+    }
+    return s + (Pick(2) ? " }" : "}");
+  }
+
+  uint64_t Pick(uint64_t n) { return rng_() % n; }
+
+ private:
+  std::string Key() {
+    static const char* kKeys[] = {"a", "b", "c", "value", "", "é"};
+    return kKeys[Pick(6)];
+  }
+
+  static std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+
+  Json Value(int depth) {
+    static const char* kScalars[] = {
+        "null",  "true", "false", "0",           "1",        "-7",    "18446744073709551615",
+        "1.0",   "-0.0", "0.5",   "1e+300",      "\"x\"",    "\"y\"", "\"\\u0000\\n\"",
+        "\"é\"", "[]",   "[1,2]", "[{\"a\":1}]", "[[null]]", "\"1\"", "-9223372036854775808"};
+    const uint64_t r = Pick(10);
+    if (depth < 3 && r < 3) return Object(depth);
+    Json j;
+    j.scalar = kScalars[Pick(sizeof(kScalars) / sizeof(kScalars[0]))];
+    j.type = j.scalar[0] == '[' ? Json::kArray : Json::kScalar;
+    return j;
+  }
+
+  std::mt19937_64& rng_;
+};
+
+Document MergedCopy(const Document& a, const Document& b) {
+  Document m = a;
+  m.Merge(b);
+  return m;
+}
+
+void ExpectCodecRoundTrip(const Document& d) {
+  const std::string bytes = d.Encode();
+  auto back = Document::Decode(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(*back, d);
+}
+
+// One random history; returns the replicas' states.
+std::vector<Document> RandomHistory(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Generator gen(&rng);
+  const size_t n = 3 + gen.Pick(3);
+  std::vector<Document> replicas(n);
+  std::vector<uint64_t> tags(n);
+  for (size_t i = 0; i < n; ++i) tags[i] = 1 + gen.Pick(1000) * 7919 + i;  // distinct
+  const int steps = 10 + static_cast<int>(gen.Pick(25));
+  for (int step = 0; step < steps; ++step) {
+    const size_t i = gen.Pick(n);
+    Document& doc = replicas[i];
+    // Random clocks (often colliding, sometimes behind the state) stress tie-breaks and the
+    // "local writes are newer" rule.
+    const Timestamp ts{(1 + gen.Pick(40)) << 16 | gen.Pick(3), tags[i]};
+    const uint64_t op = gen.Pick(100);
+    if (op < 45) {
+      const Json j = gen.Object(0);
+      const std::string canonical = Generator::Canonical(j);
+      const std::string before = doc.Render();
+      auto r = doc.Put(gen.Pick(2) ? gen.Scrambled(j) : canonical, ts);
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(doc.Render(), canonical);  // a Put replaces the document
+      EXPECT_EQ(r->changed, before != canonical);
+    } else if (op < 55) {
+      if (!doc.IsLive()) continue;
+      const std::string before = doc.Encode();
+      auto r = doc.Put(doc.Render(), ts);  // re-put of what renders: nothing to replicate
+      EXPECT_TRUE(r.ok() && !r->changed);
+      EXPECT_EQ(doc.Encode(), before);
+    } else if (op < 65) {
+      const bool was_live = doc.IsLive();
+      EXPECT_EQ(doc.Delete(ts).changed, was_live);
+      EXPECT_FALSE(doc.IsLive());
+    } else {
+      const size_t j = gen.Pick(n);  // may be i itself
+      const Document before = doc;
+      const bool changed = doc.Merge(replicas[j]).changed;
+      EXPECT_EQ(changed, !(doc == before));
+      EXPECT_FALSE(doc.Merge(replicas[j]).changed);  // re-merge: nothing new
+    }
+    if (gen.Pick(4) == 0) ExpectCodecRoundTrip(doc);
+  }
+  return replicas;
+}
+
+class DocumentPropertyTest : public ::testing::Test {
+ protected:
+  // PEAT_CRDT_SEED=<seed> replays one history; PEAT_CRDT_HISTORIES=<n> runs more.
+  static std::vector<uint64_t> Seeds(uint64_t base, int count) {
+    if (const char* one = std::getenv("PEAT_CRDT_SEED")) return {std::strtoull(one, nullptr, 10)};
+    if (const char* n = std::getenv("PEAT_CRDT_HISTORIES")) count = std::atoi(n);
+    std::vector<uint64_t> seeds;
+    for (int i = 0; i < count; ++i) seeds.push_back(base + static_cast<uint64_t>(i));
+    return seeds;
+  }
+};
+
+TEST_F(DocumentPropertyTest, AllReplicasConvergeWhateverTheMergeOrder) {
+  for (uint64_t seed : Seeds(1'000'000, 2000)) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::vector<Document> replicas = RandomHistory(seed);
+    std::mt19937_64 rng(seed ^ 0x5eed);
+    const size_t n = replicas.size();
+
+    // Reference: merge everything in one random grouping (a random binary tree of merges).
+    std::vector<Document> pool = replicas;
+    while (pool.size() > 1) {
+      const size_t a = rng() % pool.size();
+      size_t b = rng() % (pool.size() - 1);
+      if (b >= a) ++b;
+      pool[a].Merge(pool[b]);
+      pool.erase(pool.begin() + static_cast<ptrdiff_t>(b));
+    }
+    const Document& total = pool[0];
+    const std::string rendered = total.Render();
+    const std::string encoded = total.Encode();
+
+    // Every replica, merging the others in its own random order (with self-merges and repeats),
+    // ends byte-identical.
+    for (size_t i = 0; i < n; ++i) {
+      Document doc = replicas[i];
+      std::vector<size_t> order;
+      for (size_t j = 0; j < n; ++j) order.push_back(j);
+      order.push_back(rng() % n);
+      order.push_back(i);
+      std::shuffle(order.begin(), order.end(), rng);
+      for (size_t j : order) doc.Merge(replicas[j]);
+      ASSERT_EQ(doc.Render(), rendered);
+      ASSERT_EQ(doc.Encode(), encoded);
+      ASSERT_EQ(doc, total);
+      ASSERT_FALSE(doc.Merge(total).changed);
+    }
+    auto decoded = Document::Decode(encoded);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    ASSERT_EQ(*decoded, total);
+    // The converged document behaves like any other: a re-put of its rendering is a no-op.
+    if (total.IsLive()) {
+      Document copy = total;
+      auto r = copy.Put(rendered, Timestamp{1, 1});
+      ASSERT_TRUE(r.ok());
+      ASSERT_FALSE(r->changed);
+    }
+  }
+}
+
+TEST_F(DocumentPropertyTest, MergeIsIdempotentCommutativeAndAssociative) {
+  for (uint64_t seed : Seeds(2'000'000, 2000)) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::vector<Document> r = RandomHistory(seed);
+    std::mt19937_64 rng(seed);
+    const Document& a = r[rng() % r.size()];
+    const Document& b = r[rng() % r.size()];
+    const Document& c = r[rng() % r.size()];
+    // Idempotent.
+    Document aa = a;
+    ASSERT_FALSE(aa.Merge(a).changed);
+    ASSERT_EQ(aa, a);
+    ASSERT_EQ(MergedCopy(MergedCopy(a, b), b), MergedCopy(a, b));
+    // Commutative.
+    const Document ab = MergedCopy(a, b);
+    const Document ba = MergedCopy(b, a);
+    ASSERT_EQ(ab, ba);
+    ASSERT_EQ(ab.Render(), ba.Render());
+    ASSERT_EQ(ab.Encode(), ba.Encode());
+    // Associative.
+    const Document left = MergedCopy(ab, c);
+    const Document right = MergedCopy(a, MergedCopy(b, c));
+    ASSERT_EQ(left, right);
+    ASSERT_EQ(left.Render(), right.Render());
+    // Merge only moves forward: merging the result into either input gives the result again.
+    ASSERT_EQ(MergedCopy(a, ab), ab);
+    ASSERT_EQ(MergedCopy(ab, a), ab);
+    ASSERT_EQ(MergedCopy(b, ab), ab);
+    // Codec round trip of every state.
+    for (const Document* d : {&a, &b, &c, &ab, &left}) {
+      ExpectCodecRoundTrip(*d);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace peat::crdt
