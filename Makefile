@@ -2,7 +2,8 @@
 # `make run` and `make test` work on a fresh Debian 12 machine as root.
 #
 #   make run     build and start a node: API on $(LISTEN), embedded store in ./data
-#   make test    unit tests (also under ASan+UBSan, built with clang), integration tests, buf checks
+#   make test    unit tests (also under ASan+UBSan, built with clang), integration tests, buf checks,
+#                short libFuzzer runs (make fuzz)
 #   make bench   benchmarks (bench/*.sh); results appended to docs/BENCHMARKS.md
 #   make fmt     clang-format every C++ source in place
 
@@ -13,7 +14,7 @@ DATA_DIR   ?= ./data
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps npm-deps build build-asan run test test-unit test-asan test-integration \
-        buf-check fmt fmt-check bench bench-rpc clean
+        buf-check fmt fmt-check fuzz bench bench-rpc clean
 
 all: build
 
@@ -42,7 +43,7 @@ run: build
 	mkdir -p $(DATA_DIR)
 	./$(BUILD)/peat-node --listen $(LISTEN) --data-dir $(DATA_DIR)
 
-test: build build-asan npm-deps fmt-check buf-check
+test: build build-asan npm-deps fmt-check buf-check fuzz
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
@@ -65,6 +66,10 @@ fmt-check: deps
 	@bad=$$(git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror 2>&1 | grep -o '^[^:]*\.\(cc\|h\)' | sort -u); \
 	if [ -n "$$bad" ]; then echo "not clang-formatted (run 'make fmt'):"; echo "$$bad"; exit 1; fi; \
 	echo "fmt-check: all C++ sources formatted"
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS; fails on any crash or sanitizer report.
+fuzz: deps
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-15} bash scripts/fuzz.sh
 
 bench: bench-rpc
 

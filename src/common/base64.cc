@@ -23,7 +23,8 @@ StatusOr<size_t> Base64DecodeInto(std::string_view text, uint8_t* out) {
   }
   size_t padding = 0;
   if (!text.empty() && text.back() == '=') padding = 1;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') padding = 2;
+  // "xx==" is two bytes of padding; "xx=A" is malformed (data after padding), not padding 2.
+  if (padding == 1 && text.size() >= 2 && text[text.size() - 2] == '=') padding = 2;
   size_t n = 0;
   for (size_t i = 0; i < text.size(); i += 4) {
     const bool last = i + 4 == text.size();

@@ -128,6 +128,9 @@ void RpcRouter::Handle(const std::shared_ptr<HttpExchange>& exchange) {
 }
 
 void RpcRouter::HandleOversized(const std::shared_ptr<HttpExchange>& exchange) {
+  if (exchange->request().method != "POST") {
+    return SendText(*exchange, 413, "request body too large\n");
+  }
   HandleRpc(exchange,
             ResourceExhaustedError("request body exceeds --max-message-bytes (" +
                                    std::to_string(options_.max_message_bytes) + " bytes)"));

@@ -63,6 +63,8 @@ TEST(Base64Test, RejectsGarbage) {
       "====",        // only padding
       "Zg==Zg==",    // padding in the middle
       "Zm=v",        // '=' not at the end
+      "QQ=A",        // data after padding (found by fuzz/base64_fuzzer: decoded like "QQ==")
+      "QUJDQQ=A",    // the same in a later group
       "Zh==",        // non-zero trailing bits (non-canonical)
       "Zm9=",        // non-zero trailing bits (non-canonical)
       "not base64 at all!!",
