@@ -1,0 +1,551 @@
+#include "store/group_commit_writer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <utility>
+
+namespace peat::store {
+namespace {
+
+uint64_t SystemNowMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+uint64_t SecsToMs(uint64_t secs) {
+  return secs > std::numeric_limits<uint64_t>::max() / 1000 ? std::numeric_limits<uint64_t>::max()
+                                                            : secs * 1000;
+}
+
+// now - age, or 0 (nothing is that old) when the age reaches back before the epoch.
+uint64_t Cutoff(uint64_t now_ms, uint64_t age_ms) { return now_ms > age_ms ? now_ms - age_ms : 0; }
+
+std::function<uint64_t()> ClockOf(const StoreOptions& o) {
+  if (o.now_ms) return o.now_ms;
+  return SystemNowMs;
+}
+
+}  // namespace
+
+GroupCommitWriter::GroupCommitWriter(SqliteConnection db, WriterContext ctx, uint64_t last_seq,
+                                     uint64_t hlc)
+    : db_(std::move(db)),
+      ctx_(ctx),
+      clock_(ctx.options->node_tag, ClockOf(*ctx.options), ctx.options->max_clock_skew_ms),
+      last_seq_(last_seq),
+      last_seq_published_(last_seq),
+      hlc_published_(hlc) {
+  clock_.Restore(hlc);
+}
+
+GroupCommitWriter::~GroupCommitWriter() { Stop(); }
+
+uint64_t GroupCommitWriter::NowMs() const {
+  return ctx_.options->now_ms ? ctx_.options->now_ms() : SystemNowMs();
+}
+
+Status GroupCommitWriter::Start() {
+  struct {
+    SqliteStatement* stmt;
+    const char* sql;
+  } stmts[] = {
+      {&begin_, "BEGIN IMMEDIATE"},
+      {&commit_, "COMMIT"},
+      {&rollback_, "ROLLBACK"},
+      {&select_doc_,
+       "SELECT state, live, seq, updated_ms FROM docs WHERE collection = ?1 AND doc_id = ?2"},
+      {&upsert_doc_,
+       "INSERT INTO docs(collection, doc_id, state, live, seq, updated_ms) "
+       "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(collection, doc_id) DO UPDATE SET "
+       "state = excluded.state, live = excluded.live, seq = excluded.seq, "
+       "updated_ms = excluded.updated_ms"},
+      {&delete_doc_, "DELETE FROM docs WHERE collection = ?1 AND doc_id = ?2"},
+      {&upsert_config_,
+       "INSERT INTO collection_configs(collection, deletion_policy, soft_delete_ttl_secs, "
+       "tombstone_ttl_secs) VALUES(?1, ?2, ?3, ?4) ON CONFLICT(collection) DO UPDATE SET "
+       "deletion_policy = excluded.deletion_policy, "
+       "soft_delete_ttl_secs = excluded.soft_delete_ttl_secs, "
+       "tombstone_ttl_secs = excluded.tombstone_ttl_secs"},
+      {&upsert_meta_,
+       "INSERT INTO meta(key, value) VALUES('last_seq', ?1), ('hlc', ?2) "
+       "ON CONFLICT(key) DO UPDATE SET value = excluded.value"},
+      {&gc_live_older_,
+       "SELECT doc_id FROM docs WHERE live = 1 AND collection = ?1 AND updated_ms < ?2 "
+       "ORDER BY updated_ms LIMIT ?3"},
+      {&gc_dead_older_,
+       "SELECT doc_id FROM docs WHERE live = 0 AND collection = ?1 AND updated_ms < ?2 "
+       "ORDER BY updated_ms LIMIT ?3"},
+  };
+  for (auto& s : stmts) {
+    auto st = db_.Prepare(s.sql);
+    if (!st.ok()) return st.status();
+    *s.stmt = std::move(st).value();
+  }
+  std::lock_guard lock(mu_);
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void GroupCommitWriter::Submit(WriteOp op) {
+  Status reject;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || !started_) {
+      reject = UnavailableError("store closed");
+    } else if (queue_.size() >= ctx_.options->max_queued_ops) {
+      reject = ResourceExhaustedError("store write queue full (" + std::to_string(queue_.size()) +
+                                      " queued writes)");
+    } else {
+      queue_.push_back(std::move(op));
+    }
+  }
+  if (!reject.ok()) {
+    if (op.done) op.done(reject);
+    return;
+  }
+  cv_.notify_one();
+}
+
+void GroupCommitWriter::RequestGc(DocumentStore::Done done) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || !started_) {
+      if (done) done(UnavailableError("store closed"));
+      return;
+    }
+    gc_requested_ = true;
+    if (done) gc_waiters_.push_back(std::move(done));
+  }
+  cv_.notify_one();
+}
+
+void GroupCommitWriter::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!started_) return;
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  std::vector<DocumentStore::Done> waiters;
+  {
+    std::lock_guard lock(mu_);
+    waiters.swap(gc_waiters_);
+    started_ = false;
+  }
+  for (auto& w : waiters) w(UnavailableError("store closed"));
+  // Statements first, then the connection.
+  for (SqliteStatement* s :
+       {&begin_, &commit_, &rollback_, &select_doc_, &upsert_doc_, &delete_doc_, &upsert_config_,
+        &upsert_meta_, &gc_live_older_, &gc_dead_older_}) {
+    *s = SqliteStatement();
+  }
+  db_.Close();
+}
+
+size_t GroupCommitWriter::queued() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+void GroupCommitWriter::Run() {
+  using SteadyClock = std::chrono::steady_clock;
+  const auto interval = ctx_.options->gc_interval;
+  auto next_gc = SteadyClock::now() + interval;
+  const size_t max_group = std::max<size_t>(1, ctx_.options->max_group_ops);
+  for (;;) {
+    std::vector<WriteOp> batch;
+    std::vector<DocumentStore::Done> gc_waiters;
+    bool run_gc = false;
+    {
+      std::unique_lock lock(mu_);
+      auto ready = [&] { return stopping_ || !queue_.empty() || gc_requested_; };
+      if (interval.count() > 0) {
+        cv_.wait_until(lock, next_gc, ready);
+      } else {
+        cv_.wait(lock, ready);
+      }
+      const size_t n = std::min(max_group, queue_.size());
+      batch.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      if (stopping_ && batch.empty()) return;
+      if (!stopping_ &&
+          (gc_requested_ || (interval.count() > 0 && SteadyClock::now() >= next_gc))) {
+        run_gc = true;
+        gc_requested_ = false;
+        gc_waiters.swap(gc_waiters_);
+      }
+    }
+    if (!batch.empty()) (void)CommitGroup(batch);
+    if (run_gc) {
+      const bool more = RunGcPass(std::move(gc_waiters));
+      // A full batch that made progress: continue right after the queued writes.
+      next_gc = more ? SteadyClock::now() : SteadyClock::now() + interval;
+    }
+  }
+}
+
+Status GroupCommitWriter::CommitGroup(std::vector<WriteOp>& ops) {
+  const crdt::HlcClock saved_clock = clock_;
+  const uint64_t saved_seq = last_seq_;
+  Group g;
+  std::vector<OpResult> results(ops.size());
+
+  Status storage;
+  bool began = false;
+  for (size_t i = 0; i < ops.size() && storage.ok(); ++i) {
+    if (!ops[i].precheck.ok()) {
+      results[i].status = ops[i].precheck;
+      continue;
+    }
+    if (!began) {
+      storage = begin_.Run("begin write transaction");
+      if (!storage.ok()) break;
+      began = true;
+    }
+    results[i] = Apply(ops[i], g);
+    if (results[i].fatal) storage = results[i].status;
+  }
+  if (began && storage.ok() && g.wrote) {
+    upsert_meta_.BindInt64(1, static_cast<int64_t>(last_seq_));
+    upsert_meta_.BindInt64(2, static_cast<int64_t>(clock_.last()));
+    storage = upsert_meta_.Run("write meta");
+  }
+  if (began && storage.ok()) storage = commit_.Run("commit");
+
+  if (!storage.ok()) {
+    if (db_.InTransaction()) (void)rollback_.Run("rollback");
+    clock_ = saved_clock;
+    last_seq_ = saved_seq;
+    ctx_.counters->failed_groups.fetch_add(1);
+    for (size_t i = 0; i < ops.size(); ++i) {
+      // Ops that failed validation keep their own (more useful) error.
+      const bool own_error =
+          !ops[i].precheck.ok() || (!results[i].status.ok() && !results[i].fatal);
+      if (ops[i].done) ops[i].done(own_error ? results[i].status : storage);
+    }
+    return storage;
+  }
+
+  // Committed: publish, then tell everyone.
+  if (began) {
+    ctx_.counters->transactions.fetch_add(1);
+    uint64_t prev = ctx_.counters->max_group_ops.load();
+    while (prev < ops.size() &&
+           !ctx_.counters->max_group_ops.compare_exchange_weak(prev, ops.size())) {
+    }
+  }
+  if (!g.staged.empty()) {
+    std::vector<std::pair<std::string, std::shared_ptr<const CachedDocument>>> updates;
+    updates.reserve(g.staged.size());
+    for (auto& [key, s] : g.staged) {
+      if (!s.exists) {
+        updates.emplace_back(key, nullptr);
+        continue;
+      }
+      auto doc = std::make_shared<CachedDocument>();
+      doc->state = std::move(s.state);
+      doc->live = s.live;
+      doc->seq = s.seq;
+      doc->json = std::move(s.json);
+      updates.emplace_back(key, std::move(doc));
+    }
+    ctx_.cache->Publish(std::move(updates));
+  }
+  for (auto& [name, config] : g.configs) ctx_.configs->Set(std::move(config));
+  ctx_.counters->live_documents.fetch_add(g.live_delta);
+  ctx_.counters->tombstones.fetch_add(g.tombstone_delta);
+  ctx_.counters->tombstones_purged.fetch_add(g.purged);
+  ctx_.counters->tombstones_force_purged.fetch_add(g.force_purged);
+  ctx_.counters->documents_expired.fetch_add(g.expired);
+  last_seq_published_.store(last_seq_, std::memory_order_release);
+  hlc_published_.store(clock_.last(), std::memory_order_release);
+
+  ctx_.listeners->Dispatch(g.events);
+  uint64_t ok_ops = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (results[i].status.ok()) ++ok_ops;
+    if (ops[i].done) ops[i].done(results[i].status);
+  }
+  ctx_.counters->committed_ops.fetch_add(ok_ops);
+  return Status::Ok();
+}
+
+GroupCommitWriter::OpResult GroupCommitWriter::Apply(WriteOp& op, Group& g) {
+  switch (op.kind) {
+    case WriteOp::Kind::kPut:
+      return ApplyPut(op, g);
+    case WriteOp::Kind::kDelete:
+      return ApplyDelete(op, g, /*expire=*/false);
+    case WriteOp::Kind::kExpire:
+      return ApplyDelete(op, g, /*expire=*/true);
+    case WriteOp::Kind::kPurge:
+      return ApplyPurge(op, g);
+    case WriteOp::Kind::kSetConfig:
+      return ApplySetConfig(op, g);
+  }
+  return {InternalError("unknown write op"), false};
+}
+
+std::optional<CollectionConfig> GroupCommitWriter::ConfigOf(const std::string& collection,
+                                                            const Group& g) const {
+  auto it = g.configs.find(collection);
+  if (it != g.configs.end()) return it->second;
+  return ctx_.configs->Get(collection);
+}
+
+GroupCommitWriter::OpResult GroupCommitWriter::Load(const std::string& collection,
+                                                    const std::string& doc_id,
+                                                    const std::string& key, Group& g,
+                                                    Current& out) {
+  out = Current();
+  std::string_view state;
+  std::string state_holder;
+  std::shared_ptr<const CachedDocument> cached;
+  if (auto it = g.staged.find(key); it != g.staged.end()) {
+    if (!it->second.exists) return {};
+    out.exists = true;
+    out.live = it->second.live;
+    out.seq = it->second.seq;
+    state = it->second.state;
+  } else if ((cached = ctx_.cache->Lookup(key)) != nullptr) {
+    out.exists = true;
+    out.live = cached->live;
+    out.seq = cached->seq;
+    state = cached->state;
+  } else {
+    StatementScope scope(select_doc_);
+    select_doc_.BindText(1, collection);
+    select_doc_.BindText(2, doc_id);
+    const int rc = select_doc_.Step();
+    if (rc == SQLITE_DONE) return {};
+    if (rc != SQLITE_ROW) return {SqliteStatus(rc, "read document", db_.get()), true};
+    out.exists = true;
+    state_holder = std::string(select_doc_.ColumnBlob(0));
+    out.live = select_doc_.ColumnInt64(1) != 0;
+    out.seq = static_cast<uint64_t>(select_doc_.ColumnInt64(2));
+    state = state_holder;
+  }
+  auto doc = crdt::Document::Decode(state);
+  if (!doc.ok()) {
+    return {Status(StatusCode::kDataLoss, "stored document " + collection + "/" + doc_id +
+                                              " does not decode: " + doc.status().message()),
+            false};
+  }
+  out.doc = std::move(doc).value();
+  out.updated_ms = out.doc.MaxTimestamp().wall_ms();
+  return {};
+}
+
+GroupCommitWriter::OpResult GroupCommitWriter::WriteDoc(
+    const std::string& collection, const std::string& doc_id, const std::string& key,
+    const crdt::Document& stored, bool live, std::string json, const Current& before, Group& g) {
+  const uint64_t seq = last_seq_ + 1;
+  std::string state = stored.Encode();
+  upsert_doc_.BindText(1, collection);
+  upsert_doc_.BindText(2, doc_id);
+  upsert_doc_.BindBlob(3, state);
+  upsert_doc_.BindInt64(4, live ? 1 : 0);
+  upsert_doc_.BindInt64(5, static_cast<int64_t>(seq));
+  upsert_doc_.BindInt64(6, static_cast<int64_t>(stored.MaxTimestamp().wall_ms()));
+  if (Status s = upsert_doc_.Run("write document"); !s.ok()) return {s, true};
+  last_seq_ = seq;
+  g.wrote = true;
+
+  if (before.exists) {
+    if (before.live)
+      --g.live_delta;
+    else
+      --g.tombstone_delta;
+  }
+  if (live)
+    ++g.live_delta;
+  else
+    ++g.tombstone_delta;
+
+  ChangeEvent e;
+  e.seq = seq;
+  e.collection = collection;
+  e.doc_id = doc_id;
+  e.deleted = !live;
+  if (live) e.json = json;
+  g.events.push_back(std::move(e));
+
+  Staged& st = g.staged[key];
+  st.exists = true;
+  st.state = std::move(state);
+  st.live = live;
+  st.seq = seq;
+  st.json = live ? std::move(json) : std::string();
+  return {};
+}
+
+GroupCommitWriter::OpResult GroupCommitWriter::ApplyPut(WriteOp& op, Group& g) {
+  const std::string key = DocumentCache::Key(op.collection, op.doc_id);
+  Current cur;
+  if (OpResult r = Load(op.collection, op.doc_id, key, g, cur); !r.status.ok()) return r;
+  // Diff against the plaintext, so unchanged leaves keep their timestamps.
+  crdt::Document plain;
+  if (ctx_.cipher != nullptr && cur.exists) {
+    auto dec = ctx_.cipher->Decrypt(op.collection, op.doc_id, cur.doc);
+    if (!dec.ok()) {
+      return {FailedPreconditionError("cannot decrypt document " + op.collection + "/" + op.doc_id +
+                                      " with this node's key; not overwritten"),
+              false};
+    }
+    plain = std::move(dec).value();
+  } else if (ctx_.cipher == nullptr) {
+    plain = std::move(cur.doc);
+  }
+  auto put = plain.Put(op.json, clock_.Now(), ctx_.options->limits.max_depth);
+  if (!put.ok()) return {put.status(), false};
+  if (!put->changed) return {};
+  std::string json = plain.Render();
+  const bool live = plain.IsLive();
+  if (ctx_.cipher != nullptr) {
+    Status s = ctx_.cipher->EncryptChanged(op.collection, op.doc_id,
+                                           cur.exists ? &cur.doc : nullptr, plain);
+    if (!s.ok()) return {s, false};
+  }
+  return WriteDoc(op.collection, op.doc_id, key, plain, live, std::move(json), cur, g);
+}
+
+GroupCommitWriter::OpResult GroupCommitWriter::ApplyDelete(WriteOp& op, Group& g, bool expire) {
+  const auto config = ConfigOf(op.collection, g);
+  const DeletionPolicy policy = CollectionConfigs::PolicyOf(config);
+  if (!expire && policy == DeletionPolicy::kImmutable) {
+    return {FailedPreconditionError("collection " + op.collection +
+                                    " is IMMUTABLE: its documents cannot be deleted"),
+            false};
+  }
+  if (expire && policy != DeletionPolicy::kImplicitTtl) return {};  // policy changed meanwhile
+  const std::string key = DocumentCache::Key(op.collection, op.doc_id);
+  Current cur;
+  if (OpResult r = Load(op.collection, op.doc_id, key, g, cur); !r.status.ok()) return r;
+  if (!cur.exists) return {};  // deleting a missing document succeeds and records nothing
+  if (expire && (!cur.live || cur.updated_ms >= op.cutoff_ms)) return {};  // updated meanwhile
+  if (!cur.doc.Delete(clock_.Now()).changed) return {};
+  if (expire) ++g.expired;
+  return WriteDoc(op.collection, op.doc_id, key, cur.doc, cur.doc.IsLive(), std::string(), cur, g);
+}
+
+GroupCommitWriter::OpResult GroupCommitWriter::ApplyPurge(WriteOp& op, Group& g) {
+  if (CollectionConfigs::PolicyOf(ConfigOf(op.collection, g)) != DeletionPolicy::kTombstone) {
+    return {};
+  }
+  const std::string key = DocumentCache::Key(op.collection, op.doc_id);
+  Current cur;
+  if (OpResult r = Load(op.collection, op.doc_id, key, g, cur); !r.status.ok()) return r;
+  if (!cur.exists || cur.live || cur.updated_ms >= op.cutoff_ms) return {};
+  bool forced = false;
+  if (ctx_.options->ack_tracker != nullptr && !ctx_.options->ack_tracker->AllMembersAcknowledged(
+                                                  op.collection, op.doc_id, cur.doc.delete_ts())) {
+    const uint64_t bound = SecsToMs(ctx_.options->tombstone_ttl_upper_bound_secs);
+    if (op.now_ms < cur.updated_ms || op.now_ms - cur.updated_ms < bound) return {};  // vetoed
+    forced = true;
+  }
+  delete_doc_.BindText(1, op.collection);
+  delete_doc_.BindText(2, op.doc_id);
+  if (Status s = delete_doc_.Run("purge tombstone"); !s.ok()) return {s, true};
+  g.wrote = true;
+  --g.tombstone_delta;
+  ++g.purged;
+  if (forced) ++g.force_purged;
+  g.staged[key] = Staged{};  // exists = false: erased from the cache on commit
+  return {};
+}
+
+GroupCommitWriter::OpResult GroupCommitWriter::ApplySetConfig(WriteOp& op, Group& g) {
+  CollectionConfig c = CollectionConfigs::Normalize(std::move(op.config));
+  upsert_config_.BindText(1, c.collection);
+  upsert_config_.BindInt64(2, static_cast<int64_t>(c.deletion_policy));
+  if (c.soft_delete_ttl_secs) {
+    upsert_config_.BindInt64(3, static_cast<int64_t>(*c.soft_delete_ttl_secs));
+  } else {
+    upsert_config_.BindNull(3);
+  }
+  if (c.tombstone_ttl_secs) {
+    upsert_config_.BindInt64(4, static_cast<int64_t>(*c.tombstone_ttl_secs));
+  } else {
+    upsert_config_.BindNull(4);
+  }
+  if (Status s = upsert_config_.Run("write collection config"); !s.ok()) return {s, true};
+  g.wrote = true;
+  std::string name = c.collection;
+  g.configs[std::move(name)] = std::move(c);
+  return {};
+}
+
+bool GroupCommitWriter::RunGcPass(std::vector<DocumentStore::Done> waiters) {
+  ctx_.counters->gc_passes.fetch_add(1);
+  const uint64_t effective_before =
+      ctx_.counters->tombstones_purged.load() + ctx_.counters->documents_expired.load();
+  bool full_batch = false;
+  const uint64_t now = NowMs();
+  const size_t batch = std::max<size_t>(1, ctx_.options->gc_batch);
+  std::vector<WriteOp> ops;
+  Status status;
+  for (const CollectionConfig& c : ctx_.configs->List()) {
+    SqliteStatement* query = nullptr;
+    WriteOp::Kind kind;
+    uint64_t cutoff = 0;
+    if (c.deletion_policy == DeletionPolicy::kImplicitTtl &&
+        c.soft_delete_ttl_secs.value_or(0) > 0) {
+      query = &gc_live_older_;
+      kind = WriteOp::Kind::kExpire;
+      cutoff = Cutoff(now, SecsToMs(*c.soft_delete_ttl_secs));
+    } else if (c.deletion_policy == DeletionPolicy::kTombstone) {
+      uint64_t ttl = c.tombstone_ttl_secs.value_or(0);
+      if (ttl == 0) ttl = ctx_.options->default_tombstone_ttl_secs;
+      query = &gc_dead_older_;
+      kind = WriteOp::Kind::kPurge;
+      cutoff = Cutoff(now, SecsToMs(ttl));
+    } else {
+      continue;
+    }
+    if (cutoff == 0) continue;
+    StatementScope scope(*query);
+    size_t found = 0;
+    query->BindText(1, c.collection);
+    query->BindInt64(2, static_cast<int64_t>(std::min<uint64_t>(
+                            cutoff, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))));
+    query->BindInt64(3, static_cast<int64_t>(batch));
+    for (;;) {
+      const int rc = query->Step();
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) {
+        status = SqliteStatus(rc, "GC query", db_.get());
+        break;
+      }
+      WriteOp op;
+      op.kind = kind;
+      op.collection = c.collection;
+      op.doc_id = std::string(query->ColumnText(0));
+      op.cutoff_ms = cutoff;
+      op.now_ms = now;
+      ops.push_back(std::move(op));
+      if (++found == batch) full_batch = true;
+    }
+  }
+  const size_t max_group = std::max<size_t>(1, ctx_.options->max_group_ops);
+  for (size_t i = 0; i < ops.size(); i += max_group) {
+    std::vector<WriteOp> group(
+        std::make_move_iterator(ops.begin() + i),
+        std::make_move_iterator(ops.begin() + std::min(ops.size(), i + max_group)));
+    Status s = CommitGroup(group);
+    if (status.ok()) status = s;
+  }
+  for (auto& w : waiters) w(status);
+  // More work is waiting only if this pass made progress (vetoed tombstones alone must not spin).
+  const uint64_t effective_after =
+      ctx_.counters->tombstones_purged.load() + ctx_.counters->documents_expired.load();
+  return status.ok() && full_batch && effective_after > effective_before;
+}
+
+}  // namespace peat::store

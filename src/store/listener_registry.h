@@ -1,0 +1,39 @@
+// ListenerRegistry: the store's change listeners and their dispatch.
+//
+// Dispatch runs on the writer thread with the registry lock held (a recursive mutex), so once
+// Remove() returns on another thread the listener is never called again; a listener may call
+// Add()/Remove() from inside OnChange (the same thread re-enters the lock; a listener removed
+// mid-dispatch is skipped for the rest of it). Listeners must not block.
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "store/document_store.h"
+
+namespace peat::store {
+
+class ListenerRegistry {
+ public:
+  uint64_t Add(std::shared_ptr<ChangeListener> listener);
+  void Remove(uint64_t id);
+  // Calls every registered listener with every event, events in order.
+  void Dispatch(const std::vector<ChangeEvent>& events);
+  size_t size() const;
+
+ private:
+  struct Slot {
+    uint64_t id;
+    std::shared_ptr<ChangeListener> listener;
+    std::atomic<bool> active{true};
+  };
+  mutable std::recursive_mutex mu_;
+  std::vector<std::shared_ptr<Slot>> slots_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace peat::store

@@ -1,0 +1,368 @@
+#include "store/sqlite_document_store.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include "crdt/document.h"
+#include "store/store_schema.h"
+#include "store/validation.h"
+
+namespace peat::store {
+namespace {
+
+// Databases up to this size get a full PRAGMA quick_check at open; larger ones only the cheap
+// checks (a quick_check reads every page).
+constexpr int64_t kQuickCheckMaxBytes = 64 << 20;
+
+Status Closed() { return UnavailableError("store closed"); }
+
+}  // namespace
+
+SqliteDocumentStore::SqliteDocumentStore(const StoreOptions& options)
+    : options_(options.CopyWithoutKey()),
+      cache_(options.cache_max_entries, options.cache_max_bytes) {}
+
+StatusOr<std::unique_ptr<SqliteDocumentStore>> SqliteDocumentStore::Open(
+    const StoreOptions& options) {
+  if (options.data_dir.empty()) return InvalidArgumentError("store data_dir is empty");
+  if (options.node_tag == 0) return InvalidArgumentError("store node_tag must be non-zero");
+  std::unique_ptr<SqliteDocumentStore> store(new SqliteDocumentStore(options));
+  if (!options.encryption_key.empty()) {
+    auto cipher = ValueCipher::Create(options.encryption_key);
+    if (!cipher.ok()) return cipher.status();
+    store->cipher_.emplace(std::move(cipher).value());
+  }
+  PEAT_RETURN_IF_ERROR(store->Init());
+  return store;
+}
+
+Status SqliteDocumentStore::Init() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.data_dir, ec);
+  if (ec) {
+    return UnavailableError("cannot create data dir " + options_.data_dir + ": " + ec.message());
+  }
+  db_path_ = (std::filesystem::path(options_.data_dir) / "peat.db").string();
+
+  auto db = SqliteConnection::Open(db_path_, /*create=*/true, options_.sqlite_vfs,
+                                   /*busy_timeout_ms=*/5000);
+  if (!db.ok()) return db.status();
+  // journal_mode=WAL is persistent in the file; synchronous is per connection (the writer's is
+  // the one that matters: readers never commit).
+  auto mode = db->Prepare("PRAGMA journal_mode = WAL");
+  if (!mode.ok()) return mode.status();
+  if (int rc = mode->Step(); rc != SQLITE_ROW) return SqliteStatus(rc, "journal_mode", db->get());
+  if (mode->ColumnText(0) != "wal") {
+    return UnavailableError("cannot put the store in WAL mode (got " +
+                            std::string(mode->ColumnText(0)) + ")");
+  }
+  mode = SqliteStatement();
+  PEAT_RETURN_IF_ERROR(db->Exec(options_.synchronous_full ? "PRAGMA synchronous = FULL"
+                                                          : "PRAGMA synchronous = NORMAL"));
+  // Keep the WAL from staying huge after a burst (it is truncated to this after checkpoints).
+  PEAT_RETURN_IF_ERROR(db->Exec("PRAGMA journal_size_limit = 67108864"));
+  PEAT_RETURN_IF_ERROR(InitializeSchema(*db));
+  PEAT_RETURN_IF_ERROR(CheckIntegrity(*db, kQuickCheckMaxBytes));
+  auto meta = LoadMeta(*db);
+  if (!meta.ok()) return meta.status();
+  epoch_ = meta->epoch;
+  PEAT_RETURN_IF_ERROR(configs_.Load(*db));
+  auto live = db->QueryInt("SELECT count(*) FROM docs WHERE live = 1");
+  if (!live.ok()) return live.status();
+  auto dead = db->QueryInt("SELECT count(*) FROM docs WHERE live = 0");
+  if (!dead.ok()) return dead.status();
+  counters_.live_documents.store(*live);
+  counters_.tombstones.store(*dead);
+
+  readers_ = std::make_unique<ReadConnectionPool>(db_path_, options_.sqlite_vfs,
+                                                  options_.max_idle_read_connections);
+  WriterContext ctx;
+  ctx.options = &options_;
+  ctx.cache = &cache_;
+  ctx.configs = &configs_;
+  ctx.listeners = &listeners_;
+  ctx.cipher = cipher_ ? &*cipher_ : nullptr;
+  ctx.counters = &counters_;
+  writer_ =
+      std::make_unique<GroupCommitWriter>(std::move(db).value(), ctx, meta->last_seq, meta->hlc);
+  return writer_->Start();
+}
+
+SqliteDocumentStore::~SqliteDocumentStore() { Close(); }
+
+void SqliteDocumentStore::Close() {
+  if (closed_.exchange(true)) return;
+  if (writer_) writer_->Stop();
+  if (readers_) readers_->Shutdown();
+}
+
+void SqliteDocumentStore::Put(std::string collection, std::string doc_id, std::string json,
+                              Done done) {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kPut;
+  op.precheck = ValidateDocumentKey(collection, doc_id);
+  if (op.precheck.ok()) op.precheck = ValidateJsonSize(json, options_.limits);
+  op.collection = std::move(collection);
+  op.doc_id = std::move(doc_id);
+  op.json = std::move(json);
+  op.done = std::move(done);
+  if (closed_.load() || !writer_) {
+    if (op.done) op.done(Closed());
+    return;
+  }
+  writer_->Submit(std::move(op));
+}
+
+void SqliteDocumentStore::Delete(std::string collection, std::string doc_id, Done done) {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kDelete;
+  op.precheck = ValidateDocumentKey(collection, doc_id);
+  op.collection = std::move(collection);
+  op.doc_id = std::move(doc_id);
+  op.done = std::move(done);
+  if (closed_.load() || !writer_) {
+    if (op.done) op.done(Closed());
+    return;
+  }
+  writer_->Submit(std::move(op));
+}
+
+void SqliteDocumentStore::SetCollectionConfig(CollectionConfig config, Done done) {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kSetConfig;
+  op.precheck = ValidateKey("collection", config.collection);
+  op.collection = config.collection;
+  op.config = std::move(config);
+  op.done = std::move(done);
+  if (closed_.load() || !writer_) {
+    if (op.done) op.done(Closed());
+    return;
+  }
+  writer_->Submit(std::move(op));
+}
+
+void SqliteDocumentStore::CollectGarbage(Done done) {
+  if (closed_.load() || !writer_) {
+    if (done) done(Closed());
+    return;
+  }
+  writer_->RequestGc(std::move(done));
+}
+
+StatusOr<std::string> SqliteDocumentStore::Render(const std::string& collection,
+                                                  const std::string& doc_id,
+                                                  std::string_view state) const {
+  auto doc = crdt::Document::Decode(state);
+  if (!doc.ok()) {
+    return Status(StatusCode::kDataLoss, "stored document " + collection + "/" + doc_id +
+                                             " does not decode: " + doc.status().message());
+  }
+  if (!cipher_) return doc->Render();
+  auto plain = cipher_->Decrypt(collection, doc_id, *doc);
+  if (!plain.ok()) {
+    return FailedPreconditionError("cannot decrypt document " + collection + "/" + doc_id +
+                                   " with this node's key");
+  }
+  return plain->Render();
+}
+
+StatusOr<std::optional<std::string>> SqliteDocumentStore::Get(const std::string& collection,
+                                                              const std::string& doc_id) {
+  if (closed_.load()) return Closed();
+  const std::string key = DocumentCache::Key(collection, doc_id);
+  if (auto hit = cache_.Lookup(key)) {
+    if (!hit->live) return std::optional<std::string>();
+    return std::optional<std::string>(hit->json);
+  }
+  const uint64_t generation = cache_.generation();  // before the read transaction starts
+  auto lease = readers_->Acquire();
+  if (!lease.ok()) return lease.status();
+  ReadConnection& rc = **lease;
+  auto doc = std::make_shared<CachedDocument>();
+  {
+    StatementScope scope(rc.get_doc);
+    rc.get_doc.BindText(1, collection);
+    rc.get_doc.BindText(2, doc_id);
+    const int step = rc.get_doc.Step();
+    if (step == SQLITE_DONE) return std::optional<std::string>();
+    if (step != SQLITE_ROW) return SqliteStatus(step, "read document", rc.db.get());
+    doc->state = std::string(rc.get_doc.ColumnBlob(0));
+    doc->live = rc.get_doc.ColumnInt64(1) != 0;
+    doc->seq = static_cast<uint64_t>(rc.get_doc.ColumnInt64(2));
+  }
+  if (doc->live) {
+    auto json = Render(collection, doc_id, doc->state);
+    if (!json.ok()) return json.status();  // not cached: the error is re-evaluated each time
+    doc->json = std::move(json).value();
+  }
+  std::optional<std::string> out;
+  if (doc->live) out = doc->json;
+  cache_.InsertIfUnchanged(generation, key, std::move(doc));
+  return out;
+}
+
+StatusOr<std::vector<std::string>> SqliteDocumentStore::List(const std::string& collection) {
+  if (closed_.load()) return Closed();
+  auto lease = readers_->Acquire();
+  if (!lease.ok()) return lease.status();
+  ReadConnection& rc = **lease;
+  StatementScope scope(rc.list_ids);
+  rc.list_ids.BindText(1, collection);
+  std::vector<std::string> ids;
+  for (;;) {
+    const int step = rc.list_ids.Step();
+    if (step == SQLITE_DONE) break;
+    if (step != SQLITE_ROW) return SqliteStatus(step, "list documents", rc.db.get());
+    ids.emplace_back(rc.list_ids.ColumnText(0));
+  }
+  return ids;
+}
+
+Status SqliteDocumentStore::Scan(const std::vector<std::string>& collections,
+                                 const std::function<bool(const ChangeEvent&)>& fn) {
+  if (closed_.load()) return Closed();
+  auto lease = readers_->Acquire();
+  if (!lease.ok()) return lease.status();
+  ReadConnection& rc = **lease;
+  // One read transaction: the snapshot is consistent across collections.
+  PEAT_RETURN_IF_ERROR(rc.db.Exec("BEGIN"));
+  struct EndRead {
+    SqliteConnection& db;
+    ~EndRead() { (void)db.Exec("COMMIT"); }
+  } end_read{rc.db};
+
+  // Returns false when `fn` asked to stop.
+  auto emit = [&](SqliteStatement& st, int collection_col, const std::string* collection,
+                  Status& status) -> bool {
+    StatementScope scope(st);
+    for (;;) {
+      const int step = st.Step();
+      if (step == SQLITE_DONE) return true;
+      if (step != SQLITE_ROW) {
+        status = SqliteStatus(step, "scan documents", rc.db.get());
+        return false;
+      }
+      ChangeEvent e;
+      e.collection = collection_col >= 0 ? std::string(st.ColumnText(collection_col)) : *collection;
+      const int base = collection_col >= 0 ? 1 : 0;
+      e.doc_id = std::string(st.ColumnText(base));
+      e.seq = static_cast<uint64_t>(st.ColumnInt64(base + 2));
+      auto json = Render(e.collection, e.doc_id, st.ColumnBlob(base + 1));
+      if (!json.ok()) {
+        status = json.status();
+        return false;
+      }
+      e.json = std::move(json).value();
+      if (!fn(e)) return false;
+    }
+  };
+
+  Status status;
+  if (collections.empty()) {
+    emit(rc.scan_all, 0, nullptr, status);
+    return status;
+  }
+  std::vector<std::string> sorted = collections;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  for (const std::string& c : sorted) {
+    rc.scan_collection.BindText(1, c);
+    if (!emit(rc.scan_collection, -1, &c, status)) break;
+  }
+  return status;
+}
+
+StatusOr<std::optional<CollectionConfig>> SqliteDocumentStore::GetCollectionConfig(
+    const std::string& collection) {
+  if (closed_.load()) return Closed();
+  return configs_.Get(collection);
+}
+
+StatusOr<std::vector<CollectionConfig>> SqliteDocumentStore::ListCollectionConfigs() {
+  if (closed_.load()) return Closed();
+  return configs_.List();
+}
+
+uint64_t SqliteDocumentStore::AddListener(std::shared_ptr<ChangeListener> listener) {
+  return listeners_.Add(std::move(listener));
+}
+
+void SqliteDocumentStore::RemoveListener(uint64_t id) { listeners_.Remove(id); }
+
+uint64_t SqliteDocumentStore::LastSeq() const { return writer_ ? writer_->last_seq() : 0; }
+
+uint64_t SqliteDocumentStore::LastHlc() const { return writer_ ? writer_->last_hlc() : 0; }
+
+StoreStats SqliteDocumentStore::Stats() const {
+  StoreStats s;
+  s.transactions = counters_.transactions.load();
+  s.committed_ops = counters_.committed_ops.load();
+  s.failed_groups = counters_.failed_groups.load();
+  s.max_group_ops = counters_.max_group_ops.load();
+  s.live_documents = static_cast<uint64_t>(std::max<int64_t>(0, counters_.live_documents.load()));
+  s.tombstones = static_cast<uint64_t>(std::max<int64_t>(0, counters_.tombstones.load()));
+  s.tombstones_purged = counters_.tombstones_purged.load();
+  s.tombstones_force_purged = counters_.tombstones_force_purged.load();
+  s.documents_expired = counters_.documents_expired.load();
+  s.gc_passes = counters_.gc_passes.load();
+  s.cache_entries = cache_.entries();
+  s.cache_bytes = cache_.bytes();
+  s.cache_hits = cache_.hits();
+  s.cache_misses = cache_.misses();
+  s.queued_ops = writer_ ? writer_->queued() : 0;
+  return s;
+}
+
+StatusOr<std::optional<uint64_t>> SqliteDocumentStore::OldestTombstoneMs() {
+  if (closed_.load()) return Closed();
+  auto lease = readers_->Acquire();
+  if (!lease.ok()) return lease.status();
+  ReadConnection& rc = **lease;
+  StatementScope scope(rc.oldest_tombstone);
+  const int step = rc.oldest_tombstone.Step();
+  if (step != SQLITE_ROW) return SqliteStatus(step, "oldest tombstone", rc.db.get());
+  if (rc.oldest_tombstone.ColumnIsNull(0)) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(static_cast<uint64_t>(rc.oldest_tombstone.ColumnInt64(0)));
+}
+
+void SqliteDocumentStore::RegisterMetrics(MetricsRegistry& registry) {
+  registry.AddCollector([this](std::string& out) {
+    const StoreStats s = Stats();
+    auto gauge = [&](const char* name, const char* help, double v) {
+      AppendMetricHeader(out, name, "gauge", help);
+      AppendSample(out, name, "", v);
+    };
+    auto counter = [&](const char* name, const char* help, double v) {
+      AppendMetricHeader(out, name, "counter", help);
+      AppendSample(out, name, "", v);
+    };
+    gauge("peat_store_documents", "Live documents in the local store.",
+          static_cast<double>(s.live_documents));
+    gauge("peat_store_tombstones", "Deleted documents whose tombstone is kept for replication.",
+          static_cast<double>(s.tombstones));
+    counter("peat_store_tombstones_purged_total", "Tombstones purged (TOMBSTONE collections).",
+            static_cast<double>(s.tombstones_purged));
+    counter("peat_store_tombstones_force_purged_total",
+            "Tombstones purged at the TTL upper bound before every member acknowledged them.",
+            static_cast<double>(s.tombstones_force_purged));
+    counter("peat_store_documents_expired_total", "Documents deleted by IMPLICIT_TTL expiry.",
+            static_cast<double>(s.documents_expired));
+    counter("peat_store_transactions_total", "Committed write transactions (groups).",
+            static_cast<double>(s.transactions));
+    counter("peat_store_write_failures_total", "Write groups rolled back by a storage failure.",
+            static_cast<double>(s.failed_groups));
+    gauge("peat_store_write_queue", "Writes waiting for the writer thread.",
+          static_cast<double>(s.queued_ops));
+    gauge("peat_store_cache_bytes", "Estimated bytes held by the document cache.",
+          static_cast<double>(s.cache_bytes));
+    std::error_code ec;
+    double bytes = 0;
+    for (const char* suffix : {"", "-wal"}) {
+      auto n = std::filesystem::file_size(db_path_ + suffix, ec);
+      if (!ec) bytes += static_cast<double>(n);
+    }
+    gauge("peat_store_bytes", "Size of the store's database and WAL files.", bytes);
+  });
+}
+
+}  // namespace peat::store

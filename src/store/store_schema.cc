@@ -1,0 +1,157 @@
+#include "store/store_schema.h"
+
+#include <algorithm>
+#include <array>
+#include <optional>
+
+#include "crdt/document.h"
+#include "crypto/random.h"
+
+namespace peat::store {
+namespace {
+
+constexpr const char* kCreateV1 = R"sql(
+CREATE TABLE IF NOT EXISTS meta(
+  key TEXT PRIMARY KEY NOT NULL,
+  value
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS docs(
+  collection TEXT NOT NULL,
+  doc_id TEXT NOT NULL,
+  state BLOB NOT NULL,
+  live INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY(collection, doc_id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS docs_by_seq ON docs(seq);
+CREATE INDEX IF NOT EXISTS docs_by_age ON docs(live, collection, updated_ms);
+CREATE TABLE IF NOT EXISTS collection_configs(
+  collection TEXT PRIMARY KEY NOT NULL,
+  deletion_policy INTEGER NOT NULL,
+  soft_delete_ttl_secs INTEGER,
+  tombstone_ttl_secs INTEGER
+) WITHOUT ROWID;
+)sql";
+
+std::string Hex(const uint8_t* p, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) {
+    s.push_back(kHex[p[i] >> 4]);
+    s.push_back(kHex[p[i] & 15]);
+  }
+  return s;
+}
+
+StatusOr<std::optional<int64_t>> MetaInt(SqliteConnection& db, const char* key) {
+  auto st = db.Prepare("SELECT value FROM meta WHERE key = ?1");
+  if (!st.ok()) return st.status();
+  st->BindText(1, key);
+  const int rc = st->Step();
+  if (rc == SQLITE_DONE) return std::optional<int64_t>();
+  if (rc != SQLITE_ROW) return SqliteStatus(rc, "read meta", db.get());
+  return std::optional<int64_t>(st->ColumnInt64(0));
+}
+
+}  // namespace
+
+Status InitializeSchema(SqliteConnection& db) {
+  PEAT_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  auto fail = [&](Status s) {
+    (void)db.Exec("ROLLBACK");
+    return s;
+  };
+  auto has_meta =
+      db.QueryInt("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
+  if (!has_meta.ok()) return fail(has_meta.status());
+  int64_t version = 0;
+  if (*has_meta > 0) {
+    auto v = MetaInt(db, "schema_version");
+    if (!v.ok()) return fail(v.status());
+    version = v->value_or(0);
+  }
+  if (version > kSchemaVersion) {
+    return fail(FailedPreconditionError("store schema version " + std::to_string(version) +
+                                        " is newer than this peat-node understands (" +
+                                        std::to_string(kSchemaVersion) + ")"));
+  }
+  // Migrations: each step takes the schema from version N to N+1, inside this transaction.
+  if (version < 1) {
+    if (Status s = db.Exec(kCreateV1); !s.ok()) return fail(s);
+  }
+  {
+    auto st = db.Prepare(
+        "INSERT INTO meta(key, value) VALUES('schema_version', ?1) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    if (!st.ok()) return fail(st.status());
+    st->BindInt64(1, kSchemaVersion);
+    if (Status s = st->Run("write schema version"); !s.ok()) return fail(s);
+  }
+  auto epoch = db.QueryInt("SELECT count(*) FROM meta WHERE key = 'epoch'");
+  if (!epoch.ok()) return fail(epoch.status());
+  if (*epoch == 0) {
+    std::array<uint8_t, 16> b{};
+    if (Status s = RandomBytes(b); !s.ok()) return fail(s);
+    auto st = db.Prepare("INSERT INTO meta(key, value) VALUES('epoch', ?1)");
+    if (!st.ok()) return fail(st.status());
+    st->BindText(1, Hex(b.data(), b.size()));
+    if (Status s = st->Run("write epoch"); !s.ok()) return fail(s);
+  }
+  if (Status s = db.Exec("COMMIT"); !s.ok()) return fail(s);
+  return Status::Ok();
+}
+
+StatusOr<StoreMeta> LoadMeta(SqliteConnection& db) {
+  StoreMeta m;
+  auto v = MetaInt(db, "schema_version");
+  if (!v.ok()) return v.status();
+  m.schema_version = v->value_or(0);
+  auto seq = MetaInt(db, "last_seq");
+  if (!seq.ok()) return seq.status();
+  auto hlc = MetaInt(db, "hlc");
+  if (!hlc.ok()) return hlc.status();
+  auto max_seq = db.QueryInt("SELECT coalesce(max(seq), 0) FROM docs");
+  if (!max_seq.ok()) return max_seq.status();
+  m.last_seq = static_cast<uint64_t>(std::max<int64_t>(seq->value_or(0), *max_seq));
+  m.hlc = static_cast<uint64_t>(hlc->value_or(0));
+  auto st = db.Prepare("SELECT value FROM meta WHERE key = 'epoch'");
+  if (!st.ok()) return st.status();
+  if (st->Step() == SQLITE_ROW) m.epoch = std::string(st->ColumnText(0));
+  return m;
+}
+
+Status CheckIntegrity(SqliteConnection& db, int64_t full_check_max_bytes) {
+  auto pages = db.QueryInt("PRAGMA page_count");
+  if (!pages.ok()) return pages.status();
+  auto page_size = db.QueryInt("PRAGMA page_size");
+  if (!page_size.ok()) return page_size.status();
+  if (*pages * *page_size <= full_check_max_bytes) {
+    auto st = db.Prepare("PRAGMA quick_check(1)");
+    if (!st.ok()) return st.status();
+    const int rc = st->Step();
+    if (rc != SQLITE_ROW) return SqliteStatus(rc, "quick_check", db.get());
+    if (st->ColumnText(0) != "ok") {
+      return Status(StatusCode::kDataLoss,
+                    "store is corrupt: quick_check: " + std::string(st->ColumnText(0)));
+    }
+  }
+  // The newest rows are the ones a crash could have touched: they must decode.
+  auto st = db.Prepare("SELECT collection, doc_id, state FROM docs ORDER BY seq DESC LIMIT 16");
+  if (!st.ok()) return st.status();
+  for (;;) {
+    const int rc = st->Step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return SqliteStatus(rc, "integrity check", db.get());
+    auto doc = crdt::Document::Decode(st->ColumnBlob(2));
+    if (!doc.ok()) {
+      return Status(StatusCode::kDataLoss, "store is corrupt: document " +
+                                               std::string(st->ColumnText(0)) + "/" +
+                                               std::string(st->ColumnText(1)) +
+                                               " does not decode: " + doc.status().message());
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace peat::store

@@ -1,0 +1,42 @@
+// The SQLite schema of the document store, its migrations, the meta table, and the cheap
+// integrity check run at open.
+//
+//   docs(collection, doc_id, state, live, seq, updated_ms)  PRIMARY KEY (collection, doc_id),
+//       WITHOUT ROWID; UNIQUE index on seq (the change feed); index (live, collection,
+//       updated_ms) for lifecycle GC and tombstone counts.
+//       state = crdt::Document::Encode(); updated_ms = wall ms of the state's newest timestamp
+//       (its HLC, so every replica computes the same age).
+//   meta(key, value): schema_version, epoch (random, names this store instance for replication),
+//       last_seq (never goes backwards, even when the row holding it is purged), hlc.
+//   collection_configs(collection, deletion_policy, soft_delete_ttl_secs, tombstone_ttl_secs).
+//
+// Functions run on one connection from one thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "store/sqlite_connection.h"
+
+namespace peat::store {
+
+inline constexpr int64_t kSchemaVersion = 1;
+
+struct StoreMeta {
+  int64_t schema_version = 0;
+  std::string epoch;  // 32 lowercase hex chars
+  uint64_t last_seq = 0;
+  uint64_t hlc = 0;
+};
+
+// Creates the schema in an empty database or migrates an older one to kSchemaVersion, and makes
+// sure an epoch exists. FAILED_PRECONDITION if the store was written by a newer schema.
+Status InitializeSchema(SqliteConnection& db);
+// Reads meta (last_seq is max(meta.last_seq, max(docs.seq))).
+StatusOr<StoreMeta> LoadMeta(SqliteConnection& db);
+// Cheap sanity check: PRAGMA quick_check when the database is at most `full_check_max_bytes`,
+// and always decoding the most recently written documents. DATA_LOSS on corruption.
+Status CheckIntegrity(SqliteConnection& db, int64_t full_check_max_bytes);
+
+}  // namespace peat::store
