@@ -14,7 +14,7 @@ DATA_DIR   ?= ./data
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps npm-deps build build-asan run test test-unit test-asan test-integration \
-        buf-check fmt fmt-check fuzz bench bench-rpc clean
+        buf-check fmt fmt-check fuzz bench bench-rpc bench-engine clean
 
 all: build
 
@@ -71,10 +71,13 @@ fmt-check: deps
 fuzz: deps
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-15} bash scripts/fuzz.sh
 
-bench: bench-rpc
+bench: bench-rpc bench-engine
 
 bench-rpc: build
 	bash bench/rpc.sh
+
+bench-engine: build
+	BENCH_BUILD_DIR=$(BUILD) bash bench/engine.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

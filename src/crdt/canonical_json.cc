@@ -27,7 +27,7 @@ template <typename T>
 void AppendIntegral(std::string* out, T v) {
   char buf[24];
   auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, res.ptr);
+  out->append(buf, static_cast<size_t>(res.ptr - buf));
 }
 
 template <typename T>
@@ -52,7 +52,7 @@ void AppendJsonString(std::string* out, std::string_view utf8) {
   for (; p != end; ++p) {
     const char e = kEscapes.c[static_cast<unsigned char>(*p)];
     if (e == 0) continue;
-    out->append(run, p);
+    out->append(run, static_cast<size_t>(p - run));
     if (e == 'u') {
       static constexpr char kHex[] = "0123456789abcdef";
       const auto c = static_cast<unsigned char>(*p);
@@ -64,7 +64,7 @@ void AppendJsonString(std::string* out, std::string_view utf8) {
     }
     run = p + 1;
   }
-  out->append(run, end);
+  out->append(run, static_cast<size_t>(end - run));
   out->push_back('"');
 }
 
@@ -74,7 +74,7 @@ void AppendUint64(std::string* out, uint64_t v) { AppendIntegral(out, v); }
 void AppendDouble(std::string* out, double v) {
   char buf[40];
   auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, res.ptr);
+  out->append(buf, static_cast<size_t>(res.ptr - buf));
   for (const char* q = buf; q != res.ptr; ++q) {
     if (*q == '.' || *q == 'e' || *q == 'E') return;
   }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "crdt/json_flatten.h"
+#include "crdt/path.h"
 #include "crdt/visible_leaves.h"
 
 namespace peat::crdt {
@@ -32,7 +33,7 @@ Timestamp NewerThan(Timestamp ts, Timestamp state_max) {
 }
 
 bool SameContent(const Register& r, RegisterKind kind, std::string_view value) {
-  return r.kind == kind && r.value == value;
+  return r.kind == kind && EqualBytes(r.value, value);
 }
 
 }  // namespace
@@ -53,7 +54,7 @@ StatusOr<ChangeResult> Document::Put(std::string_view json, Timestamp ts, int ma
     size_t k = 0;
     bool same = true;
     ForEachVisibleLeaf(registers_, [&](std::string_view path, const Register& reg) {
-      if (k == flat.size() || flat.path(k) != path ||
+      if (k == flat.size() || !EqualBytes(flat.path(k), path) ||
           !SameContent(reg, flat.kind(k), flat.value(k))) {
         same = false;
         return false;
@@ -81,8 +82,7 @@ StatusOr<ChangeResult> Document::Put(std::string_view json, Timestamp ts, int ma
     } else if (k == flat.size()) {
       cmp = -1;
     } else {
-      const int c = std::string_view(it->first).compare(flat.path(k));
-      cmp = c < 0 ? -1 : (c > 0 ? 1 : 0);
+      cmp = CompareBytes(it->first, flat.path(k));
     }
     if (cmp < 0) {  // only in the state
       if (!it->first.empty() && it->second.kind != RegisterKind::kTombstone) tombstone(it->second);

@@ -305,28 +305,30 @@ StatusOr<Document> Document::Decode(std::string_view bytes) {
     Register root{{}, RegisterKind::kObject, {}};
     if (!stamp_at(ref - 1, &root.ts)) return Corrupt("root timestamp index");
     if (root.ts <= doc.delete_ts_) return Corrupt("register older than the delete register");
-    hint = doc.registers_.emplace_hint(hint, std::string(), std::move(root));
+    hint = std::next(doc.registers_.emplace_hint(hint, std::string(), std::move(root)));
   }
 
   uint64_t count;
   if (!r.Varint(&count)) return truncated("register count");
   if (count > r.remaining() / 3) return Corrupt("register count exceeds the input");
-  std::string prev;  // previous full encoded path
+  std::string_view prev;  // previous full encoded path (a key in doc.registers_)
+  std::string path;       // scratch
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t shared, suffix_size;
     std::string_view suffix;
     if (!r.Varint(&shared) || !r.Varint(&suffix_size) || !r.Bytes(suffix_size, &suffix)) {
       return truncated("register path");
     }
-    if (i == 0 ? shared != 0 : shared > prev.size() - 1) return Corrupt("path prefix out of range");
-    std::string path;
-    path.reserve(shared + suffix.size() + 1);
-    path.append(prev, 0, shared);
+    if (i == 0 ? shared != 0 : shared > prev.size() - 1) {
+      return Corrupt("path prefix out of range");
+    }
+    path.assign(prev.substr(0, shared));
     path.append(suffix);
     path.push_back('\0');
-    if (!IsValidEncodedPath(path))
+    if (!IsValidEncodedPath(path)) {
       return Corrupt("malformed path at byte " + std::to_string(r.pos()));
-    if (i > 0 && path <= prev) return Corrupt("paths not strictly increasing");
+    }
+    if (i > 0 && CompareBytes(path, prev) <= 0) return Corrupt("paths not strictly increasing");
 
     uint8_t head;
     if (!r.Byte(&head)) return truncated("register head");
@@ -390,8 +392,9 @@ StatusOr<Document> Document::Decode(std::string_view bytes) {
       default:
         return Corrupt("unknown value code " + std::to_string(code));
     }
-    hint = std::next(doc.registers_.emplace_hint(hint, path, std::move(reg)));
-    prev = std::move(path);
+    hint = doc.registers_.emplace_hint(hint, path, std::move(reg));
+    prev = hint->first;
+    ++hint;
   }
   if (r.remaining() != 0) return Corrupt("trailing bytes at byte " + std::to_string(r.pos()));
   return doc;

@@ -138,13 +138,32 @@ Status ParseError(std::string_view json, int max_depth, simdjson::error_code cod
 
 }  // namespace
 
-// Walks a parsed DOM, emitting leaves in path order.
+// Walks a parsed DOM, emitting leaves in path order. Errors (depth) are recorded in error_ and
+// reported by the boolean results, to keep Status objects off the per-leaf path.
 class JsonFlattener {
  public:
-  JsonFlattener(int max_depth, FlatJson* out) : max_depth_(max_depth), out_(out) {}
+  struct Field {
+    std::string_view key;
+    dom::element value;
+    uint32_t order;
+    bool skip;  // an earlier duplicate of a key (the last occurrence wins)
+  };
+  // Per-thread scratch kept across calls so a flatten allocates nothing once warm.
+  struct Scratch {
+    std::string path;
+    std::vector<Field> fields;
+  };
 
-  Status Object(dom::object obj, int depth) {
-    if (depth > max_depth_) return InvalidArgumentError(DepthMessage(max_depth_));
+  JsonFlattener(int max_depth, FlatJson* out, Scratch* scratch)
+      : max_depth_(max_depth), out_(out), path_(scratch->path), fields_(scratch->fields) {
+    path_.clear();
+    fields_.clear();
+  }
+
+  Status error() const { return error_; }
+
+  bool Object(dom::object obj, int depth) {
+    if (depth > max_depth_) return DepthError();
     const size_t begin = SortedFields(obj);
     const size_t end = fields_.size();
     if (begin == end && !path_.empty()) {
@@ -155,18 +174,18 @@ class JsonFlattener {
       if (f.skip) continue;
       const size_t mark = path_.size();
       AppendPathSegment(&path_, f.key);
-      PEAT_RETURN_IF_ERROR(Value(f.value, depth));
+      if (!Value(f.value, depth)) return false;
       path_.resize(mark);
     }
     fields_.resize(begin);
-    return Status::Ok();
+    return true;
   }
 
   // Canonical text of any value (used for arrays and what they contain).
-  Status Canonical(dom::element v, int depth, std::string* out) {
+  bool Canonical(dom::element v, int depth, std::string* out) {
     switch (v.type()) {
       case dom::element_type::OBJECT: {
-        if (depth + 1 > max_depth_) return InvalidArgumentError(DepthMessage(max_depth_));
+        if (depth + 1 > max_depth_) return DepthError();
         const dom::object object = v.get_object().value_unsafe();
         const size_t begin = SortedFields(object);
         const size_t end = fields_.size();
@@ -179,41 +198,39 @@ class JsonFlattener {
           first = false;
           AppendJsonString(out, f.key);
           out->push_back(':');
-          PEAT_RETURN_IF_ERROR(Canonical(f.value, depth + 1, out));
+          if (!Canonical(f.value, depth + 1, out)) return false;
         }
         out->push_back('}');
         fields_.resize(begin);
-        return Status::Ok();
+        return true;
       }
       case dom::element_type::ARRAY: {
-        if (depth + 1 > max_depth_) return InvalidArgumentError(DepthMessage(max_depth_));
+        if (depth + 1 > max_depth_) return DepthError();
         out->push_back('[');
         bool first = true;
         const dom::array array = v.get_array().value_unsafe();
         for (dom::element e : array) {
           if (!first) out->push_back(',');
           first = false;
-          PEAT_RETURN_IF_ERROR(Canonical(e, depth + 1, out));
+          if (!Canonical(e, depth + 1, out)) return false;
         }
         out->push_back(']');
-        return Status::Ok();
+        return true;
       }
       case dom::element_type::STRING:
         AppendJsonString(out, v.get_string().value_unsafe());
-        return Status::Ok();
+        return true;
       default:
         AppendScalar(v, out);
-        return Status::Ok();
+        return true;
     }
   }
 
  private:
-  struct Field {
-    std::string_view key;
-    dom::element value;
-    uint32_t order;
-    bool skip;  // an earlier duplicate of a key (the last occurrence wins)
-  };
+  bool DepthError() {
+    error_ = InvalidArgumentError(DepthMessage(max_depth_));
+    return false;
+  }
 
   // Appends the object's fields to fields_ sorted by key (ties: document order), marks all but the
   // last occurrence of a duplicate key as skipped, and returns where they start.
@@ -222,28 +239,31 @@ class JsonFlattener {
     uint32_t order = 0;
     for (dom::key_value_pair kv : obj) fields_.push_back(Field{kv.key, kv.value, order++, false});
     auto less = [](const Field& a, const Field& b) {
-      return a.key < b.key || (a.key == b.key && a.order < b.order);
+      const int c = CompareBytes(a.key, b.key);
+      return c < 0 || (c == 0 && a.order < b.order);
     };
-    auto first = fields_.begin() + static_cast<ptrdiff_t>(begin);
+    Field* first = fields_.data() + begin;
+    Field* last = fields_.data() + fields_.size();
     if (order <= 1) {
       // nothing to sort
-    } else if (order <= 16) {
-      for (auto it = first + 1; it < fields_.end(); ++it) {  // insertion sort: tiny, no allocation
+    } else if (order <= 24) {
+      for (Field* it = first + 1; it < last; ++it) {  // insertion sort: tiny, no allocation
+        if (!less(*it, *(it - 1))) continue;
         Field f = *it;
-        auto j = it;
+        Field* j = it;
         for (; j > first && less(f, *(j - 1)); --j) *j = *(j - 1);
         *j = f;
       }
     } else {
-      std::sort(first, fields_.end(), less);
+      std::sort(first, last, less);
     }
-    for (size_t i = begin; i + 1 < fields_.size(); ++i) {
-      if (fields_[i].key == fields_[i + 1].key) fields_[i].skip = true;
+    for (Field* it = first; it + 1 < last; ++it) {
+      if (EqualBytes(it->key, (it + 1)->key)) it->skip = true;
     }
     return begin;
   }
 
-  Status Value(dom::element v, int depth) {
+  bool Value(dom::element v, int depth) {
     std::string& values = out_->values_;
     const size_t value_start = values.size();
     switch (v.type()) {
@@ -252,30 +272,31 @@ class JsonFlattener {
         return Object(object, depth + 1);
       }
       case dom::element_type::ARRAY:
-        PEAT_RETURN_IF_ERROR(Canonical(v, depth, &values));
+        if (!Canonical(v, depth, &values)) return false;
         Emit(RegisterKind::kArray, value_start);
-        return Status::Ok();
+        return true;
       case dom::element_type::STRING:
         values.append(v.get_string().value_unsafe());
         Emit(RegisterKind::kString, value_start);
-        return Status::Ok();
+        return true;
       case dom::element_type::INT64:
       case dom::element_type::UINT64:
         AppendScalar(v, &values);
         Emit(RegisterKind::kInt, value_start);
-        return Status::Ok();
+        return true;
       case dom::element_type::DOUBLE:
         AppendScalar(v, &values);
         Emit(RegisterKind::kDouble, value_start);
-        return Status::Ok();
+        return true;
       case dom::element_type::BOOL:
         Emit(v.get_bool().value_unsafe() ? RegisterKind::kTrue : RegisterKind::kFalse, value_start);
-        return Status::Ok();
+        return true;
       case dom::element_type::NULL_VALUE:
         Emit(RegisterKind::kNull, value_start);
-        return Status::Ok();
+        return true;
     }
-    return InternalError("unknown JSON element type");
+    error_ = InternalError("unknown JSON element type");
+    return false;
   }
 
   static void AppendScalar(dom::element v, std::string* out) {
@@ -309,19 +330,24 @@ class JsonFlattener {
 
   int max_depth_;
   FlatJson* out_;
-  std::string path_;
-  std::vector<Field> fields_;
+  std::string& path_;
+  std::vector<Field>& fields_;
+  Status error_;
 };
 
 namespace {
 
 // Parses `json` with a reused (small inputs) or temporary (large inputs) parser and hands the
 // root element to `fn`. Big integers are retried as doubles; errors are explained.
+ParseBuffers& ReusedBuffers() {
+  thread_local ParseBuffers reused;
+  return reused;
+}
+
 template <typename Fn>
 Status ParseThen(std::string_view json, int max_depth, Fn&& fn) {
-  thread_local ParseBuffers reused;
   std::unique_ptr<ParseBuffers> temporary;
-  ParseBuffers* buffers = &reused;
+  ParseBuffers* buffers = &ReusedBuffers();
   if (json.size() > kReusedParserLimit) {
     temporary = std::make_unique<ParseBuffers>();
     buffers = temporary.get();
@@ -346,11 +372,14 @@ Status FlattenJsonObject(std::string_view json, int max_depth, FlatJson* out) {
       return InvalidArgumentError(std::string("top level must be a JSON object, got ") +
                                   TypeName(root.type()));
     }
-    JsonFlattener flattener(max_depth, out);
+    thread_local JsonFlattener::Scratch scratch;
+    JsonFlattener flattener(max_depth, out, &scratch);
     const dom::object object = root.get_object().value_unsafe();
-    Status s = flattener.Object(object, 1);
-    if (!s.ok()) out->Clear();
-    return s;
+    const bool ok = flattener.Object(object, 1);
+    if (json.size() > kReusedParserLimit) scratch = JsonFlattener::Scratch();  // stay small
+    if (ok) return Status::Ok();
+    out->Clear();
+    return flattener.error();
   });
 }
 
@@ -362,8 +391,10 @@ StatusOr<std::string> CanonicalJsonArray(std::string_view json, int max_depth) {
                                   TypeName(root.type()));
     }
     FlatJson unused;
-    JsonFlattener flattener(max_depth, &unused);
-    return flattener.Canonical(root, 0, &text);
+    JsonFlattener::Scratch scratch;
+    JsonFlattener flattener(max_depth, &unused, &scratch);
+    if (flattener.Canonical(root, 0, &text)) return Status::Ok();
+    return flattener.error();
   });
   if (!s.ok()) return s;
   return text;

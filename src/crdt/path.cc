@@ -11,12 +11,12 @@ void AppendPathSegment(std::string* path, std::string_view key) {
   for (; p != end; ++p) {
     const auto c = static_cast<unsigned char>(*p);
     if (c > 0x01) continue;
-    path->append(run, p);
+    path->append(run, static_cast<size_t>(p - run));
     const char esc[2] = {'\x01', static_cast<char>(c + 1)};
     path->append(esc, 2);
     run = p + 1;
   }
-  path->append(run, end);
+  path->append(run, static_cast<size_t>(end - run));
   path->push_back('\0');
 }
 
@@ -45,13 +45,13 @@ void AppendUnescapedSegment(std::string* out, std::string_view segment) {
   const char* run = p;
   for (; p != end; ++p) {
     if (*p != '\x01') continue;
-    out->append(run, p);
+    out->append(run, static_cast<size_t>(p - run));
     ++p;  // the escape's second byte (valid paths always have one)
     if (p == end) return;
     out->push_back(static_cast<char>(*p - 1));
     run = p + 1;
   }
-  out->append(run, end);
+  out->append(run, static_cast<size_t>(end - run));
 }
 
 StatusOr<std::vector<std::string>> DecodePath(std::string_view encoded) {

@@ -10,7 +10,10 @@
 // Stateless functions; thread-safe.
 #pragma once
 
+#include <bit>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -26,9 +29,38 @@ bool IsValidEncodedPath(std::string_view encoded);
 // `segment` must come from a valid encoded path.
 void AppendUnescapedSegment(std::string* out, std::string_view segment);
 
+// Bytewise three-way comparison (<0, 0, >0) of short strings such as keys and encoded paths:
+// inline, 8 bytes at a time, no library call (paths are compared a lot in Put and Render).
+inline int CompareBytes(std::string_view a, std::string_view b) {
+  const size_t n = a.size() < b.size() ? a.size() : b.size();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) {
+      if constexpr (std::endian::native == std::endian::little) {
+        x = __builtin_bswap64(x);
+        y = __builtin_bswap64(y);
+      }
+      return x < y ? -1 : 1;
+    }
+  }
+  for (; i < n; ++i) {
+    const auto x = static_cast<unsigned char>(a[i]);
+    const auto y = static_cast<unsigned char>(b[i]);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
+}
+
+inline bool EqualBytes(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CompareBytes(a, b) == 0;
+}
+
 // True if `path` is a strict descendant of `ancestor` (both encoded).
 inline bool IsDescendant(std::string_view path, std::string_view ancestor) {
-  return path.size() > ancestor.size() && path.substr(0, ancestor.size()) == ancestor;
+  return path.size() > ancestor.size() && EqualBytes(path.substr(0, ancestor.size()), ancestor);
 }
 
 }  // namespace peat::crdt
