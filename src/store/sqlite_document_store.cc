@@ -1,5 +1,6 @@
 #include "store/sqlite_document_store.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
