@@ -4,7 +4,12 @@
 
 #include <thread>
 
+#include "crypto/base64.h"
+#include "service/document_service.h"
 #include "service/sidecar_service.h"
+#include "service/subscribe_service.h"
+#include "service/typed_collection_service.h"
+#include "store/sqlite_document_store.h"
 
 namespace peat {
 
@@ -17,6 +22,15 @@ rpc::ListenEndpoint ToEndpoint(const ListenAddress& a) {
   ep.port = a.port;
   ep.unix_path = a.unix_path;
   return ep;
+}
+
+// The HLC tie-breaker: the first 8 bytes of the Ed25519 public key (never zero in practice; a
+// zero key prefix is mapped to 1 because the store reserves 0).
+uint64_t NodeTag(const NodeIdentity& id) {
+  uint64_t tag = 0;
+  const auto& pk = id.key.PublicKey();
+  for (size_t i = 0; i < 8; ++i) tag = (tag << 8) | pk[i];
+  return tag == 0 ? 1 : tag;
 }
 
 const char* PhaseName(service::NodePhase p) {
@@ -49,7 +63,31 @@ Status Node::Start() {
   endpoint_id_ = identity_->EndpointId();
   spdlog::info("node id {} endpoint {} (data dir {})", node_id_, endpoint_id_, config_.data_dir);
 
-  service::RegisterSidecarService(methods_, *this);
+  store::StoreOptions store_options;
+  store_options.data_dir = config_.data_dir;
+  store_options.node_tag = NodeTag(*identity_);
+  if (!config_.encryption_key_b64.empty()) {
+    auto key = Base64DecodeSecret(config_.encryption_key_b64);
+    if (!key.ok()) return InvalidArgumentError("--encryption-key: " + key.status().message());
+    store_options.encryption_key = std::move(*key);
+  }
+  store_options.limits.max_document_bytes = config_.max_document_bytes;
+  store_options.default_tombstone_ttl_secs = config_.tombstone_ttl_hours * 3600;
+  store_options.gc_interval = std::chrono::seconds(config_.gc_interval_secs);
+  store_options.gc_batch = config_.gc_batch_size;
+  // Memory must not grow with the store: a small hot-document cache (B6: 1M docs ≤ 64 MB RSS).
+  store_options.cache_max_entries = 4096;
+  store_options.cache_max_bytes = 8u << 20;
+  auto opened = store::SqliteDocumentStore::Open(store_options);
+  if (!opened.ok()) return opened.status();
+  store_ = std::move(*opened);
+  spdlog::info("store open in {} (last seq {})", config_.data_dir, store_->LastSeq());
+
+  blocking_ = std::make_unique<boost::asio::thread_pool>(2);
+  service::RegisterDocumentService(methods_, *store_, *blocking_);
+  service::RegisterTypedCollectionService(methods_, *store_, *blocking_);
+  service::RegisterSubscribeService(methods_, *store_, *blocking_);
+  service::RegisterSidecarService(methods_, *this);  // GetStatus; UNIMPLEMENTED for the rest
   service::RegisterHealthService(methods_, health_);
 
   rpc::ServerOptions options;
@@ -109,6 +147,8 @@ bool Node::Shutdown() {
                  config_.shutdown_grace_secs, server_->open_connections());
   }
   server_->Stop();
+  if (blocking_) blocking_->join();
+  store_.reset();  // flushes and closes the database
   return drained;
 }
 

@@ -1,11 +1,13 @@
-// Node: the composition root. Owns the identity, the API server and the services, and walks the
-// lifecycle INITIALIZING → READY (or SYNCING once the mesh syncs) → SHUTTING_DOWN.
+// Node: the composition root. Owns the identity, the document store, the API server and the
+// services, and walks the lifecycle INITIALIZING (opening the store) → READY (or SYNCING once the
+// mesh syncs) → SHUTTING_DOWN.
 //
 // Start() and Shutdown() are called from the control thread (main); Snapshot() and readiness are
 // thread-safe and called from RPC threads.
 #pragma once
 
 #include <atomic>
+#include <boost/asio/thread_pool.hpp>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +22,7 @@
 #include "rpc/rpc_server.h"
 #include "service/health_service.h"
 #include "service/status_source.h"
+#include "store/document_store.h"
 
 namespace peat {
 
@@ -28,7 +31,8 @@ class Node : public service::StatusSource {
   explicit Node(NodeConfig config);
   ~Node() override;
 
-  // Loads the identity, registers services, binds every listener. Errors name the cause.
+  // Loads the identity, opens the store, registers services, binds every listener. Errors name
+  // the cause.
   Status Start();
   // Addresses actually bound (port 0 resolved).
   std::vector<std::string> bound_addresses() const;
@@ -48,6 +52,10 @@ class Node : public service::StatusSource {
   std::string endpoint_id_;
   std::atomic<service::NodePhase> phase_{service::NodePhase::kInitializing};
   MetricsRegistry metrics_;
+  // Declaration order is teardown order reversed: the server (and the handlers it runs) goes
+  // first, then the blocking pool, then the store.
+  std::unique_ptr<store::DocumentStore> store_;
+  std::unique_ptr<boost::asio::thread_pool> blocking_;  // scans, snapshots, large lists
   rpc::MethodTable methods_;
   service::HealthState health_;
   std::unique_ptr<rpc::RpcServer> server_;
