@@ -104,13 +104,10 @@ describe("protocol matrix", () => {
           if ("syncActive" in j) assert.equal(j.syncActive, true, "false would have been omitted");
         });
 
-        // The request is decoded before it reaches the handler. GetDocument is not built yet
-        // (UNIMPLEMENTED), so a body the decoder accepts yields 501, one it rejects yields 400.
-        // When GetDocument lands, tighten this to HTTP 200 with json_data absent.
         it("accepts original proto field names and ignores unknown fields in input", async () => {
           const r = await curlPost(targetOf(node, via), `/${SIDECAR}/GetDocument`, JSON.stringify({ collection: "it", doc_id: "nope", someUnknownField: 1 }), { http2 });
-          assert.equal(r.httpStatus, 501, r.body);
-          assert.equal(r.json?.code, "unimplemented", r.body);
+          assert.equal(r.httpStatus, 200, r.body);
+          assert.deepEqual(r.json, {}, "missing doc: success with json_data absent");
           const bad = await curlPost(targetOf(node, via), `/${SIDECAR}/GetDocument`, JSON.stringify({ collection: "it", doc_id: { not: "a string" } }), { http2 });
           assert.equal(bad.httpStatus, 400, bad.body);
           assert.equal(bad.json?.code, "invalid_argument", bad.body);

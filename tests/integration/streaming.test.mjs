@@ -79,14 +79,14 @@ describe("server streaming matrix", () => {
             assert.deepEqual(end.messages[0], { status: "SERVING" });
           });
 
-          // Subscribe is not built yet, so it must answer UNIMPLEMENTED through the stream's error
-          // trailer / end-stream. Replace this case with real Subscribe tests when it lands.
-          it("Subscribe (not built yet) ends with unimplemented and no messages", async () => {
-            const s = client.openStream(SIDECAR, "Subscribe", { collections: ["it"] }, { timeoutMs: 10_000 });
+          // An error carried by the stream's error trailer / end-stream: a Subscribe whose query
+          // is invalid (empty field) ends with invalid_argument before any message.
+          it("Subscribe with an invalid query ends with invalid_argument and no messages", async () => {
+            const s = client.openStream(SIDECAR, "Subscribe", { collections: ["it"], query: { eq: { field: "", value: "1" } } }, { timeoutMs: 10_000 });
             const end = await withTimeout(s.done, 15_000, "stream did not end");
             assert.deepEqual(end.messages, []);
-            assert.equal(end.error?.code, "unimplemented", JSON.stringify(end.error));
-            if (kind.startsWith("buf-")) assert.equal(s.raw.exitCode, 8 * 12, s.raw.stderr);
+            assert.equal(end.error?.code, "invalid_argument", JSON.stringify(end.error));
+            if (kind.startsWith("buf-")) assert.equal(s.raw.exitCode, 8 * 3, s.raw.stderr);
           });
 
           it("SubscribeAttachmentBundle (no --attachment-root) ends with unimplemented and no messages", async () => {
