@@ -487,7 +487,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         server.rpc_metrics, streams, std::move(ops));
     auto ex = std::make_shared<FuzzExchange>(io, std::move(req));
 
-    // A transport answers a body over max_body_bytes() from the headers alone (any HTTP method).
+    // A transport answers a body over max_body_bytes() from the headers alone: RESOURCE_EXHAUSTED
+    // in the request's protocol for POST, a plain 413 for other methods.
     const bool oversized = ex->request().body.size() > router.max_body_bytes();
     boost::asio::post(io, [&router, ex, oversized] {
       if (oversized) {
@@ -524,7 +525,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                        std::string_view(path) == kStreamPath ||
                        std::string_view(path) == kAsyncPath;
     const bool streaming = std::string_view(path) == kStreamPath;
-    const bool rpc = (method == "POST" || oversized) && ct.proto != Proto::kUnsupported &&
+    const bool rpc = method == "POST" && ct.proto != Proto::kUnsupported &&
                      !(ct.proto == Proto::kGrpc && !http2) &&
                      !(known && ct.proto == Proto::kConnectUnary && streaming) &&
                      !(known && ct.proto == Proto::kConnectStream && !streaming);
@@ -532,8 +533,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (ex->cancelled()) return 0;
     const auto& first = ex->events.front();
 
-    if (oversized) {
-      // Answered as an RPC whatever the method: the body was never read.
+    if (oversized && method != "POST") {
+      // Not an RPC: a plain 413, answered from the headers alone (the body was never read).
+      CheckEventShape(*ex, false);
+      FUZZ_CHECK(first.status == 413);
+      FUZZ_CHECK(run.handler_calls == 0);
+      return 0;
+    } else if (oversized) {
+      // Answered as an RPC (RESOURCE_EXHAUSTED): the body was never read.
       FUZZ_CHECK(run.handler_calls == 0);
     } else if (method == "OPTIONS") {
       CheckEventShape(*ex, false);
