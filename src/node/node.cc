@@ -9,7 +9,6 @@
 #include "service/sidecar_service.h"
 #include "service/subscribe_service.h"
 #include "service/typed_collection_service.h"
-#include "store/sqlite_document_store.h"
 
 namespace peat {
 
@@ -86,7 +85,9 @@ Status Node::Start() {
   blocking_ = std::make_unique<boost::asio::thread_pool>(2);
   service::RegisterDocumentService(methods_, *store_, *blocking_);
   service::RegisterTypedCollectionService(methods_, *store_, *blocking_);
-  service::RegisterSubscribeService(methods_, *store_, *blocking_);
+  service::RegisterSubscribeService(methods_, *store_, *blocking_, &subscriber_metrics_);
+  store_->RegisterMetrics(metrics_);
+  metrics_.AddCollector([this](std::string& out) { AppendSubscriberMetrics(out); });
   service::RegisterSidecarService(methods_, *this);  // GetStatus; UNIMPLEMENTED for the rest
   service::RegisterHealthService(methods_, health_);
 
@@ -167,6 +168,23 @@ bool Node::IsReady(std::string* reason) const {
   if (p == service::NodePhase::kReady || p == service::NodePhase::kSyncing) return true;
   if (reason) *reason = PhaseName(p);
   return false;
+}
+
+void Node::AppendSubscriberMetrics(std::string& out) const {
+  auto one = [&out](const char* name, const char* type, const char* help, double v) {
+    AppendMetricHeader(out, name, type, help);
+    AppendSample(out, name, "", v);
+  };
+  one("peat_subscribers", "gauge", "Subscribe streams in progress.",
+      static_cast<double>(subscriber_metrics_.active.Value()));
+  one("peat_subscriber_events_total", "counter", "Change events sent to subscribers.",
+      static_cast<double>(subscriber_metrics_.events_sent.Value()));
+  one("peat_subscriber_coalesced_total", "counter",
+      "Pending events replaced by a newer state of the same document (slow subscribers).",
+      static_cast<double>(subscriber_metrics_.coalesced.Value()));
+  one("peat_subscriber_lagged_total", "counter",
+      "Subscribe streams ended because they lagged too far.",
+      static_cast<double>(subscriber_metrics_.lagged.Value()));
 }
 
 void Node::SetPhase(service::NodePhase phase) {

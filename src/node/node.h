@@ -22,7 +22,8 @@
 #include "rpc/rpc_server.h"
 #include "service/health_service.h"
 #include "service/status_source.h"
-#include "store/document_store.h"
+#include "service/subscriber.h"
+#include "store/sqlite_document_store.h"
 
 namespace peat {
 
@@ -45,6 +46,7 @@ class Node : public service::StatusSource {
 
  private:
   void SetPhase(service::NodePhase phase);
+  void AppendSubscriberMetrics(std::string& out) const;
 
   NodeConfig config_;
   std::optional<NodeIdentity> identity_;  // set by Start()
@@ -54,10 +56,11 @@ class Node : public service::StatusSource {
   MetricsRegistry metrics_;
   // Declaration order is teardown order reversed: the server (and the handlers it runs) goes
   // first, then the blocking pool, then the store.
-  std::unique_ptr<store::DocumentStore> store_;
+  std::unique_ptr<store::SqliteDocumentStore> store_;
   std::unique_ptr<boost::asio::thread_pool> blocking_;  // scans, snapshots, large lists
   rpc::MethodTable methods_;
   service::HealthState health_;
+  service::SubscriberMetrics subscriber_metrics_;
   std::unique_ptr<rpc::RpcServer> server_;
 };
 

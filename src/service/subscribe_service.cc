@@ -9,11 +9,12 @@ namespace peat::service {
 namespace pb = peat::sidecar::v1;
 
 void RegisterSubscribeService(rpc::MethodTable& table, store::DocumentStore& store,
-                              boost::asio::thread_pool& blocking, SubscriberLimits limits) {
+                              boost::asio::thread_pool& blocking, SubscriberMetrics* metrics,
+                              SubscriberLimits limits) {
   table.AddAsync<pb::SubscribeRequest>(
       std::string(kSidecarServicePath) + "Subscribe", rpc::MethodKind::kServerStreaming,
-      [&store, &blocking, limits](const std::shared_ptr<rpc::ServerCall>& call,
-                                  const pb::SubscribeRequest& req) {
+      [&store, &blocking, metrics, limits](const std::shared_ptr<rpc::ServerCall>& call,
+                                           const pb::SubscribeRequest& req) {
         std::set<std::string> collections;
         for (const auto& c : req.collections()) {
           if (Status st = ValidateIdentifier("collections[]", c); !st.ok()) {
@@ -28,7 +29,7 @@ void RegisterSubscribeService(rpc::MethodTable& table, store::DocumentStore& sto
           filter = std::move(*compiled);
         }
         auto subscriber = std::make_shared<Subscriber>(call, store, std::move(collections),
-                                                       std::move(filter), limits);
+                                                       std::move(filter), limits, metrics);
         subscriber->Start(blocking);
       });
 }

@@ -10,8 +10,9 @@
 
 namespace peat::service {
 
-// `store` and `blocking` must outlive the table.
+// `store`, `blocking` and `metrics` (may be null) must outlive the table.
 void RegisterSubscribeService(rpc::MethodTable& table, store::DocumentStore& store,
-                              boost::asio::thread_pool& blocking, SubscriberLimits limits = {});
+                              boost::asio::thread_pool& blocking, SubscriberMetrics* metrics,
+                              SubscriberLimits limits = {});
 
 }  // namespace peat::service

@@ -12,13 +12,20 @@ namespace pb = peat::sidecar::v1;
 
 Subscriber::Subscriber(std::shared_ptr<rpc::ServerCall> call, store::DocumentStore& store,
                        std::set<std::string> collections, SubscriptionFilter filter,
-                       SubscriberLimits limits)
+                       SubscriberLimits limits, SubscriberMetrics* metrics)
     : call_(std::move(call)),
       store_(store),
       collections_(std::move(collections)),
       filter_(std::move(filter)),
       limits_(limits),
-      retry_timer_(call_->executor()) {}
+      metrics_(metrics),
+      retry_timer_(call_->executor()) {
+  if (metrics_) metrics_->active.Add(1);
+}
+
+Subscriber::~Subscriber() {
+  if (metrics_) metrics_->active.Add(-1);
+}
 
 std::string Subscriber::Key(const std::string& collection, const std::string& doc_id) {
   std::string k;
@@ -51,9 +58,11 @@ void Subscriber::OnChange(const store::ChangeEvent& event) {
   auto it = pending_.find(key);
   if (it != pending_.end()) {
     it->second.event = event;  // coalesce: the latest state of the document wins
+    if (metrics_) metrics_->coalesced.Inc();
   } else {
     if (pending_.size() >= limits_.max_pending_docs) {
       lagged_ = true;
+      if (metrics_) metrics_->lagged.Inc();
       pending_.clear();
       order_.clear();
       ScheduleDrain();
@@ -161,6 +170,7 @@ void Subscriber::Send(const store::ChangeEvent& event) {
     change->set_json_data(event.json);
   }
   call_->Write(std::move(change));
+  if (metrics_) metrics_->events_sent.Inc();
 }
 
 void Subscriber::Stop() {

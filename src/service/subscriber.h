@@ -22,6 +22,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/metrics.h"
 #include "rpc/server_call.h"
 #include "service/subscription_query.h"
 #include "store/document_store.h"
@@ -34,10 +35,20 @@ struct SubscriberLimits {
   size_t max_events_per_turn = 256;       // then yield the connection thread
 };
 
+// Shared by every subscriber of a node; exported on /metrics.
+struct SubscriberMetrics {
+  Gauge active;         // Subscribe streams in progress
+  Counter events_sent;  // DocumentChange messages written
+  Counter coalesced;    // live events replaced by a newer state of the same document
+  Counter lagged;       // streams ended with RESOURCE_EXHAUSTED
+};
+
 class Subscriber : public store::ChangeListener, public std::enable_shared_from_this<Subscriber> {
  public:
   Subscriber(std::shared_ptr<rpc::ServerCall> call, store::DocumentStore& store,
-             std::set<std::string> collections, SubscriptionFilter filter, SubscriberLimits limits);
+             std::set<std::string> collections, SubscriptionFilter filter, SubscriberLimits limits,
+             SubscriberMetrics* metrics);
+  ~Subscriber() override;
 
   // Registers with the store, then scans the snapshot on `blocking`.
   void Start(boost::asio::thread_pool& blocking);
@@ -61,6 +72,7 @@ class Subscriber : public store::ChangeListener, public std::enable_shared_from_
   const std::set<std::string> collections_;  // empty = all
   const SubscriptionFilter filter_;
   const SubscriberLimits limits_;
+  SubscriberMetrics* metrics_;  // may be null
   boost::asio::steady_timer retry_timer_;
 
   std::mutex mu_;
