@@ -68,17 +68,30 @@ void AppendJsonString(std::string* out, std::string_view utf8) {
   out->push_back('"');
 }
 
+size_t FormatInt64(char* buf, int64_t v) {
+  return static_cast<size_t>(std::to_chars(buf, buf + kNumberBufferSize, v).ptr - buf);
+}
+
+size_t FormatUint64(char* buf, uint64_t v) {
+  return static_cast<size_t>(std::to_chars(buf, buf + kNumberBufferSize, v).ptr - buf);
+}
+
+size_t FormatDouble(char* buf, double v) {
+  char* end = std::to_chars(buf, buf + kNumberBufferSize - 2, v).ptr;
+  for (const char* q = buf; q != end; ++q) {
+    if (*q == '.' || *q == 'e' || *q == 'E') return static_cast<size_t>(end - buf);
+  }
+  *end++ = '.';
+  *end++ = '0';
+  return static_cast<size_t>(end - buf);
+}
+
 void AppendInt64(std::string* out, int64_t v) { AppendIntegral(out, v); }
 void AppendUint64(std::string* out, uint64_t v) { AppendIntegral(out, v); }
 
 void AppendDouble(std::string* out, double v) {
-  char buf[40];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, static_cast<size_t>(res.ptr - buf));
-  for (const char* q = buf; q != res.ptr; ++q) {
-    if (*q == '.' || *q == 'e' || *q == 'E') return;
-  }
-  out->append(".0");
+  char buf[kNumberBufferSize];
+  out->append(buf, FormatDouble(buf, v));
 }
 
 std::optional<int64_t> ParseCanonicalInt64(std::string_view text) {

@@ -7,12 +7,19 @@
 // Stateless functions; thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace peat::crdt {
+
+// Canonical number text into `buf` (at least kNumberBufferSize bytes); returns the length.
+inline constexpr size_t kNumberBufferSize = 40;
+size_t FormatInt64(char* buf, int64_t v);
+size_t FormatUint64(char* buf, uint64_t v);
+size_t FormatDouble(char* buf, double v);  // `v` must be finite
 
 // Appends `utf8` as a quoted, escaped JSON string. The bytes are not validated.
 void AppendJsonString(std::string* out, std::string_view utf8);

@@ -36,9 +36,106 @@ bool SameContent(const Register& r, RegisterKind kind, std::string_view value) {
   return r.kind == kind && EqualBytes(r.value, value);
 }
 
+// Applies a Put's leaves, in path order, to a "clean" state: one where every live register
+// renders (no scalar/array and no object marker with live descendants). There, writing nothing
+// means exactly "same content as what renders", so one pass both diffs and applies.
+class PutApplier final : public LeafSink {
+ public:
+  PutApplier(std::map<std::string, Register>* regs, Timestamp ts, Timestamp state_max)
+      : regs_(regs), it_(regs->begin()), ts_(ts), state_max_(state_max) {}
+
+  void Leaf(std::string_view path, RegisterKind kind, std::string_view value) override {
+    while (it_ != regs_->end() && CompareBytes(it_->first, path) < 0) Vanish();
+    if (it_ != regs_->end() && EqualBytes(it_->first, path)) {
+      Register& reg = it_->second;
+      if (!SameContent(reg, kind, value)) {
+        reg.ts = At();
+        reg.kind = kind;
+        reg.value.assign(value);
+      }
+      ++it_;
+    } else {
+      it_ = std::next(
+          regs_->emplace_hint(it_, std::string(path), Register{At(), kind, std::string(value)}));
+    }
+  }
+
+  // Tombstones what the new content no longer has.
+  void Finish() {
+    while (it_ != regs_->end()) Vanish();
+  }
+
+  bool changed() const { return changed_; }
+  // The write timestamp (fixed at the first write).
+  Timestamp At() {
+    if (!changed_) {
+      at_ = NewerThan(ts_, state_max_);
+      changed_ = true;
+    }
+    return at_;
+  }
+
+ private:
+  void Vanish() {
+    Register& reg = it_->second;
+    if (!it_->first.empty() && reg.kind != RegisterKind::kTombstone) {
+      reg.ts = At();
+      reg.kind = RegisterKind::kTombstone;
+      reg.value.clear();
+    }
+    ++it_;
+  }
+
+  std::map<std::string, Register>* regs_;
+  std::map<std::string, Register>::iterator it_;
+  Timestamp ts_;
+  Timestamp state_max_;
+  Timestamp at_;
+  bool changed_ = false;
+};
+
 }  // namespace
 
 StatusOr<ChangeResult> Document::Put(std::string_view json, Timestamp ts, int max_depth) {
+  // One pass over the state: liveness, the newest timestamp, and whether it is "clean".
+  bool live = false;
+  bool has_root = false;
+  bool clean = true;
+  Timestamp state_max = delete_ts_;
+  std::string_view last_live;  // the previous live non-root path
+  for (const auto& [path, reg] : registers_) {
+    state_max = std::max(state_max, reg.ts);
+    if (reg.kind == RegisterKind::kTombstone) continue;
+    live = true;
+    if (path.empty()) {
+      has_root = true;
+      continue;
+    }
+    if (!last_live.empty() && IsDescendant(path, last_live)) clean = false;
+    last_live = path;
+  }
+  if (clean) {
+    PutApplier applier(&registers_, ts, state_max);
+    Status s = VisitJsonObject(json, max_depth, &applier);
+    if (!s.ok()) {
+      if (s.code() != StatusCode::kInvalidArgument) return s;
+      return InvalidArgumentError("json_data: " + s.message());
+    }
+    applier.Finish();
+    if (live && !applier.changed()) return ChangeResult{};
+    const Timestamp at = applier.At();
+    // The root marker records the (re)creation. A live document can lack one (fields written
+    // concurrently with a delete outlive it): give it one, or a Put of {} would leave nothing.
+    if (!live || !has_root) registers_[std::string()] = Register{at, RegisterKind::kObject, {}};
+    return ChangeResult{true, at};
+  }
+  return PutSlow(json, ts, max_depth, live, state_max);
+}
+
+// A state where some live registers are hidden by the conflict rule: compare with what renders
+// first, then rewrite everything that is not in the new content.
+StatusOr<ChangeResult> Document::PutSlow(std::string_view json, Timestamp ts, int max_depth,
+                                         bool live, Timestamp state_max) {
   thread_local FlatJson flat;
   Status parsed = FlattenJsonObject(json, max_depth, &flat);
   struct Release {  // keeps the per-thread buffer small after a large document
@@ -48,7 +145,6 @@ StatusOr<ChangeResult> Document::Put(std::string_view json, Timestamp ts, int ma
   } release;
   if (!parsed.ok()) return InvalidArgumentError("json_data: " + parsed.message());
 
-  const bool live = IsLive();
   if (live) {
     // Same content as what renders now: nothing to write (a re-put replicates nothing).
     size_t k = 0;
@@ -65,7 +161,7 @@ StatusOr<ChangeResult> Document::Put(std::string_view json, Timestamp ts, int ma
     if (same && k == flat.size()) return ChangeResult{};
   }
 
-  const Timestamp at = NewerThan(ts, MaxTimestamp());
+  const Timestamp at = NewerThan(ts, state_max);
   // One ordered walk over the state and the new leaves: registers absent from the new content
   // become tombstones, new or different leaves are written at `at`, equal ones keep their clocks.
   auto it = registers_.begin();
@@ -103,8 +199,6 @@ StatusOr<ChangeResult> Document::Put(std::string_view json, Timestamp ts, int ma
       ++k;
     }
   }
-  // The root marker records the (re)creation. A live document can lack one (fields written
-  // concurrently with a delete outlive it): give it one, or a Put of {} would leave nothing live.
   if (!live || registers_.begin()->first != "") {
     registers_[std::string()] = Register{at, RegisterKind::kObject, {}};
   }

@@ -131,6 +131,10 @@ class Document {
   }
 
  private:
+  // (added) Put on a state whose conflict rule hides some live registers (rare).
+  StatusOr<ChangeResult> PutSlow(std::string_view json, Timestamp ts, int max_depth, bool live,
+                                 Timestamp state_max);
+
   std::map<std::string, Register> registers_;  // encoded path → register
   Timestamp delete_ts_;                        // zero = never deleted
 };

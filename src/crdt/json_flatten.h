@@ -20,10 +20,19 @@
 
 namespace peat::crdt {
 
+// Receives the leaves of a JSON object in path order (VisitJsonObject).
+class LeafSink {
+ public:
+  virtual ~LeafSink() = default;
+  // `path` and `value` are valid only during the call.
+  virtual void Leaf(std::string_view path, RegisterKind kind, std::string_view value) = 0;
+};
+
 // The flattened leaves of one JSON object. Reusable: FlattenJsonObject replaces the content and
 // keeps the buffers' capacity.
 class FlatJson {
  public:
+  void Append(std::string_view path, RegisterKind kind, std::string_view value);
   void Clear() {
     paths_.clear();
     values_.clear();
@@ -43,7 +52,6 @@ class FlatJson {
   }
 
  private:
-  friend class JsonFlattener;
   struct Leaf {
     uint32_t path_offset;
     uint32_t path_size;
@@ -61,6 +69,10 @@ class FlatJson {
 // wrong: "top level must be a JSON object, got array", "nesting depth exceeds 64", "invalid JSON at
 // byte 17: expected ':' after object key", "invalid UTF-8 at byte 3", "empty input".
 Status FlattenJsonObject(std::string_view json, int max_depth, FlatJson* out);
+
+// Like FlattenJsonObject, but hands the leaves to `sink` as they are found (no copies). The input
+// is validated completely first: on error the sink is never called.
+Status VisitJsonObject(std::string_view json, int max_depth, LeafSink* sink);
 
 // The canonical text of a JSON array (used to validate decoded array registers). INVALID_ARGUMENT
 // if `json` is not exactly one JSON array nested at most `max_depth` deep.

@@ -4,7 +4,7 @@
 
 namespace peat::crdt {
 
-void AppendPathSegment(std::string* path, std::string_view key) {
+void AppendEscapedPathSegment(std::string* path, std::string_view key) {
   const char* p = key.data();
   const char* end = p + key.size();
   const char* run = p;

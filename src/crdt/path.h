@@ -20,7 +20,26 @@
 namespace peat::crdt {
 
 // Appends the encoding of one key (escaped + terminator) to `path`.
-void AppendPathSegment(std::string* path, std::string_view key);
+void AppendEscapedPathSegment(std::string* path, std::string_view key);
+inline void AppendPathSegment(std::string* path, std::string_view key) {
+  // Keys almost never contain 0x00/0x01: check 8 bytes at a time (a byte < 2 makes the
+  // subtraction borrow into its top bit), then copy the key and the terminator in one go.
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  size_t i = 0;
+  for (; i + 8 <= key.size(); i += 8) {
+    uint64_t x;
+    std::memcpy(&x, key.data() + i, 8);
+    if ((x - 2 * kOnes) & ~x & (0x80 * kOnes)) return AppendEscapedPathSegment(path, key);
+  }
+  for (; i < key.size(); ++i) {
+    if (static_cast<unsigned char>(key[i]) <= 0x01) return AppendEscapedPathSegment(path, key);
+  }
+  const size_t old_size = path->size();
+  path->resize(old_size + key.size() + 1);
+  char* out = path->data() + old_size;
+  std::memcpy(out, key.data(), key.size());
+  out[key.size()] = '\0';
+}
 
 // True if `encoded` is a well-formed encoded path (possibly the root "").
 bool IsValidEncodedPath(std::string_view encoded);
