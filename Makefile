@@ -14,7 +14,7 @@ DATA_DIR   ?= ./data
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps npm-deps build build-asan run test test-unit test-asan test-integration \
-        buf-check fmt fmt-check fuzz bench bench-rpc bench-engine clean
+        buf-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine clean
 
 all: build
 
@@ -71,13 +71,16 @@ fmt-check: deps
 fuzz: deps
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-15} bash scripts/fuzz.sh
 
-bench: bench-rpc bench-engine
+bench: bench-rpc bench-engine bench-footprint
 
 bench-rpc: build
 	bash bench/rpc.sh
 
 bench-engine: build
 	BENCH_BUILD_DIR=$(BUILD) bash bench/engine.sh
+
+bench-footprint: build
+	bash bench/footprint.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
