@@ -108,7 +108,9 @@ class Document {
   // inconsistent, invalid UTF-8/array text, broken invariants), INVALID_ARGUMENT for an unknown
   // version; it never allocates more than a small multiple of the input size.
   std::string Encode() const;
-  static StatusOr<Document> Decode(std::string_view bytes);
+  // (added) `max_depth`: the nesting limit Put enforces; a state that would render deeper is
+  // DATA_LOSS (no node produces one), so whatever decodes also renders JSON that Put accepts.
+  static StatusOr<Document> Decode(std::string_view bytes, int max_depth = 64);
 
   // Drops tombstones and dead registers whose timestamp is older than `horizon` (GC); the document
   // delete register is kept. Returns the number of registers removed.

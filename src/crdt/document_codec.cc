@@ -19,7 +19,8 @@
 // Most registers of a document share one or two timestamps, so a register costs its path suffix,
 // its value and ~3 bytes. Decode checks every length against the input (no allocation larger than
 // the input), validates paths, UTF-8 strings and canonical array text, and the state invariants
-// (paths strictly increasing, registers newer than the delete register, root is an object).
+// (paths strictly increasing, registers newer than the delete register, root is an object, no
+// leaf nested deeper than max_depth).
 #include <algorithm>
 #include <bit>
 #include <cfloat>
@@ -53,7 +54,6 @@ enum Code : uint8_t {
   kCodeFloat = 10,
 };
 constexpr uint8_t kTsEscape = 15;
-constexpr int kMaxArrayDepth = 1024;
 
 void PutVarint(std::string* out, uint64_t v) {
   char buf[10];
@@ -245,7 +245,7 @@ std::string Document::Encode() const {
   return out;
 }
 
-StatusOr<Document> Document::Decode(std::string_view bytes) {
+StatusOr<Document> Document::Decode(std::string_view bytes, int max_depth) {
   Reader r(bytes);
   uint8_t version;
   if (!r.Byte(&version)) return Corrupt("empty input");
@@ -325,10 +325,13 @@ StatusOr<Document> Document::Decode(std::string_view bytes) {
     path.assign(prev.substr(0, shared));
     path.append(suffix);
     path.push_back('\0');
-    if (!IsValidEncodedPath(path)) {
+    if (!IsValidEncodedPath(path) || !IsValidUtf8(path)) {
       return Corrupt("malformed path at byte " + std::to_string(r.pos()));
     }
     if (i > 0 && CompareBytes(path, prev) <= 0) return Corrupt("paths not strictly increasing");
+    // The rendered nesting depth of this leaf: the objects around it, plus itself if a container.
+    int depth = 0;
+    for (char c : path) depth += c == '\0';
 
     uint8_t head;
     if (!r.Byte(&head)) return truncated("register head");
@@ -355,6 +358,7 @@ StatusOr<Document> Document::Decode(std::string_view bytes) {
         break;
       case kCodeObject:
         reg.kind = RegisterKind::kObject;
+        ++depth;
         break;
       case kCodeInt64:
         if (!r.Varint(&v)) return truncated("integer");
@@ -384,13 +388,19 @@ StatusOr<Document> Document::Decode(std::string_view bytes) {
         reg.kind = code == kCodeString ? RegisterKind::kString : RegisterKind::kArray;
         reg.value.assign(text);
         if (code == kCodeArray) {
-          auto canonical = CanonicalJsonArray(text, kMaxArrayDepth);
-          if (!canonical.ok() || *canonical != text) return Corrupt("malformed array value");
+          auto canonical = CanonicalJsonArray(text, std::max(max_depth - depth, 0));
+          if (!canonical.ok() || *canonical != text) {
+            return Corrupt("malformed array value (or nested deeper than " +
+                           std::to_string(max_depth) + ")");
+          }
         }
         break;
       }
       default:
         return Corrupt("unknown value code " + std::to_string(code));
+    }
+    if (depth > max_depth) {
+      return Corrupt("document nested deeper than " + std::to_string(max_depth));
     }
     hint = doc.registers_.emplace_hint(hint, path, std::move(reg));
     prev = hint->first;

@@ -336,7 +336,7 @@ class JsonWalker {
       return c < 0 || (c == 0 && a.index < b.index);
     };
     bool sorted = true;  // canonical producers send sorted keys: skip the sort then
-    for (SortKey* it = first + 1; it < last && sorted; ++it) sorted = less(*(it - 1), *it);
+    for (size_t i = 1; i < n && sorted; ++i) sorted = less(first[i - 1], first[i]);
     if (sorted) {
       // nothing to sort
     } else if (n <= 24) {

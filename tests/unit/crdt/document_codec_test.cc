@@ -173,6 +173,23 @@ TEST(DocumentCodecTest, GarbageIsRejected) {
       Document::Decode(std::string("\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 11)).ok());
 }
 
+TEST(DocumentCodecTest, RejectsStatesNestedDeeperThanPutAllows) {
+  auto nested = [](int depth, std::string_view inner) {
+    std::string s;
+    for (int i = 0; i < depth; ++i) s += "{\"k\":";
+    s += inner;
+    for (int i = 0; i < depth; ++i) s += "}";
+    return s;
+  };
+  for (std::string_view inner : {"1", "{}", "[1]"}) {
+    const int depth = inner == "1" ? 64 : 63;  // rendered depth 64 either way
+    Document doc = FromJson(nested(depth, inner));
+    const std::string bytes = doc.Encode();
+    ASSERT_TRUE(Document::Decode(bytes).ok()) << inner;
+    EXPECT_EQ(Document::Decode(bytes, 63).status().code(), StatusCode::kDataLoss) << inner;
+  }
+}
+
 TEST(DocumentCodecTest, RejectsStatesThatBreakInvariants) {
   // version, 1 tag, 1 stamp (hlc 10), no delete, root, 1 register "a" string "x" with a bad byte.
   std::string good(
@@ -189,6 +206,9 @@ TEST(DocumentCodecTest, RejectsStatesThatBreakInvariants) {
   std::string bad_path = good;
   bad_path[17] = '\x01';  // path "\x01" + terminator: a dangling escape
   EXPECT_EQ(Document::Decode(bad_path).status().code(), StatusCode::kDataLoss);
+  std::string bad_key = good;
+  bad_key[17] = '\xff';  // the key "a" becomes invalid UTF-8
+  EXPECT_EQ(Document::Decode(bad_key).status().code(), StatusCode::kDataLoss);
   std::string dead = good;
   dead[12] = 0x01;  // delete register = the only timestamp: every register is dead
   EXPECT_EQ(Document::Decode(dead).status().code(), StatusCode::kDataLoss);

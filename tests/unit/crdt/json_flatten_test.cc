@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "crdt/path.h"
@@ -110,6 +111,19 @@ TEST(JsonFlattenTest, ErrorsNeverReachTheSink) {
     EXPECT_FALSE(VisitJsonObject(bad, 64, &c).ok()) << bad;
     EXPECT_TRUE(c.leaves.empty()) << bad;
   }
+}
+
+TEST(JsonFlattenTest, FreshThreadWithEmptyContainersFirst) {
+  // Per-thread scratch starts empty: the first objects a thread sees may be empty ones.
+  std::vector<Leaf> leaves;
+  std::thread t([&] { leaves = Visit(R"({"r":{"cd":[{}]},"e":{},"a":[[],{}]})"); });
+  t.join();
+  const std::vector<Leaf> want = {
+      {P({"a"}), RegisterKind::kArray, "[[],{}]"},
+      {P({"e"}), RegisterKind::kObject, ""},
+      {P({"r", "cd"}), RegisterKind::kArray, "[{}]"},
+  };
+  EXPECT_EQ(leaves, want);
 }
 
 TEST(JsonFlattenTest, CanonicalArray) {
