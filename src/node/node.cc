@@ -85,7 +85,8 @@ Status Node::Start() {
   blocking_ = std::make_unique<boost::asio::thread_pool>(2);
   service::RegisterDocumentService(methods_, *store_, *blocking_);
   service::RegisterTypedCollectionService(methods_, *store_, *blocking_);
-  service::RegisterSubscribeService(methods_, *store_, *blocking_, &subscriber_metrics_);
+  snapshots_ = std::make_unique<boost::asio::thread_pool>(4);
+  service::RegisterSubscribeService(methods_, *store_, *snapshots_, &subscriber_metrics_);
   store_->RegisterMetrics(metrics_);
   metrics_.AddCollector([this](std::string& out) { AppendSubscriberMetrics(out); });
   service::RegisterSidecarService(methods_, *this);  // GetStatus; UNIMPLEMENTED for the rest
@@ -149,6 +150,7 @@ bool Node::Shutdown() {
   }
   server_->Stop();
   if (blocking_) blocking_->join();
+  if (snapshots_) snapshots_->join();
   store_.reset();  // flushes and closes the database
   return drained;
 }

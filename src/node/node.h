@@ -57,7 +57,9 @@ class Node : public service::StatusSource {
   // Declaration order is teardown order reversed: the server (and the handlers it runs) goes
   // first, then the blocking pool, then the store.
   std::unique_ptr<store::SqliteDocumentStore> store_;
-  std::unique_ptr<boost::asio::thread_pool> blocking_;  // scans, snapshots, large lists
+  std::unique_ptr<boost::asio::thread_pool> blocking_;   // scans and large lists
+  std::unique_ptr<boost::asio::thread_pool> snapshots_;  // Subscribe snapshots (may stall on a
+                                                         // slow client; kept apart from scans)
   rpc::MethodTable methods_;
   service::HealthState health_;
   service::SubscriberMetrics subscriber_metrics_;

@@ -43,6 +43,10 @@ void Subscriber::Start(boost::asio::thread_pool& blocking) {
   // Register first, then read: a change committed after this point is either in the snapshot or
   // in pending_ (or both), never in neither.
   listener_id_ = store_.AddListener(shared_from_this());
+  {
+    std::lock_guard lock(mu_);
+    listener_seq_ = std::max(listener_seq_, store_.NotifiedSeq());
+  }
   std::weak_ptr<Subscriber> weak = weak_from_this();
   call_->SetCancelHook([weak] {
     if (auto self = weak.lock()) self->Stop();
@@ -51,10 +55,16 @@ void Subscriber::Start(boost::asio::thread_pool& blocking) {
 }
 
 void Subscriber::OnChange(const store::ChangeEvent& event) {
-  if (!Wants(event.collection)) return;
   std::lock_guard lock(mu_);
-  if (stopped_ || lagged_) return;
+  listener_seq_ = std::max(listener_seq_, event.seq);
+  if (!Wants(event.collection) || stopped_ || lagged_) return;
   std::string key = Key(event.collection, event.doc_id);
+  if (!snapshot_guard_.empty()) {
+    auto guard = snapshot_guard_.find(key);
+    bool older = guard != snapshot_guard_.end() && event.seq <= guard->second;
+    std::erase_if(snapshot_guard_, [this](const auto& g) { return g.second <= listener_seq_; });
+    if (older) return;  // the snapshot already sent this document's newer state
+  }
   auto it = pending_.find(key);
   if (it != pending_.end()) {
     it->second.event = event;  // coalesce: the latest state of the document wins
@@ -81,6 +91,9 @@ void Subscriber::RunSnapshot() {
         if (call_->IsDone()) return false;
         {
           std::lock_guard lock(mu_);
+          if (event.seq > listener_seq_) {
+            snapshot_guard_[Key(event.collection, event.doc_id)] = event.seq;
+          }
           auto it = pending_.find(Key(event.collection, event.doc_id));
           if (it != pending_.end()) {
             // A live event for this document is already queued. If it is not newer than what
@@ -94,8 +107,15 @@ void Subscriber::RunSnapshot() {
             }
           }
         }
-        // Backpressure: let the connection drain before queueing more of a large snapshot.
+        // Backpressure: let the connection drain before queueing more of a large snapshot. A
+        // client that reads nothing for snapshot_stall_limit is treated as lagged.
+        auto stalled_since = std::chrono::steady_clock::now();
         while (call_->PendingBytes() > limits_.transport_high_water && !call_->IsDone()) {
+          if (std::chrono::steady_clock::now() - stalled_since > limits_.snapshot_stall_limit) {
+            std::lock_guard lock(mu_);
+            lagged_ = true;
+            return false;
+          }
           std::this_thread::sleep_for(std::chrono::milliseconds(2));
         }
         Send(event);

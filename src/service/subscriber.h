@@ -15,6 +15,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,8 @@ struct SubscriberLimits {
   size_t max_pending_docs = 10'000;       // distinct documents waiting before "lagged"
   size_t transport_high_water = 1 << 20;  // bytes queued in the connection before pausing
   size_t max_events_per_turn = 256;       // then yield the connection thread
+  // A snapshot whose client reads nothing for this long ends as lagged (it holds a pool thread).
+  std::chrono::milliseconds snapshot_stall_limit{30'000};
 };
 
 // Shared by every subscriber of a node; exported on /metrics.
@@ -81,6 +84,11 @@ class Subscriber : public store::ChangeListener, public std::enable_shared_from_
   bool snapshot_done_ = false;
   bool drain_scheduled_ = false;
   bool lagged_ = false;
+  // Highest seq the listener has delivered (starts at the store's NotifiedSeq at registration).
+  uint64_t listener_seq_ = 0;
+  // Documents the snapshot sent at a seq the listener had not delivered yet: their older events
+  // are still on the way and must be dropped (never an older state after a newer one).
+  std::unordered_map<std::string, uint64_t> snapshot_guard_;
   bool stopped_ = false;
   uint64_t listener_id_ = 0;
 };

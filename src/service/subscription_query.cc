@@ -1,5 +1,8 @@
 #include "service/subscription_query.h"
 
+#include <algorithm>
+#include <vector>
+
 namespace peat::service {
 
 namespace pb = peat::sidecar::v1;
@@ -40,6 +43,21 @@ int CompareNumbers(const json& a, const json& b) {
   if (x < 0) return -1;
   auto y = b.get<uint64_t>();
   return static_cast<uint64_t>(x) < y ? -1 : (static_cast<uint64_t>(x) > y ? 1 : 0);
+}
+
+// Nesting depth of a JSON value, computed without recursion (values come from clients).
+size_t JsonDepth(const json& root) {
+  size_t max_depth = 0;
+  std::vector<std::pair<const json*, size_t>> stack{{&root, 1}};
+  while (!stack.empty()) {
+    auto [v, d] = stack.back();
+    stack.pop_back();
+    max_depth = std::max(max_depth, d);
+    if (v->is_structured()) {
+      for (const auto& child : *v) stack.emplace_back(&child, d + 1);
+    }
+  }
+  return max_depth;
 }
 
 }  // namespace
@@ -110,10 +128,14 @@ StatusOr<SubscriptionFilter::Node> SubscriptionFilter::CompileNode(const pb::Sub
       return InvalidArgumentError(std::string("query: ") + name +
                                   ".value is not JSON text: " + value.substr(0, 64));
     }
+    if (JsonDepth(parsed) > kMaxValueDepth) {
+      return InvalidArgumentError(std::string("query: ") + name + ".value is nested deeper than " +
+                                  std::to_string(kMaxValueDepth) + " levels");
+    }
     n.op = op;
     n.field = field;
     n.value = std::move(parsed);
-    return n;
+    return std::move(n);
   };
   auto group = [&](Node::Op op,
                    const google::protobuf::RepeatedPtrField<pb::SubscriptionQuery>& clauses)

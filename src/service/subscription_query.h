@@ -17,6 +17,7 @@
 namespace peat::service {
 
 inline constexpr int kMaxQueryDepth = 16;
+inline constexpr size_t kMaxValueDepth = 64;  // nesting of a comparison value (as documents)
 
 class SubscriptionFilter {
  public:

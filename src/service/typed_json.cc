@@ -29,6 +29,10 @@ double Num(const json& j, const char* k) {
 int64_t Int(const json& j, const char* k) {
   auto it = j.find(k);
   if (it == j.end()) return 0;
+  if (it->is_number_unsigned()) {
+    auto u = it->get<uint64_t>();
+    return u <= static_cast<uint64_t>(INT64_MAX) ? static_cast<int64_t>(u) : 0;  // out of range
+  }
   if (it->is_number_integer()) return it->get<int64_t>();
   if (it->is_number_float()) {
     double d = it->get<double>();

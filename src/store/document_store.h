@@ -89,6 +89,9 @@ class DocumentStore {
 
   // Highest committed seq.
   virtual uint64_t LastSeq() const = 0;
+  // Highest seq whose listener calls have completed. Read after AddListener() returns, it bounds
+  // what the new listener can still receive: every later event has a larger seq.
+  virtual uint64_t NotifiedSeq() const = 0;
 };
 
 }  // namespace peat::store

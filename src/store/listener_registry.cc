@@ -24,6 +24,10 @@ void ListenerRegistry::Remove(uint64_t id) {
 void ListenerRegistry::Dispatch(const std::vector<ChangeEvent>& events) {
   if (events.empty()) return;
   std::lock_guard lock(mu_);
+  // Recorded under the lock, so a listener that registers afterwards and reads it knows that no
+  // event at or below it is still on its way.
+  dispatched_seq_.store(std::max(dispatched_seq_.load(), events.back().seq),
+                        std::memory_order_release);
   if (slots_.empty()) return;
   // A snapshot, so listeners may add/remove listeners while we iterate.
   const std::vector<std::shared_ptr<Slot>> snapshot = slots_;

@@ -24,6 +24,8 @@ class ListenerRegistry {
   // Calls every registered listener with every event, events in order.
   void Dispatch(const std::vector<ChangeEvent>& events);
   size_t size() const;
+  // Largest event seq dispatched so far (see DocumentStore::NotifiedSeq).
+  uint64_t dispatched_seq() const { return dispatched_seq_.load(std::memory_order_acquire); }
 
  private:
   struct Slot {
@@ -34,6 +36,7 @@ class ListenerRegistry {
   mutable std::recursive_mutex mu_;
   std::vector<std::shared_ptr<Slot>> slots_;
   uint64_t next_id_ = 1;
+  std::atomic<uint64_t> dispatched_seq_{0};
 };
 
 }  // namespace peat::store

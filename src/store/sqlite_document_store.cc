@@ -292,6 +292,8 @@ void SqliteDocumentStore::RemoveListener(uint64_t id) { listeners_.Remove(id); }
 
 uint64_t SqliteDocumentStore::LastSeq() const { return writer_ ? writer_->last_seq() : 0; }
 
+uint64_t SqliteDocumentStore::NotifiedSeq() const { return listeners_.dispatched_seq(); }
+
 uint64_t SqliteDocumentStore::LastHlc() const { return writer_ ? writer_->last_hlc() : 0; }
 
 StoreStats SqliteDocumentStore::Stats() const {

@@ -66,6 +66,7 @@ class SqliteDocumentStore : public DocumentStore {
   uint64_t AddListener(std::shared_ptr<ChangeListener> listener) override;
   void RemoveListener(uint64_t id) override;
   uint64_t LastSeq() const override;
+  uint64_t NotifiedSeq() const override;
 
   // --- Additions (not in DocumentStore) ---
   // Commits queued writes, stops the writer, closes every connection. Idempotent. Later writes

@@ -251,6 +251,8 @@ class FakeDocumentStore : public DocumentStore {
     return seq_;
   }
 
+  uint64_t NotifiedSeq() const override { return notified_seq_.load(); }
+
   // --- Test hooks ---
   void FailNextWrite(Status status) {
     std::lock_guard lock(mu_);
@@ -439,6 +441,7 @@ class FakeDocumentStore : public DocumentStore {
 
   void CallListeners(const ChangeEvent& event) {
     std::lock_guard lock(listeners_mu_);
+    notified_seq_.store(std::max(notified_seq_.load(), event.seq));
     for (const auto& [id, l] : listeners_) l->OnChange(event);
   }
 
@@ -472,6 +475,7 @@ class FakeDocumentStore : public DocumentStore {
 
   mutable std::mutex listeners_mu_;
   std::map<uint64_t, std::shared_ptr<ChangeListener>> listeners_;
+  std::atomic<uint64_t> notified_seq_{0};
   uint64_t next_listener_id_ = 0;
 
   std::mutex queue_mu_;

@@ -127,12 +127,16 @@ class ServiceHarness {
   using Mode = store::testing::FakeDocumentStore::Mode;
 
   // `pool_threads` > 1 makes SyncBlockingPool() unreliable; use it only where tests need it.
+  // `snapshot_pool_threads` > 0 runs Subscribe snapshots on their own pool, as the node does
+  // (node.cc); 0 shares `pool` (so SyncBlockingPool() also waits for snapshots).
   explicit ServiceHarness(Mode mode = Mode::kInline, SubscriberLimits limits = {},
-                          int pool_threads = 1)
+                          int pool_threads = 1, int snapshot_pool_threads = 0)
       : store(mode), pool(pool_threads) {
+    if (snapshot_pool_threads > 0) snapshot_pool.emplace(snapshot_pool_threads);
     RegisterDocumentService(table, store, pool);
     RegisterTypedCollectionService(table, store, pool);
-    RegisterSubscribeService(table, store, pool, &subscriber_metrics, limits);
+    RegisterSubscribeService(table, store, snapshot_pool ? *snapshot_pool : pool,
+                             &subscriber_metrics, limits);
     router = std::make_unique<rpc::RpcRouter>(table, rpc::RouterOptions{}, metrics, streams,
                                               rpc::OpsHooks{});
   }
@@ -222,6 +226,7 @@ class ServiceHarness {
   SubscriberMetrics subscriber_metrics;  // `active` counts live Subscriber objects
   store::testing::FakeDocumentStore store;
   boost::asio::thread_pool pool;  // one thread by default: see SyncBlockingPool()
+  std::optional<boost::asio::thread_pool> snapshot_pool;
   rpc::MethodTable table;
   std::unique_ptr<rpc::RpcRouter> router;
 
