@@ -71,6 +71,9 @@ Status Node::Start() {
     store_options.encryption_key = std::move(*key);
   }
   store_options.limits.max_document_bytes = config_.max_document_bytes;
+  // --tombstone-ttl-hours is the retention upper bound (CONTRACT.md), and also the TTL of
+  // TOMBSTONE collections that set none ("0 = mesh default").
+  store_options.tombstone_ttl_upper_bound_secs = config_.tombstone_ttl_hours * 3600;
   store_options.default_tombstone_ttl_secs = config_.tombstone_ttl_hours * 3600;
   store_options.gc_interval = std::chrono::seconds(config_.gc_interval_secs);
   store_options.gc_batch = config_.gc_batch_size;
