@@ -27,12 +27,11 @@ std::string Lower(std::string_view s) {
 }  // namespace
 
 // The exchange for the request currently being answered on an Http1Connection.
-class Http1Exchange : public HttpExchange {
+class Http1Exchange : public TransportExchange {
  public:
   Http1Exchange(std::shared_ptr<Http1Connection> conn, HttpRequest request)
-      : conn_(std::move(conn)), request_(std::move(request)) {}
+      : TransportExchange(std::move(request)), conn_(std::move(conn)) {}
 
-  const HttpRequest& request() const override { return request_; }
   boost::asio::any_io_executor executor() const override { return conn_->executor(); }
 
   void SendResponse(int status, HeaderList headers, std::string body) override {
@@ -57,30 +56,9 @@ class Http1Exchange : public HttpExchange {
     conn_->ResponseComplete(true);
   }
   size_t PendingBytes() const override { return conn_->pending_bytes(); }
-  bool IsCancelled() const override { return cancelled_; }
-  void SetCancelHook(std::function<void()> hook) override { cancel_hook_ = std::move(hook); }
-
-  bool ended() const { return ended_; }
-  // The connection closed before the response ended.
-  void Cancel() {
-    if (cancelled_ || ended_) return;
-    cancelled_ = true;
-    if (cancel_hook_) {
-      auto hook = std::move(cancel_hook_);
-      cancel_hook_ = nullptr;
-      hook();
-    }
-  }
 
  private:
-  bool Writable() const { return !cancelled_ && !ended_; }
-
   std::shared_ptr<Http1Connection> conn_;
-  HttpRequest request_;
-  std::function<void()> cancel_hook_;
-  bool started_ = false;
-  bool ended_ = false;
-  bool cancelled_ = false;
 };
 
 Http1Connection::Http1Connection(Socket socket, std::shared_ptr<ConnectionSlot> slot,

@@ -52,12 +52,11 @@ struct Http2Connection::Stream {
   bool deferred = false;
 };
 
-class Http2Exchange : public HttpExchange {
+class Http2Exchange : public TransportExchange {
  public:
   Http2Exchange(std::shared_ptr<Http2Connection> conn, int32_t id, HttpRequest request)
-      : conn_(std::move(conn)), id_(id), request_(std::move(request)) {}
+      : TransportExchange(std::move(request)), conn_(std::move(conn)), id_(id) {}
 
-  const HttpRequest& request() const override { return request_; }
   boost::asio::any_io_executor executor() const override { return conn_->executor(); }
 
   void SendResponse(int status, HeaderList headers, std::string body) override {
@@ -80,30 +79,10 @@ class Http2Exchange : public HttpExchange {
     conn_->SubmitEnd(id_, std::move(trailers));
   }
   size_t PendingBytes() const override { return conn_->PendingBytes(id_); }
-  bool IsCancelled() const override { return cancelled_; }
-  void SetCancelHook(std::function<void()> hook) override { cancel_hook_ = std::move(hook); }
-
-  bool ended() const { return ended_; }
-  void Cancel() {
-    if (cancelled_ || ended_) return;
-    cancelled_ = true;
-    if (cancel_hook_) {
-      auto hook = std::move(cancel_hook_);
-      cancel_hook_ = nullptr;
-      hook();
-    }
-  }
 
  private:
-  bool Writable() const { return !cancelled_ && !ended_; }
-
   std::shared_ptr<Http2Connection> conn_;
   int32_t id_;
-  HttpRequest request_;
-  std::function<void()> cancel_hook_;
-  bool started_ = false;
-  bool ended_ = false;
-  bool cancelled_ = false;
 };
 
 Http2Connection::Http2Connection(Socket socket, std::shared_ptr<ConnectionSlot> slot,

@@ -53,4 +53,38 @@ class HttpExchange {
   virtual void SetCancelHook(std::function<void()> hook) = 0;
 };
 
+// The response-state bookkeeping both transports share: started / ended / cancelled flags and the
+// cancel hook. Transports derive from it and implement the writes.
+class TransportExchange : public HttpExchange {
+ public:
+  explicit TransportExchange(HttpRequest request) : request_(std::move(request)) {}
+
+  const HttpRequest& request() const override { return request_; }
+  bool IsCancelled() const override { return cancelled_; }
+  void SetCancelHook(std::function<void()> hook) override { cancel_hook_ = std::move(hook); }
+
+  bool ended() const { return ended_; }
+  // The peer went away before the response ended: runs the cancel hook once.
+  void Cancel() {
+    if (cancelled_ || ended_) return;
+    cancelled_ = true;
+    if (cancel_hook_) {
+      auto hook = std::move(cancel_hook_);
+      cancel_hook_ = nullptr;
+      hook();
+    }
+  }
+
+ protected:
+  bool Writable() const { return !cancelled_ && !ended_; }
+
+  HttpRequest request_;
+  bool started_ = false;
+  bool ended_ = false;
+
+ private:
+  std::function<void()> cancel_hook_;
+  bool cancelled_ = false;
+};
+
 }  // namespace peat::rpc
