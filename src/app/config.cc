@@ -455,7 +455,7 @@ std::vector<FlagDef> MakeFlagTable() {
   add("max-connections", Kind::kScalar, "N", "concurrent API connections" + dflt(d.max_connections),
       UintField(&NodeConfig::max_connections, 1));
   add("io-threads", Kind::kScalar, "N",
-      "event-loop threads, 0 = number of cores" + dflt(d.io_threads),
+      "event-loop threads, 0 = half the cores (at least 1)" + dflt(d.io_threads),
       UintField(&NodeConfig::io_threads, 0, 1024));
   add("shutdown-grace-secs", Kind::kScalar, "SECS",
       "drain time on SIGTERM/SIGINT" + dflt(d.shutdown_grace_secs),

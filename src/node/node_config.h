@@ -83,7 +83,7 @@ struct NodeConfig {
   uint64_t http2_max_concurrent_streams = 128;
   uint64_t max_message_bytes = 4 << 20;
   uint64_t max_connections = 1024;
-  uint64_t io_threads = 0;  // 0 = number of cores
+  uint64_t io_threads = 0;  // 0 = half the cores (at least 1)
   uint64_t shutdown_grace_secs = 10;
 
   // Logging
