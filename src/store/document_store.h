@@ -47,6 +47,48 @@ class ChangeListener {
   virtual void OnChange(const ChangeEvent& event) = 0;
 };
 
+// --- Replication types (the mesh reads the change feed and merges peers' states) ---
+
+// A document state as it travels between nodes: crdt::Document::Encode() bytes. Values stay as
+// the sender stored them (ciphertext when the formation encrypts); the store never needs the key
+// to merge them.
+struct RemoteChange {
+  std::string collection;
+  std::string doc_id;
+  std::string state;
+};
+
+// One change-feed entry: the current state of a document whose latest change got `seq`. The feed
+// holds one entry per document (its latest), so reading it "since seq N" moves each changed
+// document once, however often it changed.
+struct FeedEntry {
+  uint64_t seq = 0;
+  std::string collection;
+  std::string doc_id;
+  std::string state;     // encoded crdt::Document
+  std::string src_peer;  // endpoint id of the peer whose state this exactly equals; "" otherwise
+};
+
+struct FeedPage {
+  std::vector<FeedEntry> entries;  // ascending seq
+  uint64_t scanned_through = 0;    // every seq <= this was considered (returned or skipped)
+};
+
+// Where this node is in a peer's change feed: the peer store's epoch and the last seq of that
+// feed merged here. Empty epoch = never synced.
+struct ReplicationCheckpoint {
+  std::string epoch;
+  uint64_t seq = 0;
+};
+
+// A peer this node dials (static --peer or ConnectPeer), persisted so it is redialed after a
+// restart.
+struct PeerRecord {
+  std::string endpoint_id;             // 64 lowercase hex
+  std::vector<std::string> addresses;  // "host:port"
+  bool is_static = false;              // from --peer (re-registered at every boot)
+};
+
 struct StoreLimits {
   size_t max_document_bytes = 1 << 20;
   int max_depth = 64;
@@ -86,6 +128,32 @@ class DocumentStore {
   // Register before scanning to get snapshot + live with no gap (duplicates possible).
   virtual uint64_t AddListener(std::shared_ptr<ChangeListener> listener) = 0;
   virtual void RemoveListener(uint64_t id) = 0;
+
+  // --- Replication ---
+  // Merges peers' states (one transaction for the batch, like a group of local writes) and
+  // persists `checkpoint` for `peer_id` in the same transaction, so the checkpoint never runs
+  // ahead of what was merged. Per change: decode (an undecodable or invalid change is skipped,
+  // counted and logged; it never fails the batch), observe its timestamps in the HLC, merge;
+  // if the state changed it gets the next seq, src_peer = peer_id when the merged state equals
+  // the incoming one (else ""), and listeners get UPSERT/DELETE as for local writes. A merge that
+  // changes nothing gets no seq. Storage failures fail the whole batch (nothing merged, checkpoint
+  // unchanged) with the same codes as Put.
+  virtual void MergeRemote(std::string peer_id, std::vector<RemoteChange> changes,
+                           ReplicationCheckpoint checkpoint, Done done) = 0;
+  // Up to `max_entries` feed entries with seq > after_seq (at least one if any, then stopping
+  // before `max_bytes` of state would be exceeded). Entries whose src_peer == skip_src_peer (when
+  // non-empty) are left out but still counted in scanned_through. Never waits for the writer.
+  virtual StatusOr<FeedPage> ReadFeed(uint64_t after_seq, size_t max_entries, size_t max_bytes,
+                                      const std::string& skip_src_peer) = 0;
+  // The persisted checkpoint for `peer_id` ({"", 0} if none).
+  virtual StatusOr<ReplicationCheckpoint> GetCheckpoint(const std::string& peer_id) = 0;
+  // Random id of this store instance, created with the database: a peer whose epoch changed has
+  // lost its data, and checkpoints against its old feed are void.
+  virtual std::string Epoch() const = 0;
+  // Peer registry (persisted through the writer; `done` once durable).
+  virtual void SavePeer(PeerRecord record, Done done) = 0;
+  virtual void RemovePeer(std::string endpoint_id, Done done) = 0;
+  virtual StatusOr<std::vector<PeerRecord>> ListPeerRecords() = 0;
 
   // Highest committed seq.
   virtual uint64_t LastSeq() const = 0;

@@ -1,9 +1,13 @@
 #include "store/group_commit_writer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <limits>
 #include <utility>
+
+#include "store/validation.h"
 
 namespace peat::store {
 namespace {
@@ -25,6 +29,29 @@ uint64_t Cutoff(uint64_t now_ms, uint64_t age_ms) { return now_ms > age_ms ? now
 std::function<uint64_t()> ClockOf(const StoreOptions& o) {
   if (o.now_ms) return o.now_ms;
   return SystemNowMs;
+}
+
+// Encoded remote states may be larger than the JSON they render (every register carries its
+// timestamp): they are accepted up to twice --max-document-bytes.
+size_t MaxRemoteStateBytes(const StoreLimits& limits) {
+  return limits.max_document_bytes > std::numeric_limits<size_t>::max() / 2
+             ? std::numeric_limits<size_t>::max()
+             : 2 * limits.max_document_bytes;
+}
+
+// SQLite integers are signed: seqs beyond INT64_MAX (never produced by a store) saturate.
+int64_t ToInt64(uint64_t v) {
+  return static_cast<int64_t>(
+      std::min<uint64_t>(v, static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
+}
+
+std::string JoinAddresses(const std::vector<std::string>& addresses) {
+  std::string out;
+  for (const std::string& a : addresses) {
+    if (!out.empty()) out.push_back('\n');
+    out += a;
+  }
+  return out;
 }
 
 }  // namespace
@@ -57,10 +84,10 @@ Status GroupCommitWriter::Start() {
       {&select_doc_,
        "SELECT state, live, seq, updated_ms FROM docs WHERE collection = ?1 AND doc_id = ?2"},
       {&upsert_doc_,
-       "INSERT INTO docs(collection, doc_id, state, live, seq, updated_ms) "
-       "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(collection, doc_id) DO UPDATE SET "
+       "INSERT INTO docs(collection, doc_id, state, live, seq, updated_ms, src_peer) "
+       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(collection, doc_id) DO UPDATE SET "
        "state = excluded.state, live = excluded.live, seq = excluded.seq, "
-       "updated_ms = excluded.updated_ms"},
+       "updated_ms = excluded.updated_ms, src_peer = excluded.src_peer"},
       {&delete_doc_, "DELETE FROM docs WHERE collection = ?1 AND doc_id = ?2"},
       {&upsert_config_,
        "INSERT INTO collection_configs(collection, deletion_policy, soft_delete_ttl_secs, "
@@ -77,6 +104,13 @@ Status GroupCommitWriter::Start() {
       {&gc_dead_older_,
        "SELECT doc_id FROM docs WHERE live = 0 AND collection = ?1 AND updated_ms < ?2 "
        "ORDER BY updated_ms LIMIT ?3"},
+      {&upsert_checkpoint_,
+       "INSERT OR REPLACE INTO peer_checkpoints(peer_id, epoch, seq) VALUES(?1, ?2, ?3)"},
+      {&upsert_peer_,
+       "INSERT INTO peers(endpoint_id, addresses, is_static) VALUES(?1, ?2, ?3) "
+       "ON CONFLICT(endpoint_id) DO UPDATE SET addresses = excluded.addresses, "
+       "is_static = excluded.is_static"},
+      {&delete_peer_, "DELETE FROM peers WHERE endpoint_id = ?1"},
   };
   for (auto& s : stmts) {
     auto st = db_.Prepare(s.sql);
@@ -138,9 +172,9 @@ void GroupCommitWriter::Stop() {
   }
   for (auto& w : waiters) w(UnavailableError("store closed"));
   // Statements first, then the connection.
-  for (SqliteStatement* s :
-       {&begin_, &commit_, &rollback_, &select_doc_, &upsert_doc_, &delete_doc_, &upsert_config_,
-        &upsert_meta_, &gc_live_older_, &gc_dead_older_}) {
+  for (SqliteStatement* s : {&begin_, &commit_, &rollback_, &select_doc_, &upsert_doc_,
+                             &delete_doc_, &upsert_config_, &upsert_meta_, &gc_live_older_,
+                             &gc_dead_older_, &upsert_checkpoint_, &upsert_peer_, &delete_peer_}) {
     *s = SqliteStatement();
   }
   db_.Close();
@@ -249,6 +283,10 @@ Status GroupCommitWriter::CommitGroup(std::vector<WriteOp>& ops) {
         updates.emplace_back(key, nullptr);
         continue;
       }
+      if (!s.cacheable) {  // its JSON is unknown: let readers render (and fail) from the row
+        updates.emplace_back(key, nullptr);
+        continue;
+      }
       auto doc = std::make_shared<CachedDocument>();
       doc->state = std::move(s.state);
       doc->live = s.live;
@@ -264,6 +302,9 @@ Status GroupCommitWriter::CommitGroup(std::vector<WriteOp>& ops) {
   ctx_.counters->tombstones_purged.fetch_add(g.purged);
   ctx_.counters->tombstones_force_purged.fetch_add(g.force_purged);
   ctx_.counters->documents_expired.fetch_add(g.expired);
+  ctx_.counters->remote_merged.fetch_add(g.remote_merged);
+  ctx_.counters->remote_unchanged.fetch_add(g.remote_unchanged);
+  ctx_.counters->remote_rejected.fetch_add(g.remote_rejected);
   last_seq_published_.store(last_seq_, std::memory_order_release);
   hlc_published_.store(clock_.last(), std::memory_order_release);
 
@@ -289,6 +330,12 @@ GroupCommitWriter::OpResult GroupCommitWriter::Apply(WriteOp& op, Group& g) {
       return ApplyPurge(op, g);
     case WriteOp::Kind::kSetConfig:
       return ApplySetConfig(op, g);
+    case WriteOp::Kind::kMergeRemote:
+      return ApplyMergeRemote(op, g);
+    case WriteOp::Kind::kSavePeer:
+      return ApplySavePeer(op, g);
+    case WriteOp::Kind::kRemovePeer:
+      return ApplyRemovePeer(op, g);
   }
   return {InternalError("unknown write op"), false};
 }
@@ -345,7 +392,8 @@ GroupCommitWriter::OpResult GroupCommitWriter::Load(const std::string& collectio
 
 GroupCommitWriter::OpResult GroupCommitWriter::WriteDoc(
     const std::string& collection, const std::string& doc_id, const std::string& key,
-    const crdt::Document& stored, bool live, std::string json, const Current& before, Group& g) {
+    const crdt::Document& stored, bool live, std::string json, const Current& before, Group& g,
+    const std::string& src_peer, bool cacheable) {
   const uint64_t seq = last_seq_ + 1;
   std::string state = stored.Encode();
   upsert_doc_.BindText(1, collection);
@@ -354,6 +402,7 @@ GroupCommitWriter::OpResult GroupCommitWriter::WriteDoc(
   upsert_doc_.BindInt64(4, live ? 1 : 0);
   upsert_doc_.BindInt64(5, static_cast<int64_t>(seq));
   upsert_doc_.BindInt64(6, static_cast<int64_t>(stored.MaxTimestamp().wall_ms()));
+  upsert_doc_.BindText(7, src_peer);
   if (Status s = upsert_doc_.Run("write document"); !s.ok()) return {s, true};
   last_seq_ = seq;
   g.wrote = true;
@@ -369,13 +418,17 @@ GroupCommitWriter::OpResult GroupCommitWriter::WriteDoc(
   else
     ++g.tombstone_delta;
 
-  ChangeEvent e;
-  e.seq = seq;
-  e.collection = collection;
-  e.doc_id = doc_id;
-  e.deleted = !live;
-  if (live) e.json = json;
-  g.events.push_back(std::move(e));
+  // A document that stays deleted (e.g. a newer remote tombstone) changes nothing a listener
+  // can see: it gets its seq (the feed carries it) but no event.
+  if (live || (before.exists && before.live)) {
+    ChangeEvent e;
+    e.seq = seq;
+    e.collection = collection;
+    e.doc_id = doc_id;
+    e.deleted = !live;
+    if (live) e.json = json;
+    g.events.push_back(std::move(e));
+  }
 
   Staged& st = g.staged[key];
   st.exists = true;
@@ -383,6 +436,7 @@ GroupCommitWriter::OpResult GroupCommitWriter::WriteDoc(
   st.live = live;
   st.seq = seq;
   st.json = live ? std::move(json) : std::string();
+  st.cacheable = cacheable || !live;
   return {};
 }
 
@@ -479,6 +533,100 @@ GroupCommitWriter::OpResult GroupCommitWriter::ApplySetConfig(WriteOp& op, Group
   g.wrote = true;
   std::string name = c.collection;
   g.configs[std::move(name)] = std::move(c);
+  return {};
+}
+
+GroupCommitWriter::OpResult GroupCommitWriter::ApplyMergeRemote(WriteOp& op, Group& g) {
+  const StoreLimits& limits = ctx_.options->limits;
+  const size_t max_state = MaxRemoteStateBytes(limits);
+  size_t rejected = 0;
+  std::string first_reason;  // never holds document values
+  auto reject = [&](std::string reason) {
+    if (rejected++ == 0) first_reason = std::move(reason);
+  };
+  for (const RemoteChange& change : op.changes) {
+    if (Status s = ValidateDocumentKey(change.collection, change.doc_id); !s.ok()) {
+      reject(s.message());
+      continue;
+    }
+    if (change.state.size() > max_state) {
+      reject("state is " + std::to_string(change.state.size()) + " bytes; the limit is " +
+             std::to_string(max_state) + " (2 x --max-document-bytes)");
+      continue;
+    }
+    auto incoming = crdt::Document::Decode(change.state, limits.max_depth);
+    if (!incoming.ok()) {
+      reject(incoming.status().message());
+      continue;
+    }
+    // Far-future clocks are clamped (and counted) by the HLC; the state is merged as sent, and
+    // local writes still win over it (Put writes above the document's newest timestamp).
+    (void)clock_.Observe(incoming->MaxTimestamp());
+
+    const std::string key = DocumentCache::Key(change.collection, change.doc_id);
+    Current cur;
+    if (OpResult r = Load(change.collection, change.doc_id, key, g, cur); !r.status.ok()) {
+      if (r.fatal) return r;
+      reject(r.status.message());  // the local row does not decode: leave it for an operator
+      continue;
+    }
+    crdt::Document merged = std::move(cur.doc);
+    if (!merged.Merge(*incoming).changed) {
+      ++g.remote_unchanged;
+      continue;
+    }
+    ++g.remote_merged;
+    const bool live = merged.IsLive();
+    std::string json;
+    bool cacheable = true;
+    if (live) {
+      // Collection policies (IMMUTABLE) and this node's key do not gate a merge: replicas must
+      // converge, and stored values are opaque. A state this node cannot decrypt is stored all
+      // the same; its event carries no JSON and Get reports the error as for any such document.
+      auto rendered = RenderStored(ctx_.cipher, change.collection, change.doc_id, merged);
+      if (rendered.ok()) {
+        json = std::move(rendered).value();
+      } else {
+        cacheable = false;
+      }
+    }
+    static const std::string kLocal;
+    const std::string& src_peer = merged == *incoming ? op.peer_id : kLocal;
+    if (OpResult r = WriteDoc(change.collection, change.doc_id, key, merged, live, std::move(json),
+                              cur, g, src_peer, cacheable);
+        !r.status.ok()) {
+      return r;
+    }
+  }
+
+  // The checkpoint commits with the states it covers (even when none of them changed anything).
+  upsert_checkpoint_.BindText(1, op.peer_id);
+  upsert_checkpoint_.BindText(2, op.checkpoint.epoch);
+  upsert_checkpoint_.BindInt64(3, ToInt64(op.checkpoint.seq));
+  if (Status s = upsert_checkpoint_.Run("write replication checkpoint"); !s.ok()) return {s, true};
+  g.wrote = true;
+
+  if (rejected > 0) {
+    g.remote_rejected += rejected;
+    spdlog::warn("replication: skipped {} of {} changes from peer {}: {}", rejected,
+                 op.changes.size(), op.peer_id.substr(0, 16), first_reason);
+  }
+  return {};
+}
+
+GroupCommitWriter::OpResult GroupCommitWriter::ApplySavePeer(WriteOp& op, Group& g) {
+  upsert_peer_.BindText(1, op.peer.endpoint_id);
+  upsert_peer_.BindText(2, JoinAddresses(op.peer.addresses));
+  upsert_peer_.BindInt64(3, op.peer.is_static ? 1 : 0);
+  if (Status s = upsert_peer_.Run("write peer"); !s.ok()) return {s, true};
+  g.wrote = true;
+  return {};
+}
+
+GroupCommitWriter::OpResult GroupCommitWriter::ApplyRemovePeer(WriteOp& op, Group& g) {
+  delete_peer_.BindText(1, op.peer_id);
+  if (Status s = delete_peer_.Run("remove peer"); !s.ok()) return {s, true};
+  g.wrote = true;
   return {};
 }
 

@@ -1,9 +1,21 @@
 // GroupCommitWriter: the store's single writer. One thread owns the write connection and the
-// HLC; Put/Delete/SetCollectionConfig (and GC work) are queued as WriteOps and committed in
-// groups: the thread drains up to max_group_ops queued ops, runs BEGIN IMMEDIATE, applies each op
-// (CRDT Put/Delete at a fresh HLC timestamp against the current state, encryption, UPSERT with the
-// next seq only when something changed), COMMITs, and only then publishes the new states to the
-// cache, calls the listeners (events in seq order) and runs every op's `done`.
+// HLC; Put/Delete/SetCollectionConfig, replication merges and peer registry writes (and GC work)
+// are queued as WriteOps and committed in groups: the thread drains up to max_group_ops queued
+// ops, runs BEGIN IMMEDIATE, applies each op (CRDT Put/Delete at a fresh HLC timestamp against the
+// current state, encryption, UPSERT with the next seq only when something changed), COMMITs, and
+// only then publishes the new states to the cache, calls the listeners (events in seq order) and
+// runs every op's `done`.
+//
+// Replication (kMergeRemote): one op carries a peer's batch of encoded states and the checkpoint
+// to persist with them. Per state: validate the key, the size (<= 2 x max_document_bytes, states
+// carry timestamps) and the encoding; a bad one is skipped and counted (remote_rejected, one warn
+// log per batch, no values). Otherwise observe its newest timestamp in the HLC and merge it into
+// the current state (staged in this group, else cache, else row); if that changed anything the
+// row gets the next seq and src_peer = the sender when the merged state equals the sender's (else
+// ""), and listeners get UPSERT (live) or DELETE (was live, is not) — nothing when it stays
+// deleted. Collection policies and the encryption key never block a merge. The checkpoint row is
+// written last, in the same transaction, whether or not anything changed. kSavePeer/kRemovePeer
+// maintain the peer registry. Local writes store src_peer = "".
 //
 // Failure model: an op that is invalid (bad JSON, limits, IMMUTABLE, cannot decrypt) fails alone.
 // A storage failure (any statement or the COMMIT: SQLITE_FULL → RESOURCE_EXHAUSTED "disk full",
@@ -48,7 +60,16 @@
 namespace peat::store {
 
 struct WriteOp {
-  enum class Kind { kPut, kDelete, kSetConfig, kExpire, kPurge };
+  enum class Kind {
+    kPut,
+    kDelete,
+    kSetConfig,
+    kExpire,
+    kPurge,
+    kMergeRemote,
+    kSavePeer,
+    kRemovePeer
+  };
   Kind kind = Kind::kPut;
   std::string collection;
   std::string doc_id;
@@ -56,7 +77,13 @@ struct WriteOp {
   CollectionConfig config;  // kSetConfig
   uint64_t cutoff_ms = 0;   // kExpire/kPurge: act only if updated_ms is still older than this
   uint64_t now_ms = 0;      // kPurge: the pass's clock reading (tombstone age for the bound)
-  Status precheck;          // non-OK: fail with it without touching the database
+  // kMergeRemote: the sending peer, its states, and the checkpoint to persist with them.
+  // kRemovePeer: peer_id is the endpoint id to remove.
+  std::string peer_id;
+  std::vector<RemoteChange> changes;
+  ReplicationCheckpoint checkpoint;
+  PeerRecord peer;  // kSavePeer
+  Status precheck;  // non-OK: fail with it without touching the database
   DocumentStore::Done done;
 };
 
@@ -72,6 +99,9 @@ struct WriterCounters {
   std::atomic<uint64_t> tombstones_force_purged{0};
   std::atomic<uint64_t> documents_expired{0};
   std::atomic<uint64_t> gc_passes{0};
+  std::atomic<uint64_t> remote_merged{0};     // remote changes that changed the local state
+  std::atomic<uint64_t> remote_unchanged{0};  // remote changes that changed nothing
+  std::atomic<uint64_t> remote_rejected{0};   // remote changes skipped (invalid, undecodable)
 };
 
 // What the writer shares with the rest of the store (all owned by SqliteDocumentStore).
@@ -113,6 +143,9 @@ class GroupCommitWriter {
     bool live = false;
     uint64_t seq = 0;
     std::string json;
+    // false: the JSON could not be rendered (values this node cannot decrypt); the cache entry
+    // is erased on commit instead, so Get reads the row and reports the error as usual.
+    bool cacheable = true;
   };
   struct Current {
     bool exists = false;
@@ -130,6 +163,9 @@ class GroupCommitWriter {
     uint64_t purged = 0;
     uint64_t force_purged = 0;
     uint64_t expired = 0;
+    uint64_t remote_merged = 0;
+    uint64_t remote_unchanged = 0;
+    uint64_t remote_rejected = 0;
     bool wrote = false;
   };
   // An op's outcome: `status` for the op; `fatal` when the storage failed (abort the group).
@@ -149,14 +185,21 @@ class GroupCommitWriter {
   OpResult ApplyDelete(WriteOp& op, Group& g, bool expire);
   OpResult ApplyPurge(WriteOp& op, Group& g);
   OpResult ApplySetConfig(WriteOp& op, Group& g);
+  OpResult ApplyMergeRemote(WriteOp& op, Group& g);
+  OpResult ApplySavePeer(WriteOp& op, Group& g);
+  OpResult ApplyRemovePeer(WriteOp& op, Group& g);
 
   // Loads the current state of a document: this group's staged state, else the cache, else the
   // database. A storage error is fatal; an undecodable row is DATA_LOSS for the op only.
   OpResult Load(const std::string& collection, const std::string& doc_id, const std::string& key,
                 Group& g, Current& out);
+  // Stores a changed state with the next seq. Listeners get UPSERT when the document is live
+  // afterwards, DELETE when it was live before and is not now, nothing when it stays deleted.
+  // `cacheable` false: `json` is unknown (see Staged::cacheable).
   OpResult WriteDoc(const std::string& collection, const std::string& doc_id,
                     const std::string& key, const crdt::Document& stored, bool live,
-                    std::string json, const Current& before, Group& g);
+                    std::string json, const Current& before, Group& g,
+                    const std::string& src_peer = std::string(), bool cacheable = true);
   std::optional<CollectionConfig> ConfigOf(const std::string& collection, const Group& g) const;
   uint64_t NowMs() const;
 
@@ -170,6 +213,7 @@ class GroupCommitWriter {
   SqliteStatement begin_, commit_, rollback_;
   SqliteStatement select_doc_, upsert_doc_, delete_doc_, upsert_config_, upsert_meta_;
   SqliteStatement gc_live_older_, gc_dead_older_;
+  SqliteStatement upsert_checkpoint_, upsert_peer_, delete_peer_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -55,6 +55,11 @@ StatusOr<std::unique_ptr<ReadConnection>> ReadConnectionPool::OpenOne() {
        "SELECT collection, doc_id, state, seq FROM docs WHERE live = 1 "
        "ORDER BY collection, doc_id"},
       {&c->oldest_tombstone, "SELECT min(updated_ms) FROM docs WHERE live = 0"},
+      {&c->read_feed,
+       "SELECT seq, collection, doc_id, state, src_peer FROM docs INDEXED BY docs_by_seq "
+       "WHERE seq > ?1 ORDER BY seq LIMIT ?2"},
+      {&c->get_checkpoint, "SELECT epoch, seq FROM peer_checkpoints WHERE peer_id = ?1"},
+      {&c->list_peers, "SELECT endpoint_id, addresses, is_static FROM peers ORDER BY endpoint_id"},
   };
   for (auto& s : stmts) {
     auto st = c->db.Prepare(s.sql);

@@ -23,6 +23,10 @@ struct ReadConnection {
   SqliteStatement scan_collection;   // (collection) → doc_id, state, seq of live docs, sorted
   SqliteStatement scan_all;          // () → collection, doc_id, state, seq of live docs, sorted
   SqliteStatement oldest_tombstone;  // () → min(updated_ms) of tombstones or NULL
+  SqliteStatement read_feed;         // (after_seq, limit) → seq, collection, doc_id, state,
+                                     //   src_peer in seq order (docs_by_seq)
+  SqliteStatement get_checkpoint;    // (peer_id) → epoch, seq
+  SqliteStatement list_peers;        // () → endpoint_id, addresses, is_static by endpoint_id
 };
 
 class ReadConnectionPool {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <system_error>
 
 #include "crdt/document.h"
@@ -16,6 +17,30 @@ namespace {
 constexpr int64_t kQuickCheckMaxBytes = 64 << 20;
 
 Status Closed() { return UnavailableError("store closed"); }
+
+constexpr uint64_t kMaxSqliteInt = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+
+Status ValidatePeerRecord(const PeerRecord& r) {
+  PEAT_RETURN_IF_ERROR(ValidateKey("endpoint_id", r.endpoint_id));
+  for (const std::string& a : r.addresses) {
+    PEAT_RETURN_IF_ERROR(ValidateKey("address", a));
+    if (a.find('\n') != std::string::npos) {
+      return InvalidArgumentError("address must not contain a line break");
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> SplitAddresses(std::string_view joined) {
+  std::vector<std::string> out;
+  while (!joined.empty()) {
+    const size_t nl = joined.find('\n');
+    out.emplace_back(joined.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    joined.remove_prefix(nl + 1);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -97,6 +122,14 @@ void SqliteDocumentStore::Close() {
   if (readers_) readers_->Shutdown();
 }
 
+void SqliteDocumentStore::Submit(WriteOp op) {
+  if (closed_.load() || !writer_) {
+    if (op.done) op.done(Closed());
+    return;
+  }
+  writer_->Submit(std::move(op));
+}
+
 void SqliteDocumentStore::Put(std::string collection, std::string doc_id, std::string json,
                               Done done) {
   WriteOp op;
@@ -107,11 +140,7 @@ void SqliteDocumentStore::Put(std::string collection, std::string doc_id, std::s
   op.doc_id = std::move(doc_id);
   op.json = std::move(json);
   op.done = std::move(done);
-  if (closed_.load() || !writer_) {
-    if (op.done) op.done(Closed());
-    return;
-  }
-  writer_->Submit(std::move(op));
+  Submit(std::move(op));
 }
 
 void SqliteDocumentStore::Delete(std::string collection, std::string doc_id, Done done) {
@@ -121,11 +150,7 @@ void SqliteDocumentStore::Delete(std::string collection, std::string doc_id, Don
   op.collection = std::move(collection);
   op.doc_id = std::move(doc_id);
   op.done = std::move(done);
-  if (closed_.load() || !writer_) {
-    if (op.done) op.done(Closed());
-    return;
-  }
-  writer_->Submit(std::move(op));
+  Submit(std::move(op));
 }
 
 void SqliteDocumentStore::SetCollectionConfig(CollectionConfig config, Done done) {
@@ -135,11 +160,37 @@ void SqliteDocumentStore::SetCollectionConfig(CollectionConfig config, Done done
   op.collection = config.collection;
   op.config = std::move(config);
   op.done = std::move(done);
-  if (closed_.load() || !writer_) {
-    if (op.done) op.done(Closed());
-    return;
-  }
-  writer_->Submit(std::move(op));
+  Submit(std::move(op));
+}
+
+void SqliteDocumentStore::MergeRemote(std::string peer_id, std::vector<RemoteChange> changes,
+                                      ReplicationCheckpoint checkpoint, Done done) {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kMergeRemote;
+  op.precheck = ValidateKey("peer_id", peer_id);
+  op.peer_id = std::move(peer_id);
+  op.changes = std::move(changes);
+  op.checkpoint = std::move(checkpoint);
+  op.done = std::move(done);
+  Submit(std::move(op));
+}
+
+void SqliteDocumentStore::SavePeer(PeerRecord record, Done done) {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kSavePeer;
+  op.precheck = ValidatePeerRecord(record);
+  op.peer = std::move(record);
+  op.done = std::move(done);
+  Submit(std::move(op));
+}
+
+void SqliteDocumentStore::RemovePeer(std::string endpoint_id, Done done) {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kRemovePeer;
+  op.precheck = ValidateKey("endpoint_id", endpoint_id);
+  op.peer_id = std::move(endpoint_id);
+  op.done = std::move(done);
+  Submit(std::move(op));
 }
 
 void SqliteDocumentStore::CollectGarbage(Done done) {
@@ -158,13 +209,7 @@ StatusOr<std::string> SqliteDocumentStore::Render(const std::string& collection,
     return Status(StatusCode::kDataLoss, "stored document " + collection + "/" + doc_id +
                                              " does not decode: " + doc.status().message());
   }
-  if (!cipher_) return doc->Render();
-  auto plain = cipher_->Decrypt(collection, doc_id, *doc);
-  if (!plain.ok()) {
-    return FailedPreconditionError("cannot decrypt document " + collection + "/" + doc_id +
-                                   " with this node's key");
-  }
-  return plain->Render();
+  return RenderStored(cipher_ ? &*cipher_ : nullptr, collection, doc_id, *doc);
 }
 
 StatusOr<std::optional<std::string>> SqliteDocumentStore::Get(const std::string& collection,
@@ -290,6 +335,85 @@ uint64_t SqliteDocumentStore::AddListener(std::shared_ptr<ChangeListener> listen
 
 void SqliteDocumentStore::RemoveListener(uint64_t id) { listeners_.Remove(id); }
 
+StatusOr<FeedPage> SqliteDocumentStore::ReadFeed(uint64_t after_seq, size_t max_entries,
+                                                 size_t max_bytes,
+                                                 const std::string& skip_src_peer) {
+  if (closed_.load()) return Closed();
+  FeedPage page;
+  page.scanned_through = after_seq;
+  if (max_entries == 0 || after_seq >= kMaxSqliteInt) return page;
+  auto lease = readers_->Acquire();
+  if (!lease.ok()) return lease.status();
+  ReadConnection& rc = **lease;
+  SqliteStatement& st = rc.read_feed;
+  StatementScope scope(st);
+  st.BindInt64(1, static_cast<int64_t>(after_seq));
+  // Skipped rows do not fill the page, but a page examines a bounded number of them.
+  const uint64_t limit = std::min<uint64_t>(max_entries, kMaxSqliteInt - kFeedMaxSkipped);
+  st.BindInt64(2, static_cast<int64_t>(limit + kFeedMaxSkipped));
+  size_t bytes = 0;
+  for (;;) {
+    const int step = st.Step();
+    if (step == SQLITE_DONE) break;
+    if (step != SQLITE_ROW) return SqliteStatus(step, "read change feed", rc.db.get());
+    const auto seq = static_cast<uint64_t>(st.ColumnInt64(0));
+    const std::string_view src_peer = st.ColumnText(4);
+    if (!skip_src_peer.empty() && src_peer == skip_src_peer) {
+      page.scanned_through = seq;
+      continue;
+    }
+    const std::string_view state = st.ColumnBlob(3);
+    if (!page.entries.empty() && (state.size() > max_bytes || bytes > max_bytes - state.size())) {
+      break;  // this row is left for the next page
+    }
+    bytes += state.size();
+    FeedEntry& e = page.entries.emplace_back();
+    e.seq = seq;
+    e.collection = std::string(st.ColumnText(1));
+    e.doc_id = std::string(st.ColumnText(2));
+    e.state = std::string(state);
+    e.src_peer = std::string(src_peer);
+    page.scanned_through = seq;
+    if (page.entries.size() >= max_entries) break;
+  }
+  return page;
+}
+
+StatusOr<ReplicationCheckpoint> SqliteDocumentStore::GetCheckpoint(const std::string& peer_id) {
+  if (closed_.load()) return Closed();
+  auto lease = readers_->Acquire();
+  if (!lease.ok()) return lease.status();
+  ReadConnection& rc = **lease;
+  StatementScope scope(rc.get_checkpoint);
+  rc.get_checkpoint.BindText(1, peer_id);
+  const int step = rc.get_checkpoint.Step();
+  ReplicationCheckpoint cp;
+  if (step == SQLITE_DONE) return cp;
+  if (step != SQLITE_ROW) return SqliteStatus(step, "read replication checkpoint", rc.db.get());
+  cp.epoch = std::string(rc.get_checkpoint.ColumnText(0));
+  cp.seq = static_cast<uint64_t>(rc.get_checkpoint.ColumnInt64(1));
+  return cp;
+}
+
+StatusOr<std::vector<PeerRecord>> SqliteDocumentStore::ListPeerRecords() {
+  if (closed_.load()) return Closed();
+  auto lease = readers_->Acquire();
+  if (!lease.ok()) return lease.status();
+  ReadConnection& rc = **lease;
+  StatementScope scope(rc.list_peers);
+  std::vector<PeerRecord> peers;
+  for (;;) {
+    const int step = rc.list_peers.Step();
+    if (step == SQLITE_DONE) break;
+    if (step != SQLITE_ROW) return SqliteStatus(step, "list peers", rc.db.get());
+    PeerRecord& r = peers.emplace_back();
+    r.endpoint_id = std::string(rc.list_peers.ColumnText(0));
+    r.addresses = SplitAddresses(rc.list_peers.ColumnText(1));
+    r.is_static = rc.list_peers.ColumnInt64(2) != 0;
+  }
+  return peers;
+}
+
 uint64_t SqliteDocumentStore::LastSeq() const { return writer_ ? writer_->last_seq() : 0; }
 
 uint64_t SqliteDocumentStore::NotifiedSeq() const { return listeners_.dispatched_seq(); }
@@ -308,6 +432,9 @@ StoreStats SqliteDocumentStore::Stats() const {
   s.tombstones_force_purged = counters_.tombstones_force_purged.load();
   s.documents_expired = counters_.documents_expired.load();
   s.gc_passes = counters_.gc_passes.load();
+  s.remote_merged = counters_.remote_merged.load();
+  s.remote_unchanged = counters_.remote_unchanged.load();
+  s.remote_rejected = counters_.remote_rejected.load();
   s.cache_entries = cache_.entries();
   s.cache_bytes = cache_.bytes();
   s.cache_hits = cache_.hits();
@@ -350,6 +477,15 @@ void SqliteDocumentStore::RegisterMetrics(MetricsRegistry& registry) {
             static_cast<double>(s.tombstones_force_purged));
     counter("peat_store_documents_expired_total", "Documents deleted by IMPLICIT_TTL expiry.",
             static_cast<double>(s.documents_expired));
+    counter("peat_store_remote_merges_total",
+            "Replicated document states merged that changed the local state.",
+            static_cast<double>(s.remote_merged));
+    counter("peat_store_remote_unchanged_total",
+            "Replicated document states merged that changed nothing (already known).",
+            static_cast<double>(s.remote_unchanged));
+    counter("peat_store_remote_rejected_total",
+            "Replicated document states skipped as invalid (bad key, too large, undecodable).",
+            static_cast<double>(s.remote_rejected));
     counter("peat_store_transactions_total", "Committed write transactions (groups).",
             static_cast<double>(s.transactions));
     counter("peat_store_write_failures_total", "Write groups rolled back by a storage failure.",

@@ -16,10 +16,19 @@
 // leaf value is encrypted before it enters the stored state (ValueCipher); the database file
 // never holds a plaintext value.
 //
-// Deviation from the DocumentStore contract: Put/Delete/SetCollectionConfig call `done`
-// synchronously on the calling thread (before returning) when the store is closed (UNAVAILABLE)
-// or its write queue is full (RESOURCE_EXHAUSTED). Validation errors are reported on the writer
-// thread like every other result.
+// Replication: MergeRemote goes through the same group commit as local writes (see
+// GroupCommitWriter); ReadFeed/GetCheckpoint/ListPeerRecords read through the reader pool.
+// SavePeer stores addresses "\n"-joined, so an address must not contain '\n' (nor NUL).
+// MergeRemote's peer_id and SavePeer's endpoint_id must be valid keys (non-empty UTF-8 without
+// NUL, at most 1024 bytes): INVALID_ARGUMENT otherwise. ReadFeed with max_entries = 0 returns an
+// empty page (scanned_through = after_seq). Skipped entries (src_peer == skip_src_peer) do not
+// count against max_entries, but one page examines at most max_entries + kFeedMaxSkipped rows.
+//
+// Deviation from the DocumentStore contract: every write (Put/Delete/SetCollectionConfig,
+// MergeRemote, SavePeer/RemovePeer) calls `done` synchronously on the calling thread (before
+// returning) when the store is closed (UNAVAILABLE) or its write queue is full
+// (RESOURCE_EXHAUSTED). Validation errors are reported on the writer thread like every other
+// result.
 //
 // Thread-safe. Close() (or the destructor) commits queued writes, then stops; it must not be
 // called from a listener or a `done` callback.
@@ -46,6 +55,9 @@ namespace peat::store {
 
 class SqliteDocumentStore : public DocumentStore {
  public:
+  // ReadFeed examines at most this many skipped rows beyond max_entries per page.
+  static constexpr size_t kFeedMaxSkipped = 4096;
+
   // Creates or opens the store: schema create/migrate, cheap integrity check (DATA_LOSS if it
   // fails), seq/HLC restore, collection configs, writer thread. INVALID_ARGUMENT for bad options.
   static StatusOr<std::unique_ptr<SqliteDocumentStore>> Open(const StoreOptions& options);
@@ -65,6 +77,15 @@ class SqliteDocumentStore : public DocumentStore {
   StatusOr<std::vector<CollectionConfig>> ListCollectionConfigs() override;
   uint64_t AddListener(std::shared_ptr<ChangeListener> listener) override;
   void RemoveListener(uint64_t id) override;
+  void MergeRemote(std::string peer_id, std::vector<RemoteChange> changes,
+                   ReplicationCheckpoint checkpoint, Done done) override;
+  StatusOr<FeedPage> ReadFeed(uint64_t after_seq, size_t max_entries, size_t max_bytes,
+                              const std::string& skip_src_peer) override;
+  StatusOr<ReplicationCheckpoint> GetCheckpoint(const std::string& peer_id) override;
+  std::string Epoch() const override { return epoch_; }
+  void SavePeer(PeerRecord record, Done done) override;
+  void RemovePeer(std::string endpoint_id, Done done) override;
+  StatusOr<std::vector<PeerRecord>> ListPeerRecords() override;
   uint64_t LastSeq() const override;
   uint64_t NotifiedSeq() const override;
 
@@ -90,6 +111,8 @@ class SqliteDocumentStore : public DocumentStore {
  private:
   explicit SqliteDocumentStore(const StoreOptions& options);
   Status Init();
+  // Queues `op`, or fails it at once when closed.
+  void Submit(WriteOp op);
   // Decodes (and decrypts) a stored state into its canonical JSON.
   StatusOr<std::string> Render(const std::string& collection, const std::string& doc_id,
                                std::string_view state) const;

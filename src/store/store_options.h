@@ -98,6 +98,9 @@ struct StoreStats {
   uint64_t tombstones_force_purged = 0;  // ... of which purged at the TTL upper bound, unacked
   uint64_t documents_expired = 0;        // IMPLICIT_TTL deletes
   uint64_t gc_passes = 0;
+  uint64_t remote_merged = 0;     // remote changes (MergeRemote) that changed the local state
+  uint64_t remote_unchanged = 0;  // remote changes that changed nothing (no seq)
+  uint64_t remote_rejected = 0;   // remote changes skipped: invalid key/size, undecodable state
   uint64_t cache_entries = 0;
   uint64_t cache_bytes = 0;
   uint64_t cache_hits = 0;

@@ -34,6 +34,22 @@ CREATE TABLE IF NOT EXISTS collection_configs(
 ) WITHOUT ROWID;
 )sql";
 
+// v2 (replication): docs.src_peer (the peer whose state a row exactly equals, "" otherwise), the
+// peer registry and the per-peer replication checkpoints.
+constexpr const char* kMigrateV1ToV2 = R"sql(
+ALTER TABLE docs ADD COLUMN src_peer TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS peers(
+  endpoint_id TEXT PRIMARY KEY NOT NULL,
+  addresses TEXT NOT NULL,
+  is_static INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS peer_checkpoints(
+  peer_id TEXT PRIMARY KEY NOT NULL,
+  epoch TEXT NOT NULL,
+  seq INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 std::string Hex(const uint8_t* p, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string s;
@@ -79,6 +95,9 @@ Status InitializeSchema(SqliteConnection& db) {
   // Migrations: each step takes the schema from version N to N+1, inside this transaction.
   if (version < 1) {
     if (Status s = db.Exec(kCreateV1); !s.ok()) return fail(s);
+  }
+  if (version < 2) {
+    if (Status s = db.Exec(kMigrateV1ToV2); !s.ok()) return fail(s);
   }
   {
     auto st = db.Prepare(

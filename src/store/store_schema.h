@@ -1,14 +1,21 @@
 // The SQLite schema of the document store, its migrations, the meta table, and the cheap
 // integrity check run at open.
 //
-//   docs(collection, doc_id, state, live, seq, updated_ms)  PRIMARY KEY (collection, doc_id),
+//   docs(collection, doc_id, state, live, seq, updated_ms, src_peer)  PRIMARY KEY
+//       (collection, doc_id),
 //       WITHOUT ROWID; UNIQUE index on seq (the change feed); index (live, collection,
 //       updated_ms) for lifecycle GC and tombstone counts.
 //       state = crdt::Document::Encode(); updated_ms = wall ms of the state's newest timestamp
-//       (its HLC, so every replica computes the same age).
+//       (its HLC, so every replica computes the same age); src_peer = endpoint id of the peer
+//       whose state the row exactly equals after a remote merge, "" for local changes (v2).
 //   meta(key, value): schema_version, epoch (random, names this store instance for replication),
 //       last_seq (never goes backwards, even when the row holding it is purged), hlc.
 //   collection_configs(collection, deletion_policy, soft_delete_ttl_secs, tombstone_ttl_secs).
+//   peers(endpoint_id, addresses ("\n"-joined host:port), is_static) (v2): the peer registry.
+//   peer_checkpoints(peer_id, epoch, seq) (v2): how far this store has merged each peer's feed.
+//
+// Versions: 1 = docs/meta/collection_configs; 2 = + docs.src_peer, peers, peer_checkpoints.
+// A fresh store runs every step (v1 then v2) in the one migration transaction.
 //
 // Functions run on one connection from one thread.
 #pragma once
@@ -21,7 +28,7 @@
 
 namespace peat::store {
 
-inline constexpr int64_t kSchemaVersion = 1;
+inline constexpr int64_t kSchemaVersion = 2;
 
 struct StoreMeta {
   int64_t schema_version = 0;

@@ -108,4 +108,15 @@ Status ValueCipher::EncryptChanged(std::string_view collection, std::string_view
   return status;
 }
 
+StatusOr<std::string> RenderStored(const ValueCipher* cipher, std::string_view collection,
+                                   std::string_view doc_id, const crdt::Document& stored) {
+  if (cipher == nullptr) return stored.Render();
+  auto plain = cipher->Decrypt(collection, doc_id, stored);
+  if (!plain.ok()) {
+    return FailedPreconditionError("cannot decrypt document " + std::string(collection) + "/" +
+                                   std::string(doc_id) + " with this node's key");
+  }
+  return plain->Render();
+}
+
 }  // namespace peat::store

@@ -53,4 +53,11 @@ class ValueCipher {
   Aes256GcmKey key_;
 };
 
+// The canonical JSON of a stored state as this node shows it (what Get returns and listeners
+// receive): decrypted with `cipher`, or as stored when `cipher` is null (a node without the key
+// then shows encrypted values as their "ENC:v1:..." strings). FAILED_PRECONDITION "cannot decrypt
+// document <collection>/<doc_id> with this node's key" when a value does not open.
+StatusOr<std::string> RenderStored(const ValueCipher* cipher, std::string_view collection,
+                                   std::string_view doc_id, const crdt::Document& stored);
+
 }  // namespace peat::store
