@@ -613,6 +613,7 @@ Status CrossValidate(State& st) {
     }
   }
   c.mesh_listen = st.mesh_listen.ToString();
+  c.mesh_listen_address = st.mesh_listen;
 
   if (c.rpc_default_timeout_secs > c.rpc_max_timeout_secs) {
     return InvalidArgumentError(

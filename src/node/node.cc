@@ -6,6 +6,7 @@
 
 #include "crypto/base64.h"
 #include "service/document_service.h"
+#include "service/peer_service.h"
 #include "service/sidecar_service.h"
 #include "service/subscribe_service.h"
 #include "service/typed_collection_service.h"
@@ -92,6 +93,9 @@ Status Node::Start() {
   service::RegisterSubscribeService(methods_, *store_, *snapshots_, &subscriber_metrics_);
   store_->RegisterMetrics(metrics_);
   metrics_.AddCollector([this](std::string& out) { AppendSubscriberMetrics(out); });
+  PEAT_RETURN_IF_ERROR(StartMesh());
+  service::RegisterPeerService(methods_, *mesh_);
+  metrics_.AddCollector([this](std::string& out) { mesh_->AppendMetrics(out); });
   service::RegisterSidecarService(methods_, *this);  // GetStatus; UNIMPLEMENTED for the rest
   service::RegisterHealthService(methods_, health_);
 
@@ -133,7 +137,7 @@ Status Node::Start() {
 
   health_.Set("", service::ServingStatus::kServing);
   health_.Set("peat.sidecar.v1.PeatSidecar", service::ServingStatus::kServing);
-  // Replication is not built yet (mesh): the node is READY with sync inactive.
+  // READY; Snapshot() reports SYNCING while the mesh's sync is active.
   SetPhase(service::NodePhase::kReady);
   return Status::Ok();
 }
@@ -154,6 +158,17 @@ bool Node::Shutdown() {
                  config_.shutdown_grace_secs, server_->open_connections());
   }
   server_->Stop();
+  if (mesh_) {
+    // Pending changes reach connected peers within the grace period (BEHAVIOR.md "Operations").
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(config_.shutdown_grace_secs);
+    if (!mesh_->Drain(deadline)) {
+      spdlog::warn(
+          "shutdown: some peers had not acknowledged every change when the grace period "
+          "ended");
+    }
+    mesh_->Stop();
+  }
   if (blocking_) blocking_->join();
   if (snapshots_) snapshots_->join();
   store_.reset();  // flushes and closes the database
@@ -165,8 +180,10 @@ service::NodeStatusSnapshot Node::Snapshot() const {
   s.node_id = node_id_;
   s.endpoint_id = endpoint_id_;
   s.phase = phase_.load();
-  s.sync_active = false;
-  s.connected_peers = 0;
+  s.sync_active = mesh_ && mesh_->sync_active();
+  s.connected_peers = mesh_ ? mesh_->connected_peers() : 0;
+  if (s.phase == service::NodePhase::kReady && s.sync_active)
+    s.phase = service::NodePhase::kSyncing;
   return s;
 }
 
@@ -192,6 +209,25 @@ void Node::AppendSubscriberMetrics(std::string& out) const {
   one("peat_subscriber_lagged_total", "counter",
       "Subscribe streams ended because they lagged too far.",
       static_cast<double>(subscriber_metrics_.lagged.Value()));
+}
+
+Status Node::StartMesh() {
+  mesh::MeshOptions options;
+  options.listen_ip = config_.mesh_listen_address.host;
+  options.listen_port = config_.mesh_listen_address.port;
+  options.app_id = config_.app_id;
+  if (!config_.shared_key_b64.empty()) {
+    auto key = Base64DecodeSecret(config_.shared_key_b64);
+    if (!key.ok()) return InvalidArgumentError("--shared-key: " + key.status().message());
+    options.shared_key = std::move(*key);
+  }
+  for (const auto& p : config_.peers) {
+    options.static_peers.push_back(store::PeerRecord{p.endpoint_id, {p.address}, true});
+  }
+  options.auto_sync = config_.auto_sync;
+  mesh_ = std::make_unique<mesh::Mesh>(std::move(options), identity_->key, endpoint_id_, node_id_,
+                                       *store_);
+  return mesh_->Start();
 }
 
 void Node::SetPhase(service::NodePhase phase) {

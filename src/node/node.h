@@ -1,6 +1,6 @@
 // Node: the composition root. Owns the identity, the document store, the API server and the
 // services, and walks the lifecycle INITIALIZING (opening the store) → READY (or SYNCING once the
-// mesh syncs) → SHUTTING_DOWN.
+// mesh syncs) → SHUTTING_DOWN. The phase reads SYNCING while the mesh's sync is active.
 //
 // Start() and Shutdown() are called from the control thread (main); Snapshot() and readiness are
 // thread-safe and called from RPC threads.
@@ -17,6 +17,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "mesh/identity.h"
+#include "mesh/mesh.h"
 #include "node/node_config.h"
 #include "rpc/method_table.h"
 #include "rpc/rpc_server.h"
@@ -45,6 +46,7 @@ class Node : public service::StatusSource {
   bool IsReady(std::string* reason) const;
 
  private:
+  Status StartMesh();
   void SetPhase(service::NodePhase phase);
   void AppendSubscriberMetrics(std::string& out) const;
 
@@ -60,6 +62,7 @@ class Node : public service::StatusSource {
   std::unique_ptr<boost::asio::thread_pool> blocking_;   // scans and large lists
   std::unique_ptr<boost::asio::thread_pool> snapshots_;  // Subscribe snapshots (may stall on a
                                                          // slow client; kept apart from scans)
+  std::unique_ptr<mesh::Mesh> mesh_;                     // stopped before the store closes
   rpc::MethodTable methods_;
   service::HealthState health_;
   service::SubscriberMetrics subscriber_metrics_;

@@ -40,6 +40,7 @@ struct NodeConfig {
 
   // Mesh
   std::string mesh_listen = "tcp://0.0.0.0:0";  // alias: --iroh-udp-port sets the port
+  ListenAddress mesh_listen_address{ListenAddress::Kind::kTcp, "0.0.0.0", 0, ""};  // parsed
   bool disable_mdns = false;
   bool enable_kubernetes_discovery = false;
   std::string discovery_namespace;

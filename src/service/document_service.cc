@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include "peat/sidecar/v1/sidecar.pb.h"
+#include "service/reply_when_done.h"
 #include "service/request_validation.h"
 #include "service/sidecar_service.h"
 
@@ -15,18 +16,6 @@ using rpc::ServerCall;
 namespace {
 
 std::string Path(const char* method) { return std::string(kSidecarServicePath) + method; }
-
-// Completion for a store write: replies with an empty response message or the store's error.
-template <typename Resp>
-store::DocumentStore::Done ReplyWhenCommitted(std::shared_ptr<ServerCall> call) {
-  return [call = std::move(call)](Status st) {
-    if (st.ok()) {
-      call->Reply(std::make_unique<Resp>());
-    } else {
-      call->Finish(std::move(st));
-    }
-  };
-}
 
 store::DeletionPolicy FromProto(pb::DeletionPolicy p) {
   switch (p) {
@@ -78,7 +67,7 @@ void RegisterDocumentService(rpc::MethodTable& table, store::DocumentStore& stor
           return call->Finish(st);
         }
         store.Put(req.collection(), req.doc_id(), req.json_data(),
-                  ReplyWhenCommitted<pb::PutDocumentResponse>(call));
+                  ReplyWhenDone<pb::PutDocumentResponse>(call));
       });
 
   table.AddUnary<pb::GetDocumentRequest, pb::GetDocumentResponse>(
@@ -98,7 +87,7 @@ void RegisterDocumentService(rpc::MethodTable& table, store::DocumentStore& stor
           return call->Finish(st);
         }
         store.Delete(req.collection(), req.doc_id(),
-                     ReplyWhenCommitted<pb::DeleteDocumentResponse>(call));
+                     ReplyWhenDone<pb::DeleteDocumentResponse>(call));
       });
 
   table.AddAsync<pb::ListDocumentsRequest>(
@@ -131,7 +120,7 @@ void RegisterDocumentService(rpc::MethodTable& table, store::DocumentStore& stor
         if (c.has_soft_delete_ttl_secs()) config.soft_delete_ttl_secs = c.soft_delete_ttl_secs();
         if (c.has_tombstone_ttl_secs()) config.tombstone_ttl_secs = c.tombstone_ttl_secs();
         store.SetCollectionConfig(std::move(config),
-                                  ReplyWhenCommitted<pb::SetCollectionConfigResponse>(call));
+                                  ReplyWhenDone<pb::SetCollectionConfigResponse>(call));
       });
 
   table.AddUnary<pb::GetCollectionConfigRequest, pb::GetCollectionConfigResponse>(

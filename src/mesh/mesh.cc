@@ -1,0 +1,557 @@
+#include "mesh/mesh.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
+
+#include "mesh/identity.h"
+#include "mesh/peer_address.h"
+#include "mesh/tls_transport.h"
+
+namespace peat::mesh {
+
+namespace {
+
+std::string Short(const std::string& endpoint_id) { return endpoint_id.substr(0, 10); }
+
+}  // namespace
+
+// Store listener → one coalesced "feed advanced" task on the loop (the writer thread must not
+// block, and a burst of commits needs one wake-up, not thousands).
+class Mesh::FeedWatcher : public store::ChangeListener {
+ public:
+  explicit FeedWatcher(Mesh* mesh) : mesh_(mesh) {}
+  void OnChange(const store::ChangeEvent&) override {
+    if (mesh_->feed_posted_.exchange(true)) return;
+    boost::asio::post(mesh_->io_, [m = mesh_] {
+      m->feed_posted_.store(false);
+      m->OnFeedAdvanced();
+    });
+  }
+
+ private:
+  Mesh* mesh_;
+};
+
+struct ConnectRequest {
+  std::string endpoint_id;
+  std::vector<std::string> addresses;
+  int attempt = 0;
+  MeshControl::Done done;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+};
+
+Mesh::Mesh(MeshOptions options, const Ed25519Key& key, std::string endpoint_id, std::string node_id,
+           store::DocumentStore& store)
+    : options_(std::move(options)),
+      key_(key),
+      endpoint_id_(std::move(endpoint_id)),
+      node_id_(std::move(node_id)),
+      store_(store) {}
+
+Mesh::~Mesh() { Stop(); }
+
+Status Mesh::Start() {
+  auto formation = FormationKey::Derive(options_.app_id, options_.shared_key.span());
+  if (!formation.ok()) return formation.status();
+  formation_key_.emplace(std::move(*formation));
+  env_.store = &store_;
+  env_.endpoint_id = endpoint_id_;
+  env_.node_id = node_id_;
+  env_.formation_key = &*formation_key_;
+  env_.app_id_hash = AppIdHash(options_.app_id);
+  env_.options = options_.session;
+  env_.counters = &counters_;
+  env_.feed_advanced = [this] { OnFeedAdvanced(); };
+
+  TlsTransportOptions topts;
+  topts.max_frame_bytes = options_.max_frame_bytes;
+  topts.handshake_timeout = options_.session.handshake_timeout;
+  auto transport = TlsTransport::Create(io_, key_, topts);
+  if (!transport.ok()) return transport.status();
+  transport_ = std::move(*transport);
+
+  auto bound = transport_->Listen(
+      options_.listen_ip, options_.listen_port,
+      [this](std::shared_ptr<MeshConnection> connection) {
+        AdoptConnection(std::move(connection), nullptr);
+      },
+      [this](const std::string& reason, const Status& why) {
+        counters_.HandshakeFailed(reason);
+        spdlog::warn("mesh handshake failed: reason={} (inbound): {}", reason, why.ToString());
+      });
+  if (!bound.ok()) {
+    return Status(bound.status().code(), "mesh listener tcp://" + options_.listen_ip + ":" +
+                                             std::to_string(options_.listen_port) + ": " +
+                                             bound.status().message());
+  }
+  listen_address_ = *bound;
+  spdlog::info("mesh listening on tcp://{}", listen_address_);
+
+  sync_active_.store(options_.auto_sync);
+  feed_watcher_ = std::make_shared<FeedWatcher>(this);
+  listener_id_ = store_.AddListener(feed_watcher_);
+
+  // Registry: persisted peers (ConnectPeer of earlier runs), then static ones (re-registered at
+  // every boot; a persisted entry of the same id takes the static addresses).
+  auto persisted = store_.ListPeerRecords();
+  if (!persisted.ok()) return persisted.status();
+  for (auto& r : *persisted) {
+    if (r.is_static) continue;  // static peers come from this boot's flags only
+    RegisterOnLoop(std::move(r), /*persist=*/false);
+  }
+  for (auto r : options_.static_peers) {
+    r.is_static = true;
+    RegisterOnLoop(std::move(r), /*persist=*/false);
+  }
+
+  work_.emplace(io_.get_executor());
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "peat-mesh");
+    io_.run();
+  });
+  return Status::Ok();
+}
+
+void Mesh::Stop() {
+  if (stopped_.exchange(true)) return;
+  if (listener_id_ != 0) store_.RemoveListener(listener_id_);
+  if (thread_.joinable()) {
+    std::promise<void> closed;
+    boost::asio::post(io_, [this, &closed] {
+      for (auto& [id, peer] : registered_) {
+        if (peer.timer) peer.timer->cancel();
+      }
+      for (const auto& s : std::vector<SessionPtr>(sessions_.begin(), sessions_.end())) {
+        s->Close("shutdown");
+      }
+      if (transport_) transport_->Stop();
+      closed.set_value();
+    });
+    closed.get_future().wait();
+    work_.reset();
+    // Closing connections flush briefly: the loop ends by itself when they are done; bounded.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (!io_.stopped() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    io_.stop();
+    thread_.join();
+  }
+  sessions_.clear();
+  established_.clear();
+  registered_.clear();
+  transport_.reset();
+}
+
+bool Mesh::Drain(std::chrono::steady_clock::time_point deadline) {
+  if (!thread_.joinable()) return true;
+  while (true) {
+    bool caught_up = RunOnLoop<bool>(
+        [this] {
+          for (const auto& [id, s] : established_) {
+            if (!s->OutboundCaughtUp()) return false;
+          }
+          return true;
+        },
+        true);
+    if (caught_up) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+template <typename T>
+T Mesh::RunOnLoop(std::function<T()> fn, T fallback) const {
+  if (stopped_.load() || !thread_.joinable()) return fallback;
+  auto task = std::make_shared<std::packaged_task<T()>>(std::move(fn));
+  auto result = task->get_future();
+  boost::asio::post(io_, [task] { (*task)(); });
+  if (result.wait_for(std::chrono::seconds(2)) != std::future_status::ready) return fallback;
+  return result.get();
+}
+
+// --- Registry and dialing -------------------------------------------------------------------
+
+void Mesh::RegisterOnLoop(store::PeerRecord record, bool persist) {
+  const std::string id = record.endpoint_id;
+  auto [it, inserted] = registered_.try_emplace(id);
+  auto& peer = it->second;
+  if (inserted) {
+    peer.backoff = std::make_unique<Backoff>(options_.redial_initial, options_.redial_max,
+                                             std::hash<std::string>{}(id) ^ next_seed_++);
+    peer.timer = std::make_unique<boost::asio::steady_timer>(io_);
+  }
+  const bool was_static = !inserted && peer.record.is_static;
+  peer.record = std::move(record);
+  peer.record.is_static = peer.record.is_static || was_static;
+  if (persist && !peer.record.is_static) {
+    store_.SavePeer(peer.record, [id](Status s) {
+      if (!s.ok()) spdlog::warn("mesh: persisting peer {} failed: {}", Short(id), s.ToString());
+    });
+  }
+  if (!established_.count(id)) ScheduleRedial(id, std::chrono::milliseconds(0));
+}
+
+void Mesh::ScheduleRedial(const std::string& endpoint_id, std::chrono::milliseconds delay) {
+  auto it = registered_.find(endpoint_id);
+  if (it == registered_.end() || stopped_.load()) return;
+  it->second.timer->expires_after(delay);
+  it->second.timer->async_wait([this, endpoint_id](const boost::system::error_code& ec) {
+    if (!ec) RedialNow(endpoint_id);
+  });
+}
+
+void Mesh::RedialNow(const std::string& endpoint_id) {
+  auto it = registered_.find(endpoint_id);
+  if (it == registered_.end() || it->second.dialing || established_.count(endpoint_id)) return;
+  it->second.dialing = true;
+  DialAddresses(endpoint_id, OrderAddresses(it->second.record.addresses), 0,
+                UnavailableError("no address"), [this, endpoint_id](Status status) {
+                  auto it = registered_.find(endpoint_id);
+                  if (it == registered_.end()) return;
+                  it->second.dialing = false;
+                  if (status.ok()) {
+                    it->second.backoff->Reset();
+                    return;
+                  }
+                  if (established_.count(endpoint_id)) return;  // it dialed us meanwhile
+                  auto delay = it->second.backoff->Next();
+                  spdlog::info("mesh peer {}: {}; redial in {} ms", Short(endpoint_id),
+                               status.message(), delay.count());
+                  ScheduleRedial(endpoint_id, delay);
+                });
+}
+
+void Mesh::DialAddresses(std::string endpoint_id, std::vector<std::string> addresses, size_t index,
+                         Status last_error, DialDone done) {
+  if (stopped_.load()) return done(UnavailableError("mesh stopped"));
+  if (index >= addresses.size()) return done(std::move(last_error));
+  const std::string address = addresses[index];
+  transport_->Dial(
+      address, endpoint_id, options_.dial_timeout,
+      [this, endpoint_id, addresses = std::move(addresses), index,
+       done = std::move(done)](StatusOr<std::shared_ptr<MeshConnection>> conn) mutable {
+        if (!conn.ok()) {
+          if (conn.status().code() == StatusCode::kPermissionDenied) {
+            counters_.HandshakeFailed("identity_mismatch");
+            spdlog::warn("mesh handshake failed: reason=identity_mismatch peer={} addr={}: {}",
+                         Short(endpoint_id), addresses[index], conn.status().message());
+            return done(conn.status());
+          }
+          return DialAddresses(std::move(endpoint_id), std::move(addresses), index + 1,
+                               conn.status(), std::move(done));
+        }
+        AdoptConnection(std::move(*conn), std::move(done));
+      });
+}
+
+Mesh::SessionPtr Mesh::AdoptConnection(std::shared_ptr<MeshConnection> connection,
+                                       DialDone handshake_done) {
+  if (stopped_.load()) {
+    connection->Close("shutdown");
+    if (handshake_done) handshake_done(UnavailableError("mesh stopped"));
+    return nullptr;
+  }
+  ReplicationSession::Callbacks cb;
+  cb.on_established = [this](const SessionPtr& s) { OnEstablished(s); };
+  cb.on_closed = [this](const SessionPtr& s, const Status& why, const std::string& failure) {
+    OnSessionClosed(s, why, failure);
+  };
+  auto session =
+      std::make_shared<ReplicationSession>(io_, env_, std::move(connection), std::move(cb));
+  sessions_.insert(session);
+  if (handshake_done) handshake_waiters_[session.get()] = std::move(handshake_done);
+  session->Start(sync_active_.load());
+  return session;
+}
+
+void Mesh::OnEstablished(const SessionPtr& session) {
+  const std::string& peer = session->peer_endpoint_id();
+  if (peer == endpoint_id_) {
+    session->Close("self");
+    return;
+  }
+  auto it = established_.find(peer);
+  if (it != established_.end() && it->second != session) {
+    const SessionPtr& old = it->second;
+    bool keep_new;
+    if (old->dialer_endpoint_id() != session->dialer_endpoint_id()) {
+      keep_new = session->dialer_endpoint_id() < old->dialer_endpoint_id();
+    } else {
+      keep_new = session->serial() > old->serial();
+    }
+    if (!keep_new) {
+      // Our dial raced theirs and lost: the peer is connected, which is what the dial wanted.
+      auto waiter = handshake_waiters_.find(session.get());
+      if (waiter != handshake_waiters_.end()) {
+        auto done = std::move(waiter->second);
+        handshake_waiters_.erase(waiter);
+        done(Status::Ok());
+      }
+      session->Close("duplicate");
+      return;
+    }
+    SessionPtr loser = old;
+    established_.erase(it);
+    loser->Close("duplicate");
+  }
+  established_[peer] = session;
+  UpdateConnectedCount();
+  spdlog::info("mesh peer {} connected ({} {}, node {})", Short(peer),
+               session->is_dialer() ? "dialed" : "accepted", session->remote_address(),
+               session->peer_node_id());
+  if (auto r = registered_.find(peer); r != registered_.end()) r->second.backoff->Reset();
+  auto waiter = handshake_waiters_.find(session.get());
+  if (waiter != handshake_waiters_.end()) {
+    auto done = std::move(waiter->second);
+    handshake_waiters_.erase(waiter);
+    done(Status::Ok());
+  }
+}
+
+void Mesh::OnSessionClosed(const SessionPtr& session, const Status& why,
+                           const std::string& handshake_failure) {
+  sessions_.erase(session);
+  closed_bytes_sent_ += session->wire_bytes_sent();
+  closed_bytes_received_ += session->wire_bytes_received();
+  auto& totals = peer_closed_bytes_[session->peer_endpoint_id()];
+  totals.first += session->wire_bytes_sent();
+  totals.second += session->wire_bytes_received();
+  auto waiter = handshake_waiters_.find(session.get());
+  if (waiter != handshake_waiters_.end()) {
+    auto done = std::move(waiter->second);
+    handshake_waiters_.erase(waiter);
+    if (!handshake_failure.empty()) {
+      done(PermissionDeniedError("formation handshake refused (" + handshake_failure + ")"));
+    } else {
+      done(UnavailableError("connection closed during the handshake: " + why.message()));
+    }
+  }
+  const std::string peer = session->peer_endpoint_id();
+  auto it = established_.find(peer);
+  if (it == established_.end() || it->second != session) return;
+  established_.erase(it);
+  UpdateConnectedCount();
+  spdlog::info("mesh peer {} disconnected: {}", Short(peer), why.message());
+  if (registered_.count(peer) && !stopped_.load()) {
+    ScheduleRedial(peer, registered_[peer].backoff->Next());
+  }
+}
+
+void Mesh::UpdateConnectedCount() {
+  connected_count_.store(static_cast<uint32_t>(established_.size()));
+}
+
+void Mesh::OnFeedAdvanced() {
+  for (const auto& [id, s] : established_) s->OnFeedAdvanced();
+}
+
+// --- MeshControl ----------------------------------------------------------------------------
+
+void Mesh::ConnectPeer(std::string endpoint_id, std::vector<std::string> addresses, Done done) {
+  if (!IsValidEndpointId(endpoint_id)) {
+    return done(InvalidArgumentError("endpoint_id must be 64 lowercase hex characters"));
+  }
+  if (endpoint_id == endpoint_id_) {
+    return done(InvalidArgumentError("endpoint_id is this node's own id"));
+  }
+  auto ordered = OrderAddresses(addresses);
+  if (ordered.empty()) {
+    return done(
+        InvalidArgumentError("addresses: no usable address (want host:port, e.g. 10.0.0.7:4433)"));
+  }
+  auto req = std::make_shared<ConnectRequest>();
+  req->endpoint_id = std::move(endpoint_id);
+  req->addresses = std::move(ordered);
+  req->done = std::move(done);
+  boost::asio::post(io_, [this, req] {
+    req->timer = std::make_unique<boost::asio::steady_timer>(io_);
+    ConnectAttempt(req);
+  });
+}
+
+void Mesh::ConnectAttempt(std::shared_ptr<ConnectRequest> req) {
+  auto finish_ok = [this, req] {
+    store::PeerRecord record{req->endpoint_id, req->addresses, false};
+    auto existing = registered_.find(req->endpoint_id);
+    if (existing != registered_.end() && existing->second.record.is_static) record.is_static = true;
+    const bool persist = !record.is_static;
+    RegisterOnLoop(record, false);
+    if (!persist) return req->done(Status::Ok());
+    // Answer once the registration is durable: a restart right after OK still redials it.
+    store_.SavePeer(std::move(record),
+                    [this, req](Status s) { boost::asio::post(io_, [req, s] { req->done(s); }); });
+  };
+  if (established_.count(req->endpoint_id)) return finish_ok();
+  ++req->attempt;
+  DialAddresses(req->endpoint_id, req->addresses, 0, UnavailableError("no address"),
+                [this, req, finish_ok](Status status) {
+                  if (status.ok()) return finish_ok();
+                  if (status.code() == StatusCode::kPermissionDenied ||
+                      req->attempt >= options_.connect_attempts || stopped_.load()) {
+                    return req->done(std::move(status));
+                  }
+                  req->timer->expires_after(options_.connect_attempt_gap);
+                  req->timer->async_wait([this, req](const boost::system::error_code& ec) {
+                    if (ec) return req->done(UnavailableError("mesh stopped"));
+                    ConnectAttempt(req);
+                  });
+                });
+}
+
+void Mesh::DisconnectPeer(std::string endpoint_id, Done done) {
+  boost::asio::post(io_, [this, endpoint_id = std::move(endpoint_id), done = std::move(done)] {
+    bool was_persisted = false;
+    if (auto it = registered_.find(endpoint_id); it != registered_.end()) {
+      it->second.timer->cancel();
+      was_persisted = !it->second.record.is_static;
+      registered_.erase(it);
+    }
+    if (auto it = established_.find(endpoint_id); it != established_.end()) {
+      SessionPtr s = it->second;
+      established_.erase(it);
+      UpdateConnectedCount();
+      s->Close("disconnected by request");
+    }
+    for (const auto& s : std::vector<SessionPtr>(sessions_.begin(), sessions_.end())) {
+      if (s->peer_endpoint_id() == endpoint_id) s->Close("disconnected by request");
+    }
+    (void)was_persisted;
+    // Always remove: a persisted record may exist from an earlier run even if not loaded.
+    store_.RemovePeer(endpoint_id,
+                      [this, done](Status s) { boost::asio::post(io_, [done, s] { done(s); }); });
+  });
+}
+
+void Mesh::ListPeers(std::function<void(std::vector<PeerView>)> done) {
+  boost::asio::post(io_, [this, done = std::move(done)] {
+    std::map<std::string, PeerView> views;
+    for (const auto& [id, s] : established_) {
+      views[id] = PeerView{id, {s->remote_address()}, true};
+    }
+    for (const auto& [id, peer] : registered_) {
+      if (!views.count(id)) views[id] = PeerView{id, peer.record.addresses, false};
+    }
+    std::vector<PeerView> out;
+    out.reserve(views.size());
+    for (auto& [id, v] : views) out.push_back(std::move(v));
+    done(std::move(out));
+  });
+}
+
+void Mesh::SetSyncActive(bool active) {
+  if (sync_active_.exchange(active) == active) return;
+  spdlog::info("mesh sync {}", active ? "started" : "stopped");
+  boost::asio::post(io_, [this, active] {
+    for (const auto& s : std::vector<SessionPtr>(sessions_.begin(), sessions_.end())) {
+      s->SetSyncActive(active);
+    }
+  });
+}
+
+void Mesh::GetSyncStats(std::function<void(SyncStats)> done) {
+  boost::asio::post(io_, [this, done = std::move(done)] {
+    SyncStats s;
+    s.sync_active = sync_active_.load();
+    s.connected_peers = static_cast<uint32_t>(established_.size());
+    s.bytes_sent = closed_bytes_sent_;
+    s.bytes_received = closed_bytes_received_;
+    for (const auto& session : sessions_) {
+      s.bytes_sent += session->wire_bytes_sent();
+      s.bytes_received += session->wire_bytes_received();
+    }
+    done(s);
+  });
+}
+
+void Mesh::AppendMetrics(std::string& out) const {
+  struct PeerSample {
+    std::string label;
+    bool connected;
+    uint64_t sent, received, lag;
+    double contact_age;
+  };
+  auto peers = RunOnLoop<std::vector<PeerSample>>(
+      [this] {
+        std::map<std::string, PeerSample> by_peer;
+        const auto now = std::chrono::steady_clock::now();
+        for (const auto& [id, totals] : peer_closed_bytes_) {
+          by_peer[id] = PeerSample{Short(id), false, totals.first, totals.second, 0, -1};
+        }
+        for (const auto& [id, p] : registered_) {
+          if (!by_peer.count(id)) by_peer[id] = PeerSample{Short(id), false, 0, 0, 0, -1};
+        }
+        for (const auto& s : sessions_) {
+          auto& p = by_peer[s->peer_endpoint_id()];
+          p.label = Short(s->peer_endpoint_id());
+          p.sent += s->wire_bytes_sent();
+          p.received += s->wire_bytes_received();
+        }
+        for (const auto& [id, s] : established_) {
+          auto& p = by_peer[id];
+          p.connected = true;
+          p.lag = s->peer_last_seq() > s->inbound_checkpoint()
+                      ? s->peer_last_seq() - s->inbound_checkpoint()
+                      : 0;
+          p.contact_age = std::chrono::duration<double>(now - s->last_contact()).count();
+        }
+        std::vector<PeerSample> v;
+        for (auto& [id, p] : by_peer) v.push_back(std::move(p));
+        return v;
+      },
+      {});
+
+  AppendMetricHeader(out, "peat_mesh_connected_peers", "gauge",
+                     "Peers with an established mesh session.");
+  AppendSample(out, "peat_mesh_connected_peers", "", connected_count_.load());
+  AppendMetricHeader(out, "peat_mesh_sync_active", "gauge", "1 when document sync is active.");
+  AppendSample(out, "peat_mesh_sync_active", "", sync_active_.load() ? 1 : 0);
+  auto per_peer = [&](const char* name, const char* type, const char* help, auto value) {
+    AppendMetricHeader(out, name, type, help);
+    for (const auto& p : peers) {
+      const double v = value(p);
+      if (v < 0) continue;
+      AppendSample(out, name, "peer=\"" + p.label + "\"", v);
+    }
+  };
+  per_peer("peat_mesh_peer_connected", "gauge", "1 while the peer's session is established.",
+           [](const PeerSample& p) { return p.connected ? 1.0 : 0.0; });
+  per_peer("peat_mesh_bytes_sent_total", "counter", "Mesh wire bytes sent to the peer.",
+           [](const PeerSample& p) { return static_cast<double>(p.sent); });
+  per_peer("peat_mesh_bytes_received_total", "counter", "Mesh wire bytes received from the peer.",
+           [](const PeerSample& p) { return static_cast<double>(p.received); });
+  per_peer("peat_mesh_replication_lag", "gauge",
+           "The peer's change-feed head minus our checkpoint of it (changes not merged yet).",
+           [](const PeerSample& p) { return p.connected ? static_cast<double>(p.lag) : -1.0; });
+  per_peer("peat_mesh_last_contact_age_seconds", "gauge",
+           "Seconds since anything was received from the peer.",
+           [](const PeerSample& p) { return p.contact_age; });
+  AppendMetricHeader(out, "peat_mesh_handshake_failures_total", "counter",
+                     "Mesh connections refused or failed before documents could flow, by reason.");
+  for (const auto& [reason, n] : counters_.handshake_failures()) {
+    AppendSample(out, "peat_mesh_handshake_failures_total", "reason=\"" + reason + "\"",
+                 static_cast<double>(n));
+  }
+  auto counter = [&](const char* name, const char* help, const Counter& c) {
+    AppendMetricHeader(out, name, "counter", help);
+    AppendSample(out, name, "", static_cast<double>(c.Value()));
+  };
+  counter("peat_mesh_sessions_established_total", "Mesh sessions that passed the handshake.",
+          counters_.sessions_established);
+  counter("peat_mesh_bad_frames_total", "Undecodable or out-of-protocol mesh frames.",
+          counters_.bad_frames);
+  counter("peat_mesh_batches_sent_total", "Change batches sent.", counters_.batches_sent);
+  counter("peat_mesh_batches_received_total", "Change batches received.",
+          counters_.batches_received);
+  counter("peat_mesh_changes_sent_total", "Document states sent.", counters_.changes_sent);
+  counter("peat_mesh_changes_received_total", "Document states received.",
+          counters_.changes_received);
+  counter("peat_mesh_merge_failures_total", "Received batches the store could not commit.",
+          counters_.merge_failures);
+}
+
+}  // namespace peat::mesh

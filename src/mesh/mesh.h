@@ -1,0 +1,150 @@
+// Mesh: this node as a peer of its formation. Owns the mesh loop (one thread), the transport and
+// its listener, the peer registry (static --peer entries and ConnectPeer registrations,
+// persisted in the store) with redial-forever backoff, and one ReplicationSession per connected
+// peer. It watches the store's change feed and tells every session when new changes commit.
+//
+// Connections: any node that passes the formation handshake may connect; registered peers are
+// also dialed by us. Two nodes that dial each other at once end up with one session: the one
+// dialed by the smaller endpoint id wins (both sides decide alike); between two connections of
+// the same dialer the newer wins (the older is probably dead and not yet noticed).
+//
+// Threading: public methods are thread-safe (they post to the loop); Start/Drain/Stop are called
+// from the node's control thread. AppendMetrics and Drain wait for the loop (bounded) and must
+// not be called on it.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "crypto/ed25519.h"
+#include "crypto/secure_bytes.h"
+#include "mesh/backoff.h"
+#include "mesh/formation_proof.h"
+#include "mesh/mesh_control.h"
+#include "mesh/mesh_counters.h"
+#include "mesh/replication_session.h"
+#include "mesh/session_options.h"
+#include "mesh/transport.h"
+#include "store/document_store.h"
+
+namespace peat::mesh {
+
+struct MeshOptions {
+  std::string listen_ip = "0.0.0.0";
+  uint16_t listen_port = 0;
+  std::string app_id;
+  SecureBytes shared_key;  // decoded --shared-key; empty = formation by app id only
+  std::vector<store::PeerRecord> static_peers;
+  bool auto_sync = true;
+  SessionOptions session;
+  std::chrono::milliseconds redial_initial{1'000};
+  std::chrono::milliseconds redial_max{60'000};
+  // ConnectPeer: attempts over all addresses, this far apart.
+  int connect_attempts = 3;
+  std::chrono::milliseconds connect_attempt_gap{200};
+  std::chrono::milliseconds dial_timeout{3'000};
+  size_t max_frame_bytes = 16u << 20;
+};
+
+class Mesh : public MeshControl {
+ public:
+  // `key` and `store` must outlive the Mesh.
+  Mesh(MeshOptions options, const Ed25519Key& key, std::string endpoint_id, std::string node_id,
+       store::DocumentStore& store);
+  ~Mesh() override;
+
+  // Binds the mesh listener, starts the loop, registers static and persisted peers and dials
+  // them. Logs "mesh listening on tcp://IP:PORT".
+  Status Start();
+  // The bound listener address, "ip:port".
+  const std::string& listen_address() const { return listen_address_; }
+  // Waits (until `deadline`) for every connected peer to acknowledge our feed up to its current
+  // head: pending changes reach peers before shutdown. True if they all did.
+  bool Drain(std::chrono::steady_clock::time_point deadline);
+  // Closes every session and the listener, stops the loop. Idempotent.
+  void Stop();
+
+  // MeshControl
+  void ConnectPeer(std::string endpoint_id, std::vector<std::string> addresses, Done done) override;
+  void DisconnectPeer(std::string endpoint_id, Done done) override;
+  void ListPeers(std::function<void(std::vector<PeerView>)> done) override;
+  void SetSyncActive(bool active) override;
+  bool sync_active() const override { return sync_active_.load(); }
+  void GetSyncStats(std::function<void(SyncStats)> done) override;
+
+  uint32_t connected_peers() const { return connected_count_.load(); }
+  // peat_mesh_* samples for /metrics.
+  void AppendMetrics(std::string& out) const;
+
+ private:
+  class FeedWatcher;
+  struct RegisteredPeer {
+    store::PeerRecord record;
+    std::unique_ptr<Backoff> backoff;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+    bool dialing = false;
+  };
+  using SessionPtr = std::shared_ptr<ReplicationSession>;
+  using DialDone = std::function<void(Status)>;
+
+  // Loop-only helpers.
+  void RegisterOnLoop(store::PeerRecord record, bool persist);
+  void ScheduleRedial(const std::string& endpoint_id, std::chrono::milliseconds delay);
+  void RedialNow(const std::string& endpoint_id);
+  void DialAddresses(std::string endpoint_id, std::vector<std::string> addresses, size_t index,
+                     Status last_error, DialDone done);
+  void ConnectAttempt(std::shared_ptr<struct ConnectRequest> req);
+  SessionPtr AdoptConnection(std::shared_ptr<MeshConnection> connection, DialDone handshake_done);
+  void OnEstablished(const SessionPtr& session);
+  void OnSessionClosed(const SessionPtr& session, const Status& why,
+                       const std::string& handshake_failure);
+  void OnFeedAdvanced();
+  void UpdateConnectedCount();
+  template <typename T>
+  T RunOnLoop(std::function<T()> fn, T fallback) const;
+
+  MeshOptions options_;
+  const Ed25519Key& key_;
+  const std::string endpoint_id_;
+  const std::string node_id_;
+  store::DocumentStore& store_;
+
+  mutable boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  std::unique_ptr<Transport> transport_;
+  std::optional<FormationKey> formation_key_;
+  SessionEnvironment env_;
+  MeshCounters counters_;
+  std::shared_ptr<FeedWatcher> feed_watcher_;
+  uint64_t listener_id_ = 0;
+  std::string listen_address_;
+
+  std::atomic<bool> sync_active_{false};
+  std::atomic<uint32_t> connected_count_{0};
+  std::atomic<bool> stopped_{false};
+  std::atomic<bool> feed_posted_{false};
+
+  // Loop-only state.
+  std::map<std::string, RegisteredPeer> registered_;
+  std::map<std::string, SessionPtr> established_;  // by peer endpoint id
+  std::set<SessionPtr> sessions_;                  // every live session (handshaking too)
+  std::map<const ReplicationSession*, DialDone> handshake_waiters_;
+  uint64_t closed_bytes_sent_ = 0;  // wire bytes of connections that already closed
+  uint64_t closed_bytes_received_ = 0;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> peer_closed_bytes_;  // sent, received
+  uint64_t next_seed_ = 1;
+};
+
+}  // namespace peat::mesh

@@ -1,0 +1,52 @@
+// MeshControl: what the service layer may ask of the mesh (ConnectPeer, DisconnectPeer,
+// ListPeers, StartSync/StopSync, GetSyncStats). Implemented by Mesh (mesh.h); tests may fake it.
+//
+// Threading: every method may be called from any thread. Callbacks run on the mesh's thread and
+// must not block.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace peat::mesh {
+
+struct PeerView {
+  std::string endpoint_id;
+  std::vector<std::string> addresses;  // in use when connected, else the registered ones
+  bool connected = false;
+};
+
+struct SyncStats {
+  bool sync_active = false;
+  uint32_t connected_peers = 0;
+  uint64_t bytes_sent = 0;  // mesh wire bytes since start (TLS records, every connection)
+  uint64_t bytes_received = 0;
+};
+
+class MeshControl {
+ public:
+  using Done = std::function<void(Status)>;
+
+  virtual ~MeshControl() = default;
+
+  // Dials `addresses` (IP literals first), three attempts 200 ms apart, then the formation
+  // handshake. OK: connected and registered (persisted, redialed after drops and restarts).
+  // INVALID_ARGUMENT (bad id, own id, no usable address), UNAVAILABLE (unreachable),
+  // PERMISSION_DENIED (handshake refused, with the reason).
+  virtual void ConnectPeer(std::string endpoint_id, std::vector<std::string> addresses,
+                           Done done) = 0;
+  // Unregisters (persisted) and closes any connection to the peer. Unknown peer: OK.
+  virtual void DisconnectPeer(std::string endpoint_id, Done done) = 0;
+  // Connected peers and registered peers that are not connected, sorted by endpoint id.
+  virtual void ListPeers(std::function<void(std::vector<PeerView>)> done) = 0;
+  // Starts or pauses document replication (connections stay up).
+  virtual void SetSyncActive(bool active) = 0;
+  virtual bool sync_active() const = 0;
+  virtual void GetSyncStats(std::function<void(SyncStats)> done) = 0;
+};
+
+}  // namespace peat::mesh

@@ -1,0 +1,404 @@
+#include "mesh/replication_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/post.hpp>
+
+#include "peat/mesh/v1/mesh.pb.h"
+
+namespace peat::mesh {
+
+namespace {
+
+std::atomic<uint64_t> g_next_serial{1};
+
+std::string Short(const std::string& endpoint_id) { return endpoint_id.substr(0, 10); }
+
+}  // namespace
+
+ReplicationSession::ReplicationSession(boost::asio::io_context& io, const SessionEnvironment& env,
+                                       std::shared_ptr<MeshConnection> connection,
+                                       Callbacks callbacks)
+    : io_(io),
+      env_(env),
+      connection_(std::move(connection)),
+      callbacks_(std::move(callbacks)),
+      serial_(g_next_serial.fetch_add(1)),
+      handshake_timer_(io),
+      keepalive_timer_(io) {}
+
+ReplicationSession::~ReplicationSession() = default;
+
+const std::string& ReplicationSession::dialer_endpoint_id() const {
+  return connection_->is_dialer() ? env_.endpoint_id : connection_->peer_endpoint_id();
+}
+
+void ReplicationSession::Start(bool sync_active) {
+  if (started_) return;
+  started_ = true;
+  sync_active_ = sync_active;
+  last_received_ = last_sent_ = std::chrono::steady_clock::now();
+  std::weak_ptr<ReplicationSession> weak = weak_from_this();
+  connection_->Start(
+      [weak](std::string frame) {
+        if (auto self = weak.lock()) self->OnFrame(std::move(frame));
+      },
+      [weak](const Status& why) {
+        if (auto self = weak.lock()) self->OnConnectionClosed(why);
+      });
+
+  // Hello: our proof of the shared key, bound to this TLS session and both endpoint ids.
+  const std::string& dialer = dialer_endpoint_id();
+  const std::string& listener =
+      connection_->is_dialer() ? connection_->peer_endpoint_id() : env_.endpoint_id;
+  const FormationRole role =
+      connection_->is_dialer() ? FormationRole::kDialer : FormationRole::kListener;
+  auto proof = env_.formation_key->Prove(role, connection_->channel_binding(), dialer, listener);
+  if (!proof.ok()) {
+    FailHandshake("protocol", proof.status().message());
+    return;
+  }
+  v1::Frame frame;
+  auto* hello = frame.mutable_hello();
+  hello->set_protocol_version(kMeshProtocolVersion);
+  hello->set_min_protocol_version(kMeshMinProtocolVersion);
+  hello->set_app_id_hash(env_.app_id_hash.data(), env_.app_id_hash.size());
+  hello->set_proof(proof->data(), proof->size());
+  hello->set_node_id(env_.node_id);
+  hello->set_store_epoch(env_.store->Epoch());
+  hello->set_last_seq(env_.store->LastSeq());
+  SendFrame(frame);
+
+  handshake_timer_.expires_after(env_.options.handshake_timeout);
+  handshake_timer_.async_wait([weak](const boost::system::error_code& ec) {
+    if (ec) return;
+    auto self = weak.lock();
+    if (self && !self->established_ && !self->closed_) {
+      self->FailHandshake("timeout", "no Hello within the handshake timeout");
+    }
+  });
+}
+
+void ReplicationSession::SendFrame(const v1::Frame& frame) {
+  if (closed_) return;
+  connection_->Send(frame.SerializeAsString());
+  last_sent_ = std::chrono::steady_clock::now();
+}
+
+void ReplicationSession::Close(const std::string& reason) {
+  if (closed_) return;
+  v1::Frame bye;
+  bye.mutable_goodbye()->set_reason(reason);
+  SendFrame(bye);
+  connection_->Close(reason);
+}
+
+void ReplicationSession::OnConnectionClosed(const Status& why) {
+  if (closed_) return;
+  closed_ = true;
+  handshake_timer_.cancel();
+  keepalive_timer_.cancel();
+  auto self = shared_from_this();
+  if (callbacks_.on_closed) callbacks_.on_closed(self, why, handshake_failure_);
+}
+
+void ReplicationSession::FailHandshake(const std::string& reason, const std::string& detail) {
+  if (closed_ || !handshake_failure_.empty()) return;
+  handshake_failure_ = reason;
+  env_.counters->HandshakeFailed(reason);
+  spdlog::warn("mesh handshake failed: reason={} peer={} addr={} ({}): {}", reason,
+               Short(connection_->peer_endpoint_id()), connection_->remote_address(),
+               connection_->is_dialer() ? "outbound" : "inbound", detail);
+  Close(reason);
+}
+
+void ReplicationSession::OnFrame(std::string bytes) {
+  if (closed_) return;
+  last_received_ = std::chrono::steady_clock::now();
+  v1::Frame frame;
+  if (!frame.ParseFromString(bytes)) {
+    env_.counters->bad_frames.Inc();
+    if (!established_) {
+      FailHandshake("protocol", "undecodable frame");
+    } else {
+      spdlog::warn("mesh peer {}: undecodable frame ({} bytes); closing", Short(peer_endpoint_id()),
+                   bytes.size());
+      Close("protocol");
+    }
+    return;
+  }
+  if (!established_) {
+    if (frame.has_hello()) {
+      OnHello(frame);
+    } else if (frame.has_goodbye()) {
+      // The peer refused us; our own check of its Hello would have said why, but it never came.
+      FailHandshake(frame.goodbye().reason().empty() ? "refused" : frame.goodbye().reason(),
+                    "the peer refused the handshake");
+    } else {
+      env_.counters->bad_frames.Inc();
+      FailHandshake("protocol", "first frame is not Hello");
+    }
+    return;
+  }
+  switch (frame.body_case()) {
+    case v1::Frame::kSyncRequest:
+      OnSyncRequest(frame);
+      break;
+    case v1::Frame::kChanges:
+      OnChangeBatch(frame);
+      break;
+    case v1::Frame::kAck:
+      OnBatchAck(frame);
+      break;
+    case v1::Frame::kPing: {
+      peer_last_seq_ = std::max(peer_last_seq_, frame.ping().last_seq());
+      v1::Frame pong;
+      pong.mutable_pong()->set_nonce(frame.ping().nonce());
+      SendFrame(pong);
+      break;
+    }
+    case v1::Frame::kPong:
+      break;
+    case v1::Frame::kGoodbye:
+      spdlog::info("mesh peer {} said goodbye: {}", Short(peer_endpoint_id()),
+                   frame.goodbye().reason());
+      connection_->Close("peer said goodbye: " + frame.goodbye().reason());
+      break;
+    default:
+      env_.counters->bad_frames.Inc();
+      spdlog::warn("mesh peer {}: unexpected frame kind {}; closing", Short(peer_endpoint_id()),
+                   static_cast<int>(frame.body_case()));
+      Close("protocol");
+      break;
+  }
+}
+
+void ReplicationSession::OnHello(const v1::Frame& frame) {
+  const auto& hello = frame.hello();
+  if (hello.protocol_version() < kMeshMinProtocolVersion ||
+      hello.min_protocol_version() > kMeshProtocolVersion) {
+    FailHandshake("protocol", "no common protocol version (peer speaks " +
+                                  std::to_string(hello.min_protocol_version()) + ".." +
+                                  std::to_string(hello.protocol_version()) + ")");
+    return;
+  }
+  if (hello.app_id_hash() !=
+      std::string_view(reinterpret_cast<const char*>(env_.app_id_hash.data()),
+                       env_.app_id_hash.size())) {
+    FailHandshake("app_id_mismatch", "the peer belongs to another formation (--app-id)");
+    return;
+  }
+  const std::string& dialer = dialer_endpoint_id();
+  const std::string& listener =
+      connection_->is_dialer() ? connection_->peer_endpoint_id() : env_.endpoint_id;
+  const FormationRole peer_role =
+      connection_->is_dialer() ? FormationRole::kListener : FormationRole::kDialer;
+  if (!env_.formation_key->Verify(peer_role, connection_->channel_binding(), dialer, listener,
+                                  hello.proof())) {
+    FailHandshake("bad_proof", "the peer does not prove this formation's --shared-key");
+    return;
+  }
+  handshake_timer_.cancel();
+  established_ = true;
+  peer_node_id_ = hello.node_id();
+  peer_epoch_ = hello.store_epoch();
+  peer_last_seq_ = hello.last_seq();
+  env_.counters->sessions_established.Inc();
+  ArmKeepalive();
+  auto self = shared_from_this();
+  if (callbacks_.on_established) callbacks_.on_established(self);
+  if (closed_) return;  // e.g. closed as a duplicate by the callback
+  if (sync_active_) RequestStream();
+}
+
+void ReplicationSession::SetSyncActive(bool active) {
+  if (sync_active_ == active) return;
+  sync_active_ = active;
+  if (!established_ || closed_) return;
+  RequestStream();  // a new stream: active from our checkpoint, or a pause
+  if (active) Pump();
+}
+
+void ReplicationSession::RequestStream() {
+  in_.stream_id = next_stream_id_++;
+  in_.active = sync_active_;
+  if (in_.epoch.empty()) {
+    auto checkpoint = env_.store->GetCheckpoint(peer_endpoint_id());
+    if (!checkpoint.ok()) {
+      spdlog::warn("mesh peer {}: cannot read checkpoint ({}); closing", Short(peer_endpoint_id()),
+                   checkpoint.status().ToString());
+      Close("store error");
+      return;
+    }
+    if (checkpoint->epoch == peer_epoch_) {
+      in_.checkpoint = checkpoint->seq;
+    } else {
+      if (!checkpoint->epoch.empty()) {
+        spdlog::info("mesh peer {}: its store epoch changed (it lost its data); resyncing from 0",
+                     Short(peer_endpoint_id()));
+      }
+      in_.checkpoint = 0;
+    }
+    in_.epoch = peer_epoch_;
+  }
+  v1::Frame frame;
+  auto* req = frame.mutable_sync_request();
+  req->set_stream_id(in_.stream_id);
+  req->set_active(in_.active);
+  req->set_epoch(in_.epoch);
+  req->set_after_seq(in_.checkpoint);
+  req->set_window_batches(env_.options.window_batches);
+  SendFrame(frame);
+}
+
+void ReplicationSession::OnSyncRequest(const v1::Frame& frame) {
+  const auto& req = frame.sync_request();
+  if (req.stream_id() <= out_.stream_id && out_.requested) return;  // stale
+  out_.requested = true;
+  out_.stream_id = req.stream_id();
+  out_.active = req.active();
+  const uint64_t head = env_.store->LastSeq();
+  // A checkpoint of another epoch of our store, or ahead of our feed (a restored backup), is
+  // void: send everything.
+  uint64_t after = req.epoch() == env_.store->Epoch() ? req.after_seq() : 0;
+  if (after > head) after = 0;
+  out_.cursor = after;
+  out_.acked = after;
+  out_.window = std::clamp<uint32_t>(req.window_batches(), 1, 64);
+  out_.in_flight = 0;
+  Pump();
+}
+
+void ReplicationSession::OnFeedAdvanced() {
+  if (established_ && !closed_) Pump();
+}
+
+bool ReplicationSession::OutboundCaughtUp() const {
+  if (!established_ || closed_) return true;
+  if (!out_.requested || !out_.active || !sync_active_) return true;
+  return out_.in_flight == 0 && out_.acked >= env_.store->LastSeq();
+}
+
+void ReplicationSession::Pump() {
+  if (closed_ || !established_ || !sync_active_ || !out_.requested || !out_.active) return;
+  while (out_.in_flight < out_.window) {
+    const uint64_t head = env_.store->LastSeq();
+    if (out_.cursor >= head) return;
+    auto page = env_.store->ReadFeed(out_.cursor, env_.options.batch_max_entries,
+                                     env_.options.batch_max_bytes, peer_endpoint_id());
+    if (!page.ok()) {
+      spdlog::warn("mesh peer {}: reading the change feed failed ({}); closing",
+                   Short(peer_endpoint_id()), page.status().ToString());
+      Close("store error");
+      return;
+    }
+    if (page->scanned_through <= out_.cursor) return;
+    v1::Frame frame;
+    auto* batch = frame.mutable_changes();
+    batch->set_stream_id(out_.stream_id);
+    batch->set_through_seq(page->scanned_through);
+    batch->set_sender_last_seq(std::max(head, page->scanned_through));
+    for (auto& e : page->entries) {
+      auto* c = batch->add_changes();
+      c->set_collection(std::move(e.collection));
+      c->set_doc_id(std::move(e.doc_id));
+      c->set_state(std::move(e.state));
+    }
+    env_.counters->batches_sent.Inc();
+    env_.counters->changes_sent.Inc(page->entries.size());
+    out_.cursor = page->scanned_through;
+    ++out_.in_flight;
+    SendFrame(frame);
+  }
+}
+
+void ReplicationSession::OnBatchAck(const v1::Frame& frame) {
+  const auto& ack = frame.ack();
+  if (ack.stream_id() != out_.stream_id || out_.in_flight == 0) return;  // an older stream
+  --out_.in_flight;
+  out_.acked = std::max(out_.acked, ack.through_seq());
+  Pump();
+}
+
+void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
+  auto* batch = frame.mutable_changes();
+  peer_last_seq_ = std::max(peer_last_seq_, batch->sender_last_seq());
+  // Frames of a replaced or paused stream are dropped unacknowledged: after StopSync nothing
+  // more is merged, and a resumed stream starts again from the persisted checkpoint.
+  if (batch->stream_id() != in_.stream_id || !in_.active) return;
+  env_.counters->batches_received.Inc();
+  env_.counters->changes_received.Inc(batch->changes_size());
+  std::vector<store::RemoteChange> changes;
+  changes.reserve(batch->changes_size());
+  for (auto& c : *batch->mutable_changes()) {
+    changes.push_back(store::RemoteChange{std::move(*c.mutable_collection()),
+                                          std::move(*c.mutable_doc_id()),
+                                          std::move(*c.mutable_state())});
+  }
+  const uint64_t stream_id = batch->stream_id();
+  const uint64_t through = batch->through_seq();
+  const size_t count = changes.size();
+  std::weak_ptr<ReplicationSession> weak = weak_from_this();
+  boost::asio::io_context& io = io_;
+  env_.store->MergeRemote(peer_endpoint_id(), std::move(changes),
+                          store::ReplicationCheckpoint{in_.epoch, through},
+                          [weak, &io, stream_id, through, count](Status status) {
+                            boost::asio::post(io, [weak, stream_id, through, count, status] {
+                              if (auto self = weak.lock()) {
+                                self->OnBatchMerged(stream_id, through, count, status);
+                              }
+                            });
+                          });
+}
+
+void ReplicationSession::OnBatchMerged(uint64_t stream_id, uint64_t through_seq, size_t changes,
+                                       Status status) {
+  if (!status.ok()) {
+    env_.counters->merge_failures.Inc();
+    spdlog::warn("mesh peer {}: merging a batch of {} change(s) failed ({}); reconnecting",
+                 Short(peer_endpoint_id()), changes, status.ToString());
+    Close("merge failed");
+    return;
+  }
+  in_.checkpoint = std::max(in_.checkpoint, through_seq);
+  if (changes > 0 && env_.feed_advanced) env_.feed_advanced();
+  if (closed_) return;
+  v1::Frame frame;
+  auto* ack = frame.mutable_ack();
+  ack->set_stream_id(stream_id);
+  ack->set_through_seq(through_seq);
+  SendFrame(frame);
+}
+
+void ReplicationSession::ArmKeepalive() {
+  keepalive_timer_.expires_after(
+      std::min(env_.options.ping_interval, env_.options.keepalive_timeout) / 2);
+  std::weak_ptr<ReplicationSession> weak = weak_from_this();
+  keepalive_timer_.async_wait([weak](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->OnKeepaliveTimer();
+  });
+}
+
+void ReplicationSession::OnKeepaliveTimer() {
+  if (closed_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_received_ > env_.options.keepalive_timeout) {
+    spdlog::warn(
+        "mesh peer {} silent for {} ms; closing the link", Short(peer_endpoint_id()),
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - last_received_).count());
+    Close("keepalive timeout");
+    return;
+  }
+  if (now - last_sent_ >= env_.options.ping_interval) {
+    v1::Frame frame;
+    frame.mutable_ping()->set_nonce(++ping_nonce_);
+    frame.mutable_ping()->set_last_seq(env_.store->LastSeq());
+    SendFrame(frame);
+  }
+  ArmKeepalive();
+}
+
+}  // namespace peat::mesh

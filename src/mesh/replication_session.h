@@ -1,0 +1,166 @@
+// ReplicationSession: one authenticated connection to one peer, after the transport's TLS
+// handshake. It runs the formation handshake (Hello with a proof of the shared key, both
+// directions), then replicates documents both ways (proto/peat/mesh/v1/mesh.proto):
+//
+// - Outbound (our feed → peer): the peer asks with SyncRequest{after_seq = its checkpoint}. We
+//   read our change feed from there (DocumentStore::ReadFeed; one entry per changed document, so
+//   catch-up moves each changed document once) and send ChangeBatch frames, at most
+//   `window_batches` unacknowledged, then keep going as new changes commit (OnFeedAdvanced).
+//   Entries whose state came from this very peer unchanged (src_peer) are not sent back: that is
+//   echo suppression. Relaying is natural: what we merged from A is in our feed for C.
+// - Inbound (peer's feed → us): we ask from our persisted checkpoint (void when the peer's store
+//   epoch changed: it lost its data, start over from zero), merge each batch in one store
+//   transaction that also stores the new checkpoint, and acknowledge it. Batches are applied in
+//   order, one stream at a time.
+// - StopSync pauses both directions (we stop sending and ask the peer to stop); the connection
+//   stays up. StartSync resumes from the checkpoints, so writes made while paused flow.
+// - Keepalive: Ping after send silence, close after receive silence.
+//
+// Threading: lives on the mesh loop (one thread); every method must be called there. Store
+// callbacks (writer thread) are posted back to the loop; a session destroyed meanwhile is
+// skipped (weak_ptr).
+#pragma once
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "mesh/formation_proof.h"
+#include "mesh/mesh_counters.h"
+#include "mesh/session_options.h"
+#include "mesh/transport.h"
+#include "store/document_store.h"
+
+namespace peat::mesh {
+
+namespace v1 {
+class Frame;
+}
+
+inline constexpr uint32_t kMeshProtocolVersion = 1;
+inline constexpr uint32_t kMeshMinProtocolVersion = 1;
+
+// What every session of a node shares (owned by Mesh, outlives the sessions).
+struct SessionEnvironment {
+  store::DocumentStore* store = nullptr;
+  std::string endpoint_id;  // ours, 64 hex
+  std::string node_id;
+  const FormationKey* formation_key = nullptr;
+  std::array<uint8_t, 16> app_id_hash{};
+  SessionOptions options;
+  MeshCounters* counters = nullptr;
+  // Called after a received batch committed. Store listeners only hear about changes that are
+  // visible to readers; a merge that only moves a deleted document forward (a newer delete) gets a
+  // seq without an event, and must still reach the other peers.
+  std::function<void()> feed_advanced;
+};
+
+class ReplicationSession : public std::enable_shared_from_this<ReplicationSession> {
+ public:
+  struct Callbacks {
+    // The formation handshake succeeded: documents may flow.
+    std::function<void(const std::shared_ptr<ReplicationSession>&)> on_established;
+    // The session ended (runs once). `handshake_failure` is the refusal reason when it ended
+    // during the handshake because the formation check failed ("" otherwise).
+    std::function<void(const std::shared_ptr<ReplicationSession>&, const Status& why,
+                       const std::string& handshake_failure)>
+        on_closed;
+  };
+
+  ReplicationSession(boost::asio::io_context& io, const SessionEnvironment& env,
+                     std::shared_ptr<MeshConnection> connection, Callbacks callbacks);
+  ~ReplicationSession();
+
+  // Sends Hello and starts reading. `sync_active` is the node's current sync flag.
+  void Start(bool sync_active);
+  // The node's sync flag changed (StartSync / StopSync).
+  void SetSyncActive(bool active);
+  // New local changes committed: send what the peer's window allows.
+  void OnFeedAdvanced();
+  // Says Goodbye{reason} and closes.
+  void Close(const std::string& reason);
+
+  bool established() const { return established_; }
+  bool closed() const { return closed_; }
+  bool is_dialer() const { return connection_->is_dialer(); }
+  const std::string& peer_endpoint_id() const { return connection_->peer_endpoint_id(); }
+  const std::string& remote_address() const { return connection_->remote_address(); }
+  const std::string& peer_node_id() const { return peer_node_id_; }
+  // Endpoint id of the side that dialed this connection.
+  const std::string& dialer_endpoint_id() const;
+  // Creation order among the node's sessions (newer = larger).
+  uint64_t serial() const { return serial_; }
+
+  // For metrics and drain.
+  uint64_t wire_bytes_sent() const { return connection_->wire_bytes_sent(); }
+  uint64_t wire_bytes_received() const { return connection_->wire_bytes_received(); }
+  // Peer's feed head as last reported, and how far we merged it.
+  uint64_t peer_last_seq() const { return peer_last_seq_; }
+  uint64_t inbound_checkpoint() const { return in_.checkpoint; }
+  std::chrono::steady_clock::time_point last_contact() const { return last_received_; }
+  // True when the peer asked for our feed and has acknowledged everything up to our head (or
+  // does not want it now): nothing of ours is waiting to reach it.
+  bool OutboundCaughtUp() const;
+
+ private:
+  struct Outbound {  // serving the peer's SyncRequest
+    bool requested = false;
+    bool active = false;
+    uint64_t stream_id = 0;
+    uint64_t cursor = 0;  // feed position sent through
+    uint64_t acked = 0;   // feed position acknowledged through
+    uint32_t window = 1;
+    uint32_t in_flight = 0;
+  };
+  struct Inbound {  // our stream of the peer's feed
+    uint64_t stream_id = 0;
+    bool active = false;
+    std::string epoch;        // the peer's store epoch
+    uint64_t checkpoint = 0;  // merged (and persisted) through
+  };
+
+  void OnFrame(std::string bytes);
+  void OnConnectionClosed(const Status& why);
+  void OnHello(const v1::Frame& frame);
+  void FailHandshake(const std::string& reason, const std::string& detail);
+  void RequestStream();
+  void OnSyncRequest(const v1::Frame& frame);
+  void OnChangeBatch(v1::Frame& frame);
+  void OnBatchMerged(uint64_t stream_id, uint64_t through_seq, size_t changes, Status status);
+  void OnBatchAck(const v1::Frame& frame);
+  void Pump();
+  void SendFrame(const v1::Frame& frame);
+  void ArmKeepalive();
+  void OnKeepaliveTimer();
+
+  boost::asio::io_context& io_;
+  const SessionEnvironment& env_;
+  std::shared_ptr<MeshConnection> connection_;
+  Callbacks callbacks_;
+  const uint64_t serial_;
+  boost::asio::steady_timer handshake_timer_;
+  boost::asio::steady_timer keepalive_timer_;
+
+  bool started_ = false;
+  bool established_ = false;
+  bool closed_ = false;
+  bool sync_active_ = false;
+  std::string handshake_failure_;
+  std::string peer_node_id_;
+  std::string peer_epoch_;
+  uint64_t peer_last_seq_ = 0;
+  uint64_t next_stream_id_ = 1;
+  uint64_t ping_nonce_ = 0;
+  Outbound out_;
+  Inbound in_;
+  std::chrono::steady_clock::time_point last_received_;
+  std::chrono::steady_clock::time_point last_sent_;
+};
+
+}  // namespace peat::mesh

@@ -1,0 +1,27 @@
+// SessionOptions: the knobs of one replication session (batch sizes, credit window, keepalive).
+// Defaults are what the node runs with; tests shrink the timeouts.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace peat::mesh {
+
+struct SessionOptions {
+  // A ChangeBatch holds at most this many documents / this many bytes of state (the first
+  // document of a batch is always sent, however large).
+  size_t batch_max_entries = 512;
+  size_t batch_max_bytes = 256 * 1024;
+  // Unacknowledged batches a sender may have in flight (asked for by the receiver).
+  uint32_t window_batches = 8;
+  // Hello must arrive within this.
+  std::chrono::milliseconds handshake_timeout{10'000};
+  // A Ping goes out after this much send silence; a link silent (nothing received) for
+  // `keepalive_timeout` is dead. Peers ping every interval, so a live link is never silent that
+  // long; a dead one is noticed within interval + timeout < 30 s.
+  std::chrono::milliseconds ping_interval{5'000};
+  std::chrono::milliseconds keepalive_timeout{15'000};
+};
+
+}  // namespace peat::mesh

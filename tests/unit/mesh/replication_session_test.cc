@@ -1,0 +1,272 @@
+// ReplicationSession over an in-memory connection pair between two real SQLite stores: the
+// formation handshake, two-way replication, echo suppression, pause/resume, checkpointed
+// catch-up and an epoch change.
+#include "mesh/replication_session.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "mesh/loopback_connection.h"
+#include "store/store_test_util.h"
+
+namespace peat::mesh {
+namespace {
+
+using store::testing::BaseOptions;
+using store::testing::OpenOrDie;
+using store::testing::PutSync;
+using store::testing::TempDir;
+
+const std::string kIdA(64, 'a');
+const std::string kIdB(64, 'b');
+
+FormationKey Key(const std::string& app, const std::string& secret) {
+  auto k = FormationKey::Derive(
+      app,
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(secret.data()), secret.size()));
+  EXPECT_TRUE(k.ok());
+  return std::move(*k);
+}
+
+struct Side {
+  Side(const std::string& id, uint64_t tag, FormationKey key, const std::string& app)
+      : formation(std::move(key)) {
+    auto o = BaseOptions(dir.path());
+    o.node_tag = tag;
+    store = OpenOrDie(o);
+    env.store = store.get();
+    env.endpoint_id = id;
+    env.node_id = "node-" + id.substr(0, 1);
+    env.formation_key = &formation;
+    env.app_id_hash = AppIdHash(app);
+    env.counters = &counters;
+  }
+  void Reopen() {
+    store.reset();
+    auto o = BaseOptions(dir.path());
+    store = OpenOrDie(o);
+    env.store = store.get();
+  }
+  TempDir dir;
+  FormationKey formation;
+  std::unique_ptr<store::SqliteDocumentStore> store;
+  MeshCounters counters;
+  SessionEnvironment env;
+  std::shared_ptr<ReplicationSession> session;
+  bool established = false;
+  bool closed = false;
+  std::string failure;
+  uint64_t listener = 0;
+};
+
+// Forwards store commits to the side's session (the Mesh does this in production).
+class FeedForwarder : public store::ChangeListener {
+ public:
+  FeedForwarder(boost::asio::io_context& io, Side& side) : io_(io), side_(side) {}
+  void OnChange(const store::ChangeEvent&) override {
+    boost::asio::post(io_, [this] {
+      if (side_.session) side_.session->OnFeedAdvanced();
+    });
+  }
+
+ private:
+  boost::asio::io_context& io_;
+  Side& side_;
+};
+
+class ReplicationSessionTest : public ::testing::Test {
+ protected:
+  void SetUpSides(const std::string& app_a, const std::string& key_a, const std::string& app_b,
+                  const std::string& key_b) {
+    a_ = std::make_unique<Side>(kIdA, 0xA, Key(app_a, key_a), app_a);
+    b_ = std::make_unique<Side>(kIdB, 0xB, Key(app_b, key_b), app_b);
+    Watch(*a_);
+    Watch(*b_);
+  }
+  void Watch(Side& s) {
+    s.listener = s.store->AddListener(std::make_shared<FeedForwarder>(io_, s));
+  }
+  void Connect(bool sync_a = true, bool sync_b = true, uint8_t binding = 7) {
+    auto [ca, cb] = testing::LoopbackConnection::Pair(io_, kIdA, kIdB, binding);
+    a_->session = MakeSession(*a_, ca);
+    b_->session = MakeSession(*b_, cb);
+    a_->session->Start(sync_a);
+    b_->session->Start(sync_b);
+  }
+  std::shared_ptr<ReplicationSession> MakeSession(Side& s, std::shared_ptr<MeshConnection> c) {
+    s.established = s.closed = false;
+    s.failure.clear();
+    ReplicationSession::Callbacks cb;
+    cb.on_established = [&s](const auto&) { s.established = true; };
+    cb.on_closed = [&s](const auto&, const Status&, const std::string& failure) {
+      s.closed = true;
+      s.failure = failure;
+    };
+    return std::make_shared<ReplicationSession>(io_, s.env, std::move(c), std::move(cb));
+  }
+  // Runs the loop until `pred` holds (store callbacks arrive from writer threads).
+  bool RunUntil(const std::function<bool()>& pred, int timeout_ms = 5000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io_.run_for(std::chrono::milliseconds(2));
+    }
+    return true;
+  }
+  // Both directions idle: every sender acknowledged through its head.
+  bool Quiet() {
+    return a_->session->OutboundCaughtUp() && b_->session->OutboundCaughtUp() &&
+           a_->store->NotifiedSeq() == a_->store->LastSeq() &&
+           b_->store->NotifiedSeq() == b_->store->LastSeq();
+  }
+  std::optional<std::string> Get(Side& s, const std::string& c, const std::string& d) {
+    auto r = s.store->Get(c, d);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : std::nullopt;
+  }
+  void TearDown() override {
+    for (auto* s : {a_.get(), b_.get()}) {
+      if (s && s->session) s->session->Close("test over");
+    }
+    io_.run_for(std::chrono::milliseconds(20));
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
+      io_.get_executor()};
+  std::unique_ptr<Side> a_, b_;
+};
+
+TEST_F(ReplicationSessionTest, ReplicatesBothWaysWithoutEchoes) {
+  SetUpSides("app", "secret", "app", "secret");
+  ASSERT_TRUE(PutSync(*a_->store, "c", "before", R"({"x":1})").ok());
+  Connect();
+  ASSERT_TRUE(RunUntil([&] { return a_->established && b_->established; }));
+  ASSERT_TRUE(RunUntil([&] { return Get(*b_, "c", "before").has_value(); }));
+  ASSERT_TRUE(PutSync(*b_->store, "c", "from-b", R"({"y":2})").ok());
+  ASSERT_TRUE(RunUntil([&] { return Get(*a_, "c", "from-b").has_value(); }));
+  EXPECT_EQ(*Get(*a_, "c", "from-b"), R"({"y":2})");
+  ASSERT_TRUE(RunUntil([&] { return Quiet(); }));
+  // Each document crossed once, in one direction: B did not send A's document back.
+  EXPECT_EQ(a_->counters.changes_sent.Value(), 1u);
+  EXPECT_EQ(b_->counters.changes_sent.Value(), 1u);
+  // The merged copies carry their source, so the feeds skip them for that peer.
+  auto feed = b_->store->ReadFeed(0, 10, 1 << 20, "");
+  ASSERT_TRUE(feed.ok());
+  ASSERT_EQ(feed->entries.size(), 2u);
+  EXPECT_EQ(feed->entries[0].src_peer, kIdA);
+  EXPECT_EQ(feed->entries[1].src_peer, "");
+}
+
+TEST_F(ReplicationSessionTest, ConcurrentFieldWritesMergePerField) {
+  SetUpSides("app", "secret", "app", "secret");
+  ASSERT_TRUE(PutSync(*a_->store, "c", "d", R"({"a":1,"shared":0})").ok());
+  ASSERT_TRUE(PutSync(*b_->store, "c", "d", R"({"b":2,"shared":0})").ok());
+  Connect();
+  ASSERT_TRUE(RunUntil([&] { return a_->established && b_->established; }));
+  ASSERT_TRUE(RunUntil([&] { return Quiet() && Get(*a_, "c", "d") == Get(*b_, "c", "d"); }));
+  auto merged = Get(*a_, "c", "d");
+  ASSERT_TRUE(merged.has_value());
+  // Both writers' own fields survive whatever the last-writer order of the shared ones.
+  EXPECT_NE(merged->find(R"("shared":0)"), std::string::npos) << *merged;
+}
+
+TEST_F(ReplicationSessionTest, DeletesPropagate) {
+  SetUpSides("app", "secret", "app", "secret");
+  Connect();
+  ASSERT_TRUE(RunUntil([&] { return a_->established && b_->established; }));
+  ASSERT_TRUE(PutSync(*a_->store, "c", "d", R"({"v":1})").ok());
+  ASSERT_TRUE(RunUntil([&] { return Get(*b_, "c", "d").has_value(); }));
+  ASSERT_TRUE(store::testing::DeleteSync(*b_->store, "c", "d").ok());
+  ASSERT_TRUE(RunUntil([&] { return !Get(*a_, "c", "d").has_value(); }));
+}
+
+TEST_F(ReplicationSessionTest, WrongAppIdIsRefusedAndNothingCrosses) {
+  SetUpSides("app-1", "secret", "app-2", "secret");
+  ASSERT_TRUE(PutSync(*a_->store, "c", "d", R"({"v":1})").ok());
+  Connect();
+  ASSERT_TRUE(RunUntil([&] { return a_->closed && b_->closed; }));
+  EXPECT_FALSE(a_->established);
+  EXPECT_FALSE(b_->established);
+  EXPECT_EQ(a_->failure, "app_id_mismatch");
+  EXPECT_EQ(b_->failure, "app_id_mismatch");
+  EXPECT_FALSE(Get(*b_, "c", "d").has_value());
+  EXPECT_EQ(a_->counters.handshake_failures()["app_id_mismatch"], 1u);
+}
+
+TEST_F(ReplicationSessionTest, WrongSharedKeyIsRefusedOnBothSides) {
+  SetUpSides("app", "secret-1", "app", "secret-2");
+  ASSERT_TRUE(PutSync(*a_->store, "c", "d", R"({"v":1})").ok());
+  ASSERT_TRUE(PutSync(*b_->store, "c", "e", R"({"v":2})").ok());
+  Connect();
+  ASSERT_TRUE(RunUntil([&] { return a_->closed && b_->closed; }));
+  EXPECT_EQ(a_->failure, "bad_proof");
+  EXPECT_EQ(b_->failure, "bad_proof");
+  EXPECT_FALSE(Get(*b_, "c", "d").has_value());
+  EXPECT_FALSE(Get(*a_, "c", "e").has_value());
+}
+
+TEST_F(ReplicationSessionTest, StopSyncKeepsWritesLocalAndStartSyncSendsThem) {
+  SetUpSides("app", "secret", "app", "secret");
+  Connect();
+  ASSERT_TRUE(RunUntil([&] { return a_->established && b_->established; }));
+  a_->session->SetSyncActive(false);
+  ASSERT_TRUE(PutSync(*a_->store, "c", "paused", R"({"v":1})").ok());
+  ASSERT_TRUE(PutSync(*b_->store, "c", "paused-b", R"({"v":2})").ok());
+  // Give every frame a chance to cross: the loop runs until nothing is left to do.
+  ASSERT_TRUE(RunUntil([&] { return Quiet(); }));
+  io_.run_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(Get(*b_, "c", "paused").has_value());
+  EXPECT_FALSE(Get(*a_, "c", "paused-b").has_value());
+  a_->session->SetSyncActive(true);
+  ASSERT_TRUE(RunUntil([&] { return Get(*b_, "c", "paused").has_value(); }));
+  ASSERT_TRUE(RunUntil([&] { return Get(*a_, "c", "paused-b").has_value(); }));
+}
+
+TEST_F(ReplicationSessionTest, ReconnectMovesOnlyWhatChanged) {
+  SetUpSides("app", "secret", "app", "secret");
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(PutSync(*a_->store, "c", "d" + std::to_string(i), R"({"v":0})").ok());
+  }
+  Connect();
+  ASSERT_TRUE(RunUntil([&] { return a_->established && b_->established && Quiet(); }));
+  ASSERT_EQ(b_->store->List("c")->size(), 200u);
+  a_->session->Close("partition");
+  ASSERT_TRUE(RunUntil([&] { return a_->closed && b_->closed; }));
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(PutSync(*a_->store, "c", "d" + std::to_string(i), R"({"v":1})").ok());
+  }
+  const uint64_t sent_before = a_->counters.changes_sent.Value();
+  Connect(true, true, 9);
+  ASSERT_TRUE(RunUntil([&] { return a_->established && b_->established && Quiet(); }));
+  EXPECT_EQ(a_->counters.changes_sent.Value() - sent_before, 10u);
+  EXPECT_EQ(*Get(*b_, "c", "d3"), R"({"v":1})");
+}
+
+TEST_F(ReplicationSessionTest, PeerThatLostItsDataIsResyncedFromZero) {
+  SetUpSides("app", "secret", "app", "secret");
+  ASSERT_TRUE(PutSync(*a_->store, "c", "d", R"({"v":1})").ok());
+  ASSERT_TRUE(PutSync(*b_->store, "c", "b1", R"({"v":1})").ok());
+  ASSERT_TRUE(PutSync(*b_->store, "c", "b2", R"({"v":1})").ok());
+  Connect();
+  ASSERT_TRUE(RunUntil([&] { return Get(*b_, "c", "d").has_value() && Quiet(); }));
+  ASSERT_TRUE(Get(*a_, "c", "b2").has_value());  // A's checkpoint of B's feed is now 3
+  a_->session->Close("b wipes its disk");
+  ASSERT_TRUE(RunUntil([&] { return a_->closed && b_->closed; }));
+  // B loses everything: a new store (new epoch) whose feed restarts at seq 1.
+  b_->store->RemoveListener(b_->listener);
+  b_->session.reset();
+  b_ = std::make_unique<Side>(kIdB, 0xB, Key("app", "secret"), "app");
+  Watch(*b_);
+  ASSERT_TRUE(PutSync(*b_->store, "c", "new-b", R"({"v":2})").ok());
+  Connect(true, true, 11);
+  // A notices the new epoch and reads B's feed from zero (else it would skip seq 1); B, with no
+  // checkpoint, gets A's whole feed.
+  ASSERT_TRUE(RunUntil([&] { return Get(*a_, "c", "new-b").has_value(); }));
+  ASSERT_TRUE(RunUntil([&] { return Get(*b_, "c", "d").has_value(); }));
+}
+
+}  // namespace
+}  // namespace peat::mesh
