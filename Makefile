@@ -14,7 +14,7 @@ DATA_DIR   ?= ./data
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps npm-deps build build-asan run test test-unit test-asan test-integration \
-        buf-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine clean
+        buf-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh clean
 
 all: build
 
@@ -71,7 +71,7 @@ fmt-check: deps
 fuzz: deps
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-15} bash scripts/fuzz.sh
 
-bench: bench-rpc bench-engine bench-footprint
+bench: bench-rpc bench-engine bench-footprint bench-mesh
 
 bench-rpc: build
 	bash bench/rpc.sh
@@ -81,6 +81,10 @@ bench-engine: build
 
 bench-footprint: build
 	bash bench/footprint.sh
+
+# B3/B4/B5: two-node convergence, catch-up, propagation latency; anchor: automerge-repo (bench/mesh)
+bench-mesh: build npm-deps
+	bash bench/mesh.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
