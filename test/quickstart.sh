@@ -51,7 +51,8 @@ echo "quickstart: GetStatus -> $status"
 endpoint=$(jq -r .endpointAddr <<<"$status")
 node_id=$(jq -r .nodeId <<<"$status")
 [[ "$endpoint" =~ ^[0-9a-f]{64}$ ]] || { echo "quickstart: FAIL: endpointAddr '$endpoint'"; exit 1; }
-[ "$(jq -r .phase <<<"$status")" = "NODE_PHASE_READY" ] || { echo "quickstart: FAIL: phase"; exit 1; }
+# --auto-sync defaults to true: a ready node with sync active reports SYNCING.
+[ "$(jq -r .phase <<<"$status")" = "NODE_PHASE_SYNCING" ] || { echo "quickstart: FAIL: phase"; exit 1; }
 [ -s "$data/store/identity.key" ] || { echo "quickstart: FAIL: no identity in the data dir"; exit 1; }
 stop_node
 

@@ -307,6 +307,32 @@ std::vector<FlagDef> MakeFlagTable() {
         return Status::Ok();
       },
       {"PEAT_NODE_PEERS", "PEAT_NODE_PEER"});
+  add("collection-priority", Kind::kList, "COLLECTION=CLASS",
+      "replication priority class of a collection: critical, priority, routine, low or bulk; "
+      "higher classes replicate first (default: routine); repeatable",
+      [](const std::vector<std::string>& v, State& st) -> Status {
+        st.config.collection_priorities.clear();
+        for (const auto& item : v) {
+          const size_t eq = item.rfind('=');
+          if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
+            return InvalidArgumentError("expected COLLECTION=CLASS, got '" + item + "'");
+          }
+          const std::string name = item.substr(0, eq);
+          const std::string cls = item.substr(eq + 1);
+          static const std::map<std::string, int> kClasses = {
+              {"bulk", 1}, {"low", 2}, {"routine", 3}, {"priority", 4}, {"critical", 5}};
+          auto it = kClasses.find(cls);
+          if (it == kClasses.end()) {
+            return InvalidArgumentError("unknown class '" + cls + "' for collection '" + name +
+                                        "' (want critical, priority, routine, low or bulk)");
+          }
+          if (!st.config.collection_priorities.emplace(name, it->second).second) {
+            return InvalidArgumentError("collection '" + name + "' given twice");
+          }
+        }
+        return Status::Ok();
+      },
+      {"PEAT_NODE_COLLECTION_PRIORITIES", "PEAT_NODE_COLLECTION_PRIORITY"});
   add("auto-sync", Kind::kBool, "BOOL", "start sync at boot (default: " + Def(d.auto_sync) + ")",
       BoolField(&NodeConfig::auto_sync));
   add("print-config", Kind::kBool, "BOOL",
@@ -669,7 +695,8 @@ std::string CleanCliMessage(std::string m) {
 
 const char kFooter[] =
     "Every flag --some-flag can also be set with the environment variable PEAT_NODE_SOME_FLAG\n"
-    "(exceptions: --peer → PEAT_NODE_PEERS, --attachment-root → PEAT_NODE_ATTACHMENT_ROOTS).\n"
+    "(exceptions: --peer → PEAT_NODE_PEERS, --attachment-root → PEAT_NODE_ATTACHMENT_ROOTS,\n"
+    "--collection-priority → PEAT_NODE_COLLECTION_PRIORITIES).\n"
     "A flag on the command line beats its environment variable; an empty value counts as unset;\n"
     "list values are comma-separated. Booleans take true/false, 1/0, yes/no or on/off; a bare\n"
     "boolean flag means true. See docs/CONFIGURATION.md.\n"
@@ -873,6 +900,12 @@ std::string RedactedConfigText(const NodeConfig& c) {
   AppendJsonField(o, "gc-batch-size", num(c.gc_batch_size));
   AppendJsonField(o, "max-document-bytes", num(c.max_document_bytes));
   AppendJsonField(o, "attachment-root", JsonArray(roots));
+  std::vector<std::string> priorities;
+  static const char* kClassNames[] = {"", "bulk", "low", "routine", "priority", "critical"};
+  for (const auto& [name, cls] : c.collection_priorities) {
+    priorities.push_back(name + "=" + kClassNames[std::clamp(cls, 0, 5)]);
+  }
+  AppendJsonField(o, "collection-priority", JsonArray(priorities));
   AppendJsonField(o, "attachment-max-file-bytes", num(c.attachment_max_file_bytes));
   AppendJsonField(o, "attachment-max-bundle-bytes", num(c.attachment_max_bundle_bytes));
   AppendJsonField(o, "attachment-max-files-per-bundle", num(c.attachment_max_files_per_bundle));

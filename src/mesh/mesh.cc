@@ -65,6 +65,7 @@ Status Mesh::Start() {
   env_.app_id_hash = AppIdHash(options_.app_id);
   env_.options = options_.session;
   env_.counters = &counters_;
+  env_.lanes = BuildPriorityLanes(options_.collection_priorities);
   env_.feed_advanced = [this] { OnFeedAdvanced(); };
 
   TlsTransportOptions topts;

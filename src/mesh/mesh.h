@@ -47,6 +47,8 @@ struct MeshOptions {
   SecureBytes shared_key;  // decoded --shared-key; empty = formation by app id only
   std::vector<store::PeerRecord> static_peers;
   bool auto_sync = true;
+  // Replication priority class per collection (see priority_lanes.h); unlisted = routine.
+  std::map<std::string, int> collection_priorities;
   SessionOptions session;
   std::chrono::milliseconds redial_initial{1'000};
   std::chrono::milliseconds redial_max{60'000};

@@ -264,7 +264,8 @@ void ReplicationSession::OnSyncRequest(const v1::Frame& frame) {
   // void: send everything.
   uint64_t after = req.epoch() == env_.store->Epoch() ? req.after_seq() : 0;
   if (after > head) after = 0;
-  out_.cursor = after;
+  out_.lane_cursor.assign(env_.lanes.size(), after);
+  out_.sent_through = after;
   out_.acked = after;
   out_.window = std::clamp<uint32_t>(req.window_batches(), 1, 64);
   out_.in_flight = 0;
@@ -281,37 +282,76 @@ bool ReplicationSession::OutboundCaughtUp() const {
   return out_.in_flight == 0 && out_.acked >= env_.store->LastSeq();
 }
 
+uint64_t ReplicationSession::LowWatermark() const {
+  return *std::min_element(out_.lane_cursor.begin(), out_.lane_cursor.end());
+}
+
 void ReplicationSession::Pump() {
   if (closed_ || !established_ || !sync_active_ || !out_.requested || !out_.active) return;
   while (out_.in_flight < out_.window) {
     const uint64_t head = env_.store->LastSeq();
-    if (out_.cursor >= head) return;
-    auto page = env_.store->ReadFeed(out_.cursor, env_.options.batch_max_entries,
-                                     env_.options.batch_max_bytes, peer_endpoint_id());
-    if (!page.ok()) {
-      spdlog::warn("mesh peer {}: reading the change feed failed ({}); closing",
-                   Short(peer_endpoint_id()), page.status().ToString());
-      Close("store error");
-      return;
+    bool sent = false;
+    bool failed = false;
+    for (size_t lane = 0; lane < env_.lanes.size() && !sent; ++lane) {
+      // The last credit is kept for the top lane: an urgent change never waits for a whole window
+      // of bulk batches to be acknowledged.
+      if (lane > 0 && out_.window > 1 && out_.in_flight + 1 >= out_.window) break;
+      sent = SendFromLane(lane, head, &failed);
+      if (failed) return;
     }
-    if (page->scanned_through <= out_.cursor) return;
-    v1::Frame frame;
-    auto* batch = frame.mutable_changes();
-    batch->set_stream_id(out_.stream_id);
-    batch->set_through_seq(page->scanned_through);
-    batch->set_sender_last_seq(std::max(head, page->scanned_through));
-    for (auto& e : page->entries) {
-      auto* c = batch->add_changes();
-      c->set_collection(std::move(e.collection));
-      c->set_doc_id(std::move(e.doc_id));
-      c->set_state(std::move(e.state));
-    }
-    env_.counters->batches_sent.Inc();
-    env_.counters->changes_sent.Inc(page->entries.size());
-    out_.cursor = page->scanned_through;
-    ++out_.in_flight;
-    SendFrame(frame);
+    if (sent) continue;
+    // Nothing to send, but the peer's checkpoint may still move (entries skipped as echoes, or
+    // lanes that had no rows).
+    const uint64_t through = LowWatermark();
+    if (through <= out_.sent_through) return;
+    SendBatch({}, head);
   }
+}
+
+bool ReplicationSession::SendFromLane(size_t lane, uint64_t head, bool* failed) {
+  uint64_t& cursor = out_.lane_cursor[lane];
+  if (cursor >= head) return false;
+  store::FeedQuery query;
+  query.after_seq = cursor;
+  query.upto_seq = head;
+  query.max_entries = env_.options.batch_max_entries;
+  query.max_bytes = env_.options.batch_max_bytes;
+  query.skip_src_peer = peer_endpoint_id();
+  query.collections = env_.lanes[lane].collections;
+  query.exclude_collections = env_.lanes[lane].exclude;
+  auto page = env_.store->ReadFeed(query);
+  if (!page.ok()) {
+    spdlog::warn("mesh peer {}: reading the change feed failed ({}); closing",
+                 Short(peer_endpoint_id()), page.status().ToString());
+    *failed = true;
+    Close("store error");
+    return false;
+  }
+  cursor = std::max(cursor, page->scanned_through);
+  if (page->entries.empty()) return false;
+  SendBatch(std::move(page->entries), head);
+  return true;
+}
+
+void ReplicationSession::SendBatch(std::vector<store::FeedEntry> entries, uint64_t head) {
+  v1::Frame frame;
+  auto* batch = frame.mutable_changes();
+  batch->set_stream_id(out_.stream_id);
+  // Batches are merged in order, so once this one is merged every lane is merged through its
+  // cursor: the lowest cursor is a safe checkpoint for the peer.
+  out_.sent_through = std::max(out_.sent_through, LowWatermark());
+  batch->set_through_seq(out_.sent_through);
+  batch->set_sender_last_seq(head);
+  for (auto& e : entries) {
+    auto* c = batch->add_changes();
+    c->set_collection(std::move(e.collection));
+    c->set_doc_id(std::move(e.doc_id));
+    c->set_state(std::move(e.state));
+  }
+  env_.counters->batches_sent.Inc();
+  env_.counters->changes_sent.Inc(entries.size());
+  ++out_.in_flight;
+  SendFrame(frame);
 }
 
 void ReplicationSession::OnBatchAck(const v1::Frame& frame) {

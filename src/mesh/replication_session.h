@@ -33,6 +33,7 @@
 #include "common/status.h"
 #include "mesh/formation_proof.h"
 #include "mesh/mesh_counters.h"
+#include "mesh/priority_lanes.h"
 #include "mesh/session_options.h"
 #include "mesh/transport.h"
 #include "store/document_store.h"
@@ -54,6 +55,7 @@ struct SessionEnvironment {
   const FormationKey* formation_key = nullptr;
   std::array<uint8_t, 16> app_id_hash{};
   SessionOptions options;
+  std::vector<PriorityLane> lanes = {PriorityLane{}};  // highest class first; at least one
   MeshCounters* counters = nullptr;
   // Called after a received batch committed. Store listeners only hear about changes that are
   // visible to readers; a merge that only moves a deleted document forward (a newer delete) gets a
@@ -113,8 +115,9 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
     bool requested = false;
     bool active = false;
     uint64_t stream_id = 0;
-    uint64_t cursor = 0;  // feed position sent through
-    uint64_t acked = 0;   // feed position acknowledged through
+    std::vector<uint64_t> lane_cursor;  // per lane: feed read through
+    uint64_t sent_through = 0;          // min of the lane cursors, as last sent
+    uint64_t acked = 0;                 // feed position acknowledged through
     uint32_t window = 1;
     uint32_t in_flight = 0;
   };
@@ -135,6 +138,10 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   void OnBatchMerged(uint64_t stream_id, uint64_t through_seq, size_t changes, Status status);
   void OnBatchAck(const v1::Frame& frame);
   void Pump();
+  // Reads the next page of lane `lane` and sends it; false when the lane had nothing to send.
+  bool SendFromLane(size_t lane, uint64_t head, bool* failed);
+  void SendBatch(std::vector<store::FeedEntry> entries, uint64_t head);
+  uint64_t LowWatermark() const;
   void SendFrame(const v1::Frame& frame);
   void ArmKeepalive();
   void OnKeepaliveTimer();

@@ -225,6 +225,7 @@ Status Node::StartMesh() {
     options.static_peers.push_back(store::PeerRecord{p.endpoint_id, {p.address}, true});
   }
   options.auto_sync = config_.auto_sync;
+  options.collection_priorities = config_.collection_priorities;
   mesh_ = std::make_unique<mesh::Mesh>(std::move(options), identity_->key, endpoint_id_, node_id_,
                                        *store_);
   return mesh_->Start();

@@ -36,6 +36,9 @@ struct NodeConfig {
   std::string encryption_key_b64;  // secret; "" = none
   std::vector<StaticPeer> peers;
   bool auto_sync = true;
+  // Replication priority class per collection: 1 bulk, 2 low, 3 routine (the default for
+  // collections not listed), 4 priority, 5 critical.
+  std::map<std::string, int> collection_priorities;
   bool print_config = false;
 
   // Mesh

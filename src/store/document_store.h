@@ -69,9 +69,23 @@ struct FeedEntry {
   std::string src_peer;  // endpoint id of the peer whose state this exactly equals; "" otherwise
 };
 
+// What to read from the change feed: entries with after_seq < seq <= upto_seq, optionally only
+// (or all but) some collections — a priority lane of a replication session.
+struct FeedQuery {
+  uint64_t after_seq = 0;
+  uint64_t upto_seq = UINT64_MAX;  // capped at LastSeq() when the query starts
+  size_t max_entries = 512;
+  size_t max_bytes = 256 * 1024;
+  std::string skip_src_peer;             // leave out entries whose state came from this peer
+  std::vector<std::string> collections;  // empty = every collection
+  bool exclude_collections = false;      // true: every collection except `collections`
+};
+
 struct FeedPage {
   std::vector<FeedEntry> entries;  // ascending seq
-  uint64_t scanned_through = 0;    // every seq <= this was considered (returned or skipped)
+  // Every seq <= this was considered (returned, skipped, or outside the query's collections):
+  // upto_seq when the query ran out of rows, else the last row examined.
+  uint64_t scanned_through = 0;
 };
 
 // Where this node is in a peer's change feed: the peer store's epoch and the last seq of that
@@ -140,11 +154,11 @@ class DocumentStore {
   // unchanged) with the same codes as Put.
   virtual void MergeRemote(std::string peer_id, std::vector<RemoteChange> changes,
                            ReplicationCheckpoint checkpoint, Done done) = 0;
-  // Up to `max_entries` feed entries with seq > after_seq (at least one if any, then stopping
-  // before `max_bytes` of state would be exceeded). Entries whose src_peer == skip_src_peer (when
-  // non-empty) are left out but still counted in scanned_through. Never waits for the writer.
-  virtual StatusOr<FeedPage> ReadFeed(uint64_t after_seq, size_t max_entries, size_t max_bytes,
-                                      const std::string& skip_src_peer) = 0;
+  // Up to `max_entries` feed entries matching `query` in seq order (at least one if any, then
+  // stopping before `max_bytes` of state would be exceeded). Entries whose src_peer ==
+  // skip_src_peer (when non-empty) are left out but still counted in scanned_through. Never waits
+  // for the writer.
+  virtual StatusOr<FeedPage> ReadFeed(const FeedQuery& query) = 0;
   // The persisted checkpoint for `peer_id` ({"", 0} if none).
   virtual StatusOr<ReplicationCheckpoint> GetCheckpoint(const std::string& peer_id) = 0;
   // Random id of this store instance, created with the database: a peer whose epoch changed has

@@ -57,7 +57,15 @@ StatusOr<std::unique_ptr<ReadConnection>> ReadConnectionPool::OpenOne() {
       {&c->oldest_tombstone, "SELECT min(updated_ms) FROM docs WHERE live = 0"},
       {&c->read_feed,
        "SELECT seq, collection, doc_id, state, src_peer FROM docs INDEXED BY docs_by_seq "
-       "WHERE seq > ?1 ORDER BY seq LIMIT ?2"},
+       "WHERE seq > ?1 AND seq <= ?3 ORDER BY seq LIMIT ?2"},
+      {&c->read_feed_in,
+       "SELECT seq, collection, doc_id, state, src_peer FROM docs "
+       "WHERE seq > ?1 AND seq <= ?3 AND collection IN (SELECT value FROM json_each(?4)) "
+       "ORDER BY seq LIMIT ?2"},
+      {&c->read_feed_not_in,
+       "SELECT seq, collection, doc_id, state, src_peer FROM docs INDEXED BY docs_by_seq "
+       "WHERE seq > ?1 AND seq <= ?3 AND collection NOT IN (SELECT value FROM json_each(?4)) "
+       "ORDER BY seq LIMIT ?2"},
       {&c->get_checkpoint, "SELECT epoch, seq FROM peer_checkpoints WHERE peer_id = ?1"},
       {&c->list_peers, "SELECT endpoint_id, addresses, is_static FROM peers ORDER BY endpoint_id"},
   };

@@ -23,8 +23,10 @@ struct ReadConnection {
   SqliteStatement scan_collection;   // (collection) → doc_id, state, seq of live docs, sorted
   SqliteStatement scan_all;          // () → collection, doc_id, state, seq of live docs, sorted
   SqliteStatement oldest_tombstone;  // () → min(updated_ms) of tombstones or NULL
-  SqliteStatement read_feed;         // (after_seq, limit) → seq, collection, doc_id, state,
-                                     //   src_peer in seq order (docs_by_seq)
+  SqliteStatement read_feed;         // (after_seq, limit, upto_seq) → seq, collection, doc_id,
+                                     //   state, src_peer in seq order (docs_by_seq)
+  SqliteStatement read_feed_in;      // the same, ?4 = JSON array of collections to read
+  SqliteStatement read_feed_not_in;  // the same, ?4 = JSON array of collections to leave out
   SqliteStatement get_checkpoint;    // (peer_id) → epoch, seq
   SqliteStatement list_peers;        // () → endpoint_id, addresses, is_static by endpoint_id
 };

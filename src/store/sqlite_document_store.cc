@@ -5,6 +5,7 @@
 #include <limits>
 #include <system_error>
 
+#include "crdt/canonical_json.h"
 #include "crdt/document.h"
 #include "store/store_schema.h"
 #include "store/validation.h"
@@ -335,35 +336,57 @@ uint64_t SqliteDocumentStore::AddListener(std::shared_ptr<ChangeListener> listen
 
 void SqliteDocumentStore::RemoveListener(uint64_t id) { listeners_.Remove(id); }
 
-StatusOr<FeedPage> SqliteDocumentStore::ReadFeed(uint64_t after_seq, size_t max_entries,
-                                                 size_t max_bytes,
-                                                 const std::string& skip_src_peer) {
+StatusOr<FeedPage> SqliteDocumentStore::ReadFeed(const FeedQuery& q) {
   if (closed_.load()) return Closed();
   FeedPage page;
-  page.scanned_through = after_seq;
-  if (max_entries == 0 || after_seq >= kMaxSqliteInt) return page;
+  page.scanned_through = q.after_seq;
+  // Rows committed after this point have larger seqs and stay out of the page, so `upto` is a
+  // position the whole page is consistent with.
+  const uint64_t upto = std::min<uint64_t>({q.upto_seq, LastSeq(), kMaxSqliteInt});
+  if (q.max_entries == 0 || q.after_seq >= upto) return page;
   auto lease = readers_->Acquire();
   if (!lease.ok()) return lease.status();
   ReadConnection& rc = **lease;
-  SqliteStatement& st = rc.read_feed;
+  SqliteStatement& st = q.collections.empty()
+                            ? rc.read_feed
+                            : (q.exclude_collections ? rc.read_feed_not_in : rc.read_feed_in);
   StatementScope scope(st);
-  st.BindInt64(1, static_cast<int64_t>(after_seq));
+  st.BindInt64(1, static_cast<int64_t>(q.after_seq));
   // Skipped rows do not fill the page, but a page examines a bounded number of them.
-  const uint64_t limit = std::min<uint64_t>(max_entries, kMaxSqliteInt - kFeedMaxSkipped);
-  st.BindInt64(2, static_cast<int64_t>(limit + kFeedMaxSkipped));
+  const uint64_t limit = std::min<uint64_t>(q.max_entries, kMaxSqliteInt - kFeedMaxSkipped);
+  const uint64_t row_limit = limit + kFeedMaxSkipped;
+  st.BindInt64(2, static_cast<int64_t>(row_limit));
+  st.BindInt64(3, static_cast<int64_t>(upto));
+  std::string collections_json;  // bound text must outlive the steps
+  if (!q.collections.empty()) {
+    collections_json = "[";
+    for (const auto& c : q.collections) {
+      if (collections_json.size() > 1) collections_json += ',';
+      crdt::AppendJsonString(&collections_json, c);
+    }
+    collections_json += ']';
+    st.BindText(4, collections_json);
+  }
   size_t bytes = 0;
+  uint64_t rows = 0;
   for (;;) {
     const int step = st.Step();
-    if (step == SQLITE_DONE) break;
+    if (step == SQLITE_DONE) {
+      // Out of rows: everything up to `upto` was considered (unless the row limit ended it).
+      if (rows < row_limit) page.scanned_through = upto;
+      break;
+    }
     if (step != SQLITE_ROW) return SqliteStatus(step, "read change feed", rc.db.get());
+    ++rows;
     const auto seq = static_cast<uint64_t>(st.ColumnInt64(0));
     const std::string_view src_peer = st.ColumnText(4);
-    if (!skip_src_peer.empty() && src_peer == skip_src_peer) {
+    if (!q.skip_src_peer.empty() && src_peer == q.skip_src_peer) {
       page.scanned_through = seq;
       continue;
     }
     const std::string_view state = st.ColumnBlob(3);
-    if (!page.entries.empty() && (state.size() > max_bytes || bytes > max_bytes - state.size())) {
+    if (!page.entries.empty() &&
+        (state.size() > q.max_bytes || bytes > q.max_bytes - state.size())) {
       break;  // this row is left for the next page
     }
     bytes += state.size();
@@ -374,7 +397,7 @@ StatusOr<FeedPage> SqliteDocumentStore::ReadFeed(uint64_t after_seq, size_t max_
     e.state = std::string(state);
     e.src_peer = std::string(src_peer);
     page.scanned_through = seq;
-    if (page.entries.size() >= max_entries) break;
+    if (page.entries.size() >= q.max_entries) break;
   }
   return page;
 }

@@ -79,8 +79,7 @@ class SqliteDocumentStore : public DocumentStore {
   void RemoveListener(uint64_t id) override;
   void MergeRemote(std::string peer_id, std::vector<RemoteChange> changes,
                    ReplicationCheckpoint checkpoint, Done done) override;
-  StatusOr<FeedPage> ReadFeed(uint64_t after_seq, size_t max_entries, size_t max_bytes,
-                              const std::string& skip_src_peer) override;
+  StatusOr<FeedPage> ReadFeed(const FeedQuery& query) override;
   StatusOr<ReplicationCheckpoint> GetCheckpoint(const std::string& peer_id) override;
   std::string Epoch() const override { return epoch_; }
   void SavePeer(PeerRecord record, Done done) override;

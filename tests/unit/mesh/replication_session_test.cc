@@ -7,6 +7,8 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <future>
+#include <mutex>
 
 #include "mesh/loopback_connection.h"
 #include "store/store_test_util.h"
@@ -153,7 +155,7 @@ TEST_F(ReplicationSessionTest, ReplicatesBothWaysWithoutEchoes) {
   EXPECT_EQ(a_->counters.changes_sent.Value(), 1u);
   EXPECT_EQ(b_->counters.changes_sent.Value(), 1u);
   // The merged copies carry their source, so the feeds skip them for that peer.
-  auto feed = b_->store->ReadFeed(0, 10, 1 << 20, "");
+  auto feed = b_->store->ReadFeed(store::FeedQuery{});
   ASSERT_TRUE(feed.ok());
   ASSERT_EQ(feed->entries.size(), 2u);
   EXPECT_EQ(feed->entries[0].src_peer, kIdA);
@@ -266,6 +268,77 @@ TEST_F(ReplicationSessionTest, PeerThatLostItsDataIsResyncedFromZero) {
   // checkpoint, gets A's whole feed.
   ASSERT_TRUE(RunUntil([&] { return Get(*a_, "c", "new-b").has_value(); }));
   ASSERT_TRUE(RunUntil([&] { return Get(*b_, "c", "d").has_value(); }));
+}
+
+class OrderRecorder : public store::ChangeListener {
+ public:
+  void OnChange(const store::ChangeEvent& e) override {
+    std::lock_guard lock(mu_);
+    order_.push_back(e.collection + "/" + e.doc_id);
+  }
+  std::vector<std::string> order() {
+    std::lock_guard lock(mu_);
+    return order_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> order_;
+};
+
+TEST_F(ReplicationSessionTest, CriticalChangesOvertakeABulkBacklog) {
+  SetUpSides("app", "secret", "app", "secret");
+  a_->env.lanes = BuildPriorityLanes({{"alerts", 5}, {"logs", 1}});
+  a_->env.options.batch_max_entries = 100;
+  a_->env.options.window_batches = 4;
+  b_->env.options.window_batches = 4;
+  // A backlog: logs (bulk), then routine docs, then one critical alert, written last.
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(PutSync(*a_->store, "logs", "l" + std::to_string(i), R"({"v":0})").ok());
+  }
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(PutSync(*a_->store, "orders", "o" + std::to_string(i), R"({"v":0})").ok());
+  }
+  ASSERT_TRUE(PutSync(*a_->store, "alerts", "fire", R"({"v":1})").ok());
+  auto recorder = std::make_shared<OrderRecorder>();
+  b_->store->AddListener(recorder);
+  Connect();
+  ASSERT_TRUE(RunUntil([&] { return recorder->order().size() == 1301 && Quiet(); }));
+  auto order = recorder->order();
+  // Catch-up serves the highest class first: the alert before any routine doc, every routine
+  // doc before any bulk one.
+  EXPECT_EQ(order.front(), "alerts/fire");
+  size_t last_order = 0, first_log = order.size();
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (order[i].rfind("orders/", 0) == 0) last_order = i;
+    if (order[i].rfind("logs/", 0) == 0) first_log = std::min(first_log, i);
+  }
+  EXPECT_LT(last_order, first_log);
+
+  // Live: a new bulk burst is in flight when another alert commits; the alert does not wait for
+  // the burst to drain.
+  recorder = std::make_shared<OrderRecorder>();
+  b_->store->AddListener(recorder);
+  std::vector<std::future<Status>> writes;
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(PutSync(*a_->store, "logs", "m" + std::to_string(i), R"({"v":1})").ok());
+  }
+  ASSERT_TRUE(PutSync(*a_->store, "alerts", "fire2", R"({"v":2})").ok());
+  ASSERT_TRUE(RunUntil([&] { return recorder->order().size() == 1001 && Quiet(); }));
+  order = recorder->order();
+  const auto pos = std::find(order.begin(), order.end(), "alerts/fire2") - order.begin();
+  EXPECT_LT(pos, 1000) << "the alert arrived after the whole bulk burst";
+}
+
+TEST_F(ReplicationSessionTest, CheckpointAdvancesPastEchoesAndPurgedRows) {
+  SetUpSides("app", "secret", "app", "secret");
+  Connect();
+  ASSERT_TRUE(RunUntil([&] { return a_->established && b_->established; }));
+  ASSERT_TRUE(PutSync(*a_->store, "c", "d", R"({"v":1})").ok());
+  ASSERT_TRUE(RunUntil([&] { return Get(*b_, "c", "d").has_value() && Quiet(); }));
+  // B's feed holds only A's echo: A's checkpoint of B still reaches B's head.
+  ASSERT_TRUE(RunUntil([&] { return a_->session->inbound_checkpoint() == b_->store->LastSeq(); }));
+  EXPECT_EQ(b_->counters.changes_sent.Value(), 0u);
 }
 
 }  // namespace

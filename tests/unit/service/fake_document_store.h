@@ -252,10 +252,9 @@ class FakeDocumentStore : public DocumentStore {
                    ReplicationCheckpoint /*checkpoint*/, Done done) override {
     if (done) done(UnimplementedError("FakeDocumentStore does not replicate"));
   }
-  StatusOr<FeedPage> ReadFeed(uint64_t after_seq, size_t /*max_entries*/, size_t /*max_bytes*/,
-                              const std::string& /*skip_src_peer*/) override {
+  StatusOr<FeedPage> ReadFeed(const FeedQuery& query) override {
     FeedPage page;
-    page.scanned_through = after_seq;
+    page.scanned_through = query.after_seq;
     return page;
   }
   StatusOr<ReplicationCheckpoint> GetCheckpoint(const std::string& /*peer_id*/) override {

@@ -71,7 +71,7 @@ crdt::Document DecodeOrDie(const std::string& state) {
 
 FeedPage FeedOrDie(DocumentStore& s, uint64_t after = 0, size_t max_entries = 1000,
                    size_t max_bytes = 1 << 30, const std::string& skip = "") {
-  auto page = s.ReadFeed(after, max_entries, max_bytes, skip);
+  auto page = s.ReadFeed(FeedQuery{after, UINT64_MAX, max_entries, max_bytes, skip, {}, false});
   EXPECT_TRUE(page.ok()) << page.status().ToString();
   return page.ok() ? std::move(page).value() : FeedPage();
 }
@@ -657,7 +657,7 @@ TEST(ReplicationThroughputTest, DISABLED_MergeAndFeedRates) {
     uint64_t after = 0;
     size_t entries = 0;
     for (;;) {
-      auto p = s->ReadFeed(after, 500, 1 << 20, skip_peer);
+      auto p = s->ReadFeed(FeedQuery{after, UINT64_MAX, 500, 1 << 20, skip_peer, {}, false});
       ASSERT_TRUE(p.ok());
       entries += p->entries.size();
       if (p->scanned_through == after) break;
@@ -918,6 +918,63 @@ TEST_F(ReplicationFaultTest, StorageFailureDuringSavePeerChangesNothing) {
   ASSERT_TRUE(peers.ok());
   ASSERT_EQ(peers->size(), 1u);
   EXPECT_EQ((*peers)[0].endpoint_id, kPeerA);
+}
+
+}  // namespace
+}  // namespace peat::store
+
+namespace peat::store {
+namespace {
+
+TEST_F(ReplicationTest, FeedQueryReadsOneLaneOfCollections) {
+  // seqs: 1 logs/a, 2 alerts/x, 3 orders/o, 4 logs/b, 5 alerts/y
+  ASSERT_TRUE(testing::PutSync(*store_, "logs", "a", R"({"v":1})").ok());
+  ASSERT_TRUE(testing::PutSync(*store_, "alerts", "x", R"({"v":1})").ok());
+  ASSERT_TRUE(testing::PutSync(*store_, "orders", "o", R"({"v":1})").ok());
+  ASSERT_TRUE(testing::PutSync(*store_, "logs", "b", R"({"v":1})").ok());
+  ASSERT_TRUE(testing::PutSync(*store_, "alerts", "y", R"({"v":1})").ok());
+  auto ids = [](const FeedPage& p) {
+    std::vector<std::string> v;
+    for (const auto& e : p.entries) v.push_back(e.collection + "/" + e.doc_id);
+    return v;
+  };
+  FeedQuery only_alerts;
+  only_alerts.collections = {"alerts"};
+  auto p = store_->ReadFeed(only_alerts);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(ids(*p), (std::vector<std::string>{"alerts/x", "alerts/y"}));
+  EXPECT_EQ(p->scanned_through, 5u);
+
+  FeedQuery rest;
+  rest.collections = {"alerts", "logs"};
+  rest.exclude_collections = true;
+  p = store_->ReadFeed(rest);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(ids(*p), (std::vector<std::string>{"orders/o"}));
+  EXPECT_EQ(p->scanned_through, 5u);  // ran out of rows: everything up to the head considered
+
+  // A page cut by max_entries stops at its last entry; upto_seq bounds the range.
+  FeedQuery logs;
+  logs.collections = {"logs"};
+  logs.max_entries = 1;
+  p = store_->ReadFeed(logs);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(ids(*p), (std::vector<std::string>{"logs/a"}));
+  EXPECT_EQ(p->scanned_through, 1u);
+  logs.after_seq = 1;
+  logs.upto_seq = 3;
+  p = store_->ReadFeed(logs);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->entries.empty());
+  EXPECT_EQ(p->scanned_through, 3u);
+
+  // A collection name that needs JSON escaping still matches exactly.
+  ASSERT_TRUE(testing::PutSync(*store_, "we\"ird\\name", "q", R"({"v":1})").ok());
+  FeedQuery weird;
+  weird.collections = {"we\"ird\\name"};
+  p = store_->ReadFeed(weird);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(ids(*p), (std::vector<std::string>{"we\"ird\\name/q"}));
 }
 
 }  // namespace
