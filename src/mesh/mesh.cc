@@ -553,6 +553,9 @@ void Mesh::AppendMetrics(std::string& out) const {
           counters_.changes_received);
   counter("peat_mesh_merge_failures_total", "Received batches the store could not commit.",
           counters_.merge_failures);
+  counter("peat_mesh_stalls_total",
+          "Inbound streams the watchdog restarted (peer ahead, no progress for 30 s).",
+          counters_.stalls);
 }
 
 }  // namespace peat::mesh

@@ -34,6 +34,7 @@ class MeshCounters {
   Counter changes_sent;
   Counter changes_received;
   Counter merge_failures;  // a batch the store could not commit (session restarted)
+  Counter stalls;          // inbound streams restarted by the watchdog
 
  private:
   mutable std::mutex mu_;

@@ -243,6 +243,7 @@ void ReplicationSession::RequestStream() {
     }
     in_.epoch = peer_epoch_;
   }
+  last_progress_ = std::chrono::steady_clock::now();
   v1::Frame frame;
   auto* req = frame.mutable_sync_request();
   req->set_stream_id(in_.stream_id);
@@ -377,6 +378,7 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
                                           std::move(*c.mutable_doc_id()),
                                           std::move(*c.mutable_state())});
   }
+  ++merges_pending_;
   const uint64_t stream_id = batch->stream_id();
   const uint64_t through = batch->through_seq();
   const size_t count = changes.size();
@@ -395,6 +397,8 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
 
 void ReplicationSession::OnBatchMerged(uint64_t stream_id, uint64_t through_seq, size_t changes,
                                        Status status) {
+  if (merges_pending_ > 0) --merges_pending_;
+  last_progress_ = std::chrono::steady_clock::now();
   if (!status.ok()) {
     env_.counters->merge_failures.Inc();
     spdlog::warn("mesh peer {}: merging a batch of {} change(s) failed ({}); reconnecting",
@@ -414,7 +418,9 @@ void ReplicationSession::OnBatchMerged(uint64_t stream_id, uint64_t through_seq,
 
 void ReplicationSession::ArmKeepalive() {
   keepalive_timer_.expires_after(
-      std::min(env_.options.ping_interval, env_.options.keepalive_timeout) / 2);
+      std::min({env_.options.ping_interval, env_.options.keepalive_timeout,
+                env_.options.stall_timeout}) /
+      2);
   std::weak_ptr<ReplicationSession> weak = weak_from_this();
   keepalive_timer_.async_wait([weak](const boost::system::error_code& ec) {
     if (ec) return;
@@ -431,6 +437,17 @@ void ReplicationSession::OnKeepaliveTimer() {
         std::chrono::duration_cast<std::chrono::milliseconds>(now - last_received_).count());
     Close("keepalive timeout");
     return;
+  }
+  if (in_.active && peer_last_seq_ > in_.checkpoint && merges_pending_ == 0 &&
+      now - last_progress_ > env_.options.stall_timeout) {
+    env_.counters->stalls.Inc();
+    spdlog::warn(
+        "mesh peer {}: no replication progress for {} ms (its feed at {}, our checkpoint {}); "
+        "asking again",
+        Short(peer_endpoint_id()),
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - last_progress_).count(),
+        peer_last_seq_, in_.checkpoint);
+    RequestStream();
   }
   if (now - last_sent_ >= env_.options.ping_interval) {
     v1::Frame frame;

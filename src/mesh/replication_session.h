@@ -167,6 +167,8 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   Outbound out_;
   Inbound in_;
   std::chrono::steady_clock::time_point last_received_;
+  std::chrono::steady_clock::time_point last_progress_;  // inbound: last merge or stream request
+  uint32_t merges_pending_ = 0;
   std::chrono::steady_clock::time_point last_sent_;
 };
 

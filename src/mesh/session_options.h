@@ -22,6 +22,9 @@ struct SessionOptions {
   // long; a dead one is noticed within interval + timeout < 30 s.
   std::chrono::milliseconds ping_interval{5'000};
   std::chrono::milliseconds keepalive_timeout{15'000};
+  // Watchdog (LESSONS.md 1): connected, the peer's feed ahead of our checkpoint, nothing merged
+  // and nothing being merged for this long → ask for the stream again from the checkpoint.
+  std::chrono::milliseconds stall_timeout{30'000};
 };
 
 }  // namespace peat::mesh

@@ -148,11 +148,15 @@ std::vector<std::string> Node::bound_addresses() const {
 
 bool Node::Shutdown() {
   SetPhase(service::NodePhase::kShuttingDown);
+  // One grace period covers both the API drain and pushing pending changes to peers.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(config_.shutdown_grace_secs);
   health_.Set("", service::ServingStatus::kNotServing);
   health_.Set("peat.sidecar.v1.PeatSidecar", service::ServingStatus::kNotServing);
   if (!server_) return true;
   server_->BeginDrain();
-  bool drained = server_->WaitDrained(std::chrono::seconds(config_.shutdown_grace_secs));
+  bool drained = server_->WaitDrained(std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now()));
   if (!drained) {
     spdlog::warn("shutdown grace period ({} s) ended with {} connection(s) still open",
                  config_.shutdown_grace_secs, server_->open_connections());
@@ -160,8 +164,6 @@ bool Node::Shutdown() {
   server_->Stop();
   if (mesh_) {
     // Pending changes reach connected peers within the grace period (BEHAVIOR.md "Operations").
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(config_.shutdown_grace_secs);
     if (!mesh_->Drain(deadline)) {
       spdlog::warn(
           "shutdown: some peers had not acknowledged every change when the grace period "

@@ -6,6 +6,7 @@
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -42,8 +43,12 @@ class LoopbackConnection : public MeshConnection,
     on_frame_ = std::move(on_frame);
     on_closed_ = std::move(on_closed);
   }
+  // Test hook: frames for which it returns true vanish (a middlebox that eats data).
+  std::function<bool(const std::string&)> drop_outgoing;
+
   void Send(std::string frame) override {
     if (closed_) return;
+    if (drop_outgoing && drop_outgoing(frame)) return;
     sent_ += frame.size() + 4;
     auto other = other_.lock();
     if (!other) return;

@@ -92,6 +92,7 @@ class ReplicationSessionTest : public ::testing::Test {
   }
   void Connect(bool sync_a = true, bool sync_b = true, uint8_t binding = 7) {
     auto [ca, cb] = testing::LoopbackConnection::Pair(io_, kIdA, kIdB, binding);
+    a_conn_ = ca;
     a_->session = MakeSession(*a_, ca);
     b_->session = MakeSession(*b_, cb);
     a_->session->Start(sync_a);
@@ -139,6 +140,7 @@ class ReplicationSessionTest : public ::testing::Test {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
       io_.get_executor()};
   std::unique_ptr<Side> a_, b_;
+  std::shared_ptr<testing::LoopbackConnection> a_conn_;
 };
 
 TEST_F(ReplicationSessionTest, ReplicatesBothWaysWithoutEchoes) {
@@ -328,6 +330,27 @@ TEST_F(ReplicationSessionTest, CriticalChangesOvertakeABulkBacklog) {
   order = recorder->order();
   const auto pos = std::find(order.begin(), order.end(), "alerts/fire2") - order.begin();
   EXPECT_LT(pos, 1000) << "the alert arrived after the whole bulk burst";
+}
+
+TEST_F(ReplicationSessionTest, WatchdogRestartsAStreamThatStalled) {
+  SetUpSides("app", "secret", "app", "secret");
+  b_->env.options.stall_timeout = std::chrono::milliseconds(300);
+  b_->env.options.ping_interval = std::chrono::milliseconds(100);
+  a_->env.options.ping_interval = std::chrono::milliseconds(100);
+  Connect();
+  ASSERT_TRUE(RunUntil([&] { return a_->established && b_->established; }));
+  // The link eats the next change batch from A (and A then waits for its ack forever).
+  bool dropped = false;
+  a_conn_->drop_outgoing = [&dropped](const std::string& frame) {
+    if (dropped || frame.size() < 40) return false;  // pings, acks and empty batches pass
+    dropped = true;
+    return true;
+  };
+  ASSERT_TRUE(PutSync(*a_->store, "c", "lost-once", R"({"payload":"0123456789abcdef"})").ok());
+  ASSERT_TRUE(RunUntil([&] { return dropped; }));
+  // B learns A's head from pings, sees no progress, and asks again.
+  ASSERT_TRUE(RunUntil([&] { return Get(*b_, "c", "lost-once").has_value(); }, 5000));
+  EXPECT_GE(b_->counters.stalls.Value(), 1u);
 }
 
 TEST_F(ReplicationSessionTest, CheckpointAdvancesPastEchoesAndPurgedRows) {
