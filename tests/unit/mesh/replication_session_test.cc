@@ -340,14 +340,14 @@ TEST_F(ReplicationSessionTest, WatchdogRestartsAStreamThatStalled) {
   Connect();
   ASSERT_TRUE(RunUntil([&] { return a_->established && b_->established; }));
   // The link eats the next change batch from A (and A then waits for its ack forever).
-  bool dropped = false;
-  a_conn_->drop_outgoing = [&dropped](const std::string& frame) {
-    if (dropped || frame.size() < 40) return false;  // pings, acks and empty batches pass
-    dropped = true;
+  auto dropped = std::make_shared<bool>(false);  // the hook outlives this test body
+  a_conn_->drop_outgoing = [dropped](const std::string& frame) {
+    if (*dropped || frame.size() < 40) return false;  // pings, acks and empty batches pass
+    *dropped = true;
     return true;
   };
   ASSERT_TRUE(PutSync(*a_->store, "c", "lost-once", R"({"payload":"0123456789abcdef"})").ok());
-  ASSERT_TRUE(RunUntil([&] { return dropped; }));
+  ASSERT_TRUE(RunUntil([&] { return *dropped; }));
   // B learns A's head from pings, sees no progress, and asks again.
   ASSERT_TRUE(RunUntil([&] { return Get(*b_, "c", "lost-once").has_value(); }, 5000));
   EXPECT_GE(b_->counters.stalls.Value(), 1u);
