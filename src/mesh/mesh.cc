@@ -67,6 +67,7 @@ Status Mesh::Start() {
   env_.counters = &counters_;
   env_.lanes = BuildPriorityLanes(options_.collection_priorities);
   env_.feed_advanced = [this] { OnFeedAdvanced(); };
+  env_.peer_acked = [this](const std::string& peer, uint64_t seq) { OnPeerAcked(peer, seq); };
 
   TlsTransportOptions topts;
   topts.max_frame_bytes = options_.max_frame_bytes;
@@ -302,6 +303,10 @@ void Mesh::OnEstablished(const SessionPtr& session) {
   }
   established_[peer] = session;
   UpdateConnectedCount();
+  if (options_.member_acks && options_.member_acks->AddMember(peer)) {
+    ack_persistence_[peer];
+    PersistMemberAck(peer);  // a member from now on, across restarts
+  }
   spdlog::info("mesh peer {} connected ({} {}, node {})", Short(peer),
                session->is_dialer() ? "dialed" : "accepted", session->remote_address(),
                session->peer_node_id());
@@ -341,6 +346,32 @@ void Mesh::OnSessionClosed(const SessionPtr& session, const Status& why,
   if (registered_.count(peer) && !stopped_.load()) {
     ScheduleRedial(peer, registered_[peer].backoff->Next());
   }
+}
+
+void Mesh::OnPeerAcked(const std::string& peer, uint64_t seq) {
+  if (!options_.member_acks || !options_.member_acks->Acknowledge(peer, seq)) return;
+  auto& p = ack_persistence_[peer];
+  p.wanted = std::max(p.wanted, seq);
+  PersistMemberAck(peer);
+}
+
+// Persists the latest acknowledged position of `peer`, one write in flight per peer (a fast
+// stream of acks becomes a few writes). Losing the latest value in a crash is safe: a lower
+// stored position only delays purges.
+void Mesh::PersistMemberAck(const std::string& peer) {
+  auto& p = ack_persistence_[peer];
+  if (p.in_flight || stopped_.load()) return;
+  p.in_flight = true;
+  const uint64_t seq = p.wanted;
+  store_.SaveMemberAck(peer, seq, [this, peer, seq](Status s) {
+    if (!s.ok())
+      spdlog::warn("mesh: persisting peer {}'s ack failed: {}", Short(peer), s.ToString());
+    boost::asio::post(io_, [this, peer, seq] {
+      auto& p = ack_persistence_[peer];
+      p.in_flight = false;
+      if (p.wanted > seq) PersistMemberAck(peer);
+    });
+  });
 }
 
 void Mesh::UpdateConnectedCount() {
@@ -406,10 +437,8 @@ void Mesh::ConnectAttempt(std::shared_ptr<ConnectRequest> req) {
 
 void Mesh::DisconnectPeer(std::string endpoint_id, Done done) {
   boost::asio::post(io_, [this, endpoint_id = std::move(endpoint_id), done = std::move(done)] {
-    bool was_persisted = false;
     if (auto it = registered_.find(endpoint_id); it != registered_.end()) {
       it->second.timer->cancel();
-      was_persisted = !it->second.record.is_static;
       registered_.erase(it);
     }
     if (auto it = established_.find(endpoint_id); it != established_.end()) {
@@ -421,7 +450,10 @@ void Mesh::DisconnectPeer(std::string endpoint_id, Done done) {
     for (const auto& s : std::vector<SessionPtr>(sessions_.begin(), sessions_.end())) {
       if (s->peer_endpoint_id() == endpoint_id) s->Close("disconnected by request");
     }
-    (void)was_persisted;
+    if (options_.member_acks) {
+      options_.member_acks->RemoveMember(endpoint_id);
+      store_.RemoveMember(endpoint_id, [](Status) {});
+    }
     // Always remove: a persisted record may exist from an earlier run even if not loaded.
     store_.RemovePeer(endpoint_id,
                       [this, done](Status s) { boost::asio::post(io_, [done, s] { done(s); }); });

@@ -31,6 +31,7 @@
 #include "crypto/secure_bytes.h"
 #include "mesh/backoff.h"
 #include "mesh/formation_proof.h"
+#include "mesh/member_ack_tracker.h"
 #include "mesh/mesh_control.h"
 #include "mesh/mesh_counters.h"
 #include "mesh/replication_session.h"
@@ -50,6 +51,9 @@ struct MeshOptions {
   // Replication priority class per collection (see priority_lanes.h); unlisted = routine.
   std::map<std::string, int> collection_priorities;
   SessionOptions session;
+  // Formation members and their acknowledged feed positions (also the store's tombstone purge
+  // veto); null: not tracked.
+  std::shared_ptr<MemberAckTracker> member_acks;
   std::chrono::milliseconds redial_initial{1'000};
   std::chrono::milliseconds redial_max{60'000};
   // ConnectPeer: attempts over all addresses, this far apart.
@@ -112,6 +116,8 @@ class Mesh : public MeshControl {
   void OnSessionClosed(const SessionPtr& session, const Status& why,
                        const std::string& handshake_failure);
   void OnFeedAdvanced();
+  void OnPeerAcked(const std::string& peer, uint64_t seq);
+  void PersistMemberAck(const std::string& peer);
   void UpdateConnectedCount();
   template <typename T>
   T RunOnLoop(std::function<T()> fn, T fallback) const;
@@ -147,6 +153,11 @@ class Mesh : public MeshControl {
   uint64_t closed_bytes_received_ = 0;
   std::map<std::string, std::pair<uint64_t, uint64_t>> peer_closed_bytes_;  // sent, received
   uint64_t next_seed_ = 1;
+  struct AckPersistence {
+    uint64_t wanted = 0;
+    bool in_flight = false;
+  };
+  std::map<std::string, AckPersistence> ack_persistence_;  // one SaveMemberAck in flight per peer
 };
 
 }  // namespace peat::mesh

@@ -265,6 +265,7 @@ void ReplicationSession::OnSyncRequest(const v1::Frame& frame) {
   // void: send everything.
   uint64_t after = req.epoch() == env_.store->Epoch() ? req.after_seq() : 0;
   if (after > head) after = 0;
+  if (after > 0 && env_.peer_acked) env_.peer_acked(peer_endpoint_id(), after);
   out_.lane_cursor.assign(env_.lanes.size(), after);
   out_.sent_through = after;
   out_.acked = after;
@@ -359,7 +360,10 @@ void ReplicationSession::OnBatchAck(const v1::Frame& frame) {
   const auto& ack = frame.ack();
   if (ack.stream_id() != out_.stream_id || out_.in_flight == 0) return;  // an older stream
   --out_.in_flight;
-  out_.acked = std::max(out_.acked, ack.through_seq());
+  if (ack.through_seq() > out_.acked) {
+    out_.acked = ack.through_seq();
+    if (env_.peer_acked) env_.peer_acked(peer_endpoint_id(), out_.acked);
+  }
   Pump();
 }
 

@@ -61,6 +61,9 @@ struct SessionEnvironment {
   // visible to readers; a merge that only moves a deleted document forward (a newer delete) gets a
   // seq without an event, and must still reach the other peers.
   std::function<void()> feed_advanced;
+  // The peer now holds our feed through `seq` (it acknowledged a batch, or asked to resume
+  // after it): tombstone purge waits for this (MemberAckTracker).
+  std::function<void(const std::string& peer, uint64_t seq)> peer_acked;
 };
 
 class ReplicationSession : public std::enable_shared_from_this<ReplicationSession> {

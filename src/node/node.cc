@@ -81,9 +81,13 @@ Status Node::Start() {
   // Memory must not grow with the store: a small hot-document cache (B6: 1M docs ≤ 64 MB RSS).
   store_options.cache_max_entries = 4096;
   store_options.cache_max_bytes = 8u << 20;
+  // Tombstone purge waits until every formation member has the delete (the mesh keeps the acks).
+  member_acks_ = std::make_shared<mesh::MemberAckTracker>();
+  store_options.ack_tracker = member_acks_;
   auto opened = store::SqliteDocumentStore::Open(store_options);
   if (!opened.ok()) return opened.status();
   store_ = std::move(*opened);
+  PEAT_RETURN_IF_ERROR(member_acks_->Load(*store_));
   spdlog::info("store open in {} (last seq {})", config_.data_dir, store_->LastSeq());
 
   blocking_ = std::make_unique<boost::asio::thread_pool>(2);
@@ -228,6 +232,7 @@ Status Node::StartMesh() {
   }
   options.auto_sync = config_.auto_sync;
   options.collection_priorities = config_.collection_priorities;
+  options.member_acks = member_acks_;
   mesh_ = std::make_unique<mesh::Mesh>(std::move(options), identity_->key, endpoint_id_, node_id_,
                                        *store_);
   return mesh_->Start();

@@ -58,6 +58,7 @@ class Node : public service::StatusSource {
   MetricsRegistry metrics_;
   // Declaration order is teardown order reversed: the server (and the handlers it runs) goes
   // first, then the blocking pool, then the store.
+  std::shared_ptr<mesh::MemberAckTracker> member_acks_;  // the store's tombstone purge veto
   std::unique_ptr<store::SqliteDocumentStore> store_;
   std::unique_ptr<boost::asio::thread_pool> blocking_;   // scans and large lists
   std::unique_ptr<boost::asio::thread_pool> snapshots_;  // Subscribe snapshots (may stall on a

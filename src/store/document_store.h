@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -168,6 +169,12 @@ class DocumentStore {
   virtual void SavePeer(PeerRecord record, Done done) = 0;
   virtual void RemovePeer(std::string endpoint_id, Done done) = 0;
   virtual StatusOr<std::vector<PeerRecord>> ListPeerRecords() = 0;
+  // Formation members (peers that ever synced with us) and the position of our feed each has
+  // acknowledged: a tombstone is purged only once every member acknowledged its seq
+  // (LESSONS.md 11). SaveMemberAck keeps the larger of the stored and the given seq.
+  virtual void SaveMemberAck(std::string peer_id, uint64_t seq, Done done) = 0;
+  virtual void RemoveMember(std::string peer_id, Done done) = 0;
+  virtual StatusOr<std::vector<std::pair<std::string, uint64_t>>> ListMemberAcks() = 0;
 
   // Highest committed seq.
   virtual uint64_t LastSeq() const = 0;

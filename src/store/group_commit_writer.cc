@@ -111,6 +111,10 @@ Status GroupCommitWriter::Start() {
        "ON CONFLICT(endpoint_id) DO UPDATE SET addresses = excluded.addresses, "
        "is_static = excluded.is_static"},
       {&delete_peer_, "DELETE FROM peers WHERE endpoint_id = ?1"},
+      {&upsert_member_ack_,
+       "INSERT INTO member_acks(peer_id, seq) VALUES(?1, ?2) "
+       "ON CONFLICT(peer_id) DO UPDATE SET seq = max(seq, excluded.seq)"},
+      {&delete_member_, "DELETE FROM member_acks WHERE peer_id = ?1"},
   };
   for (auto& s : stmts) {
     auto st = db_.Prepare(s.sql);
@@ -172,9 +176,10 @@ void GroupCommitWriter::Stop() {
   }
   for (auto& w : waiters) w(UnavailableError("store closed"));
   // Statements first, then the connection.
-  for (SqliteStatement* s : {&begin_, &commit_, &rollback_, &select_doc_, &upsert_doc_,
-                             &delete_doc_, &upsert_config_, &upsert_meta_, &gc_live_older_,
-                             &gc_dead_older_, &upsert_checkpoint_, &upsert_peer_, &delete_peer_}) {
+  for (SqliteStatement* s :
+       {&begin_, &commit_, &rollback_, &select_doc_, &upsert_doc_, &delete_doc_, &upsert_config_,
+        &upsert_meta_, &gc_live_older_, &gc_dead_older_, &upsert_checkpoint_, &upsert_peer_,
+        &delete_peer_, &upsert_member_ack_, &delete_member_}) {
     *s = SqliteStatement();
   }
   db_.Close();
@@ -336,6 +341,10 @@ GroupCommitWriter::OpResult GroupCommitWriter::Apply(WriteOp& op, Group& g) {
       return ApplySavePeer(op, g);
     case WriteOp::Kind::kRemovePeer:
       return ApplyRemovePeer(op, g);
+    case WriteOp::Kind::kSaveMemberAck:
+      return ApplySaveMemberAck(op, g);
+    case WriteOp::Kind::kRemoveMember:
+      return ApplyRemoveMember(op, g);
   }
   return {InternalError("unknown write op"), false};
 }
@@ -498,8 +507,9 @@ GroupCommitWriter::OpResult GroupCommitWriter::ApplyPurge(WriteOp& op, Group& g)
   if (OpResult r = Load(op.collection, op.doc_id, key, g, cur); !r.status.ok()) return r;
   if (!cur.exists || cur.live || cur.updated_ms >= op.cutoff_ms) return {};
   bool forced = false;
-  if (ctx_.options->ack_tracker != nullptr && !ctx_.options->ack_tracker->AllMembersAcknowledged(
-                                                  op.collection, op.doc_id, cur.doc.delete_ts())) {
+  if (ctx_.options->ack_tracker != nullptr &&
+      !ctx_.options->ack_tracker->AllMembersAcknowledged(op.collection, op.doc_id,
+                                                         cur.doc.delete_ts(), cur.seq)) {
     const uint64_t bound = SecsToMs(ctx_.options->tombstone_ttl_upper_bound_secs);
     if (op.now_ms < cur.updated_ms || op.now_ms - cur.updated_ms < bound) return {};  // vetoed
     forced = true;
@@ -626,6 +636,21 @@ GroupCommitWriter::OpResult GroupCommitWriter::ApplySavePeer(WriteOp& op, Group&
 GroupCommitWriter::OpResult GroupCommitWriter::ApplyRemovePeer(WriteOp& op, Group& g) {
   delete_peer_.BindText(1, op.peer_id);
   if (Status s = delete_peer_.Run("remove peer"); !s.ok()) return {s, true};
+  g.wrote = true;
+  return {};
+}
+
+GroupCommitWriter::OpResult GroupCommitWriter::ApplySaveMemberAck(WriteOp& op, Group& g) {
+  upsert_member_ack_.BindText(1, op.peer_id);
+  upsert_member_ack_.BindInt64(2, static_cast<int64_t>(op.checkpoint.seq));
+  if (Status s = upsert_member_ack_.Run("write member ack"); !s.ok()) return {s, true};
+  g.wrote = true;
+  return {};
+}
+
+GroupCommitWriter::OpResult GroupCommitWriter::ApplyRemoveMember(WriteOp& op, Group& g) {
+  delete_member_.BindText(1, op.peer_id);
+  if (Status s = delete_member_.Run("remove member"); !s.ok()) return {s, true};
   g.wrote = true;
   return {};
 }

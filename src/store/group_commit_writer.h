@@ -68,7 +68,9 @@ struct WriteOp {
     kPurge,
     kMergeRemote,
     kSavePeer,
-    kRemovePeer
+    kRemovePeer,
+    kSaveMemberAck,  // peer_id, checkpoint.seq
+    kRemoveMember    // peer_id
   };
   Kind kind = Kind::kPut;
   std::string collection;
@@ -188,6 +190,8 @@ class GroupCommitWriter {
   OpResult ApplyMergeRemote(WriteOp& op, Group& g);
   OpResult ApplySavePeer(WriteOp& op, Group& g);
   OpResult ApplyRemovePeer(WriteOp& op, Group& g);
+  OpResult ApplySaveMemberAck(WriteOp& op, Group& g);
+  OpResult ApplyRemoveMember(WriteOp& op, Group& g);
 
   // Loads the current state of a document: this group's staged state, else the cache, else the
   // database. A storage error is fatal; an undecodable row is DATA_LOSS for the op only.
@@ -214,6 +218,7 @@ class GroupCommitWriter {
   SqliteStatement select_doc_, upsert_doc_, delete_doc_, upsert_config_, upsert_meta_;
   SqliteStatement gc_live_older_, gc_dead_older_;
   SqliteStatement upsert_checkpoint_, upsert_peer_, delete_peer_;
+  SqliteStatement upsert_member_ack_, delete_member_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

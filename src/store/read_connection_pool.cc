@@ -68,6 +68,7 @@ StatusOr<std::unique_ptr<ReadConnection>> ReadConnectionPool::OpenOne() {
        "ORDER BY seq LIMIT ?2"},
       {&c->get_checkpoint, "SELECT epoch, seq FROM peer_checkpoints WHERE peer_id = ?1"},
       {&c->list_peers, "SELECT endpoint_id, addresses, is_static FROM peers ORDER BY endpoint_id"},
+      {&c->list_member_acks, "SELECT peer_id, seq FROM member_acks ORDER BY peer_id"},
   };
   for (auto& s : stmts) {
     auto st = c->db.Prepare(s.sql);

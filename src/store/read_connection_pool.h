@@ -29,6 +29,7 @@ struct ReadConnection {
   SqliteStatement read_feed_not_in;  // the same, ?4 = JSON array of collections to leave out
   SqliteStatement get_checkpoint;    // (peer_id) → epoch, seq
   SqliteStatement list_peers;        // () → endpoint_id, addresses, is_static by endpoint_id
+  SqliteStatement list_member_acks;  // () → peer_id, seq by peer_id
 };
 
 class ReadConnectionPool {

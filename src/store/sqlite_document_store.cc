@@ -194,6 +194,25 @@ void SqliteDocumentStore::RemovePeer(std::string endpoint_id, Done done) {
   Submit(std::move(op));
 }
 
+void SqliteDocumentStore::SaveMemberAck(std::string peer_id, uint64_t seq, Done done) {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kSaveMemberAck;
+  op.precheck = ValidateKey("peer_id", peer_id);
+  op.peer_id = std::move(peer_id);
+  op.checkpoint.seq = std::min<uint64_t>(seq, kMaxSqliteInt);
+  op.done = std::move(done);
+  Submit(std::move(op));
+}
+
+void SqliteDocumentStore::RemoveMember(std::string peer_id, Done done) {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kRemoveMember;
+  op.precheck = ValidateKey("peer_id", peer_id);
+  op.peer_id = std::move(peer_id);
+  op.done = std::move(done);
+  Submit(std::move(op));
+}
+
 void SqliteDocumentStore::CollectGarbage(Done done) {
   if (closed_.load() || !writer_) {
     if (done) done(Closed());
@@ -435,6 +454,23 @@ StatusOr<std::vector<PeerRecord>> SqliteDocumentStore::ListPeerRecords() {
     r.is_static = rc.list_peers.ColumnInt64(2) != 0;
   }
   return peers;
+}
+
+StatusOr<std::vector<std::pair<std::string, uint64_t>>> SqliteDocumentStore::ListMemberAcks() {
+  if (closed_.load()) return Closed();
+  auto lease = readers_->Acquire();
+  if (!lease.ok()) return lease.status();
+  ReadConnection& rc = **lease;
+  StatementScope scope(rc.list_member_acks);
+  std::vector<std::pair<std::string, uint64_t>> acks;
+  for (;;) {
+    const int step = rc.list_member_acks.Step();
+    if (step == SQLITE_DONE) break;
+    if (step != SQLITE_ROW) return SqliteStatus(step, "list member acks", rc.db.get());
+    acks.emplace_back(std::string(rc.list_member_acks.ColumnText(0)),
+                      static_cast<uint64_t>(rc.list_member_acks.ColumnInt64(1)));
+  }
+  return acks;
 }
 
 uint64_t SqliteDocumentStore::LastSeq() const { return writer_ ? writer_->last_seq() : 0; }

@@ -85,6 +85,9 @@ class SqliteDocumentStore : public DocumentStore {
   void SavePeer(PeerRecord record, Done done) override;
   void RemovePeer(std::string endpoint_id, Done done) override;
   StatusOr<std::vector<PeerRecord>> ListPeerRecords() override;
+  void SaveMemberAck(std::string peer_id, uint64_t seq, Done done) override;
+  void RemoveMember(std::string peer_id, Done done) override;
+  StatusOr<std::vector<std::pair<std::string, uint64_t>>> ListMemberAcks() override;
   uint64_t LastSeq() const override;
   uint64_t NotifiedSeq() const override;
 

@@ -36,6 +36,14 @@ CREATE TABLE IF NOT EXISTS collection_configs(
 
 // v2 (replication): docs.src_peer (the peer whose state a row exactly equals, "" otherwise), the
 // peer registry and the per-peer replication checkpoints.
+// v3: formation members and how far each acknowledged our feed (tombstone purge asks).
+constexpr const char* kMigrateV2ToV3 = R"sql(
+CREATE TABLE IF NOT EXISTS member_acks(
+  peer_id TEXT PRIMARY KEY NOT NULL,
+  seq INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 constexpr const char* kMigrateV1ToV2 = R"sql(
 ALTER TABLE docs ADD COLUMN src_peer TEXT NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS peers(
@@ -98,6 +106,9 @@ Status InitializeSchema(SqliteConnection& db) {
   }
   if (version < 2) {
     if (Status s = db.Exec(kMigrateV1ToV2); !s.ok()) return fail(s);
+  }
+  if (version < 3) {
+    if (Status s = db.Exec(kMigrateV2ToV3); !s.ok()) return fail(s);
   }
   {
     auto st = db.Prepare(

@@ -28,7 +28,7 @@
 
 namespace peat::store {
 
-inline constexpr int64_t kSchemaVersion = 2;
+inline constexpr int64_t kSchemaVersion = 3;
 
 struct StoreMeta {
   int64_t schema_version = 0;

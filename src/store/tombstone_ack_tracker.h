@@ -10,6 +10,7 @@
 // Called on the store's writer thread; implementations must be thread-safe and must not block.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "crdt/hlc.h"
@@ -19,9 +20,11 @@ namespace peat::store {
 class TombstoneAckTracker {
  public:
   virtual ~TombstoneAckTracker() = default;
-  // True when every known member has acknowledged the document delete at `delete_ts`.
+  // True when every known member has acknowledged the document delete at `delete_ts`, whose
+  // document row has change-feed position `seq` (a member that acknowledged our feed through
+  // `seq` holds that state, delete included).
   virtual bool AllMembersAcknowledged(const std::string& collection, const std::string& doc_id,
-                                      const crdt::Timestamp& delete_ts) = 0;
+                                      const crdt::Timestamp& delete_ts, uint64_t seq) = 0;
 };
 
 }  // namespace peat::store

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "mesh/loopback_connection.h"
+#include "mesh/member_ack_tracker.h"
 #include "store/store_test_util.h"
 
 namespace peat::mesh {
@@ -33,10 +34,12 @@ FormationKey Key(const std::string& app, const std::string& secret) {
 }
 
 struct Side {
-  Side(const std::string& id, uint64_t tag, FormationKey key, const std::string& app)
+  Side(const std::string& id, uint64_t tag, FormationKey key, const std::string& app,
+       const std::function<void(store::StoreOptions&)>& tweak = nullptr)
       : formation(std::move(key)) {
     auto o = BaseOptions(dir.path());
     o.node_tag = tag;
+    if (tweak) tweak(o);
     store = OpenOrDie(o);
     env.store = store.get();
     env.endpoint_id = id;
@@ -351,6 +354,44 @@ TEST_F(ReplicationSessionTest, WatchdogRestartsAStreamThatStalled) {
   // B learns A's head from pings, sees no progress, and asks again.
   ASSERT_TRUE(RunUntil([&] { return Get(*b_, "c", "lost-once").has_value(); }, 5000));
   EXPECT_GE(b_->counters.stalls.Value(), 1u);
+}
+
+TEST_F(ReplicationSessionTest, TombstoneIsPurgedOnlyAfterEveryMemberHasTheDelete) {
+  auto tracker = std::make_shared<MemberAckTracker>();
+  store::testing::FakeClock clock;
+  a_ = std::make_unique<Side>(kIdA, 0xA, Key("app", "secret"), "app", [&](store::StoreOptions& o) {
+    o.ack_tracker = tracker;
+    o.now_ms = clock.fn();
+  });
+  b_ = std::make_unique<Side>(kIdB, 0xB, Key("app", "secret"), "app");
+  Watch(*a_);
+  Watch(*b_);
+  a_->env.peer_acked = [&](const std::string& peer, uint64_t seq) {
+    tracker->Acknowledge(peer, seq);
+  };
+  store::CollectionConfig cfg;
+  cfg.collection = "t";
+  cfg.deletion_policy = store::DeletionPolicy::kTombstone;
+  cfg.tombstone_ttl_secs = 60;
+  ASSERT_TRUE(store::testing::SetConfigSync(*a_->store, cfg).ok());
+  // B saw the document, then went offline: it is a member that has not seen the delete.
+  ASSERT_TRUE(PutSync(*a_->store, "t", "x", R"({"v":1})").ok());
+  tracker->AddMember(kIdB);
+  Connect();
+  ASSERT_TRUE(RunUntil([&] { return Get(*b_, "t", "x").has_value() && Quiet(); }));
+  a_->session->Close("b goes offline");
+  ASSERT_TRUE(RunUntil([&] { return a_->closed && b_->closed; }));
+  ASSERT_TRUE(store::testing::DeleteSync(*a_->store, "t", "x").ok());
+  clock.Advance(61'000);
+  ASSERT_TRUE(store::testing::GcSync(*a_->store).ok());
+  EXPECT_EQ(a_->store->Stats().tombstones, 1u) << "purged before member B saw the delete";
+  // B comes back, receives the delete, acknowledges it: now the tombstone may go.
+  Connect(true, true, 13);
+  ASSERT_TRUE(RunUntil([&] { return !Get(*b_, "t", "x").has_value() && Quiet(); }));
+  ASSERT_TRUE(RunUntil([&] { return tracker->members()[kIdB] >= a_->store->LastSeq(); }));
+  ASSERT_TRUE(store::testing::GcSync(*a_->store).ok());
+  EXPECT_EQ(a_->store->Stats().tombstones, 0u);
+  EXPECT_EQ(a_->store->Stats().tombstones_force_purged, 0u);
 }
 
 TEST_F(ReplicationSessionTest, CheckpointAdvancesPastEchoesAndPurgedRows) {

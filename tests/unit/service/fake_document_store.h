@@ -283,6 +283,16 @@ class FakeDocumentStore : public DocumentStore {
     return out;
   }
 
+  void SaveMemberAck(std::string /*peer_id*/, uint64_t /*seq*/, Done done) override {
+    if (done) done(Status::Ok());
+  }
+  void RemoveMember(std::string /*peer_id*/, Done done) override {
+    if (done) done(Status::Ok());
+  }
+  StatusOr<std::vector<std::pair<std::string, uint64_t>>> ListMemberAcks() override {
+    return std::vector<std::pair<std::string, uint64_t>>{};
+  }
+
   uint64_t LastSeq() const override {
     std::lock_guard lock(mu_);
     return seq_;

@@ -25,15 +25,17 @@ constexpr uint64_t kSec = 1000;
 
 class FakeAckTracker : public TombstoneAckTracker {
  public:
-  bool AllMembersAcknowledged(const std::string&, const std::string&,
-                              const crdt::Timestamp& ts) override {
+  bool AllMembersAcknowledged(const std::string&, const std::string&, const crdt::Timestamp& ts,
+                              uint64_t seq) override {
     calls.fetch_add(1);
+    last_seq.store(seq);
     last_delete_hlc.store(ts.hlc);
     return acked.load();
   }
   std::atomic<bool> acked{false};
   std::atomic<int> calls{0};
   std::atomic<uint64_t> last_delete_hlc{0};
+  std::atomic<uint64_t> last_seq{0};
 };
 
 class PolicyTest : public ::testing::Test {
@@ -179,6 +181,7 @@ TEST_F(PolicyTest, AckTrackerVetoesPurgeUntilTheUpperBound) {
   EXPECT_EQ(store_->Stats().tombstones, 2u);  // not every member has seen the deletes
   EXPECT_GT(tracker_->calls.load(), 0);
   EXPECT_GT(tracker_->last_delete_hlc.load(), 0u);
+  EXPECT_GT(tracker_->last_seq.load(), 0u);
 
   clock_.Advance(10 * 3600 * kSec);  // past the upper bound: purge anyway, and say so
   ASSERT_TRUE(GcSync(*store_).ok());

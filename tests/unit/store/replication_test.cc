@@ -671,7 +671,7 @@ TEST(ReplicationThroughputTest, DISABLED_MergeAndFeedRates) {
 
 // --- Schema migration ---
 
-TEST(ReplicationMigrationTest, VersionOneStoreMigratesToVersionTwo) {
+TEST(ReplicationMigrationTest, VersionOneStoreMigratesToTheCurrentSchema) {
   TempDir dir;
   const std::string path = dir.path() + "/peat.db";
   const crdt::Document doc = RemoteDoc(R"({"old":"data"})", 1'700'000'000'000);
@@ -731,28 +731,29 @@ INSERT INTO meta(key, value) VALUES('schema_version', 1), ('last_seq', 7), ('hlc
 
   auto db = SqliteConnection::Open(path, false, "", 1000);
   ASSERT_TRUE(db.ok());
-  EXPECT_EQ(*db->QueryInt("SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+  EXPECT_EQ(*db->QueryInt("SELECT value FROM meta WHERE key = 'schema_version'"), 3);
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM docs WHERE src_peer = ''"), 1);
+  EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM member_acks"), 0);
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM peers"), 1);
   EXPECT_EQ(*db->QueryInt("SELECT seq FROM peer_checkpoints"), 9);
   db->Close();
 
-  // Reopening a v2 store migrates nothing.
+  // Reopening a current store migrates nothing.
   store = OpenOrDie(o);
   EXPECT_EQ(GetOrDie(*store, "c", "r"), R"({"new":1})");
   EXPECT_EQ(CheckpointOrDie(*store, kPeerA).epoch, "ep");
 }
 
-TEST(ReplicationMigrationTest, FreshStoreHasTheVersionTwoSchema) {
+TEST(ReplicationMigrationTest, FreshStoreHasTheCurrentSchema) {
   TempDir dir;
   auto store = OpenOrDie(BaseOptions(dir.path()));
   store.reset();
   auto db = SqliteConnection::Open(dir.path() + "/peat.db", false, "", 1000);
   ASSERT_TRUE(db.ok());
-  EXPECT_EQ(*db->QueryInt("SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+  EXPECT_EQ(*db->QueryInt("SELECT value FROM meta WHERE key = 'schema_version'"), 3);
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM sqlite_master WHERE name IN "
-                          "('peers', 'peer_checkpoints')"),
-            2);
+                          "('peers', 'peer_checkpoints', 'member_acks')"),
+            3);
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM pragma_table_info('docs') "
                           "WHERE name = 'src_peer'"),
             1);
@@ -918,6 +919,26 @@ TEST_F(ReplicationFaultTest, StorageFailureDuringSavePeerChangesNothing) {
   ASSERT_TRUE(peers.ok());
   ASSERT_EQ(peers->size(), 1u);
   EXPECT_EQ((*peers)[0].endpoint_id, kPeerA);
+}
+
+TEST_F(ReplicationTest, MemberAcksKeepTheLargestPositionAndSurviveReopen) {
+  auto save = [&](const std::string& peer, uint64_t seq) {
+    return testing::Wait(
+        [&](DocumentStore::Done done) { store_->SaveMemberAck(peer, seq, std::move(done)); });
+  };
+  ASSERT_TRUE(save(kPeerA, 5).ok());
+  ASSERT_TRUE(save(kPeerA, 3).ok());  // an older ack never lowers it
+  ASSERT_TRUE(save(kPeerB, 0).ok());
+  auto acks = store_->ListMemberAcks();
+  ASSERT_TRUE(acks.ok());
+  EXPECT_EQ(*acks, (std::vector<std::pair<std::string, uint64_t>>{{kPeerA, 5}, {kPeerB, 0}}));
+  ASSERT_TRUE(testing::Wait([&](DocumentStore::Done done) {
+                store_->RemoveMember(kPeerB, std::move(done));
+              }).ok());
+  Reopen();
+  acks = store_->ListMemberAcks();
+  ASSERT_TRUE(acks.ok());
+  EXPECT_EQ(*acks, (std::vector<std::pair<std::string, uint64_t>>{{kPeerA, 5}}));
 }
 
 }  // namespace
