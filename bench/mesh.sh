@@ -11,6 +11,9 @@
 #   - B4: B stopped (SIGTERM) while A takes 100,000 updates to 10,000 documents; B restarted: time
 #     and bytes until B holds the final state, vs the raw JSON of the final 10,000 documents;
 #   - B5: one write on A → its Subscribe event on B, 1,000 sequential samples: p50 / p99.
+# B3/B4 write with build/bench/bench_put_flood (bench/put_flood.cc, C++ nghttp2 client; $PUT_FLOOD
+# overrides, PUT_FLOOD=node forces the fallback): Node's http2 client, the fallback when it is not
+# built, saturates a core before the node does. B5 writes with Node's http2 client.
 # Anchor: bench/mesh/automerge_repo.mjs, @automerge/automerge-repo (pinned in
 # bench/mesh/package.json, installed with npm ci) in two processes over its websocket adapter, on
 # the same documents, 1,000 of them (10,000 take ≈ 800 s: off unless BENCH_MESH_AUTOMERGE_10K=1;
@@ -21,7 +24,7 @@
 # Knobs (env): BENCH_RUNS (3), BENCH_MESH_B3_SIZES ("1000 10000"), BENCH_MESH_B4_DOCS (10000),
 # BENCH_MESH_B4_UPDATES (100000), BENCH_MESH_B5_SAMPLES (1000), BENCH_MESH_AUTOMERGE_10K (0),
 # BENCH_OUT (docs/BENCHMARKS.md; empty = do not append), BENCH_KEEP=1 (keep the temp dir with the
-# raw outputs and logs), PEAT_NODE.
+# raw outputs and logs), PEAT_NODE, PUT_FLOOD.
 # Benchmarks never fail on a number; the script exits non-zero only if it cannot run. A scenario
 # that fails (e.g. a build without the mesh) is reported as "not measured" with its error.
 
@@ -49,6 +52,9 @@ die() {
 command -v node >/dev/null || die "node not found (make deps)"
 command -v npm >/dev/null || die "npm not found (make deps)"
 [[ -x $PEAT_NODE ]] || die "$PEAT_NODE not built (make build)"
+PUT_FLOOD_BIN=${PUT_FLOOD:-$ROOT/build/bench/bench_put_flood}
+[[ $PUT_FLOOD_BIN == node || -x $PUT_FLOOD_BIN ]] ||
+  log "warning: $PUT_FLOOD_BIN not built: B3/B4 write with Node's http2 client, which bounds B3 (cmake --build build --target bench_put_flood)"
 [[ -d $ROOT/tests/clients/node_modules && -d $ROOT/tests/clients/gen ]] ||
   die "the client toolchain is not installed (make npm-deps, or bash scripts/install-npm-deps.sh)"
 if [[ ! -f $ANCHOR_DIR/node_modules/@automerge/automerge-repo/package.json ]]; then

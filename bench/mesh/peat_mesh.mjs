@@ -9,22 +9,47 @@
 //   node bench/mesh/peat_mesh.mjs b5 --samples S        B5: one write on A → Subscribe event on B, S times
 //   node bench/mesh/peat_mesh.mjs dump-docs --docs N    the B3 documents, one JSON per line (the anchor's input)
 //
-// Writes go over gRPC (h2c) on Node's own http2 client with requests encoded before the clock
-// starts, 4 connections × 256 calls in flight (grpc-js tops out at about half the node's rate
-// here). The clock of "readable on B" is a Subscribe stream on B (grpc-js), opened and proven live
-// before the clock starts: B has a document when its UPSERT event arrived. Bytes are GetSyncStats
-// (bytes_sent + bytes_received: real mesh wire bytes), read once the counters are still.
+// B3 and B4 write with bench_put_flood (bench/put_flood.cc: C++, nghttp2 client, one poll loop;
+// $PUT_FLOOD, else build/bench/bench_put_flood): PutDocument over gRPC (h2c), 4 connections × 128
+// calls in flight (the node's SETTINGS_MAX_CONCURRENT_STREAMS), every request encoded before the
+// first is sent; B4's update rounds are separated by barriers (a round starts once the previous
+// one is answered). Node's own http2 client saturated a core while both nodes idled (B3 measured
+// the writer); it remains the fallback when the binary is missing (or PUT_FLOOD=node): 4
+// connections, 256 calls in flight in all, requests encoded before the clock. The output's
+// "writer" field says which one ran. B5 (one write at a time) always uses Node's http2 client.
+// The clock of "readable on B" is a Subscribe stream on B (grpc-js), opened and proven live
+// before put_flood is started: B has a document when its UPSERT event arrived. B3's time runs
+// from the first request sent (put_flood's first_send_unix_ms, CLOCK_REALTIME) to the last UPSERT
+// seen on B (performance.timeOrigin + performance.now(): the same wall clock, sub-ms). Bytes are
+// GetSyncStats (bytes_sent + bytes_received: real mesh wire bytes), read once the counters are still.
 //
 // Prints one JSON line (fields per scenario; on failure {scenario, error}). Exit 0 unless the
 // arguments are wrong.
 
+import { spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
 import http2 from "node:http2";
+import { fileURLToPath } from "node:url";
 import { protobuf, sidecarPb } from "../../tests/integration/lib/clients.mjs";
 import { withTimeout } from "../../tests/integration/lib/documents.mjs";
 import { UPSERT, makeDoc, startCluster, waitFor, waitSubscribed } from "../../tests/integration/lib/mesh_cluster.mjs";
 
 const PUT_PATH = "/peat.sidecar.v1.PeatSidecar/PutDocument";
 const now = () => performance.now();
+/** Wall-clock ms (fractional), comparable with put_flood's CLOCK_REALTIME stamps. */
+const wallMs = () => performance.timeOrigin + performance.now();
+/** The C++ writer, or null (Node's http2 client writes): $PUT_FLOOD ("node" forces the fallback). */
+function putFloodBin() {
+  const bin = process.env.PUT_FLOOD || fileURLToPath(new URL("../../build/bench/bench_put_flood", import.meta.url));
+  if (bin === "node") return null;
+  try {
+    accessSync(bin, constants.X_OK);
+    return bin;
+  } catch {
+    console.error(`peat_mesh.mjs: ${bin} not built: B3/B4 write with Node's http2 client`);
+    return null;
+  }
+}
 
 function parseArgs(argv) {
   const opt = { docs: 1000, updates: 100_000, samples: 1000 };
@@ -85,6 +110,61 @@ function writer(node, conns = 4) {
   return { put, putAll, close: () => sessions.forEach((s) => s.close()) };
 }
 
+/**
+ * Runs bench_put_flood against node: `rounds` is a list of lists of [collection, docId, json];
+ * a round starts once every write of the previous one is answered. Resolves
+ * {errors, first, t0, tAck}: t0 = first request sent, tAck = last answer (wall-clock ms).
+ */
+function putFlood(bin, node, rounds) {
+  const input = rounds.map((r) => r.map(([c, id, j]) => `${c}\t${id}\t${j}\n`).join("")).join("\n");
+  return new Promise((resolve, reject) => {
+    const p = spawn(bin, ["--addr", node.proc.tcpAddr, "--conns", "4", "--inflight", "128", "--timeout-s", "600"], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout.setEncoding("utf8").on("data", (d) => (out += d));
+    p.stderr.setEncoding("utf8").on("data", (d) => (err += d));
+    p.stdin.on("error", () => {}); // a failed start surfaces as the exit below
+    p.on("error", reject);
+    p.on("close", (code, signal) => {
+      let r;
+      try {
+        r = JSON.parse(out.trim().split("\n").pop());
+      } catch {
+        const why = err.trim().split("\n").pop() ?? "";
+        reject(new Error(`bench_put_flood exited ${code ?? signal}: ${why}`));
+        return;
+      }
+      const errors = r.docs - r.ok;
+      const first = errors ? (err.match(/first failure: (.*)/)?.[1] ?? err.trim().split("\n").pop()) : null;
+      resolve({ errors, first, t0: r.first_send_unix_ms, tAck: r.last_ack_unix_ms });
+    });
+    p.stdin.end(input);
+  });
+}
+
+/**
+ * Bulk writes to node, with bench_put_flood when built, else with writer() (Node's http2 client,
+ * bodies encoded before the clock). write(rounds) as putFlood's.
+ */
+function bulkWriter(node) {
+  const bin = putFloodBin();
+  if (bin) return { kind: "put_flood", write: (rounds) => putFlood(bin, node, rounds), close: () => {} };
+  const w = writer(node);
+  const write = async (rounds) => {
+    const bodies = rounds.map((r) => r.map(([c, id, j]) => putBody(c, id, j)));
+    const t0 = wallMs();
+    let errors = 0;
+    let first = null;
+    for (const b of bodies) {
+      const res = await w.putAll(b);
+      errors += res.errors;
+      first ??= res.first;
+    }
+    return { errors, first, t0, tAck: wallMs() };
+  };
+  return { kind: "node-http2", write, close: w.close };
+}
+
 /** GetSyncStats totals of nodes once two reads 200 ms apart agree (at most ~3 s). */
 async function stillStats(nodes) {
   const read = async () => Promise.all(nodes.map((n) => n.syncStats()));
@@ -124,10 +204,9 @@ async function b3({ docs: n }) {
   const sub = b.subscribe([C]);
   await waitSubscribed(b, sub, C);
   await waitFor(async () => (await a.list(C)).length === 1, { what: "B's probe doc on A" }); // quiet before the clock
-  const jsons = Array.from({ length: n }, (_, i) => JSON.stringify(makeDoc(i)));
-  const bodies = jsons.map((j, i) => putBody(C, `doc-${i}`, j));
-  const raw = jsons.reduce((x, j) => x + Buffer.byteLength(j), 0);
-  const w = writer(a);
+  const docs = Array.from({ length: n }, (_, i) => [C, `doc-${i}`, JSON.stringify(makeDoc(i))]);
+  const raw = docs.reduce((x, [, , j]) => x + Buffer.byteLength(j), 0);
+  const w = bulkWriter(a);
   const [s0] = await stillStats([a]);
 
   const seen = new Set();
@@ -137,14 +216,13 @@ async function b3({ docs: n }) {
   const untap = tap(sub, (m) => {
     if (m.changeType === UPSERT && m.docId.startsWith("doc-")) seen.add(m.docId);
     if (tDone === null && seen.size === n) {
-      tDone = now();
+      tDone = wallMs();
       resolveAll();
     }
   });
-  const t0 = now();
-  const res = await w.putAll(bodies);
-  const tWritten = now();
-  if (res.errors) throw new Error(`${res.errors} PutDocument calls failed (first grpc-status ${res.first})`);
+  const res = await w.write([docs]);
+  const { t0, tAck: tWritten } = res;
+  if (res.errors) throw new Error(`${res.errors} PutDocument calls failed (first: ${res.first})`);
   await withTimeout(all, 300_000, `B to receive all ${n} docs`).catch((e) => {
     throw new Error(`${e.message} (${seen.size} received)`);
   });
@@ -160,6 +238,7 @@ async function b3({ docs: n }) {
   return {
     scenario: "b3",
     impl: "peat",
+    writer: w.kind,
     docs: n,
     seconds,
     write_seconds: (tWritten - t0) / 1000,
@@ -176,31 +255,30 @@ async function b3({ docs: n }) {
 async function b4({ docs: d, updates: u }) {
   const C = "b4";
   const { cl, a, b } = await pair([[1, 0]]);
-  const w = writer(a);
-  let r = await w.putAll(Array.from({ length: d }, (_, i) => putBody(C, `doc-${i}`, JSON.stringify(makeDoc(i)))));
-  if (r.errors) throw new Error(`pre-load: ${r.errors} PutDocument calls failed`);
+  const w = bulkWriter(a);
+  let r = await w.write([Array.from({ length: d }, (_, i) => [C, `doc-${i}`, JSON.stringify(makeDoc(i))])]);
+  if (r.errors) throw new Error(`pre-load: ${r.errors} PutDocument calls failed (first: ${r.first})`);
   await waitFor(async () => (await b.list(C)).length === d, { timeoutMs: 300_000, intervalMs: 250, what: `B holds the ${d} pre-loaded docs` });
   const stop = await b.stop("SIGTERM");
   if (stop.code !== 0) throw new Error(`B did not stop cleanly: ${JSON.stringify(stop)}`);
 
-  // updates: round k (1-based) rewrites every doc as makeDoc(i, k) (a few fields change each time)
+  // updates: round k (1-based) rewrites every doc as makeDoc(i, k) (a few fields change each
+  // time); a round is sent once the previous one is answered (two writes of a doc never race)
   const finalRev = new Array(d).fill(0);
   let updatesRaw = 0;
-  const t0u = now();
-  for (let start = 0; start < u; start += 20_000) {
-    const bodies = [];
-    for (let k = start; k < Math.min(u, start + 20_000); k++) {
-      const i = k % d;
-      const rev = Math.floor(k / d) + 1;
-      const j = JSON.stringify(makeDoc(i, rev));
-      updatesRaw += Buffer.byteLength(j);
-      finalRev[i] = rev;
-      bodies.push(putBody(C, `doc-${i}`, j));
-    }
-    r = await w.putAll(bodies);
-    if (r.errors) throw new Error(`updates: ${r.errors} PutDocument calls failed`);
+  const rounds = [];
+  for (let k = 0; k < u; k++) {
+    const i = k % d;
+    const rev = Math.floor(k / d) + 1;
+    if (i === 0) rounds.push([]);
+    const j = JSON.stringify(makeDoc(i, rev));
+    updatesRaw += Buffer.byteLength(j);
+    finalRev[i] = rev;
+    rounds[rounds.length - 1].push([C, `doc-${i}`, j]);
   }
-  const updateSeconds = (now() - t0u) / 1000;
+  r = await w.write(rounds);
+  if (r.errors) throw new Error(`updates: ${r.errors} PutDocument calls failed (first: ${r.first})`);
+  const updateSeconds = (r.tAck - r.t0) / 1000;
   w.close();
   const finalRaw = finalRev.reduce((x, rev, i) => x + Buffer.byteLength(JSON.stringify(makeDoc(i, rev))), 0);
 
@@ -237,6 +315,7 @@ async function b4({ docs: d, updates: u }) {
   return {
     scenario: "b4",
     impl: "peat",
+    writer: w.kind,
     docs: d,
     updates: u,
     update_seconds: updateSeconds,

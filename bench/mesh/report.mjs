@@ -48,14 +48,25 @@ function series(name) {
 const fmtRange = (s, k, f) => (s.ok.length > 1 ? ` (${f(s.range(k)[0])}–${f(s.range(k)[1])})` : "");
 const n = (s) => `${s.ok.length}/${runs}`;
 
+// Which client wrote B3/B4 (the "writer" field of peat_mesh.mjs's output).
+const WRITERS = {
+  put_flood: "bench_put_flood (C++, nghttp2, one poll loop; 4 connections × 128 in flight, requests encoded before the clock)",
+  "node-http2": "Node's http2 client (fallback, bench_put_flood not used: 4 connections, 256 in flight in all, requests encoded before the clock)",
+};
+const writers = new Set(
+  [...sizes.map((d) => `b3_peat_${d}`), "b4_peat"].flatMap((name) => series(name).ok.map((x) => x.writer ?? "node-http2")),
+);
+const writerDesc = writers.size ? [...writers].map((w) => WRITERS[w] ?? w).join("; in other runs, ") : WRITERS.put_flood;
+
 const lines = [];
 const notes = [];
 lines.push(`### B3–B5 Mesh: convergence, catch-up, propagation — ${env.BENCH_UTC}, commit \`${env.BENCH_COMMIT}\``);
 lines.push("");
 lines.push(`Machine: nproc ${env.BENCH_NPROC}, ${env.BENCH_CPU}; load average ${env.BENCH_LOADAVG_START} at the start, ${env.BENCH_LOADAVG_END} at the end (shared machine).`);
 lines.push(
-  `peat: ${env.BENCH_PEAT_DESC}, two processes on 127.0.0.1 (static --peer, fresh data dirs per scenario); client: Node ${env.BENCH_NODE}, ` +
-    `PutDocument over gRPC (h2c, 4 connections × 256 in flight, requests encoded before the clock), Subscribe on B (grpc-js) as the clock. ` +
+  `peat: ${env.BENCH_PEAT_DESC}, two processes on 127.0.0.1 (static --peer, fresh data dirs per scenario). ` +
+    `B3/B4 writes: PutDocument over gRPC (h2c) with ${writerDesc}. B5 writes: Node ${env.BENCH_NODE}'s http2 client. ` +
+    `Clock: Subscribe on B (grpc-js, Node ${env.BENCH_NODE}). ` +
     `Anchor (same run): @automerge/automerge-repo ${env.BENCH_AM_REPO} (+ network-websocket, @automerge/automerge ${env.BENCH_AUTOMERGE}), two processes over its websocket adapter. ` +
     `Documents: ~300 B JSON (tests/integration/lib/mesh_cluster.mjs makeDoc), the same on both sides. Median of ${runs} runs (range in brackets); script took ${env.BENCH_ELAPSED} s.`,
 );
