@@ -14,7 +14,7 @@ DATA_DIR   ?= ./data
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps npm-deps build build-asan run test test-unit test-asan test-integration \
-        buf-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh clean
+        buf-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh bench-scale clean
 
 all: build
 
@@ -71,7 +71,7 @@ fmt-check: deps
 fuzz: deps
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-15} bash scripts/fuzz.sh
 
-bench: bench-rpc bench-engine bench-footprint bench-mesh
+bench: bench-rpc bench-engine bench-footprint bench-mesh bench-scale
 
 bench-rpc: build
 	bash bench/rpc.sh
@@ -85,6 +85,10 @@ bench-footprint: build
 # B3/B4/B5: two-node convergence, catch-up, propagation latency; anchor: automerge-repo (bench/mesh)
 bench-mesh: build npm-deps
 	bash bench/mesh.sh
+
+# B8: N = 8, 24, 48 nodes on a random degree-3 topology, time until every node has every doc
+bench-scale: build npm-deps
+	bash bench/scale.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

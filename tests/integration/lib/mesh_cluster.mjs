@@ -158,6 +158,38 @@ export function ringWithChords(n, chords, rnd) {
   }
   return edges;
 }
+/**
+ * A connected random graph in which every node has degree ≥ `degree` (and, when the counts
+ * allow, exactly `degree`): a ring through a random permutation of the nodes, then random chords
+ * between nodes still below `degree` (a node left alone below it takes a chord to any node not
+ * yet adjacent). Each edge is oriented at random (dialer, dialee). n ≥ degree + 1.
+ */
+export function randomMinDegree(n, degree, rnd) {
+  const perm = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = randInt(rnd, i + 1);
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+  }
+  const adj = Array.from({ length: n }, () => new Set());
+  const edges = [];
+  const add = (a, b) => {
+    adj[a].add(b);
+    adj[b].add(a);
+    edges.push(rnd() < 0.5 ? [a, b] : [b, a]);
+  };
+  if (n === 2) add(perm[0], perm[1]);
+  else if (n > 2) for (let i = 0; i < n; i++) add(perm[i], perm[(i + 1) % n]);
+  for (;;) {
+    const low = perm.filter((v) => adj[v].size < degree);
+    if (!low.length) break;
+    const a = pick(rnd, low);
+    let cands = low.filter((v) => v !== a && !adj[a].has(v));
+    if (!cands.length) cands = perm.filter((v) => v !== a && !adj[a].has(v));
+    if (!cands.length) break; // a is adjacent to every other node
+    add(a, pick(rnd, cands));
+  }
+  return edges;
+}
 
 // ---------------------------------------------------------------------------------------------
 // One node of a cluster
@@ -377,7 +409,10 @@ export function digestDiff(a, b, max = 5) {
  * `edges` (via "flags": --peer at boot; via "rpc": ConnectPeer once all are up). Waits until every
  * edge shows connected on both ends unless waitConnected is false.
  *
- * Per-node options: args(i) → extra CLI args; appId(i) / sharedKey(i) override the formation's.
+ * Per-node options: args(i) → extra CLI args; appId(i) / sharedKey(i) override the formation's;
+ * nodeId(name, i) → --node-id (default "mesh-<name in lower case>"). meshPort() → a free port for
+ * a mesh listener (default freePort). If a node fails to start, the others are killed and the
+ * first error is thrown.
  */
 export async function startCluster({
   t,
@@ -390,17 +425,24 @@ export async function startCluster({
   args = () => [],
   nodeAppId = () => appId,
   nodeSharedKey = () => sharedKey,
+  nodeId = (name) => `mesh-${name.toLowerCase()}`,
+  meshPort = freePort,
   waitConnected = true,
   connectTimeoutMs = 15_000,
 } = {}) {
   names ??= Array.from({ length: n }, (_, i) => String.fromCharCode(65 + i));
   const ports = [];
-  for (let i = 0; i < n; i++) ports.push(await freePort());
+  for (let i = 0; i < n; i++) ports.push(await meshPort());
   const nodes = names.map(
-    (name, i) => new MeshNode({ name, nodeId: `mesh-${name.toLowerCase()}`, sharedKey: nodeSharedKey(i), appId: nodeAppId(i), meshPort: ports[i], args: args(i), t }),
+    (name, i) => new MeshNode({ name, nodeId: nodeId(name, i), sharedKey: nodeSharedKey(i), appId: nodeAppId(i), meshPort: ports[i], args: args(i), t }),
   );
   if (via === "flags") for (const [a, b] of edges) nodes[a].peers.push(nodes[b]);
-  await Promise.all(nodes.map((nd) => nd.start()));
+  const started = await Promise.allSettled(nodes.map((nd) => nd.start()));
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed) {
+    await Promise.all(nodes.map((nd) => nd.kill()));
+    throw failed.reason;
+  }
   const cl = new Cluster(nodes, edges, { sharedKey, appId });
   if (via === "rpc") await cl.connectEdges();
   if (waitConnected) await cl.waitEdgesConnected(edges, connectTimeoutMs);
