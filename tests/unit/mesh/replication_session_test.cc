@@ -121,11 +121,19 @@ class ReplicationSessionTest : public ::testing::Test {
     }
     return true;
   }
-  // Both directions idle: every sender acknowledged through its head.
-  bool Quiet() {
+  // Nothing in flight: every requested stream is acknowledged through its head and every
+  // commit was announced (true also before any stream was requested).
+  bool Idle() {
     return a_->session->OutboundCaughtUp() && b_->session->OutboundCaughtUp() &&
            a_->store->NotifiedSeq() == a_->store->LastSeq() &&
            b_->store->NotifiedSeq() == b_->store->LastSeq();
+  }
+  // Synced both ways: each side merged the other's feed through its head, and nothing is in
+  // flight.
+  bool Quiet() {
+    return a_->established && b_->established &&
+           a_->session->inbound_checkpoint() >= b_->store->LastSeq() &&
+           b_->session->inbound_checkpoint() >= a_->store->LastSeq() && Idle();
   }
   std::optional<std::string> Get(Side& s, const std::string& c, const std::string& d) {
     auto r = s.store->Get(c, d);
@@ -223,7 +231,7 @@ TEST_F(ReplicationSessionTest, StopSyncKeepsWritesLocalAndStartSyncSendsThem) {
   ASSERT_TRUE(PutSync(*a_->store, "c", "paused", R"({"v":1})").ok());
   ASSERT_TRUE(PutSync(*b_->store, "c", "paused-b", R"({"v":2})").ok());
   // Give every frame a chance to cross: the loop runs until nothing is left to do.
-  ASSERT_TRUE(RunUntil([&] { return Quiet(); }));
+  ASSERT_TRUE(RunUntil([&] { return Idle(); }));
   io_.run_for(std::chrono::milliseconds(50));
   EXPECT_FALSE(Get(*b_, "c", "paused").has_value());
   EXPECT_FALSE(Get(*a_, "c", "paused-b").has_value());
