@@ -27,7 +27,12 @@ ReplicationSession::ReplicationSession(boost::asio::io_context& io, const Sessio
       callbacks_(std::move(callbacks)),
       serial_(g_next_serial.fetch_add(1)),
       handshake_timer_(io),
-      keepalive_timer_(io) {}
+      keepalive_timer_(io),
+      send_window_([&env] {
+        SendWindowOptions o = env.options.send_window;
+        o.max_batch_bytes = env.options.batch_max_bytes;
+        return o;
+      }()) {}
 
 ReplicationSession::~ReplicationSession() = default;
 
@@ -270,7 +275,7 @@ void ReplicationSession::OnSyncRequest(const v1::Frame& frame) {
   out_.sent_through = after;
   out_.acked = after;
   out_.window = std::clamp<uint32_t>(req.window_batches(), 1, 64);
-  out_.in_flight = 0;
+  send_window_.Reset();
   Pump();
 }
 
@@ -281,7 +286,7 @@ void ReplicationSession::OnFeedAdvanced() {
 bool ReplicationSession::OutboundCaughtUp() const {
   if (!established_ || closed_) return true;
   if (!out_.requested || !out_.active || !sync_active_) return true;
-  return out_.in_flight == 0 && out_.acked >= env_.store->LastSeq();
+  return send_window_.in_flight_batches() == 0 && out_.acked >= env_.store->LastSeq();
 }
 
 uint64_t ReplicationSession::LowWatermark() const {
@@ -290,18 +295,21 @@ uint64_t ReplicationSession::LowWatermark() const {
 
 void ReplicationSession::Pump() {
   if (closed_ || !established_ || !sync_active_ || !out_.requested || !out_.active) return;
-  while (out_.in_flight < out_.window) {
+  while (send_window_.in_flight_batches() < out_.window) {
     const uint64_t head = env_.store->LastSeq();
     bool sent = false;
     bool failed = false;
+    bool room = false;
     for (size_t lane = 0; lane < env_.lanes.size() && !sent; ++lane) {
-      // The last credit is kept for the top lane: an urgent change never waits for a whole window
-      // of bulk batches to be acknowledged.
-      if (lane > 0 && out_.window > 1 && out_.in_flight + 1 >= out_.window) break;
+      // Lanes below the top stop at three quarters of the send window: an urgent change never
+      // waits behind a full window of bulk.
+      if (!send_window_.CanSend(lane == 0)) break;
+      room = true;
       sent = SendFromLane(lane, head, &failed);
       if (failed) return;
     }
     if (sent) continue;
+    if (!room) return;
     // Nothing to send, but the peer's checkpoint may still move (entries skipped as echoes, or
     // lanes that had no rows).
     const uint64_t through = LowWatermark();
@@ -317,7 +325,7 @@ bool ReplicationSession::SendFromLane(size_t lane, uint64_t head, bool* failed) 
   query.after_seq = cursor;
   query.upto_seq = head;
   query.max_entries = env_.options.batch_max_entries;
-  query.max_bytes = env_.options.batch_max_bytes;
+  query.max_bytes = send_window_.NextBatchBytes();
   query.skip_src_peer = peer_endpoint_id();
   query.collections = env_.lanes[lane].collections;
   query.exclude_collections = env_.lanes[lane].exclude;
@@ -352,14 +360,16 @@ void ReplicationSession::SendBatch(std::vector<store::FeedEntry> entries, uint64
   }
   env_.counters->batches_sent.Inc();
   env_.counters->changes_sent.Inc(entries.size());
-  ++out_.in_flight;
+  send_window_.OnSent(frame.ByteSizeLong(), std::chrono::steady_clock::now());
   SendFrame(frame);
 }
 
 void ReplicationSession::OnBatchAck(const v1::Frame& frame) {
   const auto& ack = frame.ack();
-  if (ack.stream_id() != out_.stream_id || out_.in_flight == 0) return;  // an older stream
-  --out_.in_flight;
+  if (ack.stream_id() != out_.stream_id || send_window_.in_flight_batches() == 0) {
+    return;  // an older stream
+  }
+  send_window_.OnAcked(std::chrono::steady_clock::now());
   if (ack.through_seq() > out_.acked) {
     out_.acked = ack.through_seq();
     if (env_.peer_acked) env_.peer_acked(peer_endpoint_id(), out_.acked);

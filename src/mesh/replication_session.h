@@ -34,6 +34,7 @@
 #include "mesh/formation_proof.h"
 #include "mesh/mesh_counters.h"
 #include "mesh/priority_lanes.h"
+#include "mesh/send_window.h"
 #include "mesh/session_options.h"
 #include "mesh/transport.h"
 #include "store/document_store.h"
@@ -109,6 +110,7 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   uint64_t peer_last_seq() const { return peer_last_seq_; }
   uint64_t inbound_checkpoint() const { return in_.checkpoint; }
   std::chrono::steady_clock::time_point last_contact() const { return last_received_; }
+  const SendWindow& send_window() const { return send_window_; }
   // True when the peer asked for our feed and has acknowledged everything up to our head (or
   // does not want it now): nothing of ours is waiting to reach it.
   bool OutboundCaughtUp() const;
@@ -121,8 +123,7 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
     std::vector<uint64_t> lane_cursor;  // per lane: feed read through
     uint64_t sent_through = 0;          // min of the lane cursors, as last sent
     uint64_t acked = 0;                 // feed position acknowledged through
-    uint32_t window = 1;
-    uint32_t in_flight = 0;
+    uint32_t window = 1;                // batches the peer allows in flight
   };
   struct Inbound {  // our stream of the peer's feed
     uint64_t stream_id = 0;
@@ -168,6 +169,7 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   uint64_t next_stream_id_ = 1;
   uint64_t ping_nonce_ = 0;
   Outbound out_;
+  SendWindow send_window_;
   Inbound in_;
   std::chrono::steady_clock::time_point last_received_;
   std::chrono::steady_clock::time_point last_progress_;  // inbound: last merge or stream request

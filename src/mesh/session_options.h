@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "mesh/send_window.h"
+
 namespace peat::mesh {
 
 struct SessionOptions {
@@ -13,8 +15,10 @@ struct SessionOptions {
   // document of a batch is always sent, however large).
   size_t batch_max_entries = 512;
   size_t batch_max_bytes = 256 * 1024;
-  // Unacknowledged batches a sender may have in flight (asked for by the receiver).
+  // Unacknowledged batches a sender may have in flight (asked for by the receiver); the bytes in
+  // flight are bounded by the send window (its max_batch_bytes is batch_max_bytes).
   uint32_t window_batches = 8;
+  SendWindowOptions send_window;
   // Hello must arrive within this.
   std::chrono::milliseconds handshake_timeout{10'000};
   // A Ping goes out after this much send silence; a link silent (nothing received) for

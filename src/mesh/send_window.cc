@@ -1,0 +1,67 @@
+#include "mesh/send_window.h"
+
+#include <algorithm>
+
+namespace peat::mesh {
+
+namespace {
+constexpr std::chrono::seconds kRttBucket{10};
+}
+
+SendWindow::SendWindow(const SendWindowOptions& options)
+    : options_(options),
+      window_(std::clamp(options.initial_bytes, options.min_bytes, options.max_bytes)) {}
+
+bool SendWindow::CanSend(bool top_lane) const {
+  if (in_flight_.empty()) return true;
+  const size_t limit = top_lane ? window_ : window_ / 4 * 3;
+  return in_flight_bytes_ < limit;
+}
+
+size_t SendWindow::NextBatchBytes() const {
+  return std::clamp(window_ / 4, options_.min_batch_bytes, options_.max_batch_bytes);
+}
+
+void SendWindow::OnSent(size_t bytes, Clock::time_point now) {
+  in_flight_.push_back(Sent{bytes, now});
+  in_flight_bytes_ += bytes;
+}
+
+SendWindow::Clock::duration SendWindow::base_rtt() const {
+  return std::min(min_rtt_current_, min_rtt_previous_);
+}
+
+void SendWindow::ObserveRtt(Clock::duration rtt, Clock::time_point now) {
+  if (now - bucket_start_ >= kRttBucket) {
+    min_rtt_previous_ = min_rtt_current_;
+    min_rtt_current_ = Clock::duration::max();
+    bucket_start_ = now;
+  }
+  min_rtt_current_ = std::min(min_rtt_current_, rtt);
+}
+
+void SendWindow::OnAcked(Clock::time_point now) {
+  if (in_flight_.empty()) return;
+  const Sent sent = in_flight_.front();
+  in_flight_.pop_front();
+  in_flight_bytes_ -= sent.bytes;
+  const Clock::duration rtt = now - sent.at;
+  ObserveRtt(rtt, now);
+  const Clock::duration queue_delay = rtt - base_rtt();
+  if (queue_delay > options_.target_queue_delay) {
+    // At most once per round trip: the acks of one round all carry the same queue.
+    if (now - last_decrease_ >= rtt) {
+      window_ = std::max(options_.min_bytes, window_ / 10 * 7);
+      last_decrease_ = now;
+    }
+  } else {
+    window_ = std::min(options_.max_bytes, window_ + sent.bytes);
+  }
+}
+
+void SendWindow::Reset() {
+  in_flight_.clear();
+  in_flight_bytes_ = 0;
+}
+
+}  // namespace peat::mesh

@@ -1,0 +1,76 @@
+// SendWindow: how much a replication session may have unacknowledged on the link, in bytes —
+// a delay-based congestion window (the LEDBAT idea, RFC 6817). Every batch's round trip (send →
+// the peer's ack after it merged) is measured; the smallest recent one is the path's base delay.
+// While round trips stay within `target_queue_delay` of it the window grows by the bytes each ack
+// returns (doubling per round trip); when they exceed it, a queue is building somewhere (a slow
+// radio link, a busy peer) and the window shrinks to 70 %, at most once per round trip.
+//
+// Why: on a 1 Mbit/s link a fixed window of megabytes would queue many seconds of bulk data in
+// front of an urgent change; bounding the queue to ~target keeps urgent data waiting less than a
+// second while still filling fast links (on loopback the window grows to its maximum within a few
+// milliseconds). Acks come in send order (the peer merges batches in order).
+//
+// Not thread-safe (one session, on the mesh loop).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+
+namespace peat::mesh {
+
+struct SendWindowOptions {
+  size_t initial_bytes = 64 * 1024;
+  size_t min_bytes = 16 * 1024;
+  size_t max_bytes = 16u << 20;
+  std::chrono::milliseconds target_queue_delay{100};
+  // Largest batch (bytes of state); batches are also kept to a quarter of the window so several
+  // are in flight.
+  size_t max_batch_bytes = 256 * 1024;
+  size_t min_batch_bytes = 4 * 1024;
+};
+
+class SendWindow {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit SendWindow(const SendWindowOptions& options);
+
+  // Whether another batch may go out now. The top priority lane may fill the window; the others
+  // stop at three quarters, so an urgent change always finds room. An empty window always
+  // accepts one batch.
+  bool CanSend(bool top_lane) const;
+  // Bytes of state the next batch may carry.
+  size_t NextBatchBytes() const;
+  void OnSent(size_t bytes, Clock::time_point now);
+  // The oldest unacknowledged batch was acknowledged.
+  void OnAcked(Clock::time_point now);
+  // A new stream: what was in flight will never be acknowledged.
+  void Reset();
+
+  size_t window_bytes() const { return window_; }
+  size_t in_flight_bytes() const { return in_flight_bytes_; }
+  size_t in_flight_batches() const { return in_flight_.size(); }
+  Clock::duration base_rtt() const;
+
+ private:
+  struct Sent {
+    size_t bytes;
+    Clock::time_point at;
+  };
+  void ObserveRtt(Clock::duration rtt, Clock::time_point now);
+
+  SendWindowOptions options_;
+  size_t window_;
+  size_t in_flight_bytes_ = 0;
+  std::deque<Sent> in_flight_;
+  // Base delay: the minimum over the current and the previous 10 s bucket, so it follows a path
+  // whose delay really changed.
+  Clock::duration min_rtt_current_ = Clock::duration::max();
+  Clock::duration min_rtt_previous_ = Clock::duration::max();
+  Clock::time_point bucket_start_{};
+  Clock::time_point last_decrease_{};
+};
+
+}  // namespace peat::mesh

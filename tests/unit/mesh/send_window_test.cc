@@ -1,0 +1,92 @@
+#include "mesh/send_window.h"
+
+#include <gtest/gtest.h>
+
+namespace peat::mesh {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = SendWindow::Clock;
+
+SendWindowOptions Options() {
+  SendWindowOptions o;
+  o.initial_bytes = 64 * 1024;
+  o.min_bytes = 16 * 1024;
+  o.max_bytes = 1 << 20;
+  o.target_queue_delay = 100ms;
+  o.max_batch_bytes = 256 * 1024;
+  o.min_batch_bytes = 4 * 1024;
+  return o;
+}
+
+// Sends batches of NextBatchBytes() while the window allows, then acks them all `rtt` later.
+void RoundTrip(SendWindow& w, Clock::time_point& now, Clock::duration rtt) {
+  int sent = 0;
+  while (w.CanSend(true) && sent < 64) {
+    w.OnSent(w.NextBatchBytes(), now);
+    ++sent;
+  }
+  now += rtt;
+  for (int i = 0; i < sent; ++i) w.OnAcked(now);
+}
+
+TEST(SendWindowTest, GrowsToItsMaximumOnAPathWithoutQueueing) {
+  SendWindow w(Options());
+  auto now = Clock::time_point{} + 1h;
+  for (int i = 0; i < 20; ++i) RoundTrip(w, now, 1ms);
+  EXPECT_EQ(w.window_bytes(), 1u << 20);
+  EXPECT_EQ(w.NextBatchBytes(), 256u * 1024);
+  EXPECT_EQ(w.in_flight_bytes(), 0u);
+}
+
+TEST(SendWindowTest, ShrinksWhenRoundTripsShowAQueue) {
+  SendWindow w(Options());
+  auto now = Clock::time_point{} + 1h;
+  RoundTrip(w, now, 200ms);  // base delay 200 ms (a slow radio link)
+  const size_t grown = w.window_bytes();
+  EXPECT_GT(grown, 64u * 1024);
+  // The link cannot keep up: round trips grow far beyond base + target.
+  for (int i = 0; i < 10; ++i) RoundTrip(w, now, 900ms);
+  EXPECT_LT(w.window_bytes(), grown);
+  EXPECT_GE(w.window_bytes(), 16u * 1024);
+  // Round trips back at the base: it grows again.
+  const size_t low = w.window_bytes();
+  RoundTrip(w, now, 210ms);
+  EXPECT_GT(w.window_bytes(), low);
+}
+
+TEST(SendWindowTest, ShrinksAtMostOncePerRoundTrip) {
+  SendWindow w(Options());
+  auto now = Clock::time_point{} + 1h;
+  RoundTrip(w, now, 50ms);
+  const size_t before = w.window_bytes();
+  // Four batches sent together come back together, all late: one decrease, not four.
+  for (int i = 0; i < 4; ++i) w.OnSent(8 * 1024, now);
+  now += 500ms;
+  for (int i = 0; i < 4; ++i) w.OnAcked(now);
+  EXPECT_EQ(w.window_bytes(), before / 10 * 7);
+}
+
+TEST(SendWindowTest, LowerLanesLeaveRoomForTheTopLane) {
+  SendWindow w(Options());
+  const auto now = Clock::time_point{} + 1h;
+  EXPECT_TRUE(w.CanSend(false));  // empty: always one batch
+  w.OnSent(48 * 1024, now);       // three quarters of 64 KiB
+  EXPECT_FALSE(w.CanSend(false));
+  EXPECT_TRUE(w.CanSend(true));
+  w.OnSent(16 * 1024, now);
+  EXPECT_FALSE(w.CanSend(true));
+  w.Reset();
+  EXPECT_EQ(w.in_flight_batches(), 0u);
+  EXPECT_TRUE(w.CanSend(false));
+}
+
+TEST(SendWindowTest, BatchesAreAQuarterOfTheWindowWithinBounds) {
+  auto o = Options();
+  o.initial_bytes = 16 * 1024;
+  SendWindow w(o);
+  EXPECT_EQ(w.NextBatchBytes(), 4u * 1024);
+}
+
+}  // namespace
+}  // namespace peat::mesh
