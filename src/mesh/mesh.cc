@@ -311,11 +311,27 @@ void Mesh::OnEstablished(const SessionPtr& session) {
                session->is_dialer() ? "dialed" : "accepted", session->remote_address(),
                session->peer_node_id());
   if (auto r = registered_.find(peer); r != registered_.end()) r->second.backoff->Reset();
+  RedialSoonAfterReconnect(peer);
   auto waiter = handshake_waiters_.find(session.get());
   if (waiter != handshake_waiters_.end()) {
     auto done = std::move(waiter->second);
     handshake_waiters_.erase(waiter);
     done(Status::Ok());
+  }
+}
+
+// A session just came up: the network may be back (a partition healed, a radio link returned).
+// Registered peers that are down and would otherwise wait out a long backoff (up to 60 s) are
+// redialed within a second instead. Rare (one per new session), so it cannot storm.
+void Mesh::RedialSoonAfterReconnect(const std::string& connected_peer) {
+  const auto soon = std::chrono::milliseconds(1'000);
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [id, peer] : registered_) {
+    if (id == connected_peer || peer.dialing || established_.count(id)) continue;
+    if (peer.timer->expiry() <= now + soon) continue;
+    peer.backoff->Reset();
+    std::uniform_int_distribution<int> jitter(100, static_cast<int>(soon.count()));
+    ScheduleRedial(id, std::chrono::milliseconds(jitter(jitter_rng_)));
   }
 }
 

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -116,6 +117,7 @@ class Mesh : public MeshControl {
   void OnSessionClosed(const SessionPtr& session, const Status& why,
                        const std::string& handshake_failure);
   void OnFeedAdvanced();
+  void RedialSoonAfterReconnect(const std::string& connected_peer);
   void OnPeerAcked(const std::string& peer, uint64_t seq);
   void PersistMemberAck(const std::string& peer);
   void UpdateConnectedCount();
@@ -153,6 +155,7 @@ class Mesh : public MeshControl {
   uint64_t closed_bytes_received_ = 0;
   std::map<std::string, std::pair<uint64_t, uint64_t>> peer_closed_bytes_;  // sent, received
   uint64_t next_seed_ = 1;
+  std::mt19937 jitter_rng_{std::random_device{}()};
   struct AckPersistence {
     uint64_t wanted = 0;
     bool in_flight = false;
