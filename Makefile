@@ -4,6 +4,7 @@
 #   make run     build and start a node: API on $(LISTEN), embedded store in ./data
 #   make test    unit tests (also under ASan+UBSan, built with clang), integration tests, buf checks,
 #                short libFuzzer runs (make fuzz)
+#   make test-long  every DDIL scenario on network-namespace hosts, the long ones too (root)
 #   make bench   benchmarks (bench/*.sh); results appended to docs/BENCHMARKS.md
 #   make fmt     clang-format every C++ source in place
 
@@ -14,7 +15,7 @@ DATA_DIR   ?= ./data
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps npm-deps build build-asan run test test-unit test-asan test-integration \
-        buf-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh bench-scale clean
+        test-long buf-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh bench-scale bench-ddil clean
 
 all: build
 
@@ -37,7 +38,7 @@ $(ASAN_BUILD)/build.ninja:
 # Unit tests only: the sanitizer build is compiled with clang (the main build uses g++), so CI
 # builds every unit with both compilers.
 build-asan: deps $(ASAN_BUILD)/build.ninja
-	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cmake --build $(ASAN_BUILD) --target test_binaries -j $(JOBS)
 
 run: build
 	mkdir -p $(DATA_DIR)
@@ -56,6 +57,13 @@ test-asan: build-asan
 test-integration: build npm-deps
 	ctest --test-dir $(BUILD) -L integration --output-on-failure
 
+# DDIL scenarios on network-namespace hosts (root only; test/scenarios/README.md): every scenario,
+# the long ones ("ci": false: 5-minute split, bulk transfer over loss, node churn) too. CI runs only
+# the "ci": true ones (ctest -L scenario).
+test-long: build npm-deps
+	PEAT_SCENARIOS=all PEAT_NODE_BIN=$(BUILD)/peat-node PEATNET_BIN=$(BUILD)/test/net/netem-lite \
+	  node --test --test-reporter=spec test/scenarios/scenarios.test.mjs
+
 buf-check: npm-deps
 	@bash scripts/buf-check.sh
 
@@ -69,9 +77,9 @@ fmt-check: deps
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS; fails on any crash or sanitizer report.
 fuzz: deps
-	FUZZ_SECONDS=$${FUZZ_SECONDS:-15} bash scripts/fuzz.sh
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-8} bash scripts/fuzz.sh
 
-bench: bench-rpc bench-engine bench-footprint bench-mesh bench-scale
+bench: bench-rpc bench-engine bench-footprint bench-mesh bench-scale bench-ddil
 
 bench-rpc: build
 	bash bench/rpc.sh
@@ -89,6 +97,11 @@ bench-mesh: build npm-deps
 # B8: N = 8, 24, 48 nodes on a random degree-3 topology, time until every node has every doc
 bench-scale: build npm-deps
 	bash bench/scale.sh
+
+# B7: 1 Mbit/s, 200 ms RTT, 10 % loss between two network-namespace hosts (root only): goodput of
+# 1,000 docs, and an urgent doc under a 2 MB bulk backlog with and without --collection-priority
+bench-ddil: build npm-deps
+	bash bench/ddil.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

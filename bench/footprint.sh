@@ -31,8 +31,10 @@
 # Benchmarks never fail on a number; the script exits non-zero only if it cannot run.
 
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init footprint.sh # ROOT, OUT_MD, START_S, log, die, TMP
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PEAT_NODE=${PEAT_NODE:-$ROOT/build/peat-node}
 LOADER=$ROOT/bench/footprint_load.mjs
 DOCS=${BENCH_DOCS:-1000000}
@@ -43,16 +45,7 @@ LOADERS=${BENCH_LOADERS:-2}
 INFLIGHT=${BENCH_INFLIGHT:-256}
 LOAD_BUDGET=${BENCH_LOAD_BUDGET:-360}
 CHECK_DOCS=${BENCH_CHECK_DOCS:-200000}
-OUT_MD=${BENCH_OUT-$ROOT/docs/BENCHMARKS.md}
 IDLE_S=2
-
-START_S=$(date +%s)
-LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
-log() { printf '[footprint.sh %3ds] %s\n' "$(($(date +%s) - START_S))" "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
 
 for tool in node redis-server perl jq awk sort du mkfifo; do
   command -v "$tool" >/dev/null || die "$tool not found (make deps installs nodejs, redis-server, jq)"
@@ -60,13 +53,12 @@ done
 [[ -x $PEAT_NODE ]] || die "$PEAT_NODE not built (make build)"
 ((CHECK_DOCS < DOCS)) || CHECK_DOCS=0
 
-TMP=$(mktemp -d /tmp/peat-bench-footprint.XXXXXX)
 PIDS=()
 cleanup() {
   local pid
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [[ ${BENCH_KEEP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+  bench__cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -376,7 +368,7 @@ AVG_DOC=$(awk -v b="$LOAD_RAW" -v n="$LOAD_OK" 'BEGIN { if (n) printf "%.0f", b 
 {
   echo "### B6 Footprint — $UTC, commit \`$COMMIT\`"
   echo
-  echo "Machine: nproc $(nproc), $CPU; load average $LOADAVG_START at the start, $LOADAVG at the end (shared machine:"
+  echo "Machine: nproc $(nproc), $CPU; load average $BENCH_LOADAVG_START at the start, $LOADAVG at the end (shared machine:"
   echo "other builds ran next to it, so times are noisy; RSS figures are not affected by load)."
   echo "peat-node: \`${PEAT_NODE#"$ROOT/"}\` built $BIN_TIME, default options. Medians over $REPS starts of an empty"
   echo "node (fresh data dir each) interleaved with $REPS starts of the anchor, and $RESTARTS restarts on the loaded store"
@@ -440,11 +432,4 @@ AVG_DOC=$(awk -v b="$LOAD_RAW" -v n="$LOAD_OK" 'BEGIN { if (n) printf "%.0f", b 
   echo
 } >"$TMP/report.md"
 
-cat "$TMP/report.md"
-
-if [[ -n $OUT_MD ]]; then
-  [[ -f $OUT_MD ]] || die "$OUT_MD missing (bench/rpc.sh creates it with its header)"
-  cat "$TMP/report.md" >>"$OUT_MD"
-  log "appended to ${OUT_MD#"$ROOT/"}"
-fi
-log "done in $(($(date +%s) - START_S)) s"
+bench_append

@@ -29,8 +29,10 @@
 # that fails (e.g. a build without the mesh) is reported as "not measured" with its error.
 
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init mesh.sh
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PEAT_NODE=${PEAT_NODE:-$ROOT/build/peat-node}
 RUNS=${BENCH_RUNS:-3}
 B3_SIZES=${BENCH_MESH_B3_SIZES:-1000 10000}
@@ -38,16 +40,7 @@ B4_DOCS=${BENCH_MESH_B4_DOCS:-10000}
 B4_UPDATES=${BENCH_MESH_B4_UPDATES:-100000}
 B5_SAMPLES=${BENCH_MESH_B5_SAMPLES:-1000}
 AM_10K=${BENCH_MESH_AUTOMERGE_10K:-0}
-OUT_MD=${BENCH_OUT-$ROOT/docs/BENCHMARKS.md}
 ANCHOR_DIR=$ROOT/bench/mesh
-
-START_S=$(date +%s)
-LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
-log() { printf '[mesh.sh %3ds] %s\n' "$(($(date +%s) - START_S))" "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
 
 command -v node >/dev/null || die "node not found (make deps)"
 command -v npm >/dev/null || die "npm not found (make deps)"
@@ -62,62 +55,28 @@ if [[ ! -f $ANCHOR_DIR/node_modules/@automerge/automerge-repo/package.json ]]; t
   (cd "$ANCHOR_DIR" && npm ci --no-audit --no-fund --loglevel=error) >&2 || die "npm ci failed"
 fi
 
-TMP=$(mktemp -d /tmp/peat-bench-mesh.XXXXXX)
-cleanup() { if [[ ${BENCH_KEEP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 export PEAT_NODE_BIN=$PEAT_NODE
 max_docs=0
 for n in $B3_SIZES; do ((n > max_docs)) && max_docs=$n; done
 node "$ANCHOR_DIR/peat_mesh.mjs" dump-docs --docs "$max_docs" >"$TMP/docs.jsonl" || die "dump-docs failed"
 
-# run NAME CMD... : one JSON line into $TMP/NAME.json, stderr into $TMP/NAME.err; never fails the script.
-run() {
-  local name=$1
-  shift
-  local rc=0
-  "$@" >"$TMP/$name.json" 2>"$TMP/$name.err" || rc=$?
-  if ((rc != 0)) || [[ ! -s $TMP/$name.json ]]; then
-    printf '{"error":"exit %s: %s"}\n' "$rc" "$(tail -1 "$TMP/$name.err" | tr -d '"\\' | cut -c1-200)" >"$TMP/$name.json"
-  fi
-  log "  $name: $(tail -1 "$TMP/$name.json" | cut -c1-220)"
-}
-
 for ((rep = 1; rep <= RUNS; rep++)); do
   for n in $B3_SIZES; do
     log "run $rep/$RUNS: B3 peat, $n docs"
-    run "b3_peat_$n.$rep" node "$ANCHOR_DIR/peat_mesh.mjs" b3 --docs "$n"
+    bench_run "b3_peat_$n.$rep" node "$ANCHOR_DIR/peat_mesh.mjs" b3 --docs "$n"
     if ((n < 10000)) || [[ $AM_10K == 1 ]]; then
       log "run $rep/$RUNS: B3 automerge-repo, $n docs"
-      run "b3_automerge_$n.$rep" node "$ANCHOR_DIR/automerge_repo.mjs" --docs "$TMP/docs.jsonl" --count "$n" --timeout-s 1800
+      bench_run "b3_automerge_$n.$rep" node "$ANCHOR_DIR/automerge_repo.mjs" --docs "$TMP/docs.jsonl" --count "$n" --timeout-s 1800
     fi
   done
   log "run $rep/$RUNS: B4 peat, $B4_UPDATES updates to $B4_DOCS docs"
-  run "b4_peat.$rep" node "$ANCHOR_DIR/peat_mesh.mjs" b4 --docs "$B4_DOCS" --updates "$B4_UPDATES"
+  bench_run "b4_peat.$rep" node "$ANCHOR_DIR/peat_mesh.mjs" b4 --docs "$B4_DOCS" --updates "$B4_UPDATES"
   log "run $rep/$RUNS: B5 peat, $B5_SAMPLES samples"
-  run "b5_peat.$rep" node "$ANCHOR_DIR/peat_mesh.mjs" b5 --samples "$B5_SAMPLES"
+  bench_run "b5_peat.$rep" node "$ANCHOR_DIR/peat_mesh.mjs" b5 --samples "$B5_SAMPLES"
 done
 
-BUILD_DIR=$(dirname "$PEAT_NODE")
-BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || true)
-export BENCH_TMP=$TMP BENCH_RUNS=$RUNS BENCH_MESH_B3_SIZES=$B3_SIZES
-export BENCH_UTC=$(date -u '+%Y-%m-%d %H:%M UTC')
-export BENCH_COMMIT=$(git -C "$ROOT" describe --always --dirty --abbrev=7 2>/dev/null || echo unknown)
-export BENCH_CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-export BENCH_NPROC=$(nproc)
-export BENCH_LOADAVG_START=$LOADAVG_START BENCH_LOADAVG_END=$(cut -d' ' -f1-3 /proc/loadavg)
-export BENCH_PEAT_DESC="\`${PEAT_NODE#"$ROOT/"}\` (${BUILD_TYPE:-build type unknown}, built $(date -u -r "$PEAT_NODE" '+%Y-%m-%d %H:%M UTC'))"
-export BENCH_NODE=$(node --version)
-export BENCH_AM_REPO=$(node -p "require('$ANCHOR_DIR/node_modules/@automerge/automerge-repo/package.json').version")
-export BENCH_AUTOMERGE=$(node -p "require('$ANCHOR_DIR/node_modules/@automerge/automerge/package.json').version")
-export BENCH_ELAPSED=$(($(date +%s) - START_S))
-node "$ANCHOR_DIR/report.mjs" >"$TMP/report.md" || die "report failed"
-
-cat "$TMP/report.md"
-if [[ -n $OUT_MD ]]; then
-  [[ -f $OUT_MD ]] || die "$OUT_MD missing (bench/rpc.sh creates it with its header)"
-  cat "$TMP/report.md" >>"$OUT_MD"
-  log "appended to ${OUT_MD#"$ROOT/"}"
-fi
-log "done in $(($(date +%s) - START_S)) s"
+export BENCH_RUNS=$RUNS BENCH_MESH_B3_SIZES=$B3_SIZES
+BENCH_AM_REPO=$(node -p "require('$ANCHOR_DIR/node_modules/@automerge/automerge-repo/package.json').version")
+BENCH_AUTOMERGE=$(node -p "require('$ANCHOR_DIR/node_modules/@automerge/automerge/package.json').version")
+export BENCH_AM_REPO BENCH_AUTOMERGE
+bench_publish "$PEAT_NODE" node "$ANCHOR_DIR/report.mjs"

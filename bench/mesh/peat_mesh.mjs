@@ -26,31 +26,16 @@
 // Prints one JSON line (fields per scenario; on failure {scenario, error}). Exit 0 unless the
 // arguments are wrong.
 
-import { spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import http2 from "node:http2";
-import { fileURLToPath } from "node:url";
 import { protobuf, sidecarPb } from "../../tests/integration/lib/clients.mjs";
 import { withTimeout } from "../../tests/integration/lib/documents.mjs";
 import { UPSERT, makeDoc, startCluster, waitFor, waitSubscribed } from "../../tests/integration/lib/mesh_cluster.mjs";
+import { putFlood, putFloodBin, stillStats, tap } from "./bench_lib.mjs";
 
 const PUT_PATH = "/peat.sidecar.v1.PeatSidecar/PutDocument";
 const now = () => performance.now();
 /** Wall-clock ms (fractional), comparable with put_flood's CLOCK_REALTIME stamps. */
 const wallMs = () => performance.timeOrigin + performance.now();
-/** The C++ writer, or null (Node's http2 client writes): $PUT_FLOOD ("node" forces the fallback). */
-function putFloodBin() {
-  const bin = process.env.PUT_FLOOD || fileURLToPath(new URL("../../build/bench/bench_put_flood", import.meta.url));
-  if (bin === "node") return null;
-  try {
-    accessSync(bin, constants.X_OK);
-    return bin;
-  } catch {
-    console.error(`peat_mesh.mjs: ${bin} not built: B3/B4 write with Node's http2 client`);
-    return null;
-  }
-}
-
 function parseArgs(argv) {
   const opt = { docs: 1000, updates: 100_000, samples: 1000 };
   for (let i = 0; i < argv.length; i += 2) {
@@ -111,44 +96,12 @@ function writer(node, conns = 4) {
 }
 
 /**
- * Runs bench_put_flood against node: `rounds` is a list of lists of [collection, docId, json];
- * a round starts once every write of the previous one is answered. Resolves
- * {errors, first, t0, tAck}: t0 = first request sent, tAck = last answer (wall-clock ms).
- */
-function putFlood(bin, node, rounds) {
-  const input = rounds.map((r) => r.map(([c, id, j]) => `${c}\t${id}\t${j}\n`).join("")).join("\n");
-  return new Promise((resolve, reject) => {
-    const p = spawn(bin, ["--addr", node.proc.tcpAddr, "--conns", "4", "--inflight", "128", "--timeout-s", "600"], { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    p.stdout.setEncoding("utf8").on("data", (d) => (out += d));
-    p.stderr.setEncoding("utf8").on("data", (d) => (err += d));
-    p.stdin.on("error", () => {}); // a failed start surfaces as the exit below
-    p.on("error", reject);
-    p.on("close", (code, signal) => {
-      let r;
-      try {
-        r = JSON.parse(out.trim().split("\n").pop());
-      } catch {
-        const why = err.trim().split("\n").pop() ?? "";
-        reject(new Error(`bench_put_flood exited ${code ?? signal}: ${why}`));
-        return;
-      }
-      const errors = r.docs - r.ok;
-      const first = errors ? (err.match(/first failure: (.*)/)?.[1] ?? err.trim().split("\n").pop()) : null;
-      resolve({ errors, first, t0: r.first_send_unix_ms, tAck: r.last_ack_unix_ms });
-    });
-    p.stdin.end(input);
-  });
-}
-
-/**
  * Bulk writes to node, with bench_put_flood when built, else with writer() (Node's http2 client,
  * bodies encoded before the clock). write(rounds) as putFlood's.
  */
 function bulkWriter(node) {
   const bin = putFloodBin();
-  if (bin) return { kind: "put_flood", write: (rounds) => putFlood(bin, node, rounds), close: () => {} };
+  if (bin) return { kind: "put_flood", write: (rounds) => putFlood(bin, node.proc.tcpAddr, rounds), close: () => {} };
   const w = writer(node);
   const write = async (rounds) => {
     const bodies = rounds.map((r) => r.map(([c, id, j]) => putBody(c, id, j)));
@@ -163,32 +116,6 @@ function bulkWriter(node) {
     return { errors, first, t0, tAck: wallMs() };
   };
   return { kind: "node-http2", write, close: w.close };
-}
-
-/** GetSyncStats totals of nodes once two reads 200 ms apart agree (at most ~3 s). */
-async function stillStats(nodes) {
-  const read = async () => Promise.all(nodes.map((n) => n.syncStats()));
-  let prev = await read();
-  for (let i = 0; i < 15; i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    const cur = await read();
-    if (cur.every((s, k) => s.total === prev[k].total)) return cur;
-    prev = cur;
-  }
-  return prev;
-}
-
-/**
- * Calls onDoc(msg) for every new message of stream handle h (synchronously on arrival, so the
- * timestamps taken there are the client's receive time).
- */
-function tap(h, onDoc) {
-  let i = h.messages.length;
-  const w = () => {
-    for (; i < h.messages.length; i++) onDoc(h.messages[i]);
-  };
-  h._waiters.add(w);
-  return () => h._waiters.delete(w);
 }
 
 /**

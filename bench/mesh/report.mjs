@@ -3,7 +3,7 @@
 //   b3_peat_<docs>.N.json, b3_automerge_<docs>.N.json   (peat_mesh.mjs b3 / automerge_repo.mjs)
 //   b4_peat.N.json, b5_peat.N.json                      (peat_mesh.mjs b4 / b5)
 // A file holding {error} (or missing) is reported as not measured, with the error.
-import { existsSync, readFileSync } from "node:fs";
+import { readRuns } from "./bench_lib.mjs";
 
 const env = process.env;
 const runs = Number(env.BENCH_RUNS);
@@ -27,22 +27,7 @@ const verdict = (met) => (met ? "(met)" : "(**not met**)");
 
 /** Results of one series: {ok: [...], errors: [...]}. */
 function series(name) {
-  const ok = [];
-  const errors = [];
-  for (let r = 1; r <= runs; r++) {
-    const f = `${tmp}/${name}.${r}.json`;
-    if (!existsSync(f)) continue;
-    const text = readFileSync(f, "utf8").trim().split("\n").pop();
-    let j;
-    try {
-      j = JSON.parse(text);
-    } catch {
-      errors.push(`run ${r}: unparsable output ${JSON.stringify(text.slice(0, 120))}`);
-      continue;
-    }
-    if (j.error || j.timed_out) errors.push(`run ${r}: ${j.error ?? `timed out with ${j.received}/${j.docs} docs received`}`);
-    else ok.push(j);
-  }
+  const { ok, errors } = readRuns(tmp, name, runs, (j) => j.error ?? (j.timed_out ? `timed out with ${j.received}/${j.docs} docs received` : null));
   return { ok, errors, med: (k) => median(ok.map((x) => x[k])), range: (k) => [Math.min(...ok.map((x) => x[k])), Math.max(...ok.map((x) => x[k]))] };
 }
 const fmtRange = (s, k, f) => (s.ok.length > 1 ? ` (${f(s.range(k)[0])}–${f(s.range(k)[1])})` : "");

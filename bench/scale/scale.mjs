@@ -37,6 +37,7 @@ import os from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { withTimeout } from "../../tests/integration/lib/documents.mjs";
 import { LOOPBACK, UPSERT, makeDoc, prng, randomMinDegree, startCluster, waitFor } from "../../tests/integration/lib/mesh_cluster.mjs";
+import { readRuns } from "../mesh/bench_lib.mjs";
 
 const C = "b8";
 const wallMs = () => performance.timeOrigin + performance.now();
@@ -370,22 +371,9 @@ function report() {
   lines.push("|--:|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const size of sizes) {
     for (const nice of nices) {
-      const ok = [];
       const label = `N = ${size}, client nice ${nice}`;
-      for (let r = 1; r <= runs; r++) {
-        const f = `${env.BENCH_TMP}/scale_${size}_nice${nice}.${r}.json`;
-        if (!fs.existsSync(f)) continue;
-        const text = fs.readFileSync(f, "utf8").trim().split("\n").pop();
-        let j;
-        try {
-          j = JSON.parse(text);
-        } catch {
-          notes.push(`${label}, run ${r}: unparsable output ${JSON.stringify(text.slice(0, 120))}`);
-          continue;
-        }
-        if (j.error) notes.push(`${label}, run ${r}: ${j.error}`);
-        else ok.push(j);
-      }
+      const { ok, errors } = readRuns(env.BENCH_TMP, `scale_${size}_nice${nice}`, runs);
+      for (const e of errors) notes.push(`${label}, ${e}`);
       const anchor = size === ANCHOR.nodes ? `${ANCHOR.seconds} s` : "—";
       const barText = BAR[size] ? `≤ ${BAR[size]} s` : size >= 48 ? "runs" : "—";
       const client = `nice ${nice}`;

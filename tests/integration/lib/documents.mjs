@@ -40,14 +40,18 @@ export function filesUnder(dir) {
   return out;
 }
 
-/** Polls GET /readyz until 200; throws (with the node's stderr) after timeoutMs or if the node exits. */
-export async function waitReady(node, timeoutMs = 15_000) {
+/**
+ * Polls GET /readyz (over the node's TCP API listener, or its unix socket when it has no TCP one
+ * or `via` is "unix") until 200; throws (with the node's stderr) after timeoutMs or if the node exits.
+ */
+export async function waitReady(node, timeoutMs = 15_000, via = node.listeners.some((l) => l.startsWith("tcp://")) ? "tcp" : "unix") {
   const deadline = Date.now() + timeoutMs;
+  const target = via === "tcp" ? { via, addr: node.tcpAddr } : { via, unixPath: node.unixPath };
   let last = "";
   for (;;) {
     if (node.exit) throw new Error(`peat-node exited (${JSON.stringify(node.exit)}) before /readyz answered 200\n--- stderr ---\n${node.stderrText}`);
     try {
-      const r = await httpGet({ via: "tcp", addr: node.tcpAddr }, "/readyz", { timeoutMs: 2_000 });
+      const r = await httpGet(target, "/readyz", { timeoutMs: 2_000 });
       if (r.status === 200) return;
       last = `${r.status} ${r.body.trim()}`;
     } catch (e) {
@@ -61,17 +65,22 @@ export async function waitReady(node, timeoutMs = 15_000) {
 /**
  * Starts peat-node on an existing data dir with a TCP listener on 127.0.0.1:0 and waits until it
  * is ready (/readyz 200). Returns the harness's PeatNode (stop()/kill() work; kill() leaves dataDir).
+ * api "unix" listens on a unix socket in the process's temp dir instead (node.unixPath): the way to
+ * reach a node that runs in another network namespace (spawnFn, see spawnNodeExact).
  */
-export async function startNodeOn(dataDir, { args = [], env = {}, t, timeoutMs = 20_000, ready = true } = {}) {
-  const argv = ["--listen", "tcp://127.0.0.1:0", "--data-dir", dataDir, "--log-format", "text", "--disable-mdns", ...args];
-  const node = await spawnNodeExact({ argv, env, listeners: 1, timeoutMs, t });
-  if (!node.listeners.some((l) => l.startsWith("tcp://127.0.0.1:"))) {
+export async function startNodeOn(dataDir, { args = [], env = {}, t, timeoutMs = 20_000, ready = true, api = "tcp", spawnFn } = {}) {
+  const listen = api === "unix" ? "unix://{tmp}/api.sock" : "tcp://127.0.0.1:0";
+  const argv = ["--listen", listen, "--data-dir", dataDir, "--log-format", "text", "--disable-mdns", ...args];
+  const node = await spawnNodeExact({ argv, env, listeners: 1, timeoutMs, t, spawnFn });
+  const announced = node.listeners.find((l) => l.startsWith(api === "unix" ? "unix://" : "tcp://127.0.0.1:"));
+  if (!announced) {
     await node.kill();
-    throw new Error(`no TCP listener announced: ${node.listeners.join(", ")}\n${node.stderrText}`);
+    throw new Error(`no ${api} API listener announced: ${node.listeners.join(", ")}\n${node.stderrText}`);
   }
+  if (api === "unix") node.unixPath = announced.slice("unix://".length);
   if (ready) {
     try {
-      await waitReady(node, timeoutMs);
+      await waitReady(node, timeoutMs, api);
     } catch (e) {
       await node.kill();
       throw e;

@@ -19,7 +19,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
-import { SIDECAR, makeClient } from "./clients.mjs";
+import { SIDECAR, makeClient, targetOf } from "./clients.mjs";
 import { filesUnder, makeDataDir, ok, preview, startNodeOn, strip } from "./documents.mjs";
 import { metricValue, scrapeMetrics } from "./raw.mjs";
 
@@ -199,9 +199,12 @@ export class MeshNode {
   /**
    * name: label for messages; nodeId: --node-id; sharedKey, appId: formation; meshPort: fixed
    * mesh port (from freePort()); args: extra CLI args at every start; t: node:test context.
+   * For a node in a network namespace (test/scenarios): meshHost, the address its mesh listener
+   * binds and peers dial (default 127.0.0.1); api "unix" (the API on a unix socket, reachable
+   * from any namespace; default "tcp"); spawnFn, how the process is started (see spawnNodeExact).
    */
-  constructor({ name, nodeId = name, sharedKey, appId, meshPort, dataDir = makeDataDir(), args = [], t }) {
-    Object.assign(this, { name, nodeId, sharedKey, appId, meshPort, dataDir, args, t });
+  constructor({ name, nodeId = name, sharedKey, appId, meshPort, meshHost = LOOPBACK, dataDir = makeDataDir(), args = [], api = "tcp", spawnFn, t }) {
+    Object.assign(this, { name, nodeId, sharedKey, appId, meshPort, meshHost, dataDir, args, api, spawnFn, t });
     this.endpointId = sharedKey ? endpointIdOf(sharedKey, nodeId) : undefined;
     this.peers = []; // static peers: MeshNode or {endpointId, meshAddr}
     this.proc = null; // the running PeatNode
@@ -210,7 +213,7 @@ export class MeshNode {
   }
 
   get meshAddr() {
-    return `${LOOPBACK}:${this.meshPort}`;
+    return `${this.meshHost}:${this.meshPort}`;
   }
   get shortId() {
     return this.endpointId.slice(0, 10);
@@ -221,7 +224,7 @@ export class MeshNode {
 
   /** The CLI of a start: formation, identity, mesh listener, static peers, extras. */
   argv({ peers = this.peers, extra = [], meshPort = this.meshPort } = {}) {
-    const a = ["--mesh-listen", `tcp://${LOOPBACK}:${meshPort}`, "--node-id", this.nodeId];
+    const a = ["--mesh-listen", `tcp://${this.meshHost}:${meshPort}`, "--node-id", this.nodeId];
     if (this.appId) a.push("--app-id", this.appId);
     if (this.sharedKey) a.push("--shared-key", this.sharedKey);
     for (const p of peers) a.push("--peer", `${p.endpointId}@${p.meshAddr}`);
@@ -235,9 +238,10 @@ export class MeshNode {
    */
   async start({ peers, extra, meshPort, waitMesh = true, timeoutMs = 20_000 } = {}) {
     if (this.running) throw new Error(`${this.name} is already running`);
-    this.proc = await startNodeOn(this.dataDir, { args: this.argv({ peers, extra, meshPort }), t: this.t, timeoutMs });
+    const opts = { args: this.argv({ peers, extra, meshPort }), t: this.t, timeoutMs, api: this.api, spawnFn: this.spawnFn };
+    this.proc = await startNodeOn(this.dataDir, opts);
     this.procs.push(this.proc);
-    this.client = makeClient("grpc-js", this.proc, "tcp");
+    this.client = makeClient("grpc-js", this.proc, this.api);
     if (waitMesh) {
       // /readyz answered 200 (listeners bound), so the mesh listener is announced by now or very soon
       const want = meshPort ?? this.meshPort;
@@ -344,7 +348,7 @@ export class MeshNode {
   }
   /** Parsed /metrics samples. */
   async metrics() {
-    return (await scrapeMetrics({ via: "tcp", addr: this.proc.tcpAddr })).samples;
+    return (await scrapeMetrics(targetOf(this.proc, this.api))).samples;
   }
   /** Sum of a /metrics sample family (with label match), undefined when absent. */
   async metric(name, labels = {}) {

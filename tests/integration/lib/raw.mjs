@@ -555,14 +555,16 @@ export function startGoodCaller(target, { http2: useH2 = false, pauseMs = 20, ca
  * placeholder "{tmp}" for that dir. PEAT_NODE_* variables of the test's own environment are not
  * inherited; `env` is added. Returns the harness's PeatNode (kill()/stop()/waitForLine() work);
  * waits until `listeners` API listeners are announced (0 = don't wait). Registers kill() with t.after.
+ * spawnFn(cmd, args, opts) starts the process (default child_process.spawn; e.g. a PeatNet host's
+ * spawn, to run the node inside a network namespace).
  */
-export async function spawnNodeExact({ argv, env = {}, listeners = 1, timeoutMs = 20_000, t } = {}) {
+export async function spawnNodeExact({ argv, env = {}, listeners = 1, timeoutMs = 20_000, t, spawnFn = spawn } = {}) {
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "peat-it-"));
   const args = argv.map((a) => a.replaceAll("{tmp}", tmpDir));
   const childEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PEAT_NODE_")) childEnv[k] = v;
   Object.assign(childEnv, env);
-  const proc = spawn(nodeBinary(), args, { cwd: tmpDir, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawnFn(nodeBinary(), args, { cwd: tmpDir, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
   const node = new PeatNode({ proc, tmpDir, dataDir: path.join(tmpDir, "data"), unixPath: null, startedAt: Date.now() });
   node.argv = args;
   if (t) t.after(() => node.kill());

@@ -1,0 +1,28 @@
+// One node:test test per scenario file (test/scenarios/*.json), run by test/scenarios/run.mjs on
+// network-namespace hosts. By default only the scenarios marked "ci": true; PEAT_SCENARIOS=all
+// (make test-long) runs every one, PEAT_SCENARIOS=name1,name2 the ones named.
+//
+//   node --test --test-reporter=spec test/scenarios/scenarios.test.mjs
+//   PEAT_SCENARIOS=all node --test test/scenarios/scenarios.test.mjs
+//
+// Root only (network namespaces, TUN): as another user every test is skipped, and the line
+// "PEAT SCENARIOS SKIPPED: not root" tells CTest to report the test as skipped, not passed.
+
+import { test } from "node:test";
+import { listScenarios, runScenario } from "./run.mjs";
+
+const pick = process.env.PEAT_SCENARIOS ?? "ci";
+const wanted = (s) => (pick === "all" ? true : pick === "ci" ? s.ci === true : pick.split(",").includes(s.name));
+const chosen = listScenarios().filter(({ scenario }) => wanted(scenario));
+const notRoot = process.getuid() !== 0;
+
+if (notRoot) console.log("PEAT SCENARIOS SKIPPED: not root (test/net needs network namespaces and TUN devices)");
+if (!chosen.length) throw new Error(`no scenario matches PEAT_SCENARIOS=${pick}`);
+
+for (const { scenario } of chosen) {
+  const timeout = (scenario.timeout_s ?? 600) * 1000;
+  test(`${scenario.name}${scenario.ci ? "" : " (long)"}: ${scenario.description ?? ""}`, { timeout, skip: notRoot && "root only" }, async (t) => {
+    const r = await runScenario(scenario, { t });
+    t.diagnostic(`${scenario.name}: passed in ${(r.ms / 1000).toFixed(1)} s (link seed ${r.seed})`);
+  });
+}
