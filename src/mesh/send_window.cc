@@ -47,7 +47,12 @@ void SendWindow::OnAcked(Clock::time_point now) {
   in_flight_bytes_ -= sent.bytes;
   const Clock::duration rtt = now - sent.at;
   ObserveRtt(rtt, now);
-  const Clock::duration queue_delay = rtt - base_rtt();
+  recent_rtt_[recent_count_++ % kRecentRtts] = rtt;
+  Clock::duration recent = rtt;
+  for (size_t i = 0; i < std::min(recent_count_, kRecentRtts); ++i) {
+    recent = std::min(recent, recent_rtt_[i]);
+  }
+  const Clock::duration queue_delay = recent - base_rtt();
   if (queue_delay > options_.target_queue_delay) {
     // At most once per round trip: the acks of one round all carry the same queue.
     if (now - last_decrease_ >= rtt) {
@@ -62,6 +67,7 @@ void SendWindow::OnAcked(Clock::time_point now) {
 void SendWindow::Reset() {
   in_flight_.clear();
   in_flight_bytes_ = 0;
+  recent_count_ = 0;
 }
 
 }  // namespace peat::mesh

@@ -4,6 +4,9 @@
 // While round trips stay within `target_queue_delay` of it the window grows by the bytes each ack
 // returns (doubling per round trip); when they exceed it, a queue is building somewhere (a slow
 // radio link, a busy peer) and the window shrinks to 70 %, at most once per round trip.
+// The delay signal is the smallest of the last four round trips: on a lossy link one batch in a
+// few waits for a TCP retransmission, which is not a queue (B7: at 10 % loss, reacting to every
+// slow batch kept the window below the path's bandwidth-delay product and halved goodput).
 //
 // Why: on a 1 Mbit/s link a fixed window of megabytes would queue many seconds of bulk data in
 // front of an urgent change; bounding the queue to ~target keeps urgent data waiting less than a
@@ -61,8 +64,12 @@ class SendWindow {
   };
   void ObserveRtt(Clock::duration rtt, Clock::time_point now);
 
+  static constexpr size_t kRecentRtts = 4;
+
   SendWindowOptions options_;
   size_t window_;
+  Clock::duration recent_rtt_[kRecentRtts] = {};
+  size_t recent_count_ = 0;  // samples seen (the ring holds the last kRecentRtts)
   size_t in_flight_bytes_ = 0;
   std::deque<Sent> in_flight_;
   // Base delay: the minimum over the current and the previous 10 s bucket, so it follows a path
