@@ -220,7 +220,11 @@ StatusOr<Ed25519Key> LoadOrCreateKey(const std::string& dir) {
 
 std::string NodeIdentity::EndpointId() const { return HexLower(key.PublicKey()); }
 
-std::string NodeIdentity::ShortId() const { return EndpointId().substr(0, 10); }
+std::string NodeIdentity::ShortId() const { return ShortEndpointId(EndpointId()); }
+
+std::string ShortEndpointId(std::string_view endpoint_id) {
+  return std::string(endpoint_id.substr(0, 10));
+}
 
 Status ValidateNodeId(std::string_view node_id) {
   if (node_id.empty()) return InvalidArgumentError("--node-id: must not be empty");

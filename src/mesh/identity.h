@@ -35,6 +35,10 @@ struct NodeIdentity {
 // True iff `id` is exactly 64 lowercase hex characters.
 bool IsValidEndpointId(std::string_view id);
 
+// The "short id" of an endpoint id (CONTRACT.md): its first 10 hex chars, for logs, metric labels
+// and messages.
+std::string ShortEndpointId(std::string_view endpoint_id);
+
 // A node id is 1..1024 bytes without control characters. INVALID_ARGUMENT naming --node-id.
 Status ValidateNodeId(std::string_view node_id);
 

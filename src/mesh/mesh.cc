@@ -13,12 +13,6 @@
 
 namespace peat::mesh {
 
-namespace {
-
-std::string Short(const std::string& endpoint_id) { return endpoint_id.substr(0, 10); }
-
-}  // namespace
-
 // Store listener → one coalesced "feed advanced" task on the loop (the writer thread must not
 // block, and a burst of commits needs one wake-up, not thousands).
 class Mesh::FeedWatcher : public store::ChangeListener {
@@ -192,7 +186,8 @@ void Mesh::RegisterOnLoop(store::PeerRecord record, bool persist) {
   peer.record.is_static = peer.record.is_static || was_static;
   if (persist && !peer.record.is_static) {
     store_.SavePeer(peer.record, [id](Status s) {
-      if (!s.ok()) spdlog::warn("mesh: persisting peer {} failed: {}", Short(id), s.ToString());
+      if (!s.ok())
+        spdlog::warn("mesh: persisting peer {} failed: {}", ShortEndpointId(id), s.ToString());
     });
   }
   if (!established_.count(id)) ScheduleRedial(id, std::chrono::milliseconds(0));
@@ -222,7 +217,7 @@ void Mesh::RedialNow(const std::string& endpoint_id) {
                   }
                   if (established_.count(endpoint_id)) return;  // it dialed us meanwhile
                   auto delay = it->second.backoff->Next();
-                  spdlog::info("mesh peer {}: {}; redial in {} ms", Short(endpoint_id),
+                  spdlog::info("mesh peer {}: {}; redial in {} ms", ShortEndpointId(endpoint_id),
                                status.message(), delay.count());
                   ScheduleRedial(endpoint_id, delay);
                 });
@@ -241,7 +236,7 @@ void Mesh::DialAddresses(std::string endpoint_id, std::vector<std::string> addre
           if (conn.status().code() == StatusCode::kPermissionDenied) {
             counters_.HandshakeFailed("identity_mismatch");
             spdlog::warn("mesh handshake failed: reason=identity_mismatch peer={} addr={}: {}",
-                         Short(endpoint_id), addresses[index], conn.status().message());
+                         ShortEndpointId(endpoint_id), addresses[index], conn.status().message());
             return done(conn.status());
           }
           return DialAddresses(std::move(endpoint_id), std::move(addresses), index + 1,
@@ -307,7 +302,7 @@ void Mesh::OnEstablished(const SessionPtr& session) {
     ack_persistence_[peer];
     PersistMemberAck(peer);  // a member from now on, across restarts
   }
-  spdlog::info("mesh peer {} connected ({} {}, node {})", Short(peer),
+  spdlog::info("mesh peer {} connected ({} {}, node {})", ShortEndpointId(peer),
                session->is_dialer() ? "dialed" : "accepted", session->remote_address(),
                session->peer_node_id());
   if (auto r = registered_.find(peer); r != registered_.end()) r->second.backoff->Reset();
@@ -358,7 +353,7 @@ void Mesh::OnSessionClosed(const SessionPtr& session, const Status& why,
   if (it == established_.end() || it->second != session) return;
   established_.erase(it);
   UpdateConnectedCount();
-  spdlog::info("mesh peer {} disconnected: {}", Short(peer), why.message());
+  spdlog::info("mesh peer {} disconnected: {}", ShortEndpointId(peer), why.message());
   if (registered_.count(peer) && !stopped_.load()) {
     ScheduleRedial(peer, registered_[peer].backoff->Next());
   }
@@ -381,7 +376,8 @@ void Mesh::PersistMemberAck(const std::string& peer) {
   const uint64_t seq = p.wanted;
   store_.SaveMemberAck(peer, seq, [this, peer, seq](Status s) {
     if (!s.ok())
-      spdlog::warn("mesh: persisting peer {}'s ack failed: {}", Short(peer), s.ToString());
+      spdlog::warn("mesh: persisting peer {}'s ack failed: {}", ShortEndpointId(peer),
+                   s.ToString());
     boost::asio::post(io_, [this, peer, seq] {
       auto& p = ack_persistence_[peer];
       p.in_flight = false;
@@ -529,14 +525,14 @@ void Mesh::AppendMetrics(std::string& out) const {
         std::map<std::string, PeerSample> by_peer;
         const auto now = std::chrono::steady_clock::now();
         for (const auto& [id, totals] : peer_closed_bytes_) {
-          by_peer[id] = PeerSample{Short(id), false, totals.first, totals.second, 0, -1};
+          by_peer[id] = PeerSample{ShortEndpointId(id), false, totals.first, totals.second, 0, -1};
         }
         for (const auto& [id, p] : registered_) {
-          if (!by_peer.count(id)) by_peer[id] = PeerSample{Short(id), false, 0, 0, 0, -1};
+          if (!by_peer.count(id)) by_peer[id] = PeerSample{ShortEndpointId(id), false, 0, 0, 0, -1};
         }
         for (const auto& s : sessions_) {
           auto& p = by_peer[s->peer_endpoint_id()];
-          p.label = Short(s->peer_endpoint_id());
+          p.label = ShortEndpointId(s->peer_endpoint_id());
           p.sent += s->wire_bytes_sent();
           p.received += s->wire_bytes_received();
         }

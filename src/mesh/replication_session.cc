@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/asio/post.hpp>
 
+#include "mesh/identity.h"
 #include "peat/mesh/v1/mesh.pb.h"
 
 namespace peat::mesh {
@@ -13,8 +14,6 @@ namespace peat::mesh {
 namespace {
 
 std::atomic<uint64_t> g_next_serial{1};
-
-std::string Short(const std::string& endpoint_id) { return endpoint_id.substr(0, 10); }
 
 }  // namespace
 
@@ -114,7 +113,7 @@ void ReplicationSession::FailHandshake(const std::string& reason, const std::str
   handshake_failure_ = reason;
   env_.counters->HandshakeFailed(reason);
   spdlog::warn("mesh handshake failed: reason={} peer={} addr={} ({}): {}", reason,
-               Short(connection_->peer_endpoint_id()), connection_->remote_address(),
+               ShortEndpointId(connection_->peer_endpoint_id()), connection_->remote_address(),
                connection_->is_dialer() ? "outbound" : "inbound", detail);
   Close(reason);
 }
@@ -128,8 +127,8 @@ void ReplicationSession::OnFrame(std::string bytes) {
     if (!established_) {
       FailHandshake("protocol", "undecodable frame");
     } else {
-      spdlog::warn("mesh peer {}: undecodable frame ({} bytes); closing", Short(peer_endpoint_id()),
-                   bytes.size());
+      spdlog::warn("mesh peer {}: undecodable frame ({} bytes); closing",
+                   ShortEndpointId(peer_endpoint_id()), bytes.size());
       Close("protocol");
     }
     return;
@@ -167,14 +166,14 @@ void ReplicationSession::OnFrame(std::string bytes) {
     case v1::Frame::kPong:
       break;
     case v1::Frame::kGoodbye:
-      spdlog::info("mesh peer {} said goodbye: {}", Short(peer_endpoint_id()),
+      spdlog::info("mesh peer {} said goodbye: {}", ShortEndpointId(peer_endpoint_id()),
                    frame.goodbye().reason());
       connection_->Close("peer said goodbye: " + frame.goodbye().reason());
       break;
     default:
       env_.counters->bad_frames.Inc();
-      spdlog::warn("mesh peer {}: unexpected frame kind {}; closing", Short(peer_endpoint_id()),
-                   static_cast<int>(frame.body_case()));
+      spdlog::warn("mesh peer {}: unexpected frame kind {}; closing",
+                   ShortEndpointId(peer_endpoint_id()), static_cast<int>(frame.body_case()));
       Close("protocol");
       break;
   }
@@ -232,8 +231,8 @@ void ReplicationSession::RequestStream() {
   if (in_.epoch.empty()) {
     auto checkpoint = env_.store->GetCheckpoint(peer_endpoint_id());
     if (!checkpoint.ok()) {
-      spdlog::warn("mesh peer {}: cannot read checkpoint ({}); closing", Short(peer_endpoint_id()),
-                   checkpoint.status().ToString());
+      spdlog::warn("mesh peer {}: cannot read checkpoint ({}); closing",
+                   ShortEndpointId(peer_endpoint_id()), checkpoint.status().ToString());
       Close("store error");
       return;
     }
@@ -242,7 +241,7 @@ void ReplicationSession::RequestStream() {
     } else {
       if (!checkpoint->epoch.empty()) {
         spdlog::info("mesh peer {}: its store epoch changed (it lost its data); resyncing from 0",
-                     Short(peer_endpoint_id()));
+                     ShortEndpointId(peer_endpoint_id()));
       }
       in_.checkpoint = 0;
     }
@@ -332,7 +331,7 @@ bool ReplicationSession::SendFromLane(size_t lane, uint64_t head, bool* failed) 
   auto page = env_.store->ReadFeed(query);
   if (!page.ok()) {
     spdlog::warn("mesh peer {}: reading the change feed failed ({}); closing",
-                 Short(peer_endpoint_id()), page.status().ToString());
+                 ShortEndpointId(peer_endpoint_id()), page.status().ToString());
     *failed = true;
     Close("store error");
     return false;
@@ -416,7 +415,7 @@ void ReplicationSession::OnBatchMerged(uint64_t stream_id, uint64_t through_seq,
   if (!status.ok()) {
     env_.counters->merge_failures.Inc();
     spdlog::warn("mesh peer {}: merging a batch of {} change(s) failed ({}); reconnecting",
-                 Short(peer_endpoint_id()), changes, status.ToString());
+                 ShortEndpointId(peer_endpoint_id()), changes, status.ToString());
     Close("merge failed");
     return;
   }
@@ -447,7 +446,7 @@ void ReplicationSession::OnKeepaliveTimer() {
   const auto now = std::chrono::steady_clock::now();
   if (now - last_received_ > env_.options.keepalive_timeout) {
     spdlog::warn(
-        "mesh peer {} silent for {} ms; closing the link", Short(peer_endpoint_id()),
+        "mesh peer {} silent for {} ms; closing the link", ShortEndpointId(peer_endpoint_id()),
         std::chrono::duration_cast<std::chrono::milliseconds>(now - last_received_).count());
     Close("keepalive timeout");
     return;
@@ -458,7 +457,7 @@ void ReplicationSession::OnKeepaliveTimer() {
     spdlog::warn(
         "mesh peer {}: no replication progress for {} ms (its feed at {}, our checkpoint {}); "
         "asking again",
-        Short(peer_endpoint_id()),
+        ShortEndpointId(peer_endpoint_id()),
         std::chrono::duration_cast<std::chrono::milliseconds>(now - last_progress_).count(),
         peer_last_seq_, in_.checkpoint);
     RequestStream();

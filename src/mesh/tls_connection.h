@@ -35,6 +35,7 @@
 #include "common/status.h"
 #include "mesh/counting_socket.h"
 #include "mesh/frame_codec.h"
+#include "mesh/identity.h"
 #include "mesh/tls_transport.h"
 #include "mesh/transport.h"
 
@@ -43,9 +44,6 @@ namespace peat::mesh {
 // Requires peer certificates on `ctx` (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT) and
 // installs the key-pinning verify callback. INTERNAL if OpenSSL cannot allocate its ex-data slot.
 Status InstallPeerVerification(SSL_CTX* ctx);
-
-// First 10 hex characters of an endpoint id, for logs and messages.
-inline std::string ShortEndpointId(std::string_view id) { return std::string(id.substr(0, 10)); }
 
 class TlsConnection final : public MeshConnection,
                             public std::enable_shared_from_this<TlsConnection> {
