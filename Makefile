@@ -3,6 +3,7 @@
 #
 #   make run     build and start a node: API on $(LISTEN), embedded store in ./data
 #   make test    unit tests (also under ASan+UBSan, built with clang), integration tests, buf checks,
+#                every package-lock.json installs with npm ci (make lockfile-check),
 #                short libFuzzer runs (make fuzz)
 #   make test-long  every DDIL scenario on network-namespace hosts, the long ones too (root)
 #   make bench   benchmarks (bench/*.sh); results appended to docs/BENCHMARKS.md
@@ -15,7 +16,7 @@ DATA_DIR   ?= ./data
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps npm-deps build build-asan run test test-unit test-asan test-integration \
-        test-long buf-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh bench-scale bench-ddil clean
+        test-long buf-check lockfile-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh bench-scale bench-ddil clean
 
 all: build
 
@@ -44,7 +45,7 @@ run: build
 	mkdir -p $(DATA_DIR)
 	./$(BUILD)/peat-node --listen $(LISTEN) --data-dir $(DATA_DIR)
 
-test: build build-asan npm-deps fmt-check buf-check fuzz
+test: build build-asan npm-deps fmt-check buf-check lockfile-check fuzz
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
@@ -66,6 +67,11 @@ test-long: build npm-deps
 
 buf-check: npm-deps
 	@bash scripts/buf-check.sh
+
+# Every package-lock.json in the repo installs with `npm ci` (in a temporary copy; the benchmarks'
+# anchors are installed, not run).
+lockfile-check: deps
+	@bash scripts/check-lockfiles.sh
 
 fmt:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
