@@ -6,9 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "store/store_test_util.h"
 
 namespace peat {
 namespace {
@@ -17,13 +18,6 @@ using ::testing::HasSubstr;
 
 class DataDirLockTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/peat-lock-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string LockFileText() const {
     std::ifstream in(dir_ + "/LOCK");
     std::stringstream ss;
@@ -31,7 +25,8 @@ class DataDirLockTest : public ::testing::Test {
     return ss.str();
   }
 
-  std::string dir_;
+  store::testing::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(DataDirLockTest, HoldsThePidAndRefusesASecondHolder) {

@@ -6,8 +6,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
+
+#include "store/store_test_util.h"
 
 namespace peat {
 namespace {
@@ -20,13 +21,6 @@ using ::testing::UnorderedElementsAre;
 
 class DataDirTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/peat-data-dir-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-
   static mode_t ModeOf(const std::string& path) {
     struct stat st {};
     EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
@@ -37,7 +31,8 @@ class DataDirTest : public ::testing::Test {
     ASSERT_EQ(::chmod(path.c_str(), mode), 0);
   }
 
-  std::string root_;
+  store::testing::TempDir tmp_;
+  const std::string root_ = tmp_.path();
 };
 
 TEST_F(DataDirTest, ErrorMessagesNameTheFlagAndSayWhenItWasTheDefault) {
