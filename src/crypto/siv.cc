@@ -13,10 +13,17 @@
 namespace peat {
 namespace {
 
-struct CtxDeleter {
+struct FreeCtx {
   void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
 };
-using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter>;
+using LocalCtx = std::unique_ptr<EVP_CIPHER_CTX, FreeCtx>;
+
+// A fresh context holding a copy of `keyed` (its key schedule and empty S2V state).
+LocalCtx CopyOf(EVP_CIPHER_CTX* keyed) {
+  LocalCtx ctx(EVP_CIPHER_CTX_new());
+  if (ctx && EVP_CIPHER_CTX_copy(ctx.get(), keyed) != 1) ctx.reset();
+  return ctx;
+}
 
 // Fetched once; never freed.
 const EVP_CIPHER* Aes256Siv() {
@@ -47,12 +54,25 @@ bool FeedAd(EVP_CIPHER_CTX* ctx, std::span<const std::string_view> ad, bool encr
 
 }  // namespace
 
+void Aes256SivKey::CtxDeleter::operator()(evp_cipher_ctx_st* c) const { EVP_CIPHER_CTX_free(c); }
+
+Aes256SivKey::~Aes256SivKey() = default;
+
 StatusOr<Aes256SivKey> Aes256SivKey::Create(SecureBytes key) {
   if (key.size() != kKeyBytes) {
     return InvalidArgumentError("AES-256-SIV key must be 64 bytes, got " +
                                 std::to_string(key.size()));
   }
-  return Aes256SivKey(std::move(key));
+  const EVP_CIPHER* cipher = Aes256Siv();
+  if (cipher == nullptr) return crypto_internal::OpenSslError("AES-256-SIV unavailable");
+  CtxPtr encrypt(EVP_CIPHER_CTX_new());
+  CtxPtr decrypt(EVP_CIPHER_CTX_new());
+  if (!encrypt || !decrypt ||
+      EVP_EncryptInit_ex2(encrypt.get(), cipher, key.data(), nullptr, nullptr) != 1 ||
+      EVP_DecryptInit_ex2(decrypt.get(), cipher, key.data(), nullptr, nullptr) != 1) {
+    return crypto_internal::OpenSslError("AES-256-SIV key setup failed");
+  }
+  return Aes256SivKey(std::move(encrypt), std::move(decrypt));
 }
 
 StatusOr<std::string> Aes256SivKey::Seal(std::span<const std::string_view> ad,
@@ -61,13 +81,10 @@ StatusOr<std::string> Aes256SivKey::Seal(std::span<const std::string_view> ad,
   if (TooLarge(ad, plaintext.size() + kTagBytes)) {
     return InvalidArgumentError("AES-256-SIV input too large");
   }
-  const EVP_CIPHER* cipher = Aes256Siv();
-  if (cipher == nullptr) return crypto_internal::OpenSslError("AES-256-SIV unavailable");
   std::string out(kTagBytes + plaintext.size(), '\0');
   auto* o = reinterpret_cast<unsigned char*>(out.data());
-  CtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (!ctx || EVP_EncryptInit_ex2(ctx.get(), cipher, key_.data(), nullptr, nullptr) != 1 ||
-      !FeedAd(ctx.get(), ad, /*encrypt=*/true)) {
+  LocalCtx ctx = CopyOf(encrypt_.get());
+  if (!ctx || !FeedAd(ctx.get(), ad, /*encrypt=*/true)) {
     return crypto_internal::OpenSslError("AES-256-SIV encrypt init failed");
   }
   int len = 0;
@@ -88,16 +105,14 @@ StatusOr<std::string> Aes256SivKey::Open(std::span<const std::string_view> ad,
     return FailedPreconditionError("cannot decrypt: ciphertext too short");
   }
   if (TooLarge(ad, sealed.size())) return InvalidArgumentError("AES-256-SIV input too large");
-  const EVP_CIPHER* cipher = Aes256Siv();
-  if (cipher == nullptr) return crypto_internal::OpenSslError("AES-256-SIV unavailable");
   const size_t ct_len = sealed.size() - kTagBytes;
   // EVP_CTRL_AEAD_SET_TAG takes a non-const pointer; copy the tag instead of casting const away.
   unsigned char tag[kTagBytes];
   std::copy_n(U8(sealed), kTagBytes, tag);
   std::string out(ct_len, '\0');
   auto* o = reinterpret_cast<unsigned char*>(out.data());
-  CtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (!ctx || EVP_DecryptInit_ex2(ctx.get(), cipher, key_.data(), nullptr, nullptr) != 1 ||
+  LocalCtx ctx = CopyOf(decrypt_.get());
+  if (!ctx ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagBytes), tag) !=
           1 ||
       !FeedAd(ctx.get(), ad, /*encrypt=*/false)) {
