@@ -11,9 +11,9 @@
 //
 // Implementation: S2V (AES-CMAC, RFC 4493) and CTR written here over AES-256 block encryptions
 // (OpenSSL EVP AES-256-ECB contexts keyed once and reused), because OpenSSL's SIV allocates and
-// re-keys several contexts per call (~2 µs per short message against ~0.3 µs here; encrypted
-// field names take one call per name). The unit test checks it against the RFC vector and
-// against OpenSSL's AES-256-SIV on random inputs.
+// re-keys several contexts per call (a 16-byte message: ~4 µs, ~1.5 µs from a copied keyed
+// context, ~0.25 µs here; encrypted field names take one call per name). The unit test checks it
+// against the RFC vector and against OpenSSL's AES-256-SIV on random inputs.
 // Thread-safe: Seal/Open are const; keyed block-cipher contexts come from a small pool (a mutex
 // around a free list), one per concurrent caller.
 #pragma once
