@@ -24,7 +24,8 @@
 # Knobs (env): BENCH_RUNS (3), BENCH_MESH_B3_SIZES ("1000 10000"), BENCH_MESH_B4_DOCS (10000),
 # BENCH_MESH_B4_UPDATES (100000), BENCH_MESH_B5_SAMPLES (1000), BENCH_MESH_AUTOMERGE_10K (0),
 # BENCH_OUT (docs/BENCHMARKS.md; empty = do not append), BENCH_KEEP=1 (keep the temp dir with the
-# raw outputs and logs), PEAT_NODE, PUT_FLOOD.
+# raw outputs and logs), PEAT_NODE, PUT_FLOOD, BENCH_ENCRYPT=1 (both peat nodes run with one
+# --encryption-key; the anchor is unchanged).
 # Benchmarks never fail on a number; the script exits non-zero only if it cannot run. A scenario
 # that fails (e.g. a build without the mesh) is reported as "not measured" with its error.
 

@@ -23,13 +23,15 @@
 // seen on B (performance.timeOrigin + performance.now(): the same wall clock, sub-ms). Bytes are
 // GetSyncStats (bytes_sent + bytes_received: real mesh wire bytes), read once the counters are still.
 //
+// BENCH_ENCRYPT=1 starts both nodes with one random --encryption-key (the output says
+// "encrypted": true).
 // Prints one JSON line (fields per scenario; on failure {scenario, error}). Exit 0 unless the
 // arguments are wrong.
 
 import http2 from "node:http2";
 import { protobuf, sidecarPb } from "../../tests/integration/lib/clients.mjs";
 import { withTimeout } from "../../tests/integration/lib/documents.mjs";
-import { UPSERT, makeDoc, startCluster, waitFor, waitSubscribed } from "../../tests/integration/lib/mesh_cluster.mjs";
+import { UPSERT, makeDoc, randomKey, startCluster, waitFor, waitSubscribed } from "../../tests/integration/lib/mesh_cluster.mjs";
 import { putFlood, putFloodBin, stillStats, tap } from "./bench_lib.mjs";
 
 const PUT_PATH = "/peat.sidecar.v1.PeatSidecar/PutDocument";
@@ -152,9 +154,14 @@ function rawSubscribe(node, collections, onChange) {
   };
 }
 
+/** BENCH_ENCRYPT=1: both nodes run with one --encryption-key (names and values encrypted at rest and on the mesh). */
+const ENCRYPT = process.env.BENCH_ENCRYPT === "1";
+const ENCRYPTION_KEY = randomKey();
+
 /** A and B; `edges` [[1, 0]]: B dials A (a restarted B reconnects at once instead of waiting for A's redial backoff). */
 async function pair(edges = [[0, 1]]) {
-  const cl = await startCluster({ n: 2, edges, connectTimeoutMs: 30_000 });
+  const args = () => (ENCRYPT ? ["--encryption-key", ENCRYPTION_KEY] : []);
+  const cl = await startCluster({ n: 2, edges, args, connectTimeoutMs: 30_000 });
   return { cl, a: cl.nodes[0], b: cl.nodes[1] };
 }
 
@@ -352,7 +359,7 @@ if (!scenarios[mode]) {
   process.exit(2);
 }
 try {
-  console.log(JSON.stringify(await scenarios[mode](opt)));
+  console.log(JSON.stringify({ ...(await scenarios[mode](opt)), encrypted: ENCRYPT }));
 } catch (e) {
   console.error(`peat_mesh.mjs ${mode}: ${e.stack ?? e}`);
   console.log(JSON.stringify({ scenario: mode, impl: "peat", error: String(e.message ?? e).split("\n")[0] }));

@@ -239,6 +239,25 @@ ChangeResult Document::Merge(const Document& other) {
   return ChangeResult{changed, {}};
 }
 
+bool Document::MergeRegister(std::string path, Register reg) {
+  if (reg.ts <= delete_ts_) return false;
+  auto it = registers_.lower_bound(path);
+  if (it == registers_.end() || it->first != path) {
+    registers_.emplace_hint(it, std::move(path), std::move(reg));
+    return true;
+  }
+  if (!Wins(reg, it->second)) return false;
+  it->second = std::move(reg);
+  return true;
+}
+
+bool Document::MergeDelete(Timestamp ts) {
+  if (ts <= delete_ts_) return false;
+  delete_ts_ = ts;
+  std::erase_if(registers_, [&](const auto& entry) { return entry.second.ts <= delete_ts_; });
+  return true;
+}
+
 bool Document::IsLive() const {
   return std::any_of(registers_.begin(), registers_.end(), [&](const auto& entry) {
     return entry.second.kind != RegisterKind::kTombstone && entry.second.ts > delete_ts_;

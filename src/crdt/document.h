@@ -55,7 +55,7 @@ struct Register {
 
   bool SameContent(const Register& o) const { return kind == o.kind && value == o.value; }
 };
-// Well-formed values (what Put and Decode produce; TransformValues callbacks must keep to them):
+// Well-formed values (what Put and Decode produce; MergeRegister callers must keep to them):
 // kInt/kDouble hold exactly the canonical text described above, kString valid UTF-8, kArray
 // canonical JSON, the other kinds an empty value. Encode stores a kInt/kDouble whose text is not
 // canonical as a string.
@@ -95,6 +95,16 @@ class Document {
   // the rendered JSON did not (e.g. a newer tombstone). Merging a document into itself is a no-op.
   ChangeResult Merge(const Document& other);
 
+  // (added) The merge rule for one register, for rebuilding a state under other paths (the
+  // store's field-name encryption): `reg` replaces the register at `path` only if it wins
+  // (newer, or an equal timestamp and larger content), and is ignored when not newer than the
+  // delete register. `path` must be a valid encoded path; the caller keeps the state well-formed
+  // (as Decode would accept it). Returns true if the state changed.
+  bool MergeRegister(std::string path, Register reg);
+  // (added) The merge rule for the delete register (max); registers it makes dead are dropped.
+  // Returns true if the state changed.
+  bool MergeDelete(Timestamp ts);
+
   // True if the document exists (not deleted, or recreated after its delete).
   bool IsLive() const;
   // Canonical JSON: compact, keys sorted bytewise, numbers as stored. "" if not live.
@@ -119,14 +129,6 @@ class Document {
   // Read access for encryption, replication and tests.
   const std::map<std::string, Register>& registers() const { return registers_; }
   Timestamp delete_ts() const { return delete_ts_; }
-  // Replaces the value of every live string/int/double/bool/null/array register through `fn`
-  // (encryption hook: fn(path, reg) returns the new kind+value). Timestamps are kept.
-  template <typename Fn>
-  void TransformValues(Fn&& fn) {
-    for (auto& [path, reg] : registers_) {
-      if (reg.kind != RegisterKind::kTombstone && reg.kind != RegisterKind::kObject) fn(path, reg);
-    }
-  }
 
   friend bool operator==(const Document& a, const Document& b) {
     return a.delete_ts_ == b.delete_ts_ && a.registers_ == b.registers_;

@@ -455,8 +455,9 @@ GroupCommitWriter::OpResult GroupCommitWriter::ApplyPut(WriteOp& op, Group& g) {
   if (OpResult r = Load(op.collection, op.doc_id, key, g, cur); !r.status.ok()) return r;
   // Diff against the plaintext, so unchanged leaves keep their timestamps.
   crdt::Document plain;
+  PathCipher::Memo paths;  // plaintext → stored paths of the current state
   if (ctx_.cipher != nullptr && cur.exists) {
-    auto dec = ctx_.cipher->Decrypt(op.collection, op.doc_id, cur.doc);
+    auto dec = ctx_.cipher->Decrypt(op.collection, op.doc_id, cur.doc, &paths);
     if (!dec.ok()) {
       return {FailedPreconditionError("cannot decrypt document " + op.collection + "/" + op.doc_id +
                                       " with this node's key; not overwritten"),
@@ -472,9 +473,10 @@ GroupCommitWriter::OpResult GroupCommitWriter::ApplyPut(WriteOp& op, Group& g) {
   std::string json = plain.Render();
   const bool live = plain.IsLive();
   if (ctx_.cipher != nullptr) {
-    Status s = ctx_.cipher->EncryptChanged(op.collection, op.doc_id,
-                                           cur.exists ? &cur.doc : nullptr, plain);
-    if (!s.ok()) return {s, false};
+    auto stored = ctx_.cipher->Encrypt(op.collection, op.doc_id, cur.exists ? &cur.doc : nullptr,
+                                       plain, &paths);
+    if (!stored.ok()) return {stored.status(), false};
+    return WriteDoc(op.collection, op.doc_id, key, *stored, live, std::move(json), cur, g);
   }
   return WriteDoc(op.collection, op.doc_id, key, plain, live, std::move(json), cur, g);
 }
@@ -580,8 +582,23 @@ GroupCommitWriter::OpResult GroupCommitWriter::ApplyMergeRemote(WriteOp& op, Gro
       reject(r.status.message());  // the local row does not decode: leave it for an operator
       continue;
     }
+    // With a key, names are stored encrypted: clear names (the old scheme's, relayed by any
+    // node, or a keyless writer's) move to their encrypted paths before the merge — once the
+    // document shows that this node's key is its key (a wrong key must not hide names from the
+    // nodes that have the right one; a state with nothing encrypted is not converted).
+    std::optional<crdt::Document> normalized;
+    if (ctx_.cipher != nullptr && !DocumentCipher::IsNormalized(*incoming)) {
+      auto check = ctx_.cipher->CheckKey(change.collection, change.doc_id, *incoming);
+      if (check == DocumentCipher::KeyCheck::kNothingToCheck && cur.exists) {
+        check = ctx_.cipher->CheckKey(change.collection, change.doc_id, cur.doc);
+      }
+      if (check == DocumentCipher::KeyCheck::kMatches) {
+        normalized = ctx_.cipher->Normalize(change.collection, change.doc_id, *incoming);
+      }
+    }
+    const crdt::Document& in = normalized ? *normalized : *incoming;
     crdt::Document merged = std::move(cur.doc);
-    if (!merged.Merge(*incoming).changed) {
+    if (!merged.Merge(in).changed) {
       ++g.remote_unchanged;
       continue;
     }
@@ -601,7 +618,7 @@ GroupCommitWriter::OpResult GroupCommitWriter::ApplyMergeRemote(WriteOp& op, Gro
       }
     }
     static const std::string kLocal;
-    const std::string& src_peer = merged == *incoming ? op.peer_id : kLocal;
+    const std::string& src_peer = merged == in ? op.peer_id : kLocal;
     if (OpResult r = WriteDoc(change.collection, change.doc_id, key, merged, live, std::move(json),
                               cur, g, src_peer, cacheable);
         !r.status.ok()) {

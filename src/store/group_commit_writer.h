@@ -13,7 +13,11 @@
 // the current state (staged in this group, else cache, else row); if that changed anything the
 // row gets the next seq and src_peer = the sender when the merged state equals the sender's (else
 // ""), and listeners get UPSERT (live) or DELETE (was live, is not) — nothing when it stays
-// deleted. Collection policies and the encryption key never block a merge. The checkpoint row is
+// deleted. Collection policies and the encryption key never block a merge; with a key, a state
+// holding clear field names (the old scheme's, or a keyless writer's) is first moved to encrypted
+// names (DocumentCipher::Normalize) when the document proves the key is its key, so no relay
+// reintroduces clear names here; src_peer then compares with the converted state. The
+// checkpoint row is
 // written last, in the same transaction, whether or not anything changed. kSavePeer/kRemovePeer
 // maintain the peer registry. Local writes store src_peer = "".
 //
@@ -51,11 +55,11 @@
 #include "crdt/hlc.h"
 #include "store/collection_configs.h"
 #include "store/document_cache.h"
+#include "store/document_cipher.h"
 #include "store/document_store.h"
 #include "store/listener_registry.h"
 #include "store/sqlite_connection.h"
 #include "store/store_options.h"
-#include "store/value_cipher.h"
 
 namespace peat::store {
 
@@ -112,7 +116,7 @@ struct WriterContext {
   DocumentCache* cache = nullptr;
   CollectionConfigs* configs = nullptr;
   ListenerRegistry* listeners = nullptr;
-  const ValueCipher* cipher = nullptr;  // null: no encryption
+  const DocumentCipher* cipher = nullptr;  // null: no encryption
   WriterCounters* counters = nullptr;
 };
 

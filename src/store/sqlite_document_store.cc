@@ -12,6 +12,7 @@
 
 #include "crdt/canonical_json.h"
 #include "crdt/document.h"
+#include "store/field_name_migration.h"
 #include "store/store_schema.h"
 #include "store/validation.h"
 
@@ -60,7 +61,7 @@ StatusOr<std::unique_ptr<SqliteDocumentStore>> SqliteDocumentStore::Open(
   if (options.node_tag == 0) return InvalidArgumentError("store node_tag must be non-zero");
   std::unique_ptr<SqliteDocumentStore> store(new SqliteDocumentStore(options));
   if (!options.encryption_key.empty()) {
-    auto cipher = ValueCipher::Create(options.encryption_key);
+    auto cipher = DocumentCipher::Create(options.encryption_key);
     if (!cipher.ok()) return cipher.status();
     store->cipher_.emplace(std::move(cipher).value());
   }
@@ -102,6 +103,12 @@ Status SqliteDocumentStore::Init() {
   PEAT_RETURN_IF_ERROR(db->Exec("PRAGMA journal_size_limit = 67108864"));
   PEAT_RETURN_IF_ERROR(InitializeSchema(*db));
   PEAT_RETURN_IF_ERROR(CheckIntegrity(*db, kQuickCheckMaxBytes));
+  if (cipher_) {
+    auto migrated = MigrateFieldNames(*db, *cipher_);
+    if (!migrated.ok()) return migrated.status();
+  } else {
+    PEAT_RETURN_IF_ERROR(ForgetFieldNameMigration(*db));
+  }
   auto meta = LoadMeta(*db);
   if (!meta.ok()) return meta.status();
   epoch_ = meta->epoch;

@@ -13,8 +13,10 @@
 //
 // Collection lifecycle configs are persisted and enforced (IMMUTABLE, SOFT_DELETE, TOMBSTONE
 // purge, IMPLICIT_TTL expiry; see GroupCommitWriter for the GC). With an encryption key every
-// leaf value is encrypted before it enters the stored state (ValueCipher); the database file
-// never holds a plaintext value.
+// leaf value is encrypted and every field name made opaque before they enter the stored state
+// (DocumentCipher); the database file never holds a plaintext value or field name (clear names
+// from keyless peers are converted on merge, a store written before names were encrypted is
+// migrated at open: field_name_migration.h).
 //
 // Replication: MergeRemote goes through the same group commit as local writes (see
 // GroupCommitWriter); ReadFeed/GetCheckpoint/ListPeerRecords read through the reader pool.
@@ -44,12 +46,12 @@
 #include "common/status.h"
 #include "store/collection_configs.h"
 #include "store/document_cache.h"
+#include "store/document_cipher.h"
 #include "store/document_store.h"
 #include "store/group_commit_writer.h"
 #include "store/listener_registry.h"
 #include "store/read_connection_pool.h"
 #include "store/store_options.h"
-#include "store/value_cipher.h"
 
 namespace peat::store {
 
@@ -122,7 +124,7 @@ class SqliteDocumentStore : public DocumentStore {
   StoreOptions options_;
   std::string db_path_;
   std::string epoch_;
-  std::optional<ValueCipher> cipher_;
+  std::optional<DocumentCipher> cipher_;
   DocumentCache cache_;
   CollectionConfigs configs_;
   ListenerRegistry listeners_;

@@ -9,7 +9,9 @@
 //       (its HLC, so every replica computes the same age); src_peer = endpoint id of the peer
 //       whose state the row exactly equals after a remote merge, "" for local changes (v2).
 //   meta(key, value): schema_version, epoch (random, names this store instance for replication),
-//       last_seq (never goes backwards, even when the row holding it is purged), hlc.
+//       last_seq (never goes backwards, even when the row holding it is purged), hlc,
+//       field_names (1: every field name was made opaque at the last open with a key; see
+//       field_name_migration.h — no schema change, so no version step).
 //   collection_configs(collection, deletion_policy, soft_delete_ttl_secs, tombstone_ttl_secs).
 //   peers(endpoint_id, addresses ("\n"-joined host:port), is_static) (v2): the peer registry.
 //   peer_checkpoints(peer_id, epoch, seq) (v2): how far this store has merged each peer's feed.

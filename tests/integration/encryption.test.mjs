@@ -1,8 +1,10 @@
-// --encryption-key (BEHAVIOR.md "Encryption"): values are encrypted per leaf before they reach the
-// store. A canary string in values, nested values and array elements must never appear in any file
-// of the data dir (peat.db, -wal, -shm, anything), while GetDocument returns plaintext; a node with
-// the WRONG key fails reads with failed_precondition ("cannot decrypt"), keeps serving, and
-// overwrites nothing; a node WITHOUT a key reads every encrypted value as a string "ENC:v1:...".
+// --encryption-key (BEHAVIOR.md "Encryption"): values are encrypted per leaf and field names made
+// opaque before they reach the store. A canary string in values, nested values, array elements and
+// FIELD NAMES (top level, nested, an empty object's name, a removed field's name) must never appear
+// in any file of the data dir (peat.db, -wal, -shm, anything), while GetDocument returns plaintext;
+// a node with the WRONG key fails reads with failed_precondition ("cannot decrypt"), keeps serving,
+// and overwrites nothing; a node WITHOUT a key reads every name as "ENC:n1:..." and every encrypted
+// value as a string "ENC:v1:...", with the document's shape.
 //
 // Run: PEAT_NODE_BIN=build/peat-node node --test tests/integration/encryption.test.mjs
 
@@ -35,6 +37,7 @@ const DOCS = {
   array: { list: ["a", `${CANARY}-in-array`, { o: `${CANARY}-object-in-array` }], z: 3 },
   long: { v: `${CANARY} `.repeat(200) },
   "id:with:colons": { s: `${CANARY}-colons`, arr: [1, 2, 3] },
+  names: { [`${CANARY}_top`]: 1, outer: { [`${CANARY}_nested`]: { [`${CANARY}_deep`]: "x" }, [`${CANARY}_empty`]: {} } },
 };
 const NODE = { id: "enc-node-1", name: `${CANARY}-node-name`, callsign: `${CANARY}-callsign`, capabilities: [`${CANARY}-cap`], status: "NODE_STATUS_READY", latitude: 1.25 };
 
@@ -103,8 +106,9 @@ describe("encryption at rest", () => {
       await putAll(c);
       await assertPlaintext(c, "keyed node (gRPC)");
       await assertPlaintext(j, "keyed node (Connect JSON)");
-      // a Put replacing an encrypted doc, and a delete, work as usual
-      await putDoc(j, C, "replaced", { secret: `${CANARY}-old`, keep: 1 });
+      // a Put replacing an encrypted doc (its removed field leaves a tombstone under the canary
+      // name), and a delete, work as usual
+      await putDoc(j, C, "replaced", { secret: `${CANARY}-old`, [`${CANARY}_removed`]: 1, keep: 1 });
       await putDoc(j, C, "replaced", { keep: 2 });
       assert.equal(await getDoc(j, C, "replaced"), '{"keep":2}');
       await putDoc(j, C, "deleted", { secret: `${CANARY}-deleted` });
@@ -187,14 +191,14 @@ describe("encryption at rest", () => {
         assert.equal(typeof raw, "string", `${id}: absent on a node without the key`);
         assert.ok(!raw.includes(CANARY), `${id}: plaintext visible without the key: ${preview(raw)}`);
         const got = JSON.parse(raw);
-        const gotLeaves = new Map(leaves(got));
-        for (const [p, v] of leaves(doc)) {
-          const g = gotLeaves.get(p);
-          if (v === null) continue; // null may or may not be encrypted
-          assert.ok(typeof g === "string" && g.startsWith("ENC:v1:"), `${id}: value at ${p} is not an ENC:v1: string without the key: ${preview(g)} (doc ${preview(raw)})`);
+        // the shape is kept (as many leaves, at the same depths), every name an opaque ENC:n1:
+        // token, every value an ENC:v1: string; nothing else appears
+        const depths = (ls) => ls.map(([p]) => p.split(".").length).sort();
+        assert.deepEqual(depths(leaves(got)), depths(leaves(doc)), `${id}: shape ${preview(raw)}`);
+        for (const [p, v] of leaves(got)) {
+          for (const name of p.split(".")) assert.match(name, /^ENC:n1:[A-Za-z0-9_-]+$/, `${id}: a field name in clear without the key: ${preview(raw)}`);
+          assert.ok(typeof v === "string" && v.startsWith("ENC:v1:"), `${id}: value at ${p} is not an ENC:v1: string without the key: ${preview(v)} (doc ${preview(raw)})`);
         }
-        // the object structure (field paths) is kept; nothing else appears
-        assert.deepEqual([...gotLeaves.keys()].sort(), leaves(doc).map(([p]) => p).sort(), `${id}: paths ${preview(raw)}`);
       }
       const ids = (await ok(j, "ListDocuments", { collection: C })).docIds;
       assert.deepEqual(ids, [...Object.keys(DOCS), "replaced"].sort(bytewiseCompare));

@@ -1,10 +1,11 @@
 // Encrypted documents through a relay that has no key (BEHAVIOR.md "Encryption"): A and C run with
 // --encryption-key K, B (the relay between them, A–B–C) without. A writes documents holding a
-// canary string; C reads them in plaintext; B reads every encrypted value as "ENC:v1:…" and its
+// canary string in values AND in field names (top level, nested, an empty object's); C reads them
+// in plaintext; B reads every name as "ENC:n1:…" and every encrypted value as "ENC:v1:…", and its
 // store files never contain the canary; the A–B link runs through a TCP proxy in this process that
 // records every byte both ways, and the capture holds no canary either (while it did carry the
-// traffic: positive control). Per-field merge works on ciphertext: A and C edit different fields of
-// one document and both end with both edits.
+// traffic: positive control). Per-field merge works on opaque names and ciphertext: A and C edit
+// different fields (canary names) of one document concurrently and both end with both edits.
 //
 // Run: PEAT_NODE_BIN=build/peat-node node --test tests/integration/mesh_encryption.test.mjs
 
@@ -42,11 +43,13 @@ describe("mesh: encryption through a relay without the key", () => {
     await waitFor(async () => (await a.isConnectedTo(b)) && (await c.isConnectedTo(b)), { timeoutMs: 15_000, what: "A–B (via the proxy) and C–B connected" });
     assert.ok(proxy.stats.connections > 0, "A did not connect through the proxy");
 
+    const BY_A = `${CANARY}_by_a`;
+    const BY_C = `${CANARY}_by_c`;
     const docs = {
-      top: { secret: CANARY, n: 42, ok: true },
-      nested: { outer: { inner: `${CANARY}-nested`, n: 1 }, list: ["a", `${CANARY}-in-array`] },
-      bulk: { text: `${CANARY} `.repeat(100) },
-      shared: { by_a: "a0", by_c: "c0", note: `${CANARY}-shared` },
+      top: { secret: CANARY, n: 42, ok: true, [`${CANARY}_top`]: 1 },
+      nested: { outer: { inner: `${CANARY}-nested`, n: 1, [`${CANARY}_nested`]: { [`${CANARY}_deep`]: 2 } }, list: ["a", `${CANARY}-in-array`] },
+      bulk: { text: `${CANARY} `.repeat(100), [`${CANARY}_empty`]: {} },
+      shared: { [BY_A]: "a0", [BY_C]: "c0", note: `${CANARY}-shared` },
     };
     for (const [id, d] of Object.entries(docs)) await a.put(C, id, d);
 
@@ -57,17 +60,32 @@ describe("mesh: encryption through a relay without the key", () => {
     for (const id of Object.keys(docs)) {
       const text = await waitDoc(b, C, id, (s) => s !== undefined, { timeoutMs: 10_000 });
       assert.ok(!text.includes(CANARY), `B reads the canary in ${id}: ${preview(text)}`);
-      for (const [path, v] of leaves(JSON.parse(text))) assert.ok(typeof v === "string" && v.startsWith("ENC:v1:"), `B: ${id}.${path} is not ENC:v1: ciphertext: ${preview(v)}`);
+      const got = leaves(JSON.parse(text));
+      assert.equal(got.length, leaves(docs[id]).length, `B: ${id} has another shape: ${preview(text)}`);
+      for (const [path, v] of got) {
+        for (const name of path.split(".")) assert.match(name, /^ENC:n1:[A-Za-z0-9_-]+$/, `B: a field name of ${id} in clear: ${preview(text)}`);
+        assert.ok(typeof v === "string" && v.startsWith("ENC:v1:"), `B: ${id}.${path} is not ENC:v1: ciphertext: ${preview(v)}`);
+      }
     }
 
     // per-field merge on ciphertext: A and C edit different fields concurrently (sync stopped on the relay)
+    const sharedAtB = JSON.parse(await waitDoc(b, C, "shared", (s) => s !== undefined, { timeoutMs: 10_000 }));
     await b.stopSync();
-    await a.put(C, "shared", { ...docs.shared, by_a: "a1" });
-    await c.put(C, "shared", { ...docs.shared, by_c: "c1" });
+    await a.put(C, "shared", { ...docs.shared, [BY_A]: "a1" });
+    await c.put(C, "shared", { ...docs.shared, [BY_C]: "c1" });
     await b.startSync();
-    const want = JSON.stringify({ by_a: "a1", by_c: "c1", note: `${CANARY}-shared` });
+    const want = JSON.stringify({ [BY_A]: "a1", [BY_C]: "c1", note: `${CANARY}-shared` });
     await waitDocText(a, C, "shared", want, { timeoutMs: 10_000 });
     await waitDocText(c, C, "shared", want, { timeoutMs: 10_000 });
+    // the relay merged both edits too, per field on names it cannot read: the same three opaque
+    // names (tokens are deterministic), two of them with new values, the third unchanged
+    const changedAtB = (s) => {
+      const now = JSON.parse(s);
+      const same = Object.keys(now).sort().join() === Object.keys(sharedAtB).sort().join();
+      return same ? Object.keys(now).filter((k) => now[k] !== sharedAtB[k]).length : -1;
+    };
+    const atB = await waitDoc(b, C, "shared", (s) => s !== undefined && changedAtB(s) === 2, { timeoutMs: 10_000 });
+    assert.ok(!atB.includes(CANARY), `B reads the canary in shared: ${preview(atB)}`);
 
     // C's write reaches A through B (both directions through the proxy)
     await c.put(C, "from-c", { secret: `${CANARY}-from-c` });

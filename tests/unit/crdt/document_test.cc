@@ -314,19 +314,29 @@ TEST(DocumentTest, PurgeDropsOnlyOldTombstones) {
   EXPECT_EQ(doc.delete_ts(), T(2000));  // the delete register is kept
 }
 
-TEST(DocumentTest, TransformValuesRewritesLiveValuesOnly) {
+TEST(DocumentTest, MergeRegisterAndMergeDeleteFollowTheMergeRule) {
   Document doc;
-  MustPut(doc, R"({"a":1,"b":"x","c":{},"d":[1],"gone":true})", T(10));
-  MustPut(doc, R"({"a":1,"b":"x","c":{},"d":[1]})", T(20));
-  std::vector<std::string> seen;
-  doc.TransformValues([&](const std::string& path, Register& reg) {
-    seen.push_back(path);
-    reg.kind = RegisterKind::kString;
-    reg.value = "ENC:v1:" + reg.value;
-  });
-  EXPECT_EQ(seen, (std::vector<std::string>{P({"a"}), P({"b"}), P({"d"})}));
-  EXPECT_EQ(doc.Render(), R"({"a":"ENC:v1:1","b":"ENC:v1:x","c":{},"d":"ENC:v1:[1]"})");
-  EXPECT_EQ(doc.registers().at(P({"a"})).ts, T(10));
+  EXPECT_TRUE(doc.MergeRegister(P({"a"}), Register{T(10), RegisterKind::kInt, "1"}));
+  EXPECT_TRUE(doc.MergeRegister("", Register{T(10), RegisterKind::kObject, ""}));
+  EXPECT_FALSE(doc.MergeRegister(P({"a"}), Register{T(5), RegisterKind::kInt, "2"}));  // older
+  EXPECT_TRUE(
+      doc.MergeRegister(P({"a"}), Register{T(10), RegisterKind::kInt, "3"}));  // tie: larger
+  EXPECT_FALSE(doc.MergeRegister(P({"a"}), Register{T(10), RegisterKind::kInt, "3"}));  // same
+  EXPECT_EQ(doc.Render(), R"({"a":3})");
+  // Rebuilt register by register, a state equals the merge of the same registers.
+  Document other;
+  MustPut(other, R"({"a":4,"b":{}})", T(20, 2));
+  Document rebuilt = doc;
+  for (const auto& [path, reg] : other.registers()) rebuilt.MergeRegister(path, reg);
+  EXPECT_EQ(rebuilt, Merged(doc, other));
+  EXPECT_TRUE(rebuilt.MergeDelete(T(15)));  // drops what it makes dead: nothing here
+  EXPECT_FALSE(rebuilt.MergeDelete(T(15)));
+  EXPECT_EQ(rebuilt.Render(), R"({"a":4,"b":{}})");
+  EXPECT_TRUE(rebuilt.MergeDelete(T(30)));
+  EXPECT_TRUE(rebuilt.registers().empty());
+  EXPECT_FALSE(rebuilt.IsLive());
+  EXPECT_FALSE(rebuilt.MergeRegister(P({"a"}), Register{T(30), RegisterKind::kInt, "5"}));  // dead
+  EXPECT_TRUE(rebuilt.MergeRegister(P({"a"}), Register{T(31), RegisterKind::kInt, "5"}));
 }
 
 // --- Bad input ---------------------------------------------------------------------------------

@@ -39,6 +39,29 @@ TEST(Base64Test, RoundTripsAllByteValues) {
   }
 }
 
+TEST(Base64Test, UrlVariantIsUnpaddedAndStrict) {
+  const std::pair<std::string, std::string> vectors[] = {
+      {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},           {"foo", "Zm9v"},
+      {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"\xfb\xff\xbf", "-_-_"}};
+  for (const auto& [plain, encoded] : vectors) {
+    EXPECT_EQ(Base64UrlEncode(Bytes(plain)), encoded);
+    auto decoded = Base64UrlDecode(encoded);
+    ASSERT_TRUE(decoded.ok()) << encoded << ": " << decoded.status().ToString();
+    EXPECT_EQ(Str(*decoded), plain);
+  }
+  std::vector<uint8_t> all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<uint8_t>(i));
+  for (size_t n = 0; n <= all.size(); n += 7) {
+    std::span<const uint8_t> part(all.data(), n);
+    auto decoded = Base64UrlDecode(Base64UrlEncode(part));
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(*decoded, std::vector<uint8_t>(part.begin(), part.end()));
+  }
+  for (const char* bad : {"A", "Zg==", "Zm9v+mFy", "Zm9v/mFy", "Zh", "Zm9", "Zm9vY"}) {
+    EXPECT_EQ(Base64UrlDecode(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 TEST(Base64Test, DecodesThe32ByteKeys) {
   auto zeros = Base64DecodeSecret("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
   ASSERT_TRUE(zeros.ok());

@@ -1,5 +1,7 @@
 // Helpers shared by the store unit tests: a temporary data dir, an injectable clock, synchronous
-// wrappers around the asynchronous writes, and a listener that records events.
+// wrappers around the asynchronous writes (and merges), the change feed as mergeable changes, a
+// random encryption key, the old scheme's stored form of a state, and a listener that records
+// events.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,6 +19,9 @@
 #include <thread>
 #include <vector>
 
+#include "crdt/document.h"
+#include "crypto/random.h"
+#include "store/document_cipher.h"
 #include "store/sqlite_document_store.h"
 
 namespace peat::store::testing {
@@ -84,6 +89,57 @@ inline Status SetConfigSync(DocumentStore& s, CollectionConfig c) {
 }
 inline Status GcSync(SqliteDocumentStore& s) {
   return Wait([&](DocumentStore::Done done) { s.CollectGarbage(std::move(done)); });
+}
+inline Status MergeSync(DocumentStore& s, const std::string& peer,
+                        std::vector<RemoteChange> changes, ReplicationCheckpoint checkpoint = {}) {
+  return Wait(
+      [&](DocumentStore::Done done) { s.MergeRemote(peer, changes, checkpoint, std::move(done)); });
+}
+
+inline RemoteChange Change(const std::string& c, const std::string& d, std::string state) {
+  return RemoteChange{c, d, std::move(state)};
+}
+
+inline FeedPage FeedOrDie(DocumentStore& s, uint64_t after = 0, size_t max_entries = 1000,
+                          size_t max_bytes = 1 << 30, const std::string& skip = "") {
+  auto page = s.ReadFeed(FeedQuery{after, UINT64_MAX, max_entries, max_bytes, skip, {}, false});
+  EXPECT_TRUE(page.ok()) << page.status().ToString();
+  return page.ok() ? std::move(page).value() : FeedPage();
+}
+
+// Everything in a store's feed as changes another store can merge.
+inline std::vector<RemoteChange> FeedChanges(DocumentStore& s, const std::string& skip = "") {
+  std::vector<RemoteChange> out;
+  for (FeedEntry& e : FeedOrDie(s, 0, 100000, 1 << 30, skip).entries) {
+    out.push_back(Change(e.collection, e.doc_id, std::move(e.state)));
+  }
+  return out;
+}
+
+// The stored form of `plain` under the scheme before field names were encrypted: clear paths,
+// "ENC:v1:" values bound to them (what a store or a relay of that scheme holds).
+inline crdt::Document LegacyForm(const DocumentCipher& cipher, std::string_view collection,
+                                 std::string_view doc_id, const crdt::Document& plain) {
+  crdt::Document out;
+  out.MergeDelete(plain.delete_ts());
+  for (const auto& [path, reg] : plain.registers()) {
+    crdt::Register r = reg;
+    if (r.kind != crdt::RegisterKind::kTombstone && r.kind != crdt::RegisterKind::kObject) {
+      auto sealed = cipher.values().Seal(ValueCipher::Aad(collection, doc_id, path), r);
+      EXPECT_TRUE(sealed.ok()) << sealed.status().ToString();
+      r.kind = crdt::RegisterKind::kString;
+      r.value = sealed.ok() ? *sealed : std::string();
+    }
+    out.MergeRegister(path, std::move(r));
+  }
+  return out;
+}
+
+// A random 32-byte --encryption-key.
+inline SecureBytes RandomKey() {
+  SecureBytes k(32);
+  EXPECT_TRUE(RandomBytes(k.span()).ok());
+  return k;
 }
 
 // Get that must succeed; returns the JSON or "<absent>".
