@@ -3,6 +3,9 @@
 #include <google/protobuf/reflection.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <typeinfo>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -18,6 +21,7 @@ using google::protobuf::DescriptorPool;
 using google::protobuf::EnumDescriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
+using google::protobuf::MessageFactory;
 using google::protobuf::Reflection;
 
 bool ComputeHasEnumFields(const Descriptor& root) {
@@ -69,62 +73,74 @@ void AppendMapKey(const Message& entry, std::string& path) {
   path += ']';
 }
 
+// Checks every enum value below `message`; the path of the field being looked at is kept in
+// path_ (only turned into a message on a finding).
 class EnumWalker {
  public:
-  Status Walk(Message* message) {
+  // `d` is `message`'s descriptor (passed down: GetDescriptor() is not free).
+  Status Walk(Message* message, const Descriptor& d) {
     const Reflection* r = message->GetReflection();
-    std::vector<const FieldDescriptor*> fields;
-    r->ListFields(*message, &fields);
     const size_t base = path_.size();
-    for (const FieldDescriptor* f : fields) {
+    for (int k = 0; k < d.field_count(); ++k) {
+      const FieldDescriptor* f = d.field(k);
+      const bool is_enum = f->cpp_type() == FieldDescriptor::CPPTYPE_ENUM;
+      if (!is_enum && (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE ||
+                       !HasEnumFields(*f->message_type()))) {
+        continue;
+      }
+      if (f->is_repeated() ? r->FieldSize(*message, f) == 0
+                           : (!is_enum && !r->HasField(*message, f))) {
+        continue;
+      }
       path_.resize(base);
       if (base != 0) path_ += '.';
       path_ += f->name();
-      if (f->is_map()) {
-        if (Status st = WalkMap(message, f); !st.ok()) return st;
-      } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_ENUM) {
-        if (f->is_repeated()) {
-          const size_t named = path_.size();
-          for (int i = 0; i < r->FieldSize(*message, f); ++i) {
-            const int v = r->GetRepeatedEnumValue(*message, f, i);
-            if (f->enum_type()->FindValueByNumber(v) != nullptr) continue;
-            if (UnknownEnumValueTakesDefault(*f)) {
-              r->SetRepeatedEnumValue(message, f, i, f->default_value_enum()->number());
-              continue;
-            }
-            path_.resize(named);
-            path_ += '[' + std::to_string(i) + ']';
-            return Unknown(*f->enum_type(), v);
-          }
-        } else {
-          const int v = r->GetEnumValue(*message, f);
-          if (f->enum_type()->FindValueByNumber(v) != nullptr) continue;
-          if (UnknownEnumValueTakesDefault(*f)) {
-            r->SetEnumValue(message, f, f->default_value_enum()->number());
-            continue;
-          }
-          return Unknown(*f->enum_type(), v);
-        }
-      } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
-                 HasEnumFields(*f->message_type())) {
-        if (f->is_repeated()) {
-          const size_t named = path_.size();
-          for (int i = 0; i < r->FieldSize(*message, f); ++i) {
-            path_.resize(named);
-            path_ += '[' + std::to_string(i) + ']';
-            if (Status st = Walk(r->MutableRepeatedMessage(message, f, i)); !st.ok()) return st;
-          }
-        } else if (Status st = Walk(r->MutableMessage(message, f)); !st.ok()) {
-          return st;
-        }
-      }
+      Status st = f->is_map()        ? WalkMap(message, f)
+                  : f->is_repeated() ? WalkRepeated(message, f)
+                  : is_enum          ? CheckValue(message, f)
+                                     : Walk(r->MutableMessage(message, f), *f->message_type());
+      if (!st.ok()) return st;
     }
     path_.resize(base);
     return Status::Ok();
   }
 
  private:
-  // A map field: each value is checked under the path "field[key]".
+  // A singular enum field `f` of `message` (unset reads as the default, which is declared).
+  Status CheckValue(Message* message, const FieldDescriptor* f) {
+    const Reflection* r = message->GetReflection();
+    const int v = r->GetEnumValue(*message, f);
+    if (IsDeclaredEnumValue(*f->enum_type(), v)) return Status::Ok();
+    if (UnknownEnumValueTakesDefault(*f)) {
+      r->SetEnumValue(message, f, f->default_value_enum()->number());
+      return Status::Ok();
+    }
+    return Unknown(*f->enum_type(), v);
+  }
+
+  // A repeated enum or message field: elements are checked under "field[i]".
+  Status WalkRepeated(Message* message, const FieldDescriptor* f) {
+    const Reflection* r = message->GetReflection();
+    const size_t named = path_.size();
+    for (int i = 0; i < r->FieldSize(*message, f); ++i) {
+      path_.resize(named);
+      path_ += '[' + std::to_string(i) + ']';
+      if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        if (Status st = Walk(r->MutableRepeatedMessage(message, f, i), *f->message_type());
+            !st.ok()) {
+          return st;
+        }
+        continue;
+      }
+      const int v = r->GetRepeatedEnumValue(*message, f, i);
+      if (IsDeclaredEnumValue(*f->enum_type(), v)) continue;
+      if (!UnknownEnumValueTakesDefault(*f)) return Unknown(*f->enum_type(), v);
+      r->SetRepeatedEnumValue(message, f, i, f->default_value_enum()->number());
+    }
+    return Status::Ok();
+  }
+
+  // A map field: each value is checked under "field[key]".
   Status WalkMap(Message* message, const FieldDescriptor* f) {
     const FieldDescriptor* value = f->message_type()->map_value();
     const bool is_enum = value->cpp_type() == FieldDescriptor::CPPTYPE_ENUM;
@@ -140,16 +156,15 @@ class EnumWalker {
       path_.resize(named);
       AppendMapKey(*entry, path_);
       if (!is_enum) {
-        if (Status st = Walk(er->MutableMessage(entry, value)); !st.ok()) return st;
+        if (Status st = Walk(er->MutableMessage(entry, value), *value->message_type()); !st.ok()) {
+          return st;
+        }
         continue;
       }
       const int v = er->GetEnumValue(*entry, value);
-      if (value->enum_type()->FindValueByNumber(v) != nullptr) continue;
-      if (UnknownEnumValueTakesDefault(*f)) {
-        er->SetEnumValue(entry, value, value->default_value_enum()->number());
-        continue;
-      }
-      return Unknown(*value->enum_type(), v);
+      if (IsDeclaredEnumValue(*value->enum_type(), v)) continue;
+      if (!UnknownEnumValueTakesDefault(*f)) return Unknown(*value->enum_type(), v);
+      er->SetEnumValue(entry, value, value->default_value_enum()->number());
     }
     return Status::Ok();
   }
@@ -171,15 +186,62 @@ bool UnknownEnumValueTakesDefault(const FieldDescriptor& field) {
 }
 
 bool HasEnumFields(const Descriptor& message) {
-  // Descriptors of the generated pool live as long as the process; others (built at run time)
-  // may be freed and their address reused, so they are not cached.
+  // Asked for every request (and every message field on the walk), so a hit must be cheap: a
+  // small direct-mapped table in front of a map. Only descriptors of the generated pool are
+  // cached: they live as long as the process, while others (built at run time) may be freed and
+  // their address reused.
+  struct Entry {
+    const Descriptor* descriptor = nullptr;
+    bool has_enums = false;
+  };
+  thread_local std::array<Entry, 64> recent;
+  thread_local std::unordered_map<const Descriptor*, bool> all;
+  Entry& slot = recent[(reinterpret_cast<uintptr_t>(&message) >> 4) % recent.size()];
+  if (slot.descriptor == &message) return slot.has_enums;
   if (message.file()->pool() != DescriptorPool::generated_pool()) {
     return ComputeHasEnumFields(message);
   }
-  thread_local std::unordered_map<const Descriptor*, bool> cache;
-  auto [it, inserted] = cache.try_emplace(&message, false);
+  auto [it, inserted] = all.try_emplace(&message, false);
   if (inserted) it->second = ComputeHasEnumFields(message);
+  slot = {&message, it->second};
   return it->second;
+}
+
+bool HasEnumFields(const Message& message) {
+  // Keyed by the C++ type when that is a generated class, so that a message seen before costs no
+  // GetDescriptor() (in protobuf 3.21 that alone takes more instructions than parsing a small
+  // binary message). Messages of other classes (DynamicMessage: one C++ type for many
+  // descriptors) always ask their descriptor.
+  struct Entry {
+    const std::type_info* type = nullptr;
+    bool has_enums = false;
+  };
+  thread_local std::array<Entry, 32> by_type;
+  const std::type_info& type = typeid(message);
+  Entry& slot = by_type[(reinterpret_cast<uintptr_t>(&type) >> 4) % by_type.size()];
+  if (slot.type == &type) return slot.has_enums;
+  const Descriptor& d = *message.GetDescriptor();
+  const bool has_enums = HasEnumFields(d);
+  if (d.file()->pool() == DescriptorPool::generated_pool()) {
+    const Message* generated = MessageFactory::generated_factory()->GetPrototype(&d);
+    if (generated != nullptr && typeid(*generated) == type) slot = {&type, has_enums};
+  }
+  return has_enums;
+}
+
+bool IsDeclaredEnumValue(const EnumDescriptor& type, int number) {
+  // Most enums number their values 0, 1, 2, … in declaration order: no hash lookup for those.
+  if (number >= 0 && number < type.value_count() && type.value(number)->number() == number) {
+    return true;
+  }
+  return type.FindValueByNumber(number) != nullptr;
+}
+
+bool IsDeclaredEnumName(const EnumDescriptor& type, std::string_view name) {
+  for (int i = 0; i < type.value_count(); ++i) {
+    if (type.value(i)->name() == name) return true;
+  }
+  return false;
 }
 
 std::string UnknownEnumValueMessage(std::string_view path, const EnumDescriptor& type,
@@ -196,8 +258,8 @@ std::string UnknownEnumValueMessage(std::string_view path, const EnumDescriptor&
 }
 
 Status CheckEnumValues(Message* message) {
-  if (!HasEnumFields(*message->GetDescriptor())) return Status::Ok();
-  return EnumWalker().Walk(message);
+  if (!HasEnumFields(*message)) return Status::Ok();
+  return EnumWalker().Walk(message, *message->GetDescriptor());
 }
 
 }  // namespace peat::rpc

@@ -11,7 +11,7 @@
 // of the message holds a declared value.
 //
 // Messages whose descriptor tree has no enum field are not walked (HasEnumFields, cached per
-// descriptor and thread). Stateless apart from that cache; thread-safe.
+// type and thread). Stateless apart from that cache; thread-safe.
 #pragma once
 
 #include <google/protobuf/descriptor.h>
@@ -40,6 +40,13 @@ bool UnknownEnumValueTakesDefault(const google::protobuf::FieldDescriptor& field
 // True if `message` or any message type reachable through its fields (nested, repeated, map
 // values, recursive) has an enum field. Cached per thread for descriptors of the generated pool.
 bool HasEnumFields(const google::protobuf::Descriptor& message);
+// The same for `message`'s type; for generated classes answered from a per-thread cache keyed by
+// the C++ type, without asking for the descriptor (the check every decoded request pays).
+bool HasEnumFields(const google::protobuf::Message& message);
+
+// Whether `type` declares a value numbered `number` / named `name`.
+bool IsDeclaredEnumValue(const google::protobuf::EnumDescriptor& type, int number);
+bool IsDeclaredEnumName(const google::protobuf::EnumDescriptor& type, std::string_view name);
 
 // "<path>: unknown enum value <shown>; accepted: NAME_A, NAME_B, …" — `shown` is the value as the
 // client sent it (a number, or a name already quoted).

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 
 #include "grpc/health/v1/health.pb.h"
@@ -42,6 +43,25 @@ TEST(EnumCheckTest, HasEnumFieldsLooksThroughTheWholeDescriptorTree) {
   EXPECT_FALSE(HasEnumFields(*pb::PutDocumentRequest::descriptor()));
   // Run-time descriptors: map values count.
   EXPECT_TRUE(HasEnumFields(*NewPalette()->GetDescriptor()));
+}
+
+TEST(EnumCheckTest, HasEnumFieldsOfAMessageFollowsItsType) {
+  // Asked twice each (the second answer comes from the per-type cache), interleaved.
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_TRUE(HasEnumFields(pb::PutNodeRequest()));
+    EXPECT_FALSE(HasEnumFields(pb::GetDocumentRequest()));
+    EXPECT_TRUE(HasEnumFields(pb::SetCollectionConfigRequest()));
+    EXPECT_FALSE(HasEnumFields(hpb::HealthCheckRequest()));
+    // One C++ type (DynamicMessage) for several descriptors: each answers for its own.
+    EXPECT_TRUE(HasEnumFields(*NewPalette()));
+    google::protobuf::DynamicMessageFactory factory;
+    std::unique_ptr<google::protobuf::Message> get(
+        factory.GetPrototype(pb::GetDocumentRequest::descriptor())->New());
+    std::unique_ptr<google::protobuf::Message> put(
+        factory.GetPrototype(pb::PutNodeRequest::descriptor())->New());
+    EXPECT_FALSE(HasEnumFields(*get));
+    EXPECT_TRUE(HasEnumFields(*put));
+  }
 }
 
 TEST(EnumCheckTest, OnlyAttachmentPriorityTakesTheDefault) {

@@ -137,7 +137,11 @@ TEST(JsonShapeCheckTest, UnknownEnumNamesAndNumbers) {
   EXPECT_EQ(Enums(set, R"({"config":{"deletionPolicy":4294967300}})"),
             "config.deletion_policy: unknown enum value 4294967300" + accepted);
   EXPECT_EQ(Enums(set, R"({"config":{"deletionPolicy":1e10}})"),
-            "config.deletion_policy: unknown enum value 1e10" + accepted);
+            "config.deletion_policy: unknown enum value 1e+10" + accepted);
+  EXPECT_EQ(Enums(set, R"({"config":{"deletionPolicy":9007199254740993}})"),
+            "config.deletion_policy: unknown enum value 9007199254740993" + accepted);
+  EXPECT_EQ(Enums(set, R"({"config":{"deletionPolicy":18446744073709551615}})"),
+            "config.deletion_policy: unknown enum value 18446744073709551615" + accepted);
   // The same key twice: protobuf keeps the last value, but the body still carries a bad one.
   EXPECT_EQ(
       Enums(set,
@@ -181,6 +185,24 @@ TEST(JsonShapeCheckTest, EnumsInListsMapsAndCustomJsonNames) {
             std::string("accent: unknown enum value \"NOPE\"; accepted: ") + kColors);
   EXPECT_EQ(Enums(Palette(), R"({"accent":"NOPE"})"),
             std::string("accent: unknown enum value \"NOPE\"; accepted: ") + kColors);
+}
+
+TEST(JsonShapeCheckTest, IntegersBeyond64BitsAreReadAsDoubles) {
+  // simdjson refuses such a text; nlohmann walks it, with the same findings.
+  const Descriptor& node = *pb::PutNodeRequest::descriptor();
+  const std::string big = "123456789012345678901234567890";
+  EXPECT_EQ(Enums(node, R"({"node":{"latitude":)" + big + R"(,"status":"NODE_STATUS_BUSY"}})"),
+            "ok");
+  EXPECT_EQ(Enums(node, R"({"node":{"latitude":)" + big + R"(,"status":"BUSY"}})"),
+            "node.status: unknown enum value \"BUSY\"; accepted: NODE_STATUS_UNSPECIFIED, "
+            "NODE_STATUS_READY, NODE_STATUS_BUSY, NODE_STATUS_DEGRADED, NODE_STATUS_OFFLINE");
+  EXPECT_EQ(Enums(node, R"({"node":{"status":-)" + big + "}}")
+                .rfind("node.status: unknown enum value -1.2345678901234568e+29; accepted: ", 0),
+            0u);
+  EXPECT_EQ(Explain(node, R"({"node":{"longitude":)" + big + R"(,"capabilities":{"a":1}}})"),
+            "node.capabilities must be a list of strings; got an object");
+  EXPECT_EQ(Explain(node, R"({"node":{"longitude":)" + big + R"(,"capabilities":["a",{}]}})"),
+            "node.capabilities[1] must be a string; got an object");
 }
 
 TEST(JsonShapeCheckTest, UnknownFieldsAndTheirContentAreSkipped) {
