@@ -512,8 +512,10 @@ struct SimdjsonBuffers {
   }
 };
 
-// Bodies up to this size reuse a per-thread parser; bigger ones get their own (and free it).
-constexpr size_t kReusedParserLimit = 64 * 1024;
+// simdjson's document tree takes ~14 bytes per byte of text, so only bodies up to this size are
+// parsed with it (by a per-thread parser, whose memory stays bounded); bigger ones are streamed
+// through nlohmann's SAX parser, which holds no tree.
+constexpr size_t kSimdjsonLimit = 64 * 1024;
 
 struct WalkResult {
   std::optional<std::string> finding;
@@ -521,16 +523,16 @@ struct WalkResult {
   bool too_deep = false;
 };
 
-// Walks `text` against `root`: through simdjson, or, when simdjson refuses the text, through
-// nlohmann, which reads integers beyond 64 bits and says why a text is not JSON.
+// Walks `text` against `root`: through simdjson, or through nlohmann when the text is big or
+// simdjson refuses it (nlohmann reads integers beyond 64 bits and says why a text is not JSON).
 WalkResult Walk(std::string_view text, const Descriptor& root, Mode mode) {
-  thread_local SimdjsonBuffers reused;
-  std::optional<SimdjsonBuffers> own;
-  SimdjsonBuffers& buffers = text.size() <= kReusedParserLimit ? reused : own.emplace();
-  if (auto doc = buffers.Parse(text); doc.error() == simdjson::SUCCESS) {
-    ShapeWalker walker(root, mode);
-    Emit(doc.value_unsafe(), walker);
-    return {walker.finding(), "", walker.too_deep()};
+  if (text.size() <= kSimdjsonLimit) {
+    thread_local SimdjsonBuffers buffers;
+    if (auto doc = buffers.Parse(text); doc.error() == simdjson::SUCCESS) {
+      ShapeWalker walker(root, mode);
+      Emit(doc.value_unsafe(), walker);
+      return {walker.finding(), "", walker.too_deep()};
+    }
   }
   ShapeWalker walker(root, mode);
   SaxEvents events(walker);

@@ -1,9 +1,10 @@
 // A proto3 JSON request body checked against its message descriptor, for what protobuf's JSON
-// parser lets through or explains badly. The body is parsed with simdjson (at most 256 levels
-// deep) and walked once; a text simdjson refuses (integers beyond 64 bits, which protobuf reads as
-// doubles; deeper nesting; text that is not JSON) is walked with nlohmann's SAX parser instead,
-// which also says why a text is not JSON. Keys are matched as protobuf matches them (the original
-// field name or its JSON name); unknown keys are skipped.
+// parser lets through or explains badly. A body up to 64 KiB is parsed with simdjson (at most
+// 256 levels deep) and walked once; a bigger body, or one simdjson refuses (integers beyond 64
+// bits, which protobuf reads as doubles; deeper nesting; text that is not JSON), is streamed
+// through nlohmann's SAX parser instead, which holds no document tree and says why a text is not
+// JSON. Keys are matched as protobuf matches them (the original field name or its JSON name);
+// unknown keys are skipped.
 //
 // - Unknown enum values. With unknown fields ignored (as Connect servers do), protobuf 3.21 also
 //   turns an enum NAME it does not know into 0 silently. CheckJsonEnumValues runs after protobuf

@@ -205,6 +205,19 @@ TEST(JsonShapeCheckTest, IntegersBeyond64BitsAreReadAsDoubles) {
             "node.capabilities[1] must be a string; got an object");
 }
 
+TEST(JsonShapeCheckTest, BigBodiesAreStreamed) {
+  // Over 64 KiB the text goes through nlohmann's SAX parser: same findings.
+  const Descriptor& node = *pb::PutNodeRequest::descriptor();
+  const std::string pad = R"("pad":")" + std::string(70 * 1024, 'p') + R"(",)";
+  EXPECT_EQ(Enums(node, R"({)" + pad + R"("node":{"status":"NODE_STATUS_BUSY"}})"), "ok");
+  EXPECT_EQ(Enums(node, R"({)" + pad + R"("node":{"status":"BUSY"}})"),
+            "node.status: unknown enum value \"BUSY\"; accepted: NODE_STATUS_UNSPECIFIED, "
+            "NODE_STATUS_READY, NODE_STATUS_BUSY, NODE_STATUS_DEGRADED, NODE_STATUS_OFFLINE");
+  EXPECT_EQ(Explain(node, R"({)" + pad + R"("node":{"capabilities":[true]}})"),
+            "node.capabilities[0] must be a string; got a boolean");
+  EXPECT_EQ(Explain(node, R"({)" + pad + R"("node":{"capabilities":[true]})"), "<none>");
+}
+
 TEST(JsonShapeCheckTest, UnknownFieldsAndTheirContentAreSkipped) {
   const Descriptor& set = *pb::SetCollectionConfigRequest::descriptor();
   EXPECT_EQ(Enums(set, R"({"future":{"deletionPolicy":"BOGUS"},"config":{"x":["BOGUS"],)"
