@@ -2,6 +2,9 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "rpc/enum_check.h"
+#include "rpc/json_shape_check.h"
+
 namespace peat::rpc {
 
 Status DecodeMessage(Codec codec, std::string_view bytes, google::protobuf::Message* out) {
@@ -9,16 +12,25 @@ Status DecodeMessage(Codec codec, std::string_view bytes, google::protobuf::Mess
     if (!out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
       return InvalidArgumentError("malformed protobuf request message");
     }
-    return Status::Ok();
+    return CheckEnumValues(out);
   }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   auto st = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(bytes.data(), bytes.size()), out, options);
   if (!st.ok()) {
+    // Protobuf's words for a value of the wrong type name its internals ("Starting an object on
+    // a scalar field"); say it plainly when the body shows what is wrong.
+    if (auto why = ExplainJsonRejection(bytes, *out->GetDescriptor())) {
+      return InvalidArgumentError(*why);
+    }
     return InvalidArgumentError("malformed JSON request message: " + std::string(st.message()));
   }
-  return Status::Ok();
+  // ignore_unknown_fields also turns an unknown enum NAME into 0 silently: look at the text. Then
+  // unknown numbers (kept in proto3's open enums), which also resets the defaulting fields.
+  if (!HasEnumFields(*out)) return Status::Ok();
+  if (Status enums = CheckJsonEnumValues(bytes, *out->GetDescriptor()); !enums.ok()) return enums;
+  return CheckEnumValues(out);
 }
 
 std::string EncodeMessage(Codec codec, const google::protobuf::Message& msg) {

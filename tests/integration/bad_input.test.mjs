@@ -11,7 +11,8 @@ import crypto from "node:crypto";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { startNode } from "./lib/node_process.mjs";
-import { SIDECAR, HEALTH, curlPost, envelope, grpcRawUnary, parseEnvelopes, protobuf, sidecarPb, targetOf } from "./lib/clients.mjs";
+import { SIDECAR, HEALTH, curlPost, envelope, grpcRawUnary, makeClient, parseEnvelopes, protobuf, sidecarPb, targetOf } from "./lib/clients.mjs";
+import { fails, ok } from "./lib/documents.mjs";
 import {
   H2,
   countHttp1Responses,
@@ -181,6 +182,94 @@ describe("bad input, limits and faults at the API layer (one node, small limits)
       const g = await grpcRawUnary(tcp, GET_STATUS, truncated);
       assert.equal(g.ok, false, "gRPC malformed protobuf accepted");
       assert.equal(g.raw.code, 3, `gRPC malformed protobuf: grpc-status ${g.raw.code} (${g.errorMessage})`);
+    });
+  });
+
+  // An unknown enum value must never become the default silently (a mistyped deletion policy
+  // stored as SOFT_DELETE lets documents meant to be immutable be deleted). JSON can carry the
+  // name; gRPC and gRPC-Web here are binary only, so they carry the unknown number.
+  it("unknown enum values → INVALID_ARGUMENT naming the field and the accepted names; nothing is stored (Connect JSON, gRPC, gRPC-Web)", async () => {
+    await whileGoodClientsRun(async () => {
+      const POLICIES = "DELETION_POLICY_UNSPECIFIED, DELETION_POLICY_SOFT_DELETE, DELETION_POLICY_TOMBSTONE, DELETION_POLICY_IMPLICIT_TTL, DELETION_POLICY_IMMUTABLE";
+      const NODE_STATUSES = "NODE_STATUS_UNSPECIFIED, NODE_STATUS_READY, NODE_STATUS_BUSY, NODE_STATUS_DEGRADED, NODE_STATUS_OFFLINE";
+      const cases = [
+        // [client kind, value sent, how the message shows it]
+        ["curl-json-h1", "IMMUTABLE", '"IMMUTABLE"'],
+        ["curl-json-h2", "IMMUTABLE", '"IMMUTABLE"'],
+        ["curl-json-h1", 99, "99"],
+        ["grpc-js", 99, "99"],
+        ["buf-grpc", 99, "99"],
+        ["buf-grpcweb", 99, "99"],
+        ["cn-grpcweb-h1", 99, "99"],
+      ];
+      for (const [i, [kind, value, shown]] of cases.entries()) {
+        const c = makeClient(kind, node, "tcp");
+        try {
+          const collection = `enum-bad-${i}`;
+          const what = `${kind}, deletionPolicy ${shown}`;
+          const msg = await fails(c, "SetCollectionConfig", { config: { collection, deletionPolicy: value } }, "invalid_argument", what);
+          assert.equal(msg, `config.deletion_policy: unknown enum value ${shown}; accepted: ${POLICIES}`, what);
+          assert.deepEqual(await ok(c, "GetCollectionConfig", { collection }), {}, `${what}: a config was stored`);
+        } finally {
+          c.close();
+        }
+      }
+
+      // The same request with the full name works, and the collection is immutable.
+      for (const kind of ["curl-json-h1", "grpc-js"]) {
+        const c = makeClient(kind, node, "tcp");
+        try {
+          const collection = `enum-good-${kind}`;
+          await ok(c, "SetCollectionConfig", { config: { collection, deletionPolicy: "DELETION_POLICY_IMMUTABLE" } }, kind);
+          assert.deepEqual(await ok(c, "GetCollectionConfig", { collection }), { config: { collection, deletionPolicy: "DELETION_POLICY_IMMUTABLE" } }, kind);
+          await ok(c, "PutDocument", { collection, docId: "keep", jsonData: '{"k":1}' }, kind);
+          await fails(c, "DeleteDocument", { collection, docId: "keep" }, "failed_precondition", `${kind}: delete from an immutable collection`);
+        } finally {
+          c.close();
+        }
+      }
+
+      // PutNode with an unknown status number, in binary over gRPC (grpc-js, buf curl): refused
+      // before the handler, nothing stored.
+      for (const kind of ["grpc-js", "buf-grpc"]) {
+        const c = makeClient(kind, node, "tcp");
+        try {
+          const id = `enum-node-${kind}`;
+          const msg = await fails(c, "PutNode", { node: { id, name: "n", status: 99 } }, "invalid_argument", kind);
+          assert.equal(msg, `node.status: unknown enum value 99; accepted: ${NODE_STATUSES}`, kind);
+          const nodes = (await ok(c, "GetNodes", {})).nodes ?? [];
+          assert.deepEqual(nodes.filter((n) => n.id === id), [], `${kind}: the node was stored`);
+        } finally {
+          c.close();
+        }
+      }
+    });
+  });
+
+  it("a JSON value of the wrong type → INVALID_ARGUMENT saying so in words (Connect unary and streaming)", async () => {
+    await whileGoodClientsRun(async () => {
+      for (const http2 of [false, true]) {
+        const what = `Connect JSON over ${http2 ? "h2" : "h1"}`;
+        const body = JSON.stringify({ collection: "wrong-type", docId: "d", jsonData: { speed: 3 } });
+        const r = await curlPost(tcp, `/${SIDECAR}/PutDocument`, body, { http2 });
+        assertConnectError(r, 400, "invalid_argument", what);
+        assert.equal(r.json.message, "json_data must be a string containing JSON; got an object", what);
+        const got = await curlPost(tcp, `/${SIDECAR}/GetDocument`, JSON.stringify({ collection: "wrong-type", docId: "d" }), { http2 });
+        assert.equal(got.httpStatus, 200, `${what}: GetDocument: ${got.body}`);
+        assert.deepEqual(got.json, {}, `${what}: the document was stored`);
+
+        // Connect streaming: the answer is an end-stream envelope carrying the error.
+        const s = await curlPost(tcp, `/${SIDECAR}/Subscribe`, envelope(JSON.stringify({ collections: { a: 1 } })), {
+          http2,
+          contentType: "application/connect+json",
+          headers: { "Connect-Protocol-Version": "1" },
+        });
+        assert.equal(s.httpStatus, 200, `${what} stream: ${s.body}`);
+        const envs = parseEnvelopes(s.bodyBuffer);
+        assert.equal(envs.length, 1, `${what} stream: ${s.body}`);
+        assert.equal(envs[0].flags, 0x02, `${what} stream: end-stream flag`);
+        assert.deepEqual(JSON.parse(envs[0].payload.toString()).error, { code: "invalid_argument", message: "collections must be a list of strings; got an object" });
+      }
     });
   });
 
