@@ -1,7 +1,10 @@
 #include "store/store_schema.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <optional>
 
 #include "crdt/document.h"
@@ -58,6 +61,35 @@ CREATE TABLE IF NOT EXISTS peer_checkpoints(
 ) WITHOUT ROWID;
 )sql";
 
+// v4: docs becomes a rowid table. As a WITHOUT ROWID table it was an index b-tree, whose largest
+// in-page record with 4 KiB pages is about 1,000 bytes ((U-12)*64/255-23); an encrypted state is
+// often larger, and every such row spilled into an overflow page of its own (a 4 KiB page per
+// row). A rowid table keeps records up to U-35 = 4,061 bytes in the page. The key becomes the
+// unique index docs_by_key (ON CONFLICT(collection, doc_id) upserts name it). `state` moves to
+// the end of the record, so a row that still overflows keeps its small columns in the page.
+// The rebuild runs in the migration transaction: a crash leaves the v3 store as it was, and the
+// leading DROP makes the step safe to run again.
+constexpr const char* kMigrateV3ToV4 = R"sql(
+DROP TABLE IF EXISTS docs_v4;
+CREATE TABLE docs_v4(
+  collection TEXT NOT NULL,
+  doc_id TEXT NOT NULL,
+  live INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  src_peer TEXT NOT NULL DEFAULT '',
+  state BLOB NOT NULL
+);
+INSERT INTO docs_v4(collection, doc_id, live, seq, updated_ms, src_peer, state)
+  SELECT collection, doc_id, live, seq, updated_ms, src_peer, state FROM docs
+  ORDER BY collection, doc_id;
+DROP TABLE docs;
+ALTER TABLE docs_v4 RENAME TO docs;
+CREATE UNIQUE INDEX docs_by_key ON docs(collection, doc_id);
+CREATE UNIQUE INDEX docs_by_seq ON docs(seq);
+CREATE INDEX docs_by_age ON docs(live, collection, updated_ms);
+)sql";
+
 std::string Hex(const uint8_t* p, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string s;
@@ -110,6 +142,16 @@ Status InitializeSchema(SqliteConnection& db) {
   if (version < 3) {
     if (Status s = db.Exec(kMigrateV2ToV3); !s.ok()) return fail(s);
   }
+  std::optional<int64_t> rebuilt_rows;  // set when an existing store's docs were rebuilt (v4)
+  const auto rebuild_start = std::chrono::steady_clock::now();
+  if (version < 4) {
+    if (Status s = db.Exec(kMigrateV3ToV4); !s.ok()) return fail(s);
+    if (version > 0) {
+      auto rows = db.QueryInt("SELECT count(*) FROM docs");
+      if (!rows.ok()) return fail(rows.status());
+      rebuilt_rows = *rows;
+    }
+  }
   {
     auto st = db.Prepare(
         "INSERT INTO meta(key, value) VALUES('schema_version', ?1) "
@@ -129,6 +171,26 @@ Status InitializeSchema(SqliteConnection& db) {
     if (Status s = st->Run("write epoch"); !s.ok()) return fail(s);
   }
   if (Status s = db.Exec("COMMIT"); !s.ok()) return fail(s);
+  if (rebuilt_rows) {
+    const auto ms = [](auto since) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now() - since)
+          .count();
+    };
+    spdlog::info("store: schema v{} -> v4: docs rebuilt as a rowid table ({} rows) in {} ms",
+                 version, *rebuilt_rows, ms(rebuild_start));
+    if (*rebuilt_rows > 0) {
+      // The old table's pages are free but still in the file; give them back once. The store is
+      // complete without this, so a failure (e.g. no room for the copy) only warns.
+      const auto vacuum_start = std::chrono::steady_clock::now();
+      if (Status s = db.Exec("VACUUM"); !s.ok()) {
+        spdlog::warn("store: VACUUM after the v4 rebuild failed (free pages stay in the file): {}",
+                     s.ToString());
+      } else {
+        spdlog::info("store: VACUUM after the v4 rebuild took {} ms", ms(vacuum_start));
+      }
+    }
+  }
   return Status::Ok();
 }
 

@@ -17,6 +17,7 @@
 #include "store/fault_injection_vfs.h"
 #include "store/sqlite_connection.h"
 #include "store/sqlite_document_store.h"
+#include "store/store_schema.h"
 #include "store/store_test_util.h"
 
 namespace peat::store {
@@ -711,7 +712,7 @@ INSERT INTO meta(key, value) VALUES('schema_version', 1), ('last_seq', 7), ('hlc
 
   auto db = SqliteConnection::Open(path, false, "", 1000);
   ASSERT_TRUE(db.ok());
-  EXPECT_EQ(*db->QueryInt("SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+  EXPECT_EQ(*db->QueryInt("SELECT value FROM meta WHERE key = 'schema_version'"), kSchemaVersion);
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM docs WHERE src_peer = ''"), 1);
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM member_acks"), 0);
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM peers"), 1);
@@ -730,7 +731,7 @@ TEST(ReplicationMigrationTest, FreshStoreHasTheCurrentSchema) {
   store.reset();
   auto db = SqliteConnection::Open(dir.path() + "/peat.db", false, "", 1000);
   ASSERT_TRUE(db.ok());
-  EXPECT_EQ(*db->QueryInt("SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+  EXPECT_EQ(*db->QueryInt("SELECT value FROM meta WHERE key = 'schema_version'"), kSchemaVersion);
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM sqlite_master WHERE name IN "
                           "('peers', 'peer_checkpoints', 'member_acks')"),
             3);
