@@ -288,6 +288,60 @@ TEST_F(EncryptionTest, StoresOfTheOldSchemeAreMigratedAtOpenKeepingTheFeed) {
   for (const auto& [id, row] : Rows(dir_.path())) EXPECT_EQ(row.state, migrated.at(id).state);
 }
 
+// Puts the docs table of a (closed) store back in its v3 form (WITHOUT ROWID, state third).
+void DowngradeDocsToV3(const std::string& dir) {
+  auto db = SqliteConnection::Open(dir + "/peat.db", false, "", 1000);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(db->Exec(R"sql(
+BEGIN;
+CREATE TABLE docs_v3(
+  collection TEXT NOT NULL, doc_id TEXT NOT NULL, state BLOB NOT NULL, live INTEGER NOT NULL,
+  seq INTEGER NOT NULL, updated_ms INTEGER NOT NULL, src_peer TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY(collection, doc_id)
+) WITHOUT ROWID;
+INSERT INTO docs_v3 SELECT collection, doc_id, state, live, seq, updated_ms, src_peer FROM docs;
+DROP TABLE docs;
+ALTER TABLE docs_v3 RENAME TO docs;
+CREATE UNIQUE INDEX docs_by_seq ON docs(seq);
+CREATE INDEX docs_by_age ON docs(live, collection, updated_ms);
+UPDATE meta SET value = 3 WHERE key = 'schema_version';
+COMMIT;
+PRAGMA wal_checkpoint(TRUNCATE);
+)sql")
+                  .ok());
+}
+
+// A v3 store of the old scheme: the v4 rebuild copies the clear names into new pages and drops
+// the old ones, then the name migration rewrites the copies; no name may survive in a page the
+// rebuild freed.
+TEST_F(EncryptionTest, V3StoresOfTheOldSchemeKeepNoNameAfterBothMigrations) {
+  {
+    auto s = OpenOrDie(Options(&key_));
+    ASSERT_TRUE(
+        PutSync(*s, "c", "big", "{\"CANARYNAME_big\":\"" + std::string(3000, 'v') + "\"}").ok());
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_TRUE(PutSync(*s, "c", "n" + std::to_string(i), R"({"CANARYNAME_n":1})").ok());
+    }
+  }
+  RewriteAsLegacyStore(dir_.path(), key_);
+  DowngradeDocsToV3(dir_.path());
+  const auto legacy = Rows(dir_.path());
+  EXPECT_NE(AllFiles(dir_.path()).find("CANARYNAME"), std::string::npos);  // control
+  {
+    auto s = OpenOrDie(Options(&key_));
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(GetOrDie(*s, "c", "big"), "{\"CANARYNAME_big\":\"" + std::string(3000, 'v') + "\"}");
+    EXPECT_EQ(GetOrDie(*s, "c", "n199"), R"({"CANARYNAME_n":1})");
+  }
+  const auto migrated = Rows(dir_.path());
+  ASSERT_EQ(migrated.size(), legacy.size());
+  for (const auto& [id, row] : migrated) EXPECT_EQ(row.seq, legacy.at(id).seq) << id;
+  EXPECT_EQ(AllFiles(dir_.path()).find("CANARYNAME"), std::string::npos);
+  auto db = SqliteConnection::Open(dir_.path() + "/peat.db", false, "", 1000);
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(*db->QueryInt("SELECT value FROM meta WHERE key = 'schema_version'"), 4);
+}
+
 TEST_F(EncryptionTest, ClearNamesArrivingByMergeAreConverted) {
   auto cipher = DocumentCipher::Create(key_);
   ASSERT_TRUE(cipher.ok());
