@@ -1,13 +1,11 @@
-// The peer and sync RPCs (peer_service.h) over a fake MeshControl, through the real router with
-// Connect JSON calls: request validation (BEHAVIOR.md "Peers, sync, status"), what reaches the
-// mesh, how its answers map to RPC statuses and responses.
+// The peer and sync RPCs (peer_service.h) over a fake MeshControl, through the real router
+// (ServiceHarness) with Connect JSON calls: request validation (BEHAVIOR.md "Peers, sync, status"),
+// what reaches the mesh, how its answers map to RPC statuses and responses.
 #include "service/peer_service.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,16 +14,13 @@
 #include <vector>
 
 #include "peat/sidecar/v1/sidecar.pb.h"
-#include "rpc/fake_exchange.h"
-#include "rpc/rpc_router.h"
-#include "service/sidecar_service.h"
+#include "service/service_harness.h"
 
 namespace peat::service {
 namespace {
 
 namespace pb = peat::sidecar::v1;
 using json = nlohmann::json;
-using rpc::testing::FakeExchange;
 
 const std::string kPeer = std::string(32, 'a') + std::string(32, '7');
 
@@ -76,32 +71,18 @@ class FakeMeshControl : public mesh::MeshControl {
 class PeerServiceTest : public ::testing::Test {
  protected:
   PeerServiceTest() {
-    RegisterPeerService(table_, mesh_);
-    router_ = std::make_unique<rpc::RpcRouter>(table_, rpc::RouterOptions{}, metrics_, streams_,
-                                               rpc::OpsHooks{});
+    h_.Register([this](rpc::MethodTable& table) { RegisterPeerService(table, mesh_); });
   }
 
   // Starts a Connect JSON call and runs what is ready.
-  std::shared_ptr<FakeExchange> Start(const std::string& method, const json& body) {
-    rpc::HttpRequest req;
-    req.method = "POST";
-    req.path = std::string(kSidecarServicePath) + method;
-    req.headers.emplace_back("content-type", "application/json");
-    req.body = body.dump();
-    auto ex = std::make_shared<FakeExchange>(io_, std::move(req));
-    boost::asio::post(io_, [this, ex] { router_->Handle(ex); });
-    Poll();
+  std::shared_ptr<testing::TestExchange> Start(const std::string& method, const json& body) {
+    auto ex = h_.Start(method, "application/json", body.dump());
+    h_.Poll();
     return ex;
   }
-  void Poll() {
-    io_.restart();
-    io_.poll();
-  }
-  // HTTP status and body of a call that answered at once.
+  // HTTP status and body of a call run to completion.
   std::pair<int, std::string> Call(const std::string& method, const json& body) {
-    auto ex = Start(method, body);
-    EXPECT_TRUE(ex->ended()) << method << " did not answer";
-    EXPECT_EQ(ex->violations, 0);
+    auto ex = h_.CallJson(method, body.dump());
     return {ex->status(), ex->body()};
   }
   static std::pair<int, std::string> Error(int http, const std::string& code,
@@ -117,12 +98,8 @@ class PeerServiceTest : public ::testing::Test {
     return resp;
   }
 
-  boost::asio::io_context io_;
-  rpc::RpcMetrics metrics_;
-  rpc::StreamRegistry streams_{&metrics_.open_streams};
-  FakeMeshControl mesh_;
-  rpc::MethodTable table_;
-  std::unique_ptr<rpc::RpcRouter> router_;
+  FakeMeshControl mesh_;  // outlives the harness's calls
+  testing::ServiceHarness h_;
 };
 
 // --- ConnectPeer -----------------------------------------------------------------------------
@@ -189,8 +166,8 @@ TEST_F(PeerServiceTest, ConnectPeerAnswersWhenTheMeshDoesFromItsThread) {
   EXPECT_FALSE(ex->ended());  // dialing and handshaking take their time
   std::thread mesh_thread([done = std::move(mesh_.pending_connect)] { done(Status::Ok()); });
   mesh_thread.join();
-  Poll();  // the answer hops back to the connection thread
-  ASSERT_TRUE(ex->ended());
+  // The answer hops back to the connection thread.
+  ASSERT_TRUE(h_.RunUntil([&] { return ex->ended(); }));
   EXPECT_EQ(ex->status(), 200);
   EXPECT_EQ(ex->body(), "{}");
 }

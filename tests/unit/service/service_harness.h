@@ -137,8 +137,13 @@ class ServiceHarness {
     RegisterTypedCollectionService(table, store, pool);
     RegisterSubscribeService(table, store, snapshot_pool ? *snapshot_pool : pool,
                              &subscriber_metrics, limits);
-    router = std::make_unique<rpc::RpcRouter>(table, rpc::RouterOptions{}, metrics, streams,
-                                              rpc::OpsHooks{});
+    BuildRouter();
+  }
+
+  // Registers more methods (e.g. the peer service over a fake mesh); call before any request.
+  void Register(const std::function<void(rpc::MethodTable&)>& add) {
+    add(table);
+    BuildRouter();  // the router indexes its methods when built
   }
 
   ~ServiceHarness() {
@@ -233,6 +238,11 @@ class ServiceHarness {
  private:
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io.get_executor()};
   std::vector<std::shared_ptr<TestExchange>> exchanges_;
+
+  void BuildRouter() {
+    router = std::make_unique<rpc::RpcRouter>(table, rpc::RouterOptions{}, metrics, streams,
+                                              rpc::OpsHooks{});
+  }
 };
 
 }  // namespace peat::service::testing
