@@ -1,5 +1,6 @@
 // ServiceHarness: drives the document, typed-collection and Subscribe services through a real
-// RpcRouter over in-memory exchanges, backed by a FakeDocumentStore, for unit tests.
+// RpcRouter over in-memory exchanges, backed by a FakeDocumentStore, for unit tests; Register()
+// adds other services (e.g. the peer service over a fake mesh).
 //
 // The test thread runs the io_context (the "connection thread"); handlers that answer on the
 // blocking pool and store writer threads hop back onto it through the ServerCall. RunUntil()
