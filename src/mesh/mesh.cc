@@ -168,7 +168,7 @@ bool Mesh::Drain(Clock::TimePoint deadline) {
 void Mesh::DrainAsync(Clock::TimePoint deadline, std::function<void(bool)> done) {
   if (stopped_.load() || !thread_.joinable()) return done(true);
   boost::asio::post(io_, [this, deadline, done = std::move(done)]() mutable {
-    if (OutboundCaughtUp()) return done(true);
+    if (stopped_.load() || OutboundCaughtUp()) return done(true);  // Stop() raced us
     const uint64_t id = next_drain_id_++;
     auto& waiter = drains_[id];
     waiter.done = std::move(done);
