@@ -56,8 +56,11 @@ class MeshTest : public ::testing::Test {
   };
 
   ~MeshTest() override {
-    // Every mesh stops before any is destroyed: a running loop may still post to another.
+    // Every mesh stops before any is destroyed: a running loop may still post to another. Then
+    // the stores close: their writers finish in-flight merges and saves, whose answers post to
+    // the (stopped, still alive) mesh loops. As in the node: mesh stopped, store closed, mesh gone.
     for (auto& n : nodes_) n->mesh->Stop();
+    for (auto& n : nodes_) n->store.reset();
   }
 
   TestNode& AddNode(const std::string& id, const std::string& address,
