@@ -58,12 +58,12 @@ test-asan: build-asan
 test-integration: build npm-deps
 	ctest --test-dir $(BUILD) -L integration --output-on-failure
 
-# DDIL scenarios on network-namespace hosts (root only; test/scenarios/README.md): every scenario,
+# DDIL scenarios on network-namespace hosts (root only; tests/scenarios/README.md): every scenario,
 # the long ones ("ci": false: 5-minute split, bulk transfer over loss, node churn) too. CI runs only
 # the "ci": true ones (ctest -L scenario).
 test-long: build npm-deps
-	PEAT_SCENARIOS=all PEAT_NODE_BIN=$(BUILD)/peat-node PEATNET_BIN=$(BUILD)/test/net/netem-lite \
-	  node --test --test-reporter=spec test/scenarios/scenarios.test.mjs
+	PEAT_SCENARIOS=all PEAT_NODE_BIN=$(BUILD)/peat-node PEATNET_BIN=$(BUILD)/tests/net/netem-lite \
+	  node --test --test-reporter=spec tests/scenarios/scenarios.test.mjs
 
 buf-check: npm-deps
 	@bash scripts/buf-check.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# B7: the DDIL link. Two peat-node processes on two network-namespace hosts (test/net, root only)
+# B7: the DDIL link. Two peat-node processes on two network-namespace hosts (tests/net, root only)
 # joined by netem-lite at 1 Mbit/s each way, 100 ms delay each way (200 ms RTT), 10 % loss each way.
 #
 #   bash bench/ddil.sh            (or: make bench-ddil)
@@ -7,7 +7,7 @@
 # Every run (bench/ddil/ddil.mjs) builds fresh hosts and nodes (tests/integration/lib/mesh_cluster.mjs
 # MeshNode inside the hosts, B dials A, bench_put_flood inside host A writes, a Subscribe stream on
 # B is the clock) and measures, for each TCP congestion control in BENCH_DDIL_CC:
-#   - TCP alone: one plain TCP connection on the same link for 10 s (test/net/nettool.mjs): the
+#   - TCP alone: one plain TCP connection on the same link for 10 s (tests/net/nettool.mjs): the
 #     transport's ceiling, next to the link rate;
 #   - B7a: 1,000 docs (~300 B) written on A until all are on B: time, goodput = raw JSON / time vs
 #     the link rate (bar ≥ 0.5×), mesh bytes, the emulator's link counters, TCP retransmissions;
@@ -43,7 +43,7 @@ BACKLOG=${BENCH_DDIL_BACKLOG_BYTES:-2000000}
 TIMEOUT_S=${BENCH_DDIL_TIMEOUT_S:-900}
 DDIL=$ROOT/bench/ddil/ddil.mjs
 
-[[ $(id -u) == 0 ]] || die "root only: network namespaces and TUN devices (test/net/README.md)"
+[[ $(id -u) == 0 ]] || die "root only: network namespaces and TUN devices (tests/net/README.md)"
 command -v node >/dev/null || die "node not found (make deps)"
 command -v ss >/dev/null || die "ss not found (apt-get install iproute2)"
 [[ -x $PEAT_NODE ]] || die "$PEAT_NODE not built (make build)"
@@ -52,7 +52,7 @@ command -v ss >/dev/null || die "ss not found (apt-get install iproute2)"
 PUT_FLOOD_BIN=${PUT_FLOOD:-$ROOT/build/bench/bench_put_flood}
 [[ $PUT_FLOOD_BIN == node || -x $PUT_FLOOD_BIN ]] ||
   log "warning: $PUT_FLOOD_BIN not built: writes go through grpc-js (cmake --build build --target bench_put_flood)"
-[[ -x $ROOT/build/test/net/netem-lite ]] && export PEATNET_BIN=${PEATNET_BIN:-$ROOT/build/test/net/netem-lite}
+[[ -x $ROOT/build/tests/net/netem-lite ]] && export PEATNET_BIN=${PEATNET_BIN:-$ROOT/build/tests/net/netem-lite}
 export PEAT_NODE_BIN=$PEAT_NODE
 
 common=(--timeout-s "$TIMEOUT_S")

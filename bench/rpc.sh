@@ -531,7 +531,7 @@ req/s vary by 2× or more between runs; what is meaningful is the **ratio** to t
 in the same run (Redis, a bare echo server on our own stack, …), taken as the median of repeated
 interleaved runs. Benchmarks never fail CI on a number.
 
-## Results
+## History (newest last)
 
 EOF
   fi

@@ -1,4 +1,4 @@
-// B7 DDIL link (bench/ddil.sh): two peat-node processes on two network-namespace hosts (test/net)
+// B7 DDIL link (bench/ddil.sh): two peat-node processes on two network-namespace hosts (tests/net)
 // joined by an emulated link of 1 Mbit/s each way, 100 ms delay each way (200 ms RTT) and 10 %
 // loss each way (netem-lite; its default 64 KiB queue per direction). The binary is $PEAT_NODE_BIN.
 //
@@ -13,7 +13,7 @@
 //            as long as it lasts (up to --urgent-samples). --priorities 1 starts A with
 //            --collection-priority alerts=critical and logs=bulk; 0 = every collection routine
 //   node bench/ddil/ddil.mjs tcp [--seconds 10]
-//        the anchor for (a): one plain TCP connection on the same link (test/net/nettool.mjs)
+//        the anchor for (a): one plain TCP connection on the same link (tests/net/nettool.mjs)
 //   node bench/ddil/ddil.mjs report      the markdown table from bench/ddil.sh's raw outputs
 //   common: --cc C (TCP congestion control of both hosts, default: unchanged) --seed S (link loss
 //           seed) --rate-kbit 1000 --delay-ms 100 --loss 0.1 --timeout-s 900 (per wait)
@@ -40,7 +40,7 @@
 import fs from "node:fs";
 import { withTimeout } from "../../tests/integration/lib/documents.mjs";
 import { MeshNode, UPSERT, makeDoc, randomKey, waitFor, waitSubscribed } from "../../tests/integration/lib/mesh_cluster.mjs";
-import { PeatNet } from "../../test/net/net.mjs";
+import { PeatNet } from "../../tests/net/net.mjs";
 import { median, putFlood, putFloodBin, readRuns, scenarioMain, stillStats, tap } from "../mesh/bench_lib.mjs";
 
 const MESH_PORT = 4433;
@@ -203,7 +203,7 @@ async function writeOnA(net, a, docs) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// TCP alone on the same link: the transport's ceiling (test/net/nettool.mjs, as the harness's
+// TCP alone on the same link: the transport's ceiling (tests/net/nettool.mjs, as the harness's
 // self-test uses it): one plain TCP connection a → b writing as fast as it is taken for
 // opt.seconds, goodput measured by the receiver from its first read.
 // ---------------------------------------------------------------------------------------------
@@ -212,13 +212,13 @@ async function tcp(opt) {
   const { net, info } = await hosts(opt);
   try {
     const port = "5001";
-    const recv = net.spawn("b", process.execPath, ["test/net/nettool.mjs", "tcp-recv", "--bind", net.addr("b"), "--port", port, "--seconds", String(opt.seconds)]);
+    const recv = net.spawn("b", process.execPath, ["tests/net/nettool.mjs", "tcp-recv", "--bind", net.addr("b"), "--port", port, "--seconds", String(opt.seconds)]);
     let out = "";
     recv.stdout.setEncoding("utf8").on("data", (d) => (out += d));
     const done = new Promise((resolve) => recv.on("exit", resolve));
     await waitFor(() => out.includes("READY"), { timeoutMs: 10_000, what: "nettool tcp-recv READY in host b" });
     await net.resetStats();
-    const sender = net.exec("a", process.execPath, ["test/net/nettool.mjs", "tcp-send", "--to", net.addr("b"), "--port", port, "--seconds", String(opt.seconds + 30)], { timeoutMs: (opt.seconds + 60) * 1000 });
+    const sender = net.exec("a", process.execPath, ["tests/net/nettool.mjs", "tcp-send", "--to", net.addr("b"), "--port", port, "--seconds", String(opt.seconds + 30)], { timeoutMs: (opt.seconds + 60) * 1000 });
     await withTimeout(done, (opt.seconds + 60) * 1000, "nettool tcp-recv's result");
     const link = await linkCounters(net);
     await sender;
@@ -467,7 +467,7 @@ function report() {
   lines.push("");
   lines.push(`Machine: nproc ${env.BENCH_NPROC}, ${env.BENCH_CPU}; load average ${env.BENCH_LOADAVG_START} at the start, ${env.BENCH_LOADAVG_END} at the end (shared machine).`);
   lines.push(
-    `peat: ${env.BENCH_PEAT_DESC}, two processes on two network-namespace hosts (test/net) joined by netem-lite: ` +
+    `peat: ${env.BENCH_PEAT_DESC}, two processes on two network-namespace hosts (tests/net) joined by netem-lite: ` +
       `${rate} kbit/s each way, 100 ms delay each way (200 ms RTT), 10 % Bernoulli loss each way, FIFO queue of 64 KiB per direction (0.5 s at the rate). ` +
       `Mesh: TLS 1.3 over one TCP connection (B dials A), fresh hosts, nodes and data dirs per run; the TCP congestion control of both namespaces is given per row ` +
       `(bbr: what namespaces inherit on this machine; reno: loss-based, standing in for Debian's default cubic, which namespaces here may not select and which behaves like reno at this small window). ` +
@@ -483,7 +483,7 @@ function report() {
     const tcpKbit = tcpRef.ok.length ? tcpRef.med((o) => o.goodput_kbit) : null;
     if (tcpRef.ok.length) {
       lines.push(
-        `| TCP alone on the same link: one plain TCP connection writing for ${secs(tcpRef.ok[0].seconds)} (test/net/nettool.mjs) | ${cc} | ` +
+        `| TCP alone on the same link: one plain TCP connection writing for ${secs(tcpRef.ok[0].seconds)} (tests/net/nettool.mjs) | ${cc} | ` +
           `${kbit(tcpKbit)}${tcpRef.range((o) => o.goodput_kbit, kbit)} ${tcpRef.n}; link A→B: ${pct(tcpRef.med((o) => o.link.ab.drop_loss / o.link.ab.in_pkts))} of ${int(tcpRef.med((o) => o.link.ab.in_pkts))} packets lost, ${int(tcpRef.med((o) => o.link.ab.drop_queue))} queue drops | ` +
           `link ${kbit(rate)} | ${(tcpKbit / rate).toFixed(2)}× | — (the transport's ceiling) |`,
       );
@@ -542,7 +542,7 @@ function report() {
     "B7a time: from the first PutDocument sent on A until B's Subscribe stream delivered an UPSERT for every document; goodput = raw JSON bytes × 8 / that time. " +
       "Mesh bytes: A's GetSyncStats bytes_sent (TLS wire bytes into the TCP socket, before TCP/IP headers and retransmissions); batches: A's peat_mesh_batches_sent_total. Link: the emulator's counters of each direction " +
       "(packets entering the link, Bernoulli losses, tail drops of its 64 KiB queue, bytes delivered), reset just before the writes and read when the last document arrived; " +
-      "TCP: OutSegs / RetransSegs of A's namespace over the same window. TCP alone: test/net/nettool.mjs tcp-send in A → tcp-recv in B, goodput from the receiver's first read (slow start included). " +
+      "TCP: OutSegs / RetransSegs of A's namespace over the same window. TCP alone: tests/net/nettool.mjs tcp-send in A → tcp-recv in B, goodput from the receiver's first read (slow start included). " +
       "B7b: first, urgent docs are written on the idle link (the anchor), one at a time with 0.5 s between an arrival and the next write; then the backlog is written with bench_put_flood " +
       "(acknowledged locally within a second) and, once B's stream has shown the given number of backlog documents, urgent docs are written the same way while the backlog is still draining. " +
       "Time: from the PutDocument call on A (one RPC, over A's unix socket) until B's stream delivers the document. \"Arrived before it\": backlog documents first seen on B after the write and before the urgent document; " +

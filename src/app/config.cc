@@ -11,6 +11,8 @@
 #include <memory>
 #include <set>
 
+#include "app/flag_suggestion.h"
+#include "common/file_mode.h"
 #include "common/logging.h"
 #include "crypto/base64.h"
 #include "mesh/identity.h"
@@ -155,16 +157,8 @@ StatusOr<StaticPeer> ParsePeer(std::string_view text) {
 }
 
 Status ValidateKey32(std::string_view b64) {
-  auto key = Base64DecodeSecret(b64);
-  if (!key.ok()) {
-    return InvalidArgumentError("must be base64 of exactly 32 bytes (" + key.status().message() +
-                                ")");
-  }
-  if (key->size() != 32) {
-    return InvalidArgumentError("must be base64 of exactly 32 bytes (decodes to " +
-                                std::to_string(key->size()) + " bytes)");
-  }
-  return Status::Ok();
+  auto key = DecodeBase64Key32(b64);
+  return key.ok() ? Status::Ok() : key.status();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,7 +250,7 @@ std::vector<FlagDef> MakeFlagTable() {
   // --- API
   add("listen", Kind::kList, "ADDR",
       "API socket: tcp://IP:PORT, IP:PORT, [IPv6]:PORT or unix:///abs/path; repeatable "
-      "(default: tcp://0.0.0.0:50051)",
+      "(default: tcp://127.0.0.1:50051, loopback only)",
       [](const std::vector<std::string>& v, State& st) -> Status {
         std::set<std::string> seen;
         st.config.listen.clear();
@@ -270,8 +264,19 @@ std::vector<FlagDef> MakeFlagTable() {
         }
         return Status::Ok();
       });
-  add("data-dir", Kind::kScalar, "PATH", "persistent state directory (default: " + d.data_dir + ")",
+  add("data-dir", Kind::kScalar, "PATH",
+      "persistent state directory, created 0700; one node per directory (default: " + d.data_dir +
+          ")",
       StringField(&NodeConfig::data_dir));
+  add("unix-socket-mode", Kind::kScalar, "MODE",
+      "permissions of unix:// API sockets, octal; 0660 lets the node's group connect (default: " +
+          FormatFileMode(d.unix_socket_mode) + ")",
+      [](const std::vector<std::string>& v, State& st) -> Status {
+        auto mode = ParseFileMode(v.front());
+        if (!mode.ok()) return mode.status();
+        st.config.unix_socket_mode = *mode;
+        return Status::Ok();
+      });
   add("node-id", Kind::kScalar, "NAME",
       "node name; seeds the identity with --shared-key (default: random UUIDv4, kept in "
       "<data-dir>/node-id)",
@@ -617,7 +622,7 @@ Status CrossValidate(State& st) {
   if (c.listen.empty()) {
     ListenAddress def;
     def.kind = ListenAddress::Kind::kTcp;
-    def.host = "0.0.0.0";
+    def.host = "127.0.0.1";  // loopback: the API has no authentication (CONFIGURATION.md)
     def.port = 50051;
     c.listen.push_back(def);
   }
@@ -671,6 +676,7 @@ Status CrossValidate(State& st) {
         "--agent-tls-cert: agent TLS is configured but --agent-addr is not set");
   }
   if (c.data_dir.empty()) return InvalidArgumentError("--data-dir: must not be empty");
+  c.data_dir_is_default = st.sources["data-dir"] == Source::kDefault;
   if (c.app_id.empty()) return InvalidArgumentError("--app-id: must not be empty");
   return Status::Ok();
 }
@@ -684,19 +690,59 @@ std::string CleanCliMessage(std::string m) {
   if (colon != std::string::npos && m.size() > 8 && m.compare(m.size() - 8, 8, " missing") == 0) {
     m = m.substr(0, colon) + ": requires a value";
   }
-  // "The following argument(s) was/were not expected: --bogus" → "unknown argument: --bogus".
+  // "The following argument(s) was/were not expected: x" → "unexpected argument: x". Unknown
+  // --flags never get here (CheckFlagNames reports them first).
   for (const char* prefix : {"The following argument was not expected: ",
                              "The following arguments were not expected: "}) {
     const std::string p(prefix);
-    if (m.rfind(p, 0) == 0) m = "unknown flag or argument: " + m.substr(p.size());
+    if (m.rfind(p, 0) == 0) m = "unexpected argument: " + m.substr(p.size());
   }
   return m;
+}
+
+// CLI11 reports an unknown --flag only among its "extras", together with stray values (and
+// with the flag's value when written --flag=value, which may be a secret). So every --name is
+// checked against the flag table first: the error names the flag alone and suggests the nearest
+// known one.
+Status CheckFlagNames(int argc, char** argv, const std::vector<FlagDef>& flags) {
+  std::vector<std::string> top = {"help", "version"};
+  std::set<std::string> takes_value;  // flags whose value may be the next argument
+  for (const auto& f : flags) {
+    top.push_back(f.name);
+    if (f.kind != Kind::kBool) takes_value.insert(f.name);
+  }
+  const std::vector<std::string> derive = {"help", "shared-key", "node-id"};
+  const std::vector<std::string>* known = &top;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg(argv[i]);
+    if (arg == "--") break;  // the rest are positional
+    if (arg == "derive-id" && known == &top) {
+      known = &derive;
+      takes_value = {"shared-key", "node-id"};
+      continue;
+    }
+    if (arg.size() <= 2 || arg.substr(0, 2) != "--") continue;
+    const size_t eq = arg.find('=');
+    const std::string name(arg.substr(2, eq == std::string_view::npos ? arg.npos : eq - 2));
+    if (std::find(known->begin(), known->end(), name) != known->end()) {
+      if (eq == std::string_view::npos && takes_value.count(name) > 0) ++i;  // skip its value
+      continue;
+    }
+    std::string m = "unknown flag --" + name;
+    if (auto nearest = NearestFlag(name, *known)) {
+      m += "; did you mean --" + *nearest + "?";
+    } else {
+      m += " (see peat-node --help)";
+    }
+    return InvalidArgumentError(m);
+  }
+  return Status::Ok();
 }
 
 const char kFooter[] =
     "Every flag --some-flag can also be set with the environment variable PEAT_NODE_SOME_FLAG\n"
     "(exceptions: --peer → PEAT_NODE_PEERS, --attachment-root → PEAT_NODE_ATTACHMENT_ROOTS,\n"
-    "--collection-priority → PEAT_NODE_COLLECTION_PRIORITIES).\n"
+    "--collection-priority → PEAT_NODE_COLLECTION_PRIORITIES; the singular spellings work too).\n"
     "A flag on the command line beats its environment variable; an empty value counts as unset;\n"
     "list values are comma-separated. Booleans take true/false, 1/0, yes/no or on/off; a bare\n"
     "boolean flag means true. See docs/CONFIGURATION.md.\n"
@@ -771,8 +817,10 @@ StatusOr<ParsedCommand> ParseCommandLine(int argc, char** argv, const GetenvFn& 
 
     std::vector<CLI::Option*> options;
     for (const auto& f : flags) {
+      std::string env_names;
+      for (const auto& e : f.env) env_names += (env_names.empty() ? "" : ", ") + e;
       CLI::Option* o =
-          app.add_option("--" + f.name)->description(f.help + "  [env: " + f.env.front() + "]");
+          app.add_option("--" + f.name)->description(f.help + "  [env: " + env_names + "]");
       o->type_name(f.type_name);
       o->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
       if (f.kind == Kind::kBool) {
@@ -794,6 +842,7 @@ StatusOr<ParsedCommand> ParseCommandLine(int argc, char** argv, const GetenvFn& 
     d_node->type_name("NAME");
     derive->footer("");
 
+    PEAT_RETURN_IF_ERROR(CheckFlagNames(argc, argv, flags));
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
@@ -881,6 +930,7 @@ std::string RedactedConfigText(const NodeConfig& c) {
   std::string o = "{";
   AppendJsonField(o, "listen", JsonArray(listen));
   AppendJsonField(o, "data-dir", str(c.data_dir));
+  AppendJsonField(o, "unix-socket-mode", str(FormatFileMode(c.unix_socket_mode)));
   AppendJsonField(o, "node-id", str(c.node_id));
   AppendJsonField(o, "app-id", str(c.app_id));
   AppendJsonField(o, "shared-key", secret(c.shared_key_b64));

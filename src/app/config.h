@@ -6,7 +6,9 @@
 // set to "" counts as unset; a flag on the command line beats its environment variable; list
 // variables are comma-separated. The result is fully validated: a bad value is an error whose
 // message starts with the flag's name ("--shared-key: must be base64 of exactly 32 bytes").
-// Values are never echoed for secret flags.
+// Values are never echoed for secret flags. An unknown --flag is reported before anything else,
+// without its value and with the nearest known flag ("unknown flag --shared-kye; did you mean
+// --shared-key?").
 //
 // How main() is expected to use it:
 //

@@ -1,5 +1,5 @@
 // peat-node entry point: parse configuration, then either run a subcommand (derive-id, --help,
-// --version) or run the node until SIGTERM/SIGINT, drain, and exit 0.
+// --version) or run the node until SIGTERM/SIGINT, drain, and exit 0 (exit codes: ExitCodeFor).
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -11,6 +11,17 @@
 #include "node/node.h"
 
 namespace {
+
+// Exit codes: 0 after a clean shutdown; 2 for usage and configuration errors, i.e. whatever the
+// operator must change before a restart can work: a bad flag value, a data dir in use by another
+// node or not creatable, a listen address taken by another process (Node::Start reports those as
+// INVALID_ARGUMENT or FAILED_PRECONDITION); 1 for any other failure (corrupt store, I/O error).
+int ExitCodeFor(const peat::Status& st) {
+  return st.code() == peat::StatusCode::kInvalidArgument ||
+                 st.code() == peat::StatusCode::kFailedPrecondition
+             ? 2
+             : 1;
+}
 
 int RunNode(peat::NodeConfig config) {
   // Block the shutdown signals in every thread (threads inherit the mask); main waits for them.
@@ -24,7 +35,7 @@ int RunNode(peat::NodeConfig config) {
   peat::Node node(std::move(config));
   if (auto st = node.Start(); !st.ok()) {
     spdlog::error("startup failed: {}", st.message());
-    return 1;
+    return ExitCodeFor(st);
   }
   int sig = 0;
   sigwait(&signals, &sig);

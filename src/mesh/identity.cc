@@ -249,15 +249,8 @@ bool IsValidEndpointId(std::string_view id) {
 
 StatusOr<NodeIdentity> DeriveIdentity(std::string_view shared_key_b64, std::string_view node_id) {
   PEAT_RETURN_IF_ERROR(ValidateNodeId(node_id));
-  auto ikm = Base64DecodeSecret(shared_key_b64);
-  if (!ikm.ok()) {
-    return InvalidArgumentError("--shared-key: must be base64 of exactly 32 bytes (" +
-                                ikm.status().message() + ")");
-  }
-  if (ikm->size() != 32) {
-    return InvalidArgumentError("--shared-key: must be base64 of exactly 32 bytes (decodes to " +
-                                std::to_string(ikm->size()) + " bytes)");
-  }
+  auto ikm = DecodeBase64Key32(shared_key_b64);
+  if (!ikm.ok()) return InvalidArgumentError("--shared-key: " + ikm.status().message());
   const std::string info = "iroh:" + std::string(node_id);
   auto seed = HkdfSha256(ikm->span(), {}, AsBytes(info), Ed25519Key::kSeedSize);
   if (!seed.ok()) return seed.status();

@@ -553,6 +553,7 @@ void Mesh::ListPeers(std::function<void(std::vector<PeerView>)> done) {
 void Mesh::SetSyncActive(bool active) {
   if (sync_active_.exchange(active) == active) return;
   spdlog::info("mesh sync {}", active ? "started" : "stopped");
+  if (options_.on_sync_changed) options_.on_sync_changed(active);
   boost::asio::post(io_, [this, active] {
     for (const auto& s : std::vector<SessionPtr>(sessions_.begin(), sessions_.end())) {
       s->SetSyncActive(active);

@@ -53,6 +53,8 @@ struct MeshOptions {
   SecureBytes shared_key;  // decoded --shared-key; empty = formation by app id only
   std::vector<store::PeerRecord> static_peers;
   bool auto_sync = true;
+  // Called after SetSyncActive changed the flag (on the caller's thread); may be empty.
+  std::function<void(bool active)> on_sync_changed;
   // Replication priority class per collection (see priority_lanes.h); unlisted = routine.
   std::map<std::string, int> collection_priorities;
   SessionOptions session;

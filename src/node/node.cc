@@ -6,6 +6,7 @@
 
 #include "crypto/base64.h"
 #include "mesh/tls_transport.h"
+#include "node/data_dir.h"
 #include "service/document_service.h"
 #include "service/peer_service.h"
 #include "service/sidecar_service.h"
@@ -15,13 +16,14 @@
 namespace peat {
 
 namespace {
-rpc::ListenEndpoint ToEndpoint(const ListenAddress& a) {
+rpc::ListenEndpoint ToEndpoint(const ListenAddress& a, uint32_t unix_mode) {
   rpc::ListenEndpoint ep;
   ep.kind = a.kind == ListenAddress::Kind::kUnix ? rpc::ListenEndpoint::Kind::kUnix
                                                  : rpc::ListenEndpoint::Kind::kTcp;
   ep.host = a.host;
   ep.port = a.port;
   ep.unix_path = a.unix_path;
+  ep.unix_mode = unix_mode;
   return ep;
 }
 
@@ -47,6 +49,12 @@ const char* PhaseName(service::NodePhase p) {
   }
   return "UNKNOWN";
 }
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
 }  // namespace
 
 Node::Node(NodeConfig config) : config_(std::move(config)) {}
@@ -57,6 +65,22 @@ Node::~Node() {
 
 Status Node::Start() {
   SetPhase(service::NodePhase::kInitializing);
+  // The data dir first: created private, then locked before anything in it is opened or created
+  // (a second node on it stops here), then what is already there is made private too.
+  PEAT_RETURN_IF_ERROR(CreateDataDir(config_.data_dir, config_.data_dir_is_default));
+  auto lock = DataDirLock::Acquire(config_.data_dir, config_.data_dir_is_default);
+  if (!lock.ok()) return lock.status();
+  data_dir_lock_.emplace(std::move(*lock));
+  const TightenReport tightened = TightenDataDir(config_.data_dir);
+  if (!tightened.changed.empty()) {
+    spdlog::info("data dir {}: removed group/other permissions: {}", config_.data_dir,
+                 Join(tightened.changed));
+  }
+  if (!tightened.problems.empty()) {
+    spdlog::warn("data dir {}: could not make private: {}", config_.data_dir,
+                 Join(tightened.problems));
+  }
+
   auto identity = LoadOrCreateIdentity(config_.data_dir, config_.node_id, config_.shared_key_b64);
   if (!identity.ok()) return identity.status();
   identity_.emplace(std::move(*identity));
@@ -68,7 +92,7 @@ Status Node::Start() {
   store_options.data_dir = config_.data_dir;
   store_options.node_tag = NodeTag(*identity_);
   if (!config_.encryption_key_b64.empty()) {
-    auto key = Base64DecodeSecret(config_.encryption_key_b64);
+    auto key = DecodeBase64Key32(config_.encryption_key_b64);
     if (!key.ok()) return InvalidArgumentError("--encryption-key: " + key.status().message());
     store_options.encryption_key = std::move(*key);
   }
@@ -105,7 +129,9 @@ Status Node::Start() {
   service::RegisterHealthService(methods_, health_);
 
   rpc::ServerOptions options;
-  for (const auto& a : config_.listen) options.listen.push_back(ToEndpoint(a));
+  for (const auto& a : config_.listen) {
+    options.listen.push_back(ToEndpoint(a, config_.unix_socket_mode));
+  }
   // Default: half the cores. A sidecar shares its machine with the application it serves; on 2
   // cores one event-loop thread measured 30–50 % faster than two (B1, docs/BENCHMARKS.md).
   options.io_threads = config_.io_threads ? config_.io_threads
@@ -128,7 +154,7 @@ Status Node::Start() {
   ops.metrics = &metrics_;
   metrics_.AddCollector([this](std::string& out) {
     AppendMetricHeader(out, "peat_node_phase", "gauge", "Lifecycle phase (1 = current).");
-    auto cur = phase_.load();
+    const auto cur = CurrentPhase();
     for (auto p : {service::NodePhase::kInitializing, service::NodePhase::kReady,
                    service::NodePhase::kSyncing, service::NodePhase::kShuttingDown}) {
       AppendSample(out, "peat_node_phase", std::string("phase=\"") + PhaseName(p) + "\"",
@@ -142,7 +168,7 @@ Status Node::Start() {
 
   health_.Set("", service::ServingStatus::kServing);
   health_.Set("peat.sidecar.v1.PeatSidecar", service::ServingStatus::kServing);
-  // READY; Snapshot() reports SYNCING while the mesh's sync is active.
+  // READY, which reads (and is logged) as SYNCING while the mesh's sync is active.
   SetPhase(service::NodePhase::kReady);
   return Status::Ok();
 }
@@ -186,12 +212,26 @@ service::NodeStatusSnapshot Node::Snapshot() const {
   service::NodeStatusSnapshot s;
   s.node_id = node_id_;
   s.endpoint_id = endpoint_id_;
-  s.phase = phase_.load();
+  s.phase = CurrentPhase();
   s.sync_active = mesh_ && mesh_->sync_active();
   s.connected_peers = mesh_ ? mesh_->connected_peers() : 0;
-  if (s.phase == service::NodePhase::kReady && s.sync_active)
-    s.phase = service::NodePhase::kSyncing;
   return s;
+}
+
+service::NodePhase Node::CurrentPhase() const {
+  const auto p = phase_.load();
+  if (p == service::NodePhase::kReady && mesh_ && mesh_->sync_active()) {
+    return service::NodePhase::kSyncing;
+  }
+  return p;
+}
+
+void Node::LogPhaseChange() {
+  std::lock_guard<std::mutex> lock(phase_log_mu_);
+  const auto now = CurrentPhase();
+  if (logged_phase_ == now) return;
+  logged_phase_ = now;
+  spdlog::info("phase {}", PhaseName(now));
 }
 
 bool Node::IsReady(std::string* reason) const {
@@ -224,7 +264,7 @@ Status Node::StartMesh() {
   options.listen_port = config_.mesh_listen_address.port;
   options.app_id = config_.app_id;
   if (!config_.shared_key_b64.empty()) {
-    auto key = Base64DecodeSecret(config_.shared_key_b64);
+    auto key = DecodeBase64Key32(config_.shared_key_b64);
     if (!key.ok()) return InvalidArgumentError("--shared-key: " + key.status().message());
     options.shared_key = std::move(*key);
   }
@@ -234,6 +274,7 @@ Status Node::StartMesh() {
   options.auto_sync = config_.auto_sync;
   options.collection_priorities = config_.collection_priorities;
   options.member_acks = member_acks_;
+  options.on_sync_changed = [this](bool) { LogPhaseChange(); };  // READY ↔ SYNCING
   mesh::TlsTransportOptions transport;  // the TLS handshake is bounded like the formation's
   transport.handshake_timeout = options.session.handshake_timeout;
   options.transport_factory = mesh::TlsTransportFactory(identity_->key, transport);
@@ -243,7 +284,7 @@ Status Node::StartMesh() {
 
 void Node::SetPhase(service::NodePhase phase) {
   phase_.store(phase);
-  spdlog::info("phase {}", PhaseName(phase));
+  LogPhaseChange();
 }
 
 }  // namespace peat

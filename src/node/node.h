@@ -1,6 +1,8 @@
-// Node: the composition root. Owns the identity, the document store, the API server and the
-// services, and walks the lifecycle INITIALIZING (opening the store) → READY (or SYNCING once the
-// mesh syncs) → SHUTTING_DOWN. The phase reads SYNCING while the mesh's sync is active.
+// Node: the composition root. Owns the data dir (and its lock), the identity, the document store,
+// the API server and the services, and walks the lifecycle INITIALIZING (opening the store) →
+// READY → SHUTTING_DOWN. READY reads SYNCING while the mesh's sync is active; GetStatus, the
+// peat_node_phase metric and the "phase X" log lines all show that same phase (CurrentPhase),
+// and every change of it is logged, StartSync/StopSync included.
 //
 // Start() and Shutdown() are called from the control thread (main); Snapshot() and readiness are
 // thread-safe and called from RPC threads.
@@ -18,6 +20,7 @@
 #include "common/status.h"
 #include "mesh/identity.h"
 #include "mesh/mesh.h"
+#include "node/data_dir_lock.h"
 #include "node/node_config.h"
 #include "rpc/method_table.h"
 #include "rpc/rpc_server.h"
@@ -33,8 +36,9 @@ class Node : public service::StatusSource {
   explicit Node(NodeConfig config);
   ~Node() override;
 
-  // Loads the identity, opens the store, registers services, binds every listener. Errors name
-  // the cause.
+  // Creates, locks and tightens the data dir, loads the identity, opens the store, registers
+  // services, binds every listener. Errors name the cause; FAILED_PRECONDITION and
+  // INVALID_ARGUMENT mean the configuration or the machine must change (main exits 2).
   Status Start();
   // Addresses actually bound (port 0 resolved).
   std::vector<std::string> bound_addresses() const;
@@ -48,13 +52,20 @@ class Node : public service::StatusSource {
  private:
   Status StartMesh();
   void SetPhase(service::NodePhase phase);
+  // The phase as reported: READY reads SYNCING while sync is active.
+  service::NodePhase CurrentPhase() const;
+  // Logs "phase X" when CurrentPhase() differs from the last phase logged.
+  void LogPhaseChange();
   void AppendSubscriberMetrics(std::string& out) const;
 
   NodeConfig config_;
-  std::optional<NodeIdentity> identity_;  // set by Start()
+  std::optional<DataDirLock> data_dir_lock_;  // declared first: released last
+  std::optional<NodeIdentity> identity_;      // set by Start()
   std::string node_id_;
   std::string endpoint_id_;
   std::atomic<service::NodePhase> phase_{service::NodePhase::kInitializing};
+  std::mutex phase_log_mu_;
+  std::optional<service::NodePhase> logged_phase_;  // guarded by phase_log_mu_
   MetricsRegistry metrics_;
   // Declaration order is teardown order reversed: the server (and the handlers it runs) goes
   // first, then the blocking pool, then the store.

@@ -27,9 +27,11 @@ struct StaticPeer {
 
 struct NodeConfig {
   // API
-  std::vector<ListenAddress> listen;  // one or more; default tcp://0.0.0.0:50051
+  std::vector<ListenAddress> listen;  // one or more; default tcp://127.0.0.1:50051
+  uint32_t unix_socket_mode = 0660;   // permissions of unix:// listeners' socket files
   std::string data_dir = "/data/peat-node";
-  std::string node_id;  // empty in flags → generated UUIDv4, persisted in data_dir
+  bool data_dir_is_default = true;  // --data-dir not given (errors say "(the default)")
+  std::string node_id;              // empty in flags → generated UUIDv4, persisted in data_dir
   bool node_id_generated = false;
   std::string app_id = "peat-default";
   std::string shared_key_b64;      // secret; "" = none

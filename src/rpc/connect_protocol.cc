@@ -72,6 +72,9 @@ class ConnectUnaryEncoder : public CallEncoder {
   ConnectUnaryEncoder(std::shared_ptr<HttpExchange> exchange, Codec codec, HeaderList extra)
       : exchange_(std::move(exchange)), codec_(codec), extra_(std::move(extra)) {}
 
+  // A unary response is one piece (its HTTP status depends on the outcome): nothing to send early.
+  void SendHeaders() override {}
+
   void SendMessage(const google::protobuf::Message& msg) override {
     body_ = EncodeMessage(codec_, msg);
   }
@@ -98,15 +101,22 @@ class ConnectStreamEncoder : public CallEncoder {
   ConnectStreamEncoder(std::shared_ptr<HttpExchange> exchange, Codec codec, HeaderList extra)
       : exchange_(std::move(exchange)), codec_(codec), extra_(std::move(extra)) {}
 
+  void SendHeaders() override {
+    if (started_) return;
+    started_ = true;
+    extra_.emplace_back("content-type", StreamContentType(codec_));
+    exchange_->StartStream(200, std::move(extra_));
+  }
+
   void SendMessage(const google::protobuf::Message& msg) override {
-    StartIfNeeded();
+    SendHeaders();
     std::string frame;
     AppendEnvelope(frame, 0, EncodeMessage(codec_, msg));
     exchange_->StreamData(std::move(frame));
   }
 
   void Finish(const Status& status) override {
-    StartIfNeeded();
+    SendHeaders();
     std::string end = status.ok() ? "{}" : "{\"error\":" + ConnectErrorJson(status) + "}";
     std::string frame;
     AppendEnvelope(frame, kEnvelopeConnectEndStream, end);
@@ -115,13 +125,6 @@ class ConnectStreamEncoder : public CallEncoder {
   }
 
  private:
-  void StartIfNeeded() {
-    if (started_) return;
-    started_ = true;
-    extra_.emplace_back("content-type", StreamContentType(codec_));
-    exchange_->StartStream(200, std::move(extra_));
-  }
-
   std::shared_ptr<HttpExchange> exchange_;
   Codec codec_;
   HeaderList extra_;

@@ -39,13 +39,16 @@ class GrpcEncoder : public CallEncoder {
   GrpcEncoder(std::shared_ptr<HttpExchange> exchange, HeaderList extra)
       : exchange_(std::move(exchange)), extra_(std::move(extra)) {}
 
+  void SendHeaders() override {
+    if (started_) return;
+    started_ = true;
+    extra_.emplace_back("content-type", "application/grpc");
+    extra_.emplace_back("grpc-accept-encoding", "identity,gzip");
+    exchange_->StartStream(200, std::move(extra_));
+  }
+
   void SendMessage(const google::protobuf::Message& msg) override {
-    if (!started_) {
-      started_ = true;
-      extra_.emplace_back("content-type", "application/grpc");
-      extra_.emplace_back("grpc-accept-encoding", "identity,gzip");
-      exchange_->StartStream(200, std::move(extra_));
-    }
+    SendHeaders();
     std::string frame;
     frame.reserve(kEnvelopeHeaderSize + msg.ByteSizeLong());
     AppendEnvelope(frame, 0, msg.SerializeAsString());
@@ -54,7 +57,8 @@ class GrpcEncoder : public CallEncoder {
 
   void Finish(const Status& status) override {
     if (!started_) {
-      // Trailers-only response: one HEADERS frame with the status, ending the stream.
+      // Nothing sent yet (a unary error, or a stream refused before it was accepted):
+      // trailers-only response, one HEADERS frame with the status, ending the stream.
       extra_.emplace_back("content-type", "application/grpc");
       for (auto& h : StatusTrailers(status)) extra_.push_back(std::move(h));
       exchange_->SendResponse(200, std::move(extra_), {});
@@ -78,15 +82,23 @@ class GrpcWebEncoder : public CallEncoder {
         content_type_(std::move(content_type)),
         extra_(std::move(extra)) {}
 
+  void SendHeaders() override {
+    if (started_) return;
+    started_ = true;
+    extra_.emplace_back("content-type", content_type_);
+    extra_.emplace_back("grpc-accept-encoding", "identity,gzip");
+    exchange_->StartStream(200, std::move(extra_));
+  }
+
   void SendMessage(const google::protobuf::Message& msg) override {
-    StartIfNeeded();
+    SendHeaders();
     std::string frame;
     AppendEnvelope(frame, 0, EncodeMessage(Codec::kProto, msg));
     Send(std::move(frame));
   }
 
   void Finish(const Status& status) override {
-    StartIfNeeded();
+    SendHeaders();
     std::string block;
     for (const auto& [k, v] : StatusTrailers(status)) block += k + ": " + v + "\r\n";
     std::string frame;
@@ -96,13 +108,6 @@ class GrpcWebEncoder : public CallEncoder {
   }
 
  private:
-  void StartIfNeeded() {
-    if (started_) return;
-    started_ = true;
-    extra_.emplace_back("content-type", content_type_);
-    extra_.emplace_back("grpc-accept-encoding", "identity,gzip");
-    exchange_->StartStream(200, std::move(extra_));
-  }
   void Send(std::string frame) {
     if (text_) {
       frame = Base64Encode(std::span(reinterpret_cast<const uint8_t*>(frame.data()), frame.size()));

@@ -42,7 +42,7 @@ class Http1Exchange : public TransportExchange {
     conn_->ResponseComplete(false);
   }
   void StartStream(int status, HeaderList headers) override {
-    if (!Writable()) return;
+    if (!Writable() || started_) return;
     started_ = true;
     conn_->WriteResponseHead(status, headers, std::nullopt);
   }

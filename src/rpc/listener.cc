@@ -3,11 +3,16 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "rpc/io_context_pool.h"
@@ -15,6 +20,51 @@
 namespace peat::rpc {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// Makes way for binding a unix socket at `path`: nothing there → OK; a socket nobody listens on
+// (a node that was killed) → removed; anything else → FAILED_PRECONDITION.
+Status RemoveStaleSocket(const std::string& path) {
+  const std::string what = "--listen unix://" + path + ": ";
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return Status::Ok();
+  if (!S_ISSOCK(st.st_mode)) {
+    return FailedPreconditionError(what +
+                                   "the path exists and is not a socket; refusing to "
+                                   "replace it (remove it or choose another path)");
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    return InvalidArgumentError(what + "path is too long for a unix socket");
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return UnavailableError(what + "socket: " + std::strerror(errno));
+  // Non-blocking: a live server with a full backlog answers EAGAIN instead of stalling us.
+  const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  const int err = rc == 0 ? 0 : errno;
+  ::close(fd);
+  if (err == ENOENT) return Status::Ok();  // removed meanwhile
+  if (err == ECONNREFUSED) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return UnavailableError(what +
+                              "cannot remove the stale socket file: " + std::strerror(errno));
+    }
+    spdlog::info("removed stale socket file {} (nothing listened on it)", path);
+    return Status::Ok();
+  }
+  if (err == 0 || err == EAGAIN || err == EINPROGRESS) {
+    return FailedPreconditionError("--listen: unix://" + path +
+                                   " is served by another process (another peat-node? give each "
+                                   "node its own socket path)");
+  }
+  return FailedPreconditionError(what + "cannot tell whether another process serves it (connect: " +
+                                 std::strerror(err) + "); remove the file if none does");
+}
+
+}  // namespace
 
 Listener::Listener(asio::io_context& acceptor_context, IoContextPool& pool,
                    ConnectionContext& context,
@@ -37,20 +87,23 @@ Status Listener::Bind(const ListenEndpoint& ep) {
       return UnavailableError("--listen unix://" + ep.unix_path +
                               ": cannot create parent directory: " + fec.message());
     }
-    struct stat st {};
-    if (::lstat(ep.unix_path.c_str(), &st) == 0) {
-      if (!S_ISSOCK(st.st_mode)) {
-        return FailedPreconditionError("--listen unix://" + ep.unix_path +
-                                       ": path exists and is not a socket; refusing to remove it");
-      }
-      ::unlink(ep.unix_path.c_str());  // stale socket from an earlier run
-    }
+    PEAT_RETURN_IF_ERROR(RemoveStaleSocket(ep.unix_path));
     asio::generic::stream_protocol::endpoint gep(
         asio::local::stream_protocol::endpoint(ep.unix_path));
     acceptor_.open(gep.protocol(), ec);
     if (!ec) acceptor_.bind(gep, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return UnavailableError("--listen unix://" + ep.unix_path + ": " + ec.message());
+    if (::chmod(ep.unix_path.c_str(), static_cast<mode_t>(ep.unix_mode)) != 0) {
+      const int err = errno;
+      ::unlink(ep.unix_path.c_str());
+      return UnavailableError("--listen unix://" + ep.unix_path +
+                              ": cannot set --unix-socket-mode: " + std::strerror(err));
+    }
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      ::unlink(ep.unix_path.c_str());
+      return UnavailableError("--listen unix://" + ep.unix_path + ": " + ec.message());
+    }
     unix_path_ = ep.unix_path;
     bound_address_ = "unix://" + ep.unix_path;
     return Status::Ok();
@@ -70,8 +123,14 @@ Status Listener::Bind(const ListenEndpoint& ep) {
   if (!ec) acceptor_.bind(gep, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return UnavailableError("--listen tcp://" + ep.host + ":" + std::to_string(ep.port) + ": " +
-                            ec.message());
+    const std::string what =
+        "--listen tcp://" + ep.host + ":" + std::to_string(ep.port) + ": " + ec.message();
+    // Taken by another process, or not an address of this machine: the configuration must change.
+    if (ec == asio::error::address_in_use || ec == asio::error::access_denied ||
+        ec.value() == EADDRNOTAVAIL) {
+      return FailedPreconditionError(what);
+    }
+    return UnavailableError(what);
   }
   // Read back the port the OS chose (port 0).
   sockaddr_storage ss{};

@@ -5,6 +5,12 @@
 // was reached (several listeners race for the last slot) is parked, unserved, until a slot frees.
 // Bind/Close on any thread before/after the accept loop runs; the loop itself runs on the
 // acceptor's executor.
+//
+// A unix socket path is never taken from someone else: an existing socket file is probed with a
+// connect first; only a stale one (ECONNREFUSED: nobody listens) is removed; a live one, or a path
+// that is not a socket, is a FAILED_PRECONDITION error ("unix://PATH is served by another
+// process"). The socket file gets `unix_mode` before listen(), so no client can connect while it
+// still has the umask's mode. A TCP address already in use is FAILED_PRECONDITION too.
 #pragma once
 
 #include <boost/asio/basic_socket_acceptor.hpp>
@@ -29,6 +35,7 @@ struct ListenEndpoint {
   std::string host;
   uint16_t port = 0;
   std::string unix_path;
+  uint32_t unix_mode = 0660;  // kUnix: permissions of the socket file (set before listen())
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {

@@ -56,7 +56,9 @@ class MethodTable {
                    }});
   }
 
-  // A handler that answers later, possibly from another thread, through the ServerCall.
+  // A handler that answers later, possibly from another thread, through the ServerCall. A
+  // server-streaming handler refuses a request by finishing the call before it returns; returning
+  // with the call open accepts it, and its response headers go out at once (rpc_router.h).
   template <typename Req>
   void AddAsync(std::string path, MethodKind kind,
                 std::function<void(const std::shared_ptr<ServerCall>&, const Req&)> fn) {

@@ -312,7 +312,12 @@ void RpcRouter::HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
     if (call->IsDone()) return;  // the server is draining: the stream already ended cleanly
   }
   method->handler(call, std::move(request));
-  if (!call->IsDone()) call->ArmDeadline();
+  if (call->IsDone()) return;
+  // A stream handler that returned without finishing the call has accepted it: send the status
+  // and headers now rather than with the first message, which may be long in coming (a Subscribe
+  // to an empty collection). Clients that wait for the headers would otherwise hang.
+  if (streaming) call->SendHeaders();
+  call->ArmDeadline();
 }
 
 }  // namespace peat::rpc

@@ -69,6 +69,11 @@ void ServerCall::SetCancelHook(std::function<void()> hook) {
   cancel_hook_ = std::move(hook);
 }
 
+void ServerCall::SendHeaders() {
+  if (finished_on_executor_ || exchange_->IsCancelled()) return;
+  encoder_->SendHeaders();
+}
+
 void ServerCall::ArmDeadline() {
   if (finished_on_executor_ || deadline_ == std::chrono::steady_clock::time_point::max()) return;
   timer_ = std::make_unique<boost::asio::steady_timer>(exchange_->executor(), deadline_);

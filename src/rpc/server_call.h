@@ -1,7 +1,10 @@
 // ServerCall: one RPC in progress, independent of the wire protocol that carries it.
 //
 // Handlers receive a shared_ptr<ServerCall> and answer through it: Reply() for unary calls,
-// Write()…Finish() for server streams, Finish(error) for failures. These handler-facing methods
+// Write()…Finish() for server streams, Finish(error) for failures. A server-streaming handler
+// accepts its call by returning without finishing it; the router then sends the response status
+// and headers at once (SendHeaders), so clients that wait for them do not hang until the first
+// message. These handler-facing methods
 // are thread-safe: they may be called from any thread (e.g. a store thread) and hop to the
 // connection's executor. A call finishes exactly once; later calls are ignored. When the client
 // goes away, the deadline passes or the server drains, the cancel hook runs (on the executor) so
@@ -34,6 +37,10 @@ class StreamRegistry;
 class CallEncoder {
  public:
   virtual ~CallEncoder() = default;
+  // Streaming protocols: sends the response status and headers now (a no-op once sent; later
+  // messages and the status follow on the open stream). Protocols that answer in one piece
+  // (Connect unary) ignore it.
+  virtual void SendHeaders() = 0;
   virtual void SendMessage(const google::protobuf::Message& msg) = 0;
   virtual void Finish(const Status& status) = 0;
 };
@@ -60,6 +67,9 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   size_t PendingBytes() const { return exchange_->PendingBytes(); }
 
   // --- Server side (call on the executor) ---
+  // Sends the response status and headers now, unless the call already finished or the peer is
+  // gone (see CallEncoder::SendHeaders).
+  void SendHeaders();
   // Arms the deadline timer unless the call already finished.
   void ArmDeadline();
   // Ends the call from the server side: runs the cancel hook, then finishes with `status`

@@ -111,7 +111,9 @@ describe("ops endpoints and health on a running node", () => {
     }
     assert.ok(metricValue(m.samples, "peat_rpc_open_connections", { protocol: "http1" }) >= 1, "the scrape's own HTTP/1.1 connection is open");
     assert.notEqual(metricValue(m.samples, "peat_rpc_open_streams"), undefined, "peat_rpc_open_streams");
-    assert.equal(metricValue(m.samples, "peat_node_phase", { phase: "READY" }), 1, "peat_node_phase{phase=\"READY\"}");
+    // --auto-sync is on by default, so the phase is SYNCING: the metric shows what GetStatus shows.
+    assert.equal(metricValue(m.samples, "peat_node_phase", { phase: "SYNCING" }), 1, "peat_node_phase{phase=\"SYNCING\"}");
+    assert.equal(metricValue(m.samples, "peat_node_phase", { phase: "READY" }), 0, "peat_node_phase{phase=\"READY\"}");
   });
 
   for (const [kind, via] of [

@@ -3,8 +3,11 @@
 //
 //   unary result:  { ok: true,  message: <proto3 JSON object>, raw }
 //                  { ok: false, code: "<connect code name>", errorMessage, raw }
-//   stream handle: { messages: [...], waitForMessages(n, ms), done: Promise<{messages, error, elapsedMs}>, cancel() }
-//                  error is null or { code, message }
+//   stream handle: { messages: [...], waitForMessages(n, ms), done: Promise<{messages, error, elapsedMs}>, cancel(),
+//                    headers, waitForHeaders(ms) }
+//                  error is null or { code, message }; headers is null until the response headers
+//                  arrived (connect-node and grpc-js report them; buf curl does not), then
+//                  { status (when the client exposes it), contentType, afterMs (since the call was made) }
 //
 // Clients (kinds):
 //   curl-json-h1 / curl-json-h2          curl, Connect protocol, application/json (unary only)
@@ -182,13 +185,16 @@ export function parseJsonSequence(text) {
 // Stream handle plumbing
 // ---------------------------------------------------------------------------------------------
 
-function makeStreamHandle() {
+/** A stream handle (see the top of this file) for a call made right after it is created. */
+export function makeStreamHandle() {
   const h = {
     messages: [],
     error: null,
     ended: false,
+    headers: null,
     _waiters: new Set(),
     _t0: Date.now(),
+    _sentAt: performance.now(),
   };
   let resolveDone;
   h.done = new Promise((r) => {
@@ -205,22 +211,49 @@ function makeStreamHandle() {
     for (const w of h._waiters) w();
     resolveDone({ messages: h.messages, error: h.error, elapsedMs: Date.now() - h._t0 });
   };
-  /** Resolves once n messages arrived; rejects if the stream ends first or after timeoutMs. */
-  h.waitForMessages = (n, timeoutMs = 10_000) =>
+  /** The response headers arrived: {status (if the client exposes it), contentType}. */
+  h._headers = ({ status, contentType }) => {
+    if (h.headers) return;
+    h.headers = { status, contentType, afterMs: performance.now() - h._sentAt };
+    for (const w of h._waiters) w();
+  };
+  /**
+   * Resolves with value() once ready() holds (checked on every message, the headers and the end);
+   * rejects with endedMsg() if the stream ends first, or with timeoutMsg() after timeoutMs.
+   */
+  const waitUntil = (ready, value, timeoutMs, timeoutMsg, endedMsg) =>
     new Promise((resolve, reject) => {
       const check = () => {
-        if (h.messages.length >= n) return finish(null);
-        if (h.ended) return finish(new Error(`stream ended with ${h.messages.length} message(s) (error ${JSON.stringify(h.error)}), wanted ${n}`));
+        if (ready()) return finish(null);
+        if (h.ended) return finish(new Error(endedMsg()));
       };
-      const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${n} message(s); have ${JSON.stringify(h.messages)}`)), timeoutMs);
+      const timer = setTimeout(() => finish(new Error(timeoutMsg())), timeoutMs);
       const finish = (err) => {
         clearTimeout(timer);
         h._waiters.delete(check);
-        err ? reject(err) : resolve(h.messages.slice(0, n));
+        err ? reject(err) : resolve(value());
       };
       h._waiters.add(check);
       check();
     });
+  /** Resolves with h.headers once they arrived; rejects if the stream ends first or after timeoutMs. */
+  h.waitForHeaders = (timeoutMs = 10_000) =>
+    waitUntil(
+      () => h.headers !== null,
+      () => h.headers,
+      timeoutMs,
+      () => `no response headers within ${timeoutMs} ms`,
+      () => `stream ended (error ${JSON.stringify(h.error)}) without response headers`,
+    );
+  /** Resolves once n messages arrived; rejects if the stream ends first or after timeoutMs. */
+  h.waitForMessages = (n, timeoutMs = 10_000) =>
+    waitUntil(
+      () => h.messages.length >= n,
+      () => h.messages.slice(0, n),
+      timeoutMs,
+      () => `timed out after ${timeoutMs} ms waiting for ${n} message(s); have ${JSON.stringify(h.messages)}`,
+      () => `stream ended with ${h.messages.length} message(s) (error ${JSON.stringify(h.error)}), wanted ${n}`,
+    );
   return h;
 }
 
@@ -507,7 +540,8 @@ function connectNodeClient(target, { protocol, httpVersion, binary }) {
       (async () => {
         try {
           const input = protobuf.fromJson(md.input, req ?? {});
-          for await (const m of clientFor(service)[md.localName](input, { timeoutMs, signal: ac.signal })) {
+          const onHeader = (header) => h._headers({ contentType: header.get("content-type") });
+          for await (const m of clientFor(service)[md.localName](input, { timeoutMs, signal: ac.signal, onHeader })) {
             h._push(protobuf.toJson(md.output, m));
           }
           h._end(null);
@@ -576,6 +610,7 @@ function grpcJsClient(target) {
       const h = makeStreamHandle();
       const call = clientFor(service)[method](req ?? {}, new grpc.Metadata(), callOpts(timeoutMs));
       h.cancel = () => call.cancel();
+      call.on("metadata", (md) => h._headers({ contentType: md.get("content-type")[0] }));
       call.on("data", (m) => h._push(plain(m)));
       // grpc-js emits "status" after "end" on OK, and "error" (then status) on non-OK.
       call.on("error", (err) => h._end({ code: codeName(err.code), message: err.details ?? "" }));

@@ -199,7 +199,7 @@ export class MeshNode {
   /**
    * name: label for messages; nodeId: --node-id; sharedKey, appId: formation; meshPort: fixed
    * mesh port (from freePort()); args: extra CLI args at every start; t: node:test context.
-   * For a node in a network namespace (test/scenarios): meshHost, the address its mesh listener
+   * For a node in a network namespace (tests/scenarios): meshHost, the address its mesh listener
    * binds and peers dial (default 127.0.0.1); api "unix" (the API on a unix socket, reachable
    * from any namespace; default "tcp"); spawnFn, how the process is started (see spawnNodeExact).
    */

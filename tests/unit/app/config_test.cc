@@ -52,8 +52,10 @@ std::string ErrorOf(std::vector<std::string> args, const Env& env = {}) {
 TEST(ConfigTest, Defaults) {
   NodeConfig c = RunConfig({});
   ASSERT_EQ(c.listen.size(), 1u);
-  EXPECT_EQ(c.listen[0].ToString(), "tcp://0.0.0.0:50051");
+  EXPECT_EQ(c.listen[0].ToString(), "tcp://127.0.0.1:50051");
   EXPECT_EQ(c.data_dir, "/data/peat-node");
+  EXPECT_TRUE(c.data_dir_is_default);
+  EXPECT_EQ(c.unix_socket_mode, 0660u);
   EXPECT_EQ(c.node_id, "");
   EXPECT_EQ(c.app_id, "peat-default");
   EXPECT_TRUE(c.auto_sync);
@@ -138,7 +140,7 @@ TEST(ConfigTest, EmptyEnvironmentVariableCountsAsUnset) {
   EXPECT_EQ(c.gc_interval_secs, 300u);
   EXPECT_TRUE(c.auto_sync);
   ASSERT_EQ(c.listen.size(), 1u);
-  EXPECT_EQ(c.listen[0].ToString(), "tcp://0.0.0.0:50051");
+  EXPECT_EQ(c.listen[0].ToString(), "tcp://127.0.0.1:50051");
   EXPECT_TRUE(c.peers.empty());
   EXPECT_EQ(c.log_format, "text");
   EXPECT_EQ(c.node_id, "");
@@ -330,7 +332,8 @@ TEST(ConfigTest, ValidationErrorsNameTheirFlag) {
       {{"--node-id", std::string(2000, 'n')}, "--node-id"},
       {{"--listen"}, "--listen"},
       {{"--bogus-flag"}, "--bogus-flag"},
-      {{"stray-positional"}, "stray-positional"},
+      {{"stray-positional"}, "unexpected argument: stray-positional"},
+      {{"--unix-socket-mode", "999"}, "--unix-socket-mode: must be an octal mode"},
   };
   for (const auto& [args, expected] : cases) {
     EXPECT_THAT(ErrorOf(args), HasSubstr(expected)) << ::testing::PrintToString(args);
@@ -361,7 +364,7 @@ TEST(ConfigTest, RedactedConfigNeverContainsSecrets) {
   EXPECT_THAT(text, HasSubstr("\"encryption-key\":\"<redacted>\""));
   EXPECT_THAT(text, HasSubstr("\"node-id\":\"n1\""));
   EXPECT_THAT(text, HasSubstr(kPeerId + "@10.0.0.2:4000"));
-  EXPECT_THAT(text, HasSubstr("\"listen\":[\"tcp://0.0.0.0:50051\"]"));
+  EXPECT_THAT(text, HasSubstr("\"listen\":[\"tcp://127.0.0.1:50051\"]"));
   EXPECT_EQ(text.find('\n'), std::string::npos);
 
   const std::string unset = RedactedConfigText(RunConfig({}));
@@ -544,6 +547,93 @@ TEST(DeriveIdCommandTest, Errors) {
   std::ostringstream out2, err2;
   EXPECT_EQ(RunDeriveId("", "n", out2, err2), 2);
   EXPECT_THAT(err2.str(), HasSubstr("--shared-key"));
+}
+
+TEST(ConfigTest, DefaultListenIsLoopbackOnly) {
+  // The API has no authentication: by default only this machine may reach it.
+  NodeConfig c = RunConfig({});
+  ASSERT_EQ(c.listen.size(), 1u);
+  EXPECT_EQ(c.listen[0].kind, ListenAddress::Kind::kTcp);
+  EXPECT_EQ(c.listen[0].host, "127.0.0.1");
+  EXPECT_EQ(c.listen[0].port, 50051);
+  auto help = Parse({"--help"});
+  ASSERT_TRUE(help.ok());
+  EXPECT_THAT(help->text, HasSubstr("(default: tcp://127.0.0.1:50051"));
+  EXPECT_THAT(help->text, Not(HasSubstr("0.0.0.0:50051")));
+}
+
+TEST(ConfigTest, DataDirIsDefaultOnlyWhenNotGiven) {
+  EXPECT_TRUE(RunConfig({}).data_dir_is_default);
+  EXPECT_TRUE(RunConfig({"--data-dir", ""}).data_dir_is_default);  // empty = unset
+  EXPECT_FALSE(RunConfig({"--data-dir", "/srv/x"}).data_dir_is_default);
+  EXPECT_FALSE(RunConfig({"--data-dir", "/data/peat-node"}).data_dir_is_default);
+  EXPECT_FALSE(RunConfig({}, Env{{{"PEAT_NODE_DATA_DIR", "/srv/y"}}}).data_dir_is_default);
+}
+
+TEST(ConfigTest, UnixSocketMode) {
+  EXPECT_EQ(RunConfig({"--unix-socket-mode", "0600"}).unix_socket_mode, 0600u);
+  EXPECT_EQ(RunConfig({"--unix-socket-mode=660"}).unix_socket_mode, 0660u);
+  EXPECT_EQ(RunConfig({"--unix-socket-mode", "0"}).unix_socket_mode, 0u);
+  EXPECT_EQ(RunConfig({"--unix-socket-mode", "0777"}).unix_socket_mode, 0777u);
+  EXPECT_EQ(RunConfig({}, Env{{{"PEAT_NODE_UNIX_SOCKET_MODE", "0640"}}}).unix_socket_mode, 0640u);
+  for (const char* bad : {"999", "0o660", "1777", "07777", "rw-rw----", "-1", "00660", "66 0"}) {
+    EXPECT_THAT(ErrorOf({"--unix-socket-mode", bad}),
+                HasSubstr("--unix-socket-mode: must be an octal mode from 0000 to 0777"))
+        << bad;
+  }
+  EXPECT_THAT(ErrorOf({}, Env{{{"PEAT_NODE_UNIX_SOCKET_MODE", "8"}}}),
+              HasSubstr("--unix-socket-mode (from PEAT_NODE_UNIX_SOCKET_MODE)"));
+  EXPECT_THAT(RedactedConfigText(RunConfig({"--unix-socket-mode", "600"})),
+              HasSubstr("\"unix-socket-mode\":\"0600\""));
+}
+
+TEST(ConfigTest, UnknownFlagSuggestsTheNearestOne) {
+  EXPECT_EQ(ErrorOf({"--shared-kye", kZeros}),
+            "unknown flag --shared-kye; did you mean --shared-key?");
+  EXPECT_EQ(ErrorOf({"--lisen", "127.0.0.1:1"}), "unknown flag --lisen; did you mean --listen?");
+  EXPECT_EQ(ErrorOf({"--data-dri=/x"}), "unknown flag --data-dri; did you mean --data-dir?");
+  EXPECT_EQ(ErrorOf({"--dat", "/x"}), "unknown flag --dat; did you mean --data-dir?");
+  EXPECT_EQ(ErrorOf({"--verison"}), "unknown flag --verison; did you mean --version?");
+  EXPECT_EQ(ErrorOf({"--bogus"}), "unknown flag --bogus (see peat-node --help)");
+  // After valid flags (and their values), and in the derive-id subcommand's own flag set.
+  EXPECT_EQ(ErrorOf({"--data-dir", "/x", "--auto-sync", "--nodeid", "n"}),
+            "unknown flag --nodeid; did you mean --node-id?");
+  EXPECT_EQ(ErrorOf({"derive-id", "--shared-key", kZeros, "--nod-id", "a"}),
+            "unknown flag --nod-id; did you mean --node-id?");
+  EXPECT_EQ(ErrorOf({"derive-id", "--listen", "x"}),
+            "unknown flag --listen (see peat-node --help)");
+  // Everything after "--" is positional.
+  EXPECT_THAT(ErrorOf({"--", "--shared-kye"}), HasSubstr("unexpected argument"));
+}
+
+TEST(ConfigTest, UnknownFlagErrorNeverEchoesItsValue) {
+  const std::string secret = "c2VjcmV0c2VjcmV0c2VjcmV0";
+  EXPECT_EQ(ErrorOf({"--shared-kye=" + secret}),
+            "unknown flag --shared-kye; did you mean --shared-key?");
+  EXPECT_THAT(ErrorOf({"--encryption-kee", secret}), Not(HasSubstr(secret)));
+}
+
+TEST(ConfigTest, KeyErrorsSayHowToMakeAKey) {
+  const std::string recipe = "make one with: head -c 32 /dev/urandom | base64";
+  EXPECT_EQ(ErrorOf({"--shared-key", "AAAA"}),
+            "--shared-key: must be base64 of exactly 32 bytes (decodes to 3 bytes); " + recipe);
+  EXPECT_THAT(ErrorOf({"--encryption-key", "not base64"}), HasSubstr(recipe));
+  EXPECT_THAT(ErrorOf({}, Env{{{"PEAT_NODE_SHARED_KEY", "AAAA"}}}),
+              HasSubstr("--shared-key (from PEAT_NODE_SHARED_KEY): must be base64"));
+  std::ostringstream out, err;
+  EXPECT_EQ(RunDeriveId("AAAA", "node-a", out, err), 2);
+  EXPECT_THAT(err.str(), HasSubstr("--shared-key: must be base64 of exactly 32 bytes"));
+  EXPECT_THAT(err.str(), HasSubstr(recipe));
+}
+
+TEST(ConfigTest, HelpShowsEveryEnvironmentVariableName) {
+  auto help = Parse({"--help"});
+  ASSERT_TRUE(help.ok());
+  EXPECT_THAT(help->text, HasSubstr("[env: PEAT_NODE_PEERS, PEAT_NODE_PEER]"));
+  EXPECT_THAT(help->text,
+              HasSubstr("[env: PEAT_NODE_ATTACHMENT_ROOTS, PEAT_NODE_ATTACHMENT_ROOT]"));
+  EXPECT_THAT(help->text, HasSubstr("--unix-socket-mode MODE"));
+  EXPECT_THAT(help->text, HasSubstr("[env: PEAT_NODE_UNIX_SOCKET_MODE]"));
 }
 
 }  // namespace

@@ -85,5 +85,24 @@ TEST(Base64Test, ErrorsNeverEchoTheInput) {
   EXPECT_EQ(r.status().message().find("c2VjcmV0"), std::string::npos);
 }
 
+TEST(Base64Test, Key32DecodesExactly32BytesAndTeachesHowToMakeOne) {
+  const std::string thirty_three(44, 'A');  // 44 characters without padding: 33 bytes
+  auto key = DecodeBase64Key32(Base64Encode(std::vector<uint8_t>(32, 7)));
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  EXPECT_EQ(key->size(), 32u);
+  for (const std::string& bad : {std::string("AAAA"), std::string("%%%notbase64%%%"), thirty_three,
+                                 Base64Encode(std::vector<uint8_t>(33, 7))}) {
+    auto r = DecodeBase64Key32(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    const std::string m = r.status().message();
+    EXPECT_EQ(m.rfind("must be base64 of exactly 32 bytes (", 0), 0u) << m;
+    EXPECT_NE(m.find("; make one with: head -c 32 /dev/urandom | base64"), std::string::npos) << m;
+    EXPECT_EQ(m.find(bad), std::string::npos) << "the key text is echoed: " << m;
+  }
+  EXPECT_NE(DecodeBase64Key32("AAAA").status().message().find("(decodes to 3 bytes)"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace peat

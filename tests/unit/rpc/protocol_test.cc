@@ -170,6 +170,67 @@ TEST_F(EncoderTest, GrpcErrorWithoutMessagesIsTrailersOnly) {
   EXPECT_EQ(ex->body(), "");
 }
 
+TEST_F(EncoderTest, ConnectUnaryIgnoresSendHeaders) {
+  auto ex = MakeExchange(false);
+  auto enc = MakeConnectUnaryEncoder(ex, Codec::kJson, {});
+  enc->SendHeaders();
+  EXPECT_TRUE(ex->events.empty());  // the status depends on the outcome: sent at Finish
+  enc->Finish(NotFoundError("nope"));
+  ASSERT_EQ(ex->events.size(), 1u);
+  EXPECT_EQ(ex->status(), 404);
+}
+
+TEST_F(EncoderTest, StreamingEncodersSendHeadersOnceBeforeTheFirstMessage) {
+  struct Case {
+    const char* name;
+    std::unique_ptr<CallEncoder> (*make)(std::shared_ptr<FakeExchange>);
+    const char* content_type;
+  };
+  const Case cases[] = {
+      {"connect+json",
+       [](std::shared_ptr<FakeExchange> ex) {
+         return MakeConnectStreamEncoder(ex, Codec::kJson, {});
+       },
+       "application/connect+json"},
+      {"grpc", [](std::shared_ptr<FakeExchange> ex) { return MakeGrpcEncoder(ex, {}); },
+       "application/grpc"},
+      {"grpc-web-text",
+       [](std::shared_ptr<FakeExchange> ex) {
+         return MakeGrpcWebEncoder(ex, true, "application/grpc-web-text", {});
+       },
+       "application/grpc-web-text"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto ex = MakeExchange(true);
+    auto enc = c.make(ex);
+    enc->SendHeaders();
+    ASSERT_EQ(ex->events.size(), 1u);
+    EXPECT_EQ(ex->events[0].kind, FakeExchange::Kind::kStartStream);
+    EXPECT_EQ(ex->status(), 200);
+    EXPECT_EQ(ex->ResponseHeader("content-type"), c.content_type);
+    enc->SendHeaders();  // idempotent
+    enc->SendMessage(Serving());
+    enc->Finish(Status::Ok());
+    EXPECT_EQ(ex->violations, 0);  // a second StartStream would be one
+    EXPECT_EQ(ex->events[1].kind, FakeExchange::Kind::kStreamData);
+    EXPECT_EQ(ex->events.back().kind, FakeExchange::Kind::kEndStream);
+  }
+}
+
+TEST_F(EncoderTest, GrpcErrorAfterHeadersEndsWithTrailersNotTrailersOnly) {
+  auto ex = MakeExchange(true);
+  auto enc = MakeGrpcEncoder(ex, {});
+  enc->SendHeaders();
+  enc->Finish(UnavailableError("gone"));
+  EXPECT_EQ(ex->violations, 0);
+  ASSERT_EQ(ex->events.size(), 2u);
+  EXPECT_EQ(ex->events[0].kind, FakeExchange::Kind::kStartStream);
+  EXPECT_FALSE(ex->ResponseHeader("grpc-status").has_value());
+  EXPECT_EQ(ex->Trailer("grpc-status"), "14");
+  EXPECT_EQ(ex->Trailer("grpc-message"), "gone");
+}
+
 TEST_F(EncoderTest, GrpcWebTextBase64EncodesEachFrame) {
   auto ex = MakeExchange(false);
   auto enc = MakeGrpcWebEncoder(ex, /*text=*/true, "application/grpc-web-text", {});

@@ -125,6 +125,9 @@ class RouterTest : public ::testing::Test {
           } else if (s == "err") {
             call->Write(Resp(hpb::HealthCheckResponse::SERVING));
             call->Finish(UnavailableError("boom"));
+          } else if (s == "reject") {
+            // refuses the request (validation) before accepting the stream
+            call->Finish(InvalidArgumentError("rejected"));
           } else if (s == "drop") {
             // returns without answering
           } else {
@@ -510,7 +513,8 @@ TEST_F(RouterTest, GrpcTimeoutEndsNeverAnsweringStreamWithDeadlineExceeded) {
   // loaded machine (Call() polls the io_context, which would run an already-expired timer).
   auto ex = Call(kStream, "application/grpc", Env(Req("hang")), true, {{"grpc-timeout", "200m"}});
   ASSERT_NE(held_, nullptr);
-  EXPECT_TRUE(ex->events.empty());
+  ASSERT_EQ(ex->events.size(), 1u);  // the headers of the accepted stream, no message
+  EXPECT_EQ(ex->events[0].kind, FakeExchange::Kind::kStartStream);
   EXPECT_EQ(streams_.size(), 1u);
   EXPECT_EQ(rpc_metrics_.open_streams.Value(), 1);
 
@@ -519,8 +523,9 @@ TEST_F(RouterTest, GrpcTimeoutEndsNeverAnsweringStreamWithDeadlineExceeded) {
   io_.run_for(std::chrono::seconds(10));  // returns once the timer fired and nothing is left
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 
-  EXPECT_EQ(ex->GrpcStatus(), "4");
-  EXPECT_EQ(ex->ResponseHeader("grpc-message"), "deadline exceeded");
+  EXPECT_EQ(ex->Trailer("grpc-status"), "4");
+  EXPECT_EQ(ex->Trailer("grpc-message"), "deadline exceeded");
+  EXPECT_EQ(ex->violations, 0);
   EXPECT_EQ(cancel_hooks_, 1);
   EXPECT_TRUE(held_->IsDone());
   EXPECT_EQ(streams_.size(), 0u);
@@ -737,6 +742,95 @@ TEST_F(RouterTest, ConnectStreamTimeoutEndsWithDeadlineExceeded) {
   EXPECT_EQ(frames[0].first, kEnvelopeConnectEndStream);
   EXPECT_EQ(frames[0].second,
             R"({"error":{"code":"deadline_exceeded","message":"deadline exceeded"}})");
+}
+
+// --- Server streams answer their headers when accepted --------------------------------------
+
+// Every streaming protocol: the content type of the request, HTTP/2 or not, the request body
+// carrying HealthCheckRequest{service}, and the response content type.
+struct StreamProtocol {
+  std::string content_type;
+  bool http2;
+  std::string (*body)(const std::string& service);
+  std::string response_type;
+};
+
+std::vector<StreamProtocol> StreamProtocols() {
+  auto json = [](const std::string& s) { return Env(R"({"service":")" + s + R"("})"); };
+  auto proto = [](const std::string& s) { return Env(Req(s)); };
+  auto text = [](const std::string& s) { return B64(Env(Req(s))); };
+  return {
+      {"application/connect+json", false, json, "application/connect+json"},
+      {"application/connect+proto", true, proto, "application/connect+proto"},
+      {"application/grpc", true, proto, "application/grpc"},
+      {"application/grpc-web+proto", false, proto, "application/grpc-web+proto"},
+      {"application/grpc-web-text", false, text, "application/grpc-web-text"},
+  };
+}
+
+TEST_F(RouterTest, AcceptedStreamSendsStatusAndHeadersBeforeAnyMessage) {
+  for (const auto& p : StreamProtocols()) {
+    SCOPED_TRACE(p.content_type);
+    held_.reset();
+    auto ex = Call(kStream, p.content_type, p.body("hang"), p.http2);
+    ASSERT_NE(held_, nullptr);
+    ASSERT_FALSE(held_->IsDone());
+    // The handler accepted the call and has nothing to send yet: the headers are out anyway.
+    ASSERT_EQ(ex->events.size(), 1u);
+    EXPECT_EQ(ex->events[0].kind, FakeExchange::Kind::kStartStream);
+    EXPECT_EQ(ex->status(), 200);
+    EXPECT_EQ(ex->ResponseHeader("content-type"), p.response_type);
+
+    // Messages and the status follow on the stream already open.
+    held_->Write(Resp(hpb::HealthCheckResponse::SERVING));
+    held_->Finish(Status::Ok());
+    Drain();
+    EXPECT_EQ(ex->violations, 0);
+    ASSERT_GE(ex->events.size(), 3u);
+    EXPECT_EQ(ex->events[1].kind, FakeExchange::Kind::kStreamData);
+    EXPECT_EQ(ex->events.back().kind, FakeExchange::Kind::kEndStream);
+    for (const auto& e : ex->events) EXPECT_NE(e.kind, FakeExchange::Kind::kSendResponse);
+  }
+}
+
+TEST_F(RouterTest, AcceptedStreamHeadersCarryCors) {
+  auto ex = Call(kStream, "application/grpc-web-text", B64(Env(Req("hang"))), false,
+                 {{"origin", "http://localhost:3000"}});
+  ASSERT_EQ(ex->events.size(), 1u);
+  EXPECT_EQ(ex->ResponseHeader("access-control-allow-origin"), "http://localhost:3000");
+}
+
+TEST_F(RouterTest, StreamRefusedBeforeAcceptingKeepsTheProtocolsErrorForm) {
+  for (const auto& p : StreamProtocols()) {
+    SCOPED_TRACE(p.content_type);
+    auto ex = Call(kStream, p.content_type, p.body("reject"), p.http2);
+    EXPECT_TRUE(ex->ended());
+    if (p.content_type == "application/grpc") {
+      // Trailers-only: one HEADERS frame with the status.
+      ASSERT_EQ(ex->events.size(), 1u);
+      EXPECT_EQ(ex->events[0].kind, FakeExchange::Kind::kSendResponse);
+      EXPECT_EQ(ex->ResponseHeader("grpc-status"), "3");
+      EXPECT_EQ(ex->ResponseHeader("grpc-message"), "rejected");
+    } else {
+      // Connect end-stream envelope / gRPC-Web trailer frame, and no message before it.
+      EXPECT_EQ(ex->status(), 200);
+      std::string body;
+      for (const auto& chunk : ex->data_chunks()) {
+        body += p.content_type == "application/grpc-web-text" ? UnB64(chunk) : chunk;
+      }
+      auto frames = Frames(body);
+      ASSERT_EQ(frames.size(), 1u);
+      if (p.content_type.starts_with("application/connect")) {
+        EXPECT_EQ(frames[0], std::make_pair(kEnvelopeConnectEndStream,
+                                            std::string(R"({"error":{"code":"invalid_argument",)"
+                                                        R"("message":"rejected"}})")));
+      } else {
+        EXPECT_EQ(frames[0],
+                  std::make_pair(kEnvelopeGrpcWebTrailers,
+                                 std::string("grpc-status: 3\r\ngrpc-message: rejected\r\n")));
+      }
+    }
+  }
 }
 
 // --- Oversized bodies (transport limit) ------------------------------------------------------

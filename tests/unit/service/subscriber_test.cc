@@ -132,8 +132,14 @@ TEST_F(SubscriberTest, SnapshotOfExistingDocsThenLiveEvents) {
   EXPECT_EQ(r->exchange().ResponseHeader("content-type"), "application/grpc");
 }
 
-TEST_F(SubscriberTest, EmptyStoreSendsNothingUntilAChange) {
+TEST_F(SubscriberTest, EmptyStoreSendsHeadersAtOnceButNoMessageUntilAChange) {
   auto r = Subscribe(h_);
+  // The accepted stream answers its status and headers at once, before the snapshot scan ran:
+  // clients that wait for the headers (e.g. before they write) must not hang.
+  ASSERT_EQ(r->exchange().events.size(), 1u);
+  EXPECT_EQ(r->exchange().events[0].kind, rpc::testing::FakeExchange::Kind::kStartStream);
+  EXPECT_EQ(r->exchange().status(), 200);
+  EXPECT_EQ(r->exchange().ResponseHeader("content-type"), "application/grpc");
   WaitForSnapshot(h_);
   h_.Poll();
   EXPECT_TRUE(r->changes().empty());

@@ -1,7 +1,7 @@
-// test/net/net.mjs: the network-namespace test harness for node scripts and node:test scenarios
-// (test/net/README.md). Root only.
+// tests/net/net.mjs: the network-namespace test harness for node scripts and node:test scenarios
+// (tests/net/README.md). Root only.
 //
-//   import { PeatNet } from "../../test/net/net.mjs";
+//   import { PeatNet } from "../../tests/net/net.mjs";
 //   const net = await PeatNet.create({ hosts: 3, t });          // h1 h2 h3 = 10.77.0.1-3
 //   const p = net.spawn("h1", "build/peat-node", ["--listen", "unix:///tmp/x/api.sock", ...]);
 //   await net.set("h1", "h2", { delay_ms: 100, loss: 0.1 });   // both directions
@@ -14,7 +14,7 @@
 // Cleanup: close() (registered with t.after() when `t` is given) stops every process this
 // instance spawned, the emulator and the namespaces. If the test process dies first, its 'exit'
 // handler does it synchronously; if it is SIGKILLed, the emulator (started with
-// --die-with-parent) gets SIGTERM and runs test/net/cleanup.sh for this instance itself.
+// --die-with-parent) gets SIGTERM and runs tests/net/cleanup.sh for this instance itself.
 
 import { execFile, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -29,7 +29,7 @@ const CLEANUP = path.join(HERE, "cleanup.sh");
 const HOSTS_SH = path.join(HERE, "hosts.sh");
 const RUN_ROOT = process.env.PEATNET_RUN_ROOT || "/run/peatnet";
 
-/** Path of the netem-lite binary ($PEATNET_BIN, build/test/net/netem-lite, or compiled once by hosts.sh). */
+/** Path of the netem-lite binary ($PEATNET_BIN, build/tests/net/netem-lite, or compiled once by hosts.sh). */
 export function emulatorBinary() {
   if (process.env.PEATNET_BIN) return path.resolve(REPO_ROOT, process.env.PEATNET_BIN);
   return execFileSync("bash", [HOSTS_SH, "bin"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
@@ -61,7 +61,7 @@ export class PeatNet {
    *   t         node:test context: close() is registered with t.after()
    */
   static async create({ hosts = 3, id, subnet = "10.77.0", seed, realtime = true, t, timeoutMs = 10_000 } = {}) {
-    if (process.getuid() !== 0) throw new Error("test/net needs root (network namespaces, TUN)");
+    if (process.getuid() !== 0) throw new Error("tests/net needs root (network namespaces, TUN)");
     const names = typeof hosts === "number" ? Array.from({ length: hosts }, (_, i) => `h${i + 1}`) : [...hosts];
     if (names.length < 1 || names.length > 250) throw new Error("between 1 and 250 hosts");
     for (const h of names) if (!/^[A-Za-z0-9_.-]+$/.test(h)) throw new Error(`bad host name ${h}`);

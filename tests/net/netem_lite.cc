@@ -11,7 +11,7 @@
 //   netem-lite ctl  SOCK [JSON ...]                                        send commands
 //   netem-lite ping [-c N] [-i SEC] [-W SEC] [-s BYTES] [-q] ADDR           ICMP echo (no iputils)
 //
-// See test/net/README.md for the protocol and the link model.
+// See tests/net/README.md for the protocol and the link model.
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# test/net/hosts.sh: N test hosts on this machine, one Linux network namespace each, joined
-# pairwise by emulated links (netem-lite; test/net/README.md). Root only.
+# tests/net/hosts.sh: N test hosts on this machine, one Linux network namespace each, joined
+# pairwise by emulated links (netem-lite; tests/net/README.md). Root only.
 #
 # As a library (bash):
-#   source test/net/hosts.sh
+#   source tests/net/hosts.sh
 #   peatnet_up 3                          # hosts h1 h2 h3 = 10.77.0.1-3; installs an EXIT trap
 #   peatnet_exec h1 ip addr               # run a command inside host h1
 #   peatnet_set h1 h2 delay_ms=100 loss=0.1 rate_kbit=1000     # both directions
@@ -15,7 +15,7 @@
 #   peatnet_stats h1 h2                   # per-link counters (JSON)
 #   peatnet_down                          # tear down (the trap does it too)
 #
-# As a command:  test/net/hosts.sh up 3 | down | status | exec HOST CMD... | addr HOST | ns HOST |
+# As a command:  tests/net/hosts.sh up 3 | down | status | exec HOST CMD... | addr HOST | ns HOST |
 #                set A B k=v... | get [A [B]] | stats [A [B]] | partition "G1" "G2"... | heal |
 #                reset | reset-stats | ping A B [ping args] | ctl JSON... | bin
 #
@@ -26,8 +26,8 @@
 #   PEATNET_SUBNET    first three octets of the host addresses (default 10.77.0); host i = .i
 #   PEATNET_SEED      seed for loss/jitter (default: random; logged in netem.log)
 #   PEATNET_REALTIME  0 = run the emulator at nice -10 instead of SCHED_FIFO (the default)
-#   PEATNET_BIN       netem-lite binary (default build/test/net/netem-lite, else compiled once
-#                     from test/net/netem_lite.cc into $PEATNET_CACHE, default /var/tmp/peatnet-bin)
+#   PEATNET_BIN       netem-lite binary (default build/tests/net/netem-lite, else compiled once
+#                     from tests/net/netem_lite.cc into $PEATNET_CACHE, default /var/tmp/peatnet-bin)
 #   PEATNET_RUN_ROOT  state root (default /run/peatnet): <root>/<id>/{hosts,ctl.sock,netem.pid,netem.log}
 #   PEATNET_TRAP      0 = peatnet_up installs no EXIT trap (the caller calls peatnet_down)
 #   PEATNET_DETACH    1 = when sourced, the emulator does not die with the calling shell (it
@@ -55,7 +55,7 @@ peatnet_bin() {
     echo "$PEATNET_BIN"
     return
   fi
-  local built="$PEATNET_REPO/build/test/net/netem-lite"
+  local built="$PEATNET_REPO/build/tests/net/netem-lite"
   if [[ -x $built && ! $src -nt $built ]]; then
     echo "$built"
     return

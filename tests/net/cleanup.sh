@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Removes everything the test/net harness may have created (test/net/README.md):
+# Removes everything the tests/net harness may have created (tests/net/README.md):
 #   - netem-lite emulator processes (by pidfile, and by their own command line: `netem-lite run
 #     --control <run dir>/ctl.sock`),
 #   - every process still running inside a harness namespace (SIGKILL),

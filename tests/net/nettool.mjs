@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Tiny traffic tools for the test/net self-test (no iperf on this machine). Run each side inside a
-// host: `ip netns exec peatnet-h2 node test/net/nettool.mjs tcp-recv --bind 10.77.0.2 ...`.
+// Tiny traffic tools for the tests/net self-test (no iperf on this machine). Run each side inside a
+// host: `ip netns exec peatnet-h2 node tests/net/nettool.mjs tcp-recv --bind 10.77.0.2 ...`.
 //
 //   tcp-recv --bind ADDR --port P [--seconds 8] [--warmup 0]
 //       Accepts one connection, counts bytes, and `seconds` after the first byte prints

@@ -1,7 +1,8 @@
-// FaultInjectionVfs: an SQLite VFS shim for fault tests. It forwards every call to the default
-// VFS and, when armed, makes writes (xWrite/xTruncate) and/or syncs (xSync) of database, WAL and
-// journal files fail with SQLITE_FULL ("disk full") or SQLITE_IOERR (I/O error) — the most
-// faithful way to exercise the store's error paths, because SQLite itself sees the failure.
+// FaultInjectionVfs (test support, not part of the production library): an SQLite VFS shim for
+// fault tests. It forwards every call to the default VFS and, when armed, makes writes
+// (xWrite/xTruncate) and/or syncs (xSync) of database, WAL and journal files fail with SQLITE_FULL
+// ("disk full") or SQLITE_IOERR (I/O error) — the most faithful way to exercise the store's error
+// paths, because SQLite itself sees the failure.
 //
 // Register one under a unique name, pass that name as StoreOptions::sqlite_vfs, then arm/disarm
 // it at any time from any thread (the switches are atomics). Destroy it only after every

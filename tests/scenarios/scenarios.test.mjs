@@ -1,9 +1,9 @@
-// One node:test test per scenario file (test/scenarios/*.json), run by test/scenarios/run.mjs on
+// One node:test test per scenario file (tests/scenarios/*.json), run by tests/scenarios/run.mjs on
 // network-namespace hosts. By default only the scenarios marked "ci": true; PEAT_SCENARIOS=all
 // (make test-long) runs every one, PEAT_SCENARIOS=name1,name2 the ones named.
 //
-//   node --test --test-reporter=spec test/scenarios/scenarios.test.mjs
-//   PEAT_SCENARIOS=all node --test test/scenarios/scenarios.test.mjs
+//   node --test --test-reporter=spec tests/scenarios/scenarios.test.mjs
+//   PEAT_SCENARIOS=all node --test tests/scenarios/scenarios.test.mjs
 //
 // Root only (network namespaces, TUN): as another user every test is skipped, and the line
 // "PEAT SCENARIOS SKIPPED: not root" tells CTest to report the test as skipped, not passed.
@@ -16,7 +16,7 @@ const wanted = (s) => (pick === "all" ? true : pick === "ci" ? s.ci === true : p
 const chosen = listScenarios().filter(({ scenario }) => wanted(scenario));
 const notRoot = process.getuid() !== 0;
 
-if (notRoot) console.log("PEAT SCENARIOS SKIPPED: not root (test/net needs network namespaces and TUN devices)");
+if (notRoot) console.log("PEAT SCENARIOS SKIPPED: not root (tests/net needs network namespaces and TUN devices)");
 if (!chosen.length) throw new Error(`no scenario matches PEAT_SCENARIOS=${pick}`);
 
 for (const { scenario } of chosen) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test/net/selftest.sh: end-to-end self-test of the test/net harness (root; ~1 minute).
+# tests/net/selftest.sh: end-to-end self-test of the tests/net harness (root; ~1 minute).
 # Builds 3 hosts and checks connectivity, delay (RTT), one-way delay, jitter, loss, rate (a TCP
 # transfer), latency of another link under that load, FIFO order across a delay change, reordering
 # with jitter, partition/heal, then teardown and cleanup after failures; finally the node wrapper
@@ -15,7 +15,7 @@ fi
 export PEATNET_ID=selftest
 export PEATNET_SEED=${PEATNET_SEED:-12345}
 # shellcheck source=hosts.sh
-source test/net/hosts.sh
+source tests/net/hosts.sh
 
 TMP=$(mktemp -d /tmp/peatnet-selftest.XXXXXX)
 pass=0
@@ -49,10 +49,10 @@ wait_ready() { # wait_ready FILE: a receiver printed READY
   done
   return 1
 }
-node_tool() { # node_tool HOST ARGS...: test/net/nettool.mjs inside HOST
+node_tool() { # node_tool HOST ARGS...: tests/net/nettool.mjs inside HOST
   local h=$1
   shift
-  peatnet_exec "$h" node test/net/nettool.mjs "$@"
+  peatnet_exec "$h" node tests/net/nettool.mjs "$@"
 }
 link_stat() { # link_stat A B KEY
   local s
@@ -210,14 +210,14 @@ sleeper=$( (peatnet_exec h2 sleep 1000 >/dev/null 2>&1 & echo $!))
 emu=$(cat "$(peatnet_run_dir)/netem.pid")
 sleep 0.2
 peatnet_down
-check "after peatnet_down: no namespace, emulator or state left" bash test/net/cleanup.sh --check selftest
+check "after peatnet_down: no namespace, emulator or state left" bash tests/net/cleanup.sh --check selftest
 check "a process left running inside a host was killed" gone "$sleeper"
 check "the emulator process is gone" gone "$emu"
 
 # A test script that fails half-way (set -e) still cleans up through the EXIT trap.
 PEATNET_ID=selftest-fail bash -c '
   set -e
-  source test/net/hosts.sh
+  source tests/net/hosts.sh
   peatnet_up 2
   peatnet_exec h1 sleep 1000 &
   false
@@ -225,12 +225,12 @@ PEATNET_ID=selftest-fail bash -c '
 ' >"$TMP/fail.out" 2>&1
 rc=$?
 check "failing script exits non-zero ($rc)" test $rc -ne 0
-check "failing script left nothing behind (EXIT trap)" bash test/net/cleanup.sh --check selftest-fail
+check "failing script left nothing behind (EXIT trap)" bash tests/net/cleanup.sh --check selftest-fail
 
 # A script killed by SIGTERM cleans up too (bash runs the trap once the current foreground
 # command returns: hence `sleep & wait`).
 PEATNET_ID=selftest-term bash -c '
-  source test/net/hosts.sh
+  source tests/net/hosts.sh
   peatnet_up 2
   echo up
   sleep 1000 &
@@ -240,11 +240,11 @@ term_pid=$!
 for ((i = 0; i < 100; i++)); do grep -q up "$TMP/term.out" && break; sleep 0.05; done
 kill -TERM $term_pid
 wait $term_pid 2>/dev/null
-check "SIGTERM'd script left nothing behind (EXIT trap)" bash test/net/cleanup.sh --check selftest-term
+check "SIGTERM'd script left nothing behind (EXIT trap)" bash tests/net/cleanup.sh --check selftest-term
 
 # A script killed by SIGKILL runs no trap: the emulator (--die-with-parent) removes the instance.
 PEATNET_ID=selftest-kill bash -c '
-  source test/net/hosts.sh
+  source tests/net/hosts.sh
   peatnet_up 2
   peatnet_exec h1 sleep 1000 &
   echo up
@@ -255,11 +255,11 @@ for ((i = 0; i < 100; i++)); do grep -q up "$TMP/kill.out" && break; sleep 0.05;
 kill -KILL $kill_pid
 wait $kill_pid 2>/dev/null
 for ((i = 0; i < 100; i++)); do
-  bash test/net/cleanup.sh --check selftest-kill >/dev/null && break
+  bash tests/net/cleanup.sh --check selftest-kill >/dev/null && break
   sleep 0.1
 done
-check "SIGKILL'd script left nothing behind (emulator's own cleanup)" bash test/net/cleanup.sh --check selftest-kill
-bash test/net/cleanup.sh selftest-kill
+check "SIGKILL'd script left nothing behind (emulator's own cleanup)" bash tests/net/cleanup.sh --check selftest-kill
+bash tests/net/cleanup.sh selftest-kill
 
 # The emulator itself, killed by a signal, removes its instance (on-exit cleanup.sh).
 PEATNET_ID=selftest-emu PEATNET_TRAP=0 peatnet_up 2 >/dev/null
@@ -268,20 +268,20 @@ emu=$(cat /run/peatnet/selftest-emu/netem.pid)
 sleep 0.2
 kill -TERM "$emu"
 for ((i = 0; i < 100; i++)); do gone "$emu" && break; sleep 0.05; done
-check "emulator killed by SIGTERM removed its instance itself" bash test/net/cleanup.sh --check selftest-emu
-bash test/net/cleanup.sh selftest-emu
+check "emulator killed by SIGTERM removed its instance itself" bash tests/net/cleanup.sh --check selftest-emu
+bash tests/net/cleanup.sh selftest-emu
 
 # ---------------------------------------------------------------------------------------------
-echo "# 8. node wrapper (test/net/net.test.mjs)"
-if node --test --test-reporter=spec test/net/net.test.mjs >"$TMP/node.out" 2>&1; then
-  ok "node --test test/net/net.test.mjs"
+echo "# 8. node wrapper (tests/net/net.test.mjs)"
+if node --test --test-reporter=spec tests/net/net.test.mjs >"$TMP/node.out" 2>&1; then
+  ok "node --test tests/net/net.test.mjs"
 else
-  bad "node --test test/net/net.test.mjs"
+  bad "node --test tests/net/net.test.mjs"
 fi
 grep -E '^(#|✔|✖)|^ℹ (pass|fail)' "$TMP/node.out" | sed 's/^/#   /'
 
 for id in selftest selftest-fail selftest-term selftest-kill selftest-emu; do
-  check "nothing of instance $id is left" bash test/net/cleanup.sh --check $id
+  check "nothing of instance $id is left" bash tests/net/cleanup.sh --check $id
 done
 rm -rf "$TMP"
 echo "# selftest took $((SECONDS - t_start)) s"

@@ -1,11 +1,11 @@
-// test/scenarios/run.mjs: runs DDIL scenarios written as data (test/scenarios/*.json; the step
-// vocabulary is in test/scenarios/README.md) on real network-namespace hosts (test/net) with
+// tests/scenarios/run.mjs: runs DDIL scenarios written as data (tests/scenarios/*.json; the step
+// vocabulary is in tests/scenarios/README.md) on real network-namespace hosts (tests/net) with
 // bad links between them. Root only.
 //
-//   node test/scenarios/run.mjs test/scenarios/split_brain_heal.json   # one or more files
-//   node test/scenarios/run.mjs --ci                                   # every "ci": true scenario
-//   node test/scenarios/run.mjs --all                                  # every scenario
-//   node --test test/scenarios/scenarios.test.mjs                      # the same under node:test
+//   node tests/scenarios/run.mjs tests/scenarios/split_brain_heal.json   # one or more files
+//   node tests/scenarios/run.mjs --ci                                   # every "ci": true scenario
+//   node tests/scenarios/run.mjs --all                                  # every scenario
+//   node --test tests/scenarios/scenarios.test.mjs                      # the same under node:test
 //
 // Each node is a real peat-node process started inside its host's namespace (PeatNet.spawn): mesh
 // listener tcp://<host addr>:4433, API on a unix socket in a temp dir (reachable from this, the
@@ -614,7 +614,7 @@ async function main(argv) {
   const ci = argv.includes("--ci");
   const files = argv.filter((a) => !a.startsWith("--"));
   if (!files.length && !all && !ci) {
-    console.error("usage: node test/scenarios/run.mjs (--ci | --all | FILE.json...)");
+    console.error("usage: node tests/scenarios/run.mjs (--ci | --all | FILE.json...)");
     return 2;
   }
   const chosen = files.length ? files.map((f) => ({ file: f, scenario: loadScenario(f) })) : listScenarios().filter((s) => all || s.scenario.ci === true);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scenario: the original's cross-cluster functional test, on two network-namespace hosts joined by
-# an emulated link (test/net/hosts.sh): nodes alpha-agent and bravo-agent, each peat-node inside
+# an emulated link (tests/net/hosts.sh): nodes alpha-agent and bravo-agent, each peat-node inside
 # its own host with its API on tcp://<host>:50051 and its mesh on tcp://<host>:4433, one formation
 # (same --app-id and --shared-key). Everything goes through curl + jq (Connect JSON), run inside
 # the hosts:
@@ -36,9 +36,9 @@ BIN=$(realpath "${PEAT_NODE_BIN:-build/peat-node}")
 LINK=${CROSS_NODE_LINK:-delay_ms=50 loss=0.01}
 TIMEOUT_S=${CROSS_NODE_TIMEOUT_S:-30}
 
-export PEATNET_ID=${PEATNET_ID:-xnode} # its own instance: runs beside other users of test/net
-# shellcheck source=test/net/hosts.sh
-source test/net/hosts.sh
+export PEATNET_ID=${PEATNET_ID:-xnode} # its own instance: runs beside other users of tests/net
+# shellcheck source=tests/net/hosts.sh
+source tests/net/hosts.sh
 
 TMP=$(mktemp -d /tmp/peat-cross-node.XXXXXX)
 declare -A PID
