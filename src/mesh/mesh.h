@@ -77,7 +77,8 @@ struct ConnectRequest;  // one ConnectPeer call in progress (mesh.cc)
 
 class Mesh : public MeshControl {
  public:
-  // `store` must outlive the Mesh.
+  // `store` must outlive the Mesh. The store's answers to writes in flight are posted to the mesh
+  // loop, so close the store after Stop() and before destroying the Mesh (as the node does).
   Mesh(MeshOptions options, std::string endpoint_id, std::string node_id,
        store::DocumentStore& store);
   ~Mesh() override;
