@@ -22,6 +22,7 @@
 #include "bench_docs.h"
 #include "crypto/random.h"
 #include "store/sqlite_document_store.h"
+#include "temp_dir.h"
 
 namespace peat::store {
 namespace {
@@ -34,22 +35,7 @@ std::string Doc(size_t i, uint64_t seq) {
   return bench::MakeDoc(rng, i, seq);
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "peat-bench-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = peat::testing::TempDir;
 
 const SecureBytes& Key() {
   static const SecureBytes key = [] {

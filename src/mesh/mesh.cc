@@ -9,7 +9,6 @@
 
 #include "mesh/identity.h"
 #include "mesh/peer_address.h"
-#include "mesh/tls_transport.h"
 
 namespace peat::mesh {
 
@@ -35,13 +34,19 @@ struct ConnectRequest {
   std::vector<std::string> addresses;
   int attempt = 0;
   MeshControl::Done done;
-  std::unique_ptr<boost::asio::steady_timer> timer;
+  std::unique_ptr<Timer> timer;  // the gap between attempts
 };
 
-Mesh::Mesh(MeshOptions options, const Ed25519Key& key, std::string endpoint_id, std::string node_id,
+namespace {
+// While a Drain waits, the peers' state is also rechecked this often (acks and closed sessions
+// recheck at once; this catches the rest, e.g. a peer that paused its stream).
+constexpr std::chrono::milliseconds kDrainPoll{20};
+}  // namespace
+
+Mesh::Mesh(MeshOptions options, std::string endpoint_id, std::string node_id,
            store::DocumentStore& store)
     : options_(std::move(options)),
-      key_(key),
+      clock_(*options_.clock),
       endpoint_id_(std::move(endpoint_id)),
       node_id_(std::move(node_id)),
       store_(store) {}
@@ -62,11 +67,10 @@ Status Mesh::Start() {
   env_.lanes = BuildPriorityLanes(options_.collection_priorities);
   env_.feed_advanced = [this] { OnFeedAdvanced(); };
   env_.peer_acked = [this](const std::string& peer, uint64_t seq) { OnPeerAcked(peer, seq); };
+  env_.clock = &clock_;
 
-  TlsTransportOptions topts;
-  topts.max_frame_bytes = options_.max_frame_bytes;
-  topts.handshake_timeout = options_.session.handshake_timeout;
-  auto transport = TlsTransport::Create(io_, key_, topts);
+  if (!options_.transport_factory) return FailedPreconditionError("mesh: no transport factory");
+  auto transport = options_.transport_factory(io_);
   if (!transport.ok()) return transport.status();
   transport_ = std::move(*transport);
 
@@ -104,10 +108,14 @@ Status Mesh::Start() {
     RegisterOnLoop(std::move(r), /*persist=*/false);
   }
 
+  drain_poll_ = clock_.MakeTimer(io_);
   work_.emplace(io_.get_executor());
-  thread_ = std::thread([this] {
+  std::promise<void> loop_exited;
+  loop_exited_ = loop_exited.get_future();
+  thread_ = std::thread([this, loop_exited = std::move(loop_exited)]() mutable {
     pthread_setname_np(pthread_self(), "peat-mesh");
     io_.run();
+    loop_exited.set_value();
   });
   return Status::Ok();
 }
@@ -119,8 +127,13 @@ void Mesh::Stop() {
     std::promise<void> closed;
     boost::asio::post(io_, [this, &closed] {
       for (auto& [id, peer] : registered_) {
-        if (peer.timer) peer.timer->cancel();
+        if (peer.timer) peer.timer->Cancel();
       }
+      connect_gaps_.clear();  // their timers go with them; those callers get no answer
+      auto drains = std::move(drains_);
+      drains_.clear();
+      for (auto& [id, waiter] : drains) waiter.done(false);
+      if (drain_poll_) drain_poll_->Cancel();
       for (const auto& s : std::vector<SessionPtr>(sessions_.begin(), sessions_.end())) {
         s->Close("shutdown");
       }
@@ -129,11 +142,9 @@ void Mesh::Stop() {
     });
     closed.get_future().wait();
     work_.reset();
-    // Closing connections flush briefly: the loop ends by itself when they are done; bounded.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    while (!io_.stopped() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    // Closing connections flush briefly: the loop ends by itself when they are done; bounded
+    // (in real time, whatever the mesh clock).
+    loop_exited_.wait_for(std::chrono::seconds(3));
     io_.stop();
     thread_.join();
   }
@@ -143,21 +154,66 @@ void Mesh::Stop() {
   transport_.reset();
 }
 
-bool Mesh::Drain(std::chrono::steady_clock::time_point deadline) {
-  if (!thread_.joinable()) return true;
-  while (true) {
-    bool caught_up = RunOnLoop<bool>(
-        [this] {
-          for (const auto& [id, s] : established_) {
-            if (!s->OutboundCaughtUp()) return false;
-          }
-          return true;
-        },
-        true);
-    if (caught_up) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+bool Mesh::Drain(Clock::TimePoint deadline) {
+  auto result = std::make_shared<std::promise<bool>>();
+  auto answer = result->get_future();
+  DrainAsync(deadline, [result](bool caught_up) { result->set_value(caught_up); });
+  // The deadline timer answers by `deadline`; this real-time bound only covers a wedged loop.
+  const auto bound =
+      std::max(deadline - clock_.Now(), Clock::Duration::zero()) + std::chrono::seconds(2);
+  if (answer.wait_for(bound) != std::future_status::ready) return false;
+  return answer.get();
+}
+
+void Mesh::DrainAsync(Clock::TimePoint deadline, std::function<void(bool)> done) {
+  if (stopped_.load() || !thread_.joinable()) return done(true);
+  boost::asio::post(io_, [this, deadline, done = std::move(done)]() mutable {
+    if (stopped_.load() || OutboundCaughtUp()) return done(true);  // Stop() raced us
+    const uint64_t id = next_drain_id_++;
+    auto& waiter = drains_[id];
+    waiter.done = std::move(done);
+    waiter.deadline = clock_.MakeTimer(io_);
+    waiter.deadline->Arm(deadline - clock_.Now(), [this, id](bool expired) {
+      if (expired) FinishDrain(id, false);
+    });
+    if (drains_.size() == 1) {
+      drain_poll_->Arm(kDrainPoll, [this](bool expired) {
+        if (expired) CheckDrains();
+      });
+    }
+  });
+}
+
+bool Mesh::OutboundCaughtUp() const {
+  for (const auto& [id, s] : established_) {
+    if (!s->OutboundCaughtUp()) return false;
   }
+  return true;
+}
+
+// Answers every pending Drain if the peers caught up; keeps polling while some wait.
+void Mesh::CheckDrains() {
+  if (drains_.empty()) return;
+  if (!OutboundCaughtUp()) {
+    drain_poll_->Arm(kDrainPoll, [this](bool expired) {
+      if (expired) CheckDrains();
+    });
+    return;
+  }
+  drain_poll_->Cancel();
+  std::vector<uint64_t> ids;
+  for (const auto& [id, waiter] : drains_) ids.push_back(id);
+  for (uint64_t id : ids) FinishDrain(id, true);
+}
+
+void Mesh::FinishDrain(uint64_t id, bool caught_up) {
+  auto it = drains_.find(id);
+  if (it == drains_.end()) return;
+  DrainWaiter waiter = std::move(it->second);
+  drains_.erase(it);
+  if (drains_.empty()) drain_poll_->Cancel();
+  waiter.deadline->Cancel();
+  waiter.done(caught_up);
 }
 
 template <typename T>
@@ -179,7 +235,7 @@ void Mesh::RegisterOnLoop(store::PeerRecord record, bool persist) {
   if (inserted) {
     peer.backoff = std::make_unique<Backoff>(options_.redial_initial, options_.redial_max,
                                              std::hash<std::string>{}(id) ^ next_seed_++);
-    peer.timer = std::make_unique<boost::asio::steady_timer>(io_);
+    peer.timer = clock_.MakeTimer(io_);
   }
   const bool was_static = !inserted && peer.record.is_static;
   peer.record = std::move(record);
@@ -196,9 +252,8 @@ void Mesh::RegisterOnLoop(store::PeerRecord record, bool persist) {
 void Mesh::ScheduleRedial(const std::string& endpoint_id, std::chrono::milliseconds delay) {
   auto it = registered_.find(endpoint_id);
   if (it == registered_.end() || stopped_.load()) return;
-  it->second.timer->expires_after(delay);
-  it->second.timer->async_wait([this, endpoint_id](const boost::system::error_code& ec) {
-    if (!ec) RedialNow(endpoint_id);
+  it->second.timer->Arm(delay, [this, endpoint_id](bool expired) {
+    if (expired) RedialNow(endpoint_id);
   });
 }
 
@@ -320,7 +375,7 @@ void Mesh::OnEstablished(const SessionPtr& session) {
 // redialed within a second instead. Rare (one per new session), so it cannot storm.
 void Mesh::RedialSoonAfterReconnect(const std::string& connected_peer) {
   const auto soon = std::chrono::milliseconds(1'000);
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_.Now();
   for (auto& [id, peer] : registered_) {
     if (id == connected_peer || peer.dialing || established_.count(id)) continue;
     if (peer.timer->expiry() <= now + soon) continue;
@@ -353,6 +408,7 @@ void Mesh::OnSessionClosed(const SessionPtr& session, const Status& why,
   if (it == established_.end() || it->second != session) return;
   established_.erase(it);
   UpdateConnectedCount();
+  CheckDrains();  // a peer that went away no longer holds a Drain up
   spdlog::info("mesh peer {} disconnected: {}", ShortEndpointId(peer), why.message());
   if (registered_.count(peer) && !stopped_.load()) {
     ScheduleRedial(peer, registered_[peer].backoff->Next());
@@ -360,6 +416,7 @@ void Mesh::OnSessionClosed(const SessionPtr& session, const Status& why,
 }
 
 void Mesh::OnPeerAcked(const std::string& peer, uint64_t seq) {
+  CheckDrains();
   if (!options_.member_acks || !options_.member_acks->Acknowledge(peer, seq)) return;
   auto& p = ack_persistence_[peer];
   p.wanted = std::max(p.wanted, seq);
@@ -413,7 +470,7 @@ void Mesh::ConnectPeer(std::string endpoint_id, std::vector<std::string> address
   req->addresses = std::move(ordered);
   req->done = std::move(done);
   boost::asio::post(io_, [this, req] {
-    req->timer = std::make_unique<boost::asio::steady_timer>(io_);
+    req->timer = clock_.MakeTimer(io_);
     ConnectAttempt(req);
   });
 }
@@ -439,9 +496,13 @@ void Mesh::ConnectAttempt(std::shared_ptr<ConnectRequest> req) {
                       req->attempt >= options_.connect_attempts || stopped_.load()) {
                     return req->done(std::move(status));
                   }
-                  req->timer->expires_after(options_.connect_attempt_gap);
-                  req->timer->async_wait([this, req](const boost::system::error_code& ec) {
-                    if (ec) return req->done(UnavailableError("mesh stopped"));
+                  connect_gaps_.insert(req);
+                  std::weak_ptr<ConnectRequest> weak = req;
+                  req->timer->Arm(options_.connect_attempt_gap, [this, weak](bool expired) {
+                    auto req = weak.lock();
+                    if (!req) return;  // the mesh stopped
+                    connect_gaps_.erase(req);
+                    if (!expired) return req->done(UnavailableError("mesh stopped"));
                     ConnectAttempt(req);
                   });
                 });
@@ -450,7 +511,7 @@ void Mesh::ConnectAttempt(std::shared_ptr<ConnectRequest> req) {
 void Mesh::DisconnectPeer(std::string endpoint_id, Done done) {
   boost::asio::post(io_, [this, endpoint_id = std::move(endpoint_id), done = std::move(done)] {
     if (auto it = registered_.find(endpoint_id); it != registered_.end()) {
-      it->second.timer->cancel();
+      it->second.timer->Cancel();
       registered_.erase(it);
     }
     if (auto it = established_.find(endpoint_id); it != established_.end()) {
@@ -458,6 +519,7 @@ void Mesh::DisconnectPeer(std::string endpoint_id, Done done) {
       established_.erase(it);
       UpdateConnectedCount();
       s->Close("disconnected by request");
+      CheckDrains();
     }
     for (const auto& s : std::vector<SessionPtr>(sessions_.begin(), sessions_.end())) {
       if (s->peer_endpoint_id() == endpoint_id) s->Close("disconnected by request");
@@ -496,6 +558,7 @@ void Mesh::SetSyncActive(bool active) {
     for (const auto& s : std::vector<SessionPtr>(sessions_.begin(), sessions_.end())) {
       s->SetSyncActive(active);
     }
+    CheckDrains();  // a paused stream has nothing to drain
   });
 }
 
@@ -524,7 +587,7 @@ void Mesh::AppendMetrics(std::string& out) const {
   auto peers = RunOnLoop<std::vector<PeerSample>>(
       [this] {
         std::map<std::string, PeerSample> by_peer;
-        const auto now = std::chrono::steady_clock::now();
+        const auto now = clock_.Now();
         for (const auto& [id, totals] : peer_closed_bytes_) {
           by_peer[id] = PeerSample{ShortEndpointId(id), false, totals.first, totals.second, 0, -1};
         }

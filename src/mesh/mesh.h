@@ -8,6 +8,9 @@
 // dialed by the smaller endpoint id wins (both sides decide alike); between two connections of
 // the same dialer the newer wins (the older is probably dead and not yet noticed).
 //
+// Time and the network are injected (MeshOptions::clock, ::transport_factory): the node passes
+// RealClock() and TlsTransportFactory; unit tests a fake clock and an in-memory transport.
+//
 // Threading: public methods are thread-safe (they post to the loop); Start/Drain/Stop are called
 // from the node's control thread. AppendMetrics and Drain wait for the loop (bounded) and must
 // not be called on it.
@@ -16,9 +19,9 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,8 +31,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
-#include "crypto/ed25519.h"
 #include "crypto/secure_bytes.h"
 #include "mesh/backoff.h"
 #include "mesh/formation_proof.h"
@@ -64,13 +67,19 @@ struct MeshOptions {
   int connect_attempts = 3;
   std::chrono::milliseconds connect_attempt_gap{200};
   std::chrono::milliseconds dial_timeout{3'000};
-  size_t max_frame_bytes = 16u << 20;
+  // Makes the transport at Start (required; the node's is TlsTransportFactory).
+  TransportFactory transport_factory;
+  // Time and timers of the mesh and its sessions; must outlive the Mesh.
+  Clock* clock = &RealClock();
 };
+
+struct ConnectRequest;  // one ConnectPeer call in progress (mesh.cc)
 
 class Mesh : public MeshControl {
  public:
-  // `key` and `store` must outlive the Mesh.
-  Mesh(MeshOptions options, const Ed25519Key& key, std::string endpoint_id, std::string node_id,
+  // `store` must outlive the Mesh. The store's answers to writes in flight are posted to the mesh
+  // loop, so close the store after Stop() and before destroying the Mesh (as the node does).
+  Mesh(MeshOptions options, std::string endpoint_id, std::string node_id,
        store::DocumentStore& store);
   ~Mesh() override;
 
@@ -79,9 +88,13 @@ class Mesh : public MeshControl {
   Status Start();
   // The bound listener address, "ip:port".
   const std::string& listen_address() const { return listen_address_; }
-  // Waits (until `deadline`) for every connected peer to acknowledge our feed up to its current
-  // head: pending changes reach peers before shutdown. True if they all did.
-  bool Drain(std::chrono::steady_clock::time_point deadline);
+  // Waits (until `deadline`, on the mesh clock) for every connected peer to acknowledge our feed
+  // up to its current head: pending changes reach peers before shutdown. True if they all did
+  // (also when the mesh is not running).
+  bool Drain(Clock::TimePoint deadline);
+  // The same without blocking: `done` runs on the loop once the peers caught up (true) or at
+  // `deadline` (false); at once on the calling thread, with true, if the mesh is not running.
+  void DrainAsync(Clock::TimePoint deadline, std::function<void(bool caught_up)> done);
   // Closes every session and the listener, stops the loop. Idempotent.
   void Stop();
 
@@ -102,8 +115,12 @@ class Mesh : public MeshControl {
   struct RegisteredPeer {
     store::PeerRecord record;
     std::unique_ptr<Backoff> backoff;
-    std::unique_ptr<boost::asio::steady_timer> timer;
+    std::unique_ptr<Timer> timer;
     bool dialing = false;
+  };
+  struct DrainWaiter {
+    std::function<void(bool)> done;
+    std::unique_ptr<Timer> deadline;
   };
   using SessionPtr = std::shared_ptr<ReplicationSession>;
   using DialDone = std::function<void(Status)>;
@@ -114,7 +131,7 @@ class Mesh : public MeshControl {
   void RedialNow(const std::string& endpoint_id);
   void DialAddresses(std::string endpoint_id, std::vector<std::string> addresses, size_t index,
                      Status last_error, DialDone done);
-  void ConnectAttempt(std::shared_ptr<struct ConnectRequest> req);
+  void ConnectAttempt(std::shared_ptr<ConnectRequest> req);
   SessionPtr AdoptConnection(std::shared_ptr<MeshConnection> connection, DialDone handshake_done);
   void OnEstablished(const SessionPtr& session);
   void OnSessionClosed(const SessionPtr& session, const Status& why,
@@ -124,11 +141,14 @@ class Mesh : public MeshControl {
   void OnPeerAcked(const std::string& peer, uint64_t seq);
   void PersistMemberAck(const std::string& peer);
   void UpdateConnectedCount();
+  bool OutboundCaughtUp() const;
+  void CheckDrains();
+  void FinishDrain(uint64_t id, bool caught_up);
   template <typename T>
   T RunOnLoop(std::function<T()> fn, T fallback) const;
 
   MeshOptions options_;
-  const Ed25519Key& key_;
+  Clock& clock_;
   const std::string endpoint_id_;
   const std::string node_id_;
   store::DocumentStore& store_;
@@ -136,6 +156,7 @@ class Mesh : public MeshControl {
   mutable boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
+  std::future<void> loop_exited_;  // ready when the loop thread's io_.run() returned
   std::unique_ptr<Transport> transport_;
   std::optional<FormationKey> formation_key_;
   SessionEnvironment env_;
@@ -154,7 +175,12 @@ class Mesh : public MeshControl {
   std::map<std::string, SessionPtr> established_;  // by peer endpoint id
   std::set<SessionPtr> sessions_;                  // every live session (handshaking too)
   std::map<const ReplicationSession*, DialDone> handshake_waiters_;
-  uint64_t closed_bytes_sent_ = 0;  // wire bytes of connections that already closed
+  // ConnectPeer requests waiting out the gap between attempts (their timers hold them weakly).
+  std::set<std::shared_ptr<ConnectRequest>> connect_gaps_;
+  std::map<uint64_t, DrainWaiter> drains_;
+  uint64_t next_drain_id_ = 1;
+  std::unique_ptr<Timer> drain_poll_;  // rechecks pending drains while there are any
+  uint64_t closed_bytes_sent_ = 0;     // wire bytes of connections that already closed
   uint64_t closed_bytes_received_ = 0;
   std::map<std::string, std::pair<uint64_t, uint64_t>> peer_closed_bytes_;  // sent, received
   uint64_t next_seed_ = 1;

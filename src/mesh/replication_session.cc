@@ -25,8 +25,8 @@ ReplicationSession::ReplicationSession(boost::asio::io_context& io, const Sessio
       connection_(std::move(connection)),
       callbacks_(std::move(callbacks)),
       serial_(g_next_serial.fetch_add(1)),
-      handshake_timer_(io),
-      keepalive_timer_(io),
+      handshake_timer_(env.clock->MakeTimer(io)),
+      keepalive_timer_(env.clock->MakeTimer(io)),
       send_window_([&env] {
         SendWindowOptions o = env.options.send_window;
         o.max_batch_bytes = env.options.batch_max_bytes;
@@ -43,7 +43,7 @@ void ReplicationSession::Start(bool sync_active) {
   if (started_) return;
   started_ = true;
   sync_active_ = sync_active;
-  last_received_ = last_sent_ = std::chrono::steady_clock::now();
+  last_received_ = last_sent_ = env_.clock->Now();
   std::weak_ptr<ReplicationSession> weak = weak_from_this();
   connection_->Start(
       [weak](std::string frame) {
@@ -75,9 +75,8 @@ void ReplicationSession::Start(bool sync_active) {
   hello->set_last_seq(env_.store->LastSeq());
   SendFrame(frame);
 
-  handshake_timer_.expires_after(env_.options.handshake_timeout);
-  handshake_timer_.async_wait([weak](const boost::system::error_code& ec) {
-    if (ec) return;
+  handshake_timer_->Arm(env_.options.handshake_timeout, [weak](bool expired) {
+    if (!expired) return;
     auto self = weak.lock();
     if (self && !self->established_ && !self->closed_) {
       self->FailHandshake("timeout", "no Hello within the handshake timeout");
@@ -88,7 +87,7 @@ void ReplicationSession::Start(bool sync_active) {
 void ReplicationSession::SendFrame(const v1::Frame& frame) {
   if (closed_) return;
   connection_->Send(frame.SerializeAsString());
-  last_sent_ = std::chrono::steady_clock::now();
+  last_sent_ = env_.clock->Now();
 }
 
 void ReplicationSession::Close(const std::string& reason) {
@@ -102,8 +101,8 @@ void ReplicationSession::Close(const std::string& reason) {
 void ReplicationSession::OnConnectionClosed(const Status& why) {
   if (closed_) return;
   closed_ = true;
-  handshake_timer_.cancel();
-  keepalive_timer_.cancel();
+  handshake_timer_->Cancel();
+  keepalive_timer_->Cancel();
   auto self = shared_from_this();
   if (callbacks_.on_closed) callbacks_.on_closed(self, why, handshake_failure_);
 }
@@ -120,7 +119,7 @@ void ReplicationSession::FailHandshake(const std::string& reason, const std::str
 
 void ReplicationSession::OnFrame(std::string bytes) {
   if (closed_) return;
-  last_received_ = std::chrono::steady_clock::now();
+  last_received_ = env_.clock->Now();
   v1::Frame frame;
   if (!frame.ParseFromString(bytes)) {
     env_.counters->bad_frames.Inc();
@@ -204,7 +203,7 @@ void ReplicationSession::OnHello(const v1::Frame& frame) {
     FailHandshake("bad_proof", "the peer does not prove this formation's --shared-key");
     return;
   }
-  handshake_timer_.cancel();
+  handshake_timer_->Cancel();
   established_ = true;
   peer_node_id_ = hello.node_id();
   peer_epoch_ = hello.store_epoch();
@@ -247,7 +246,7 @@ void ReplicationSession::RequestStream() {
     }
     in_.epoch = peer_epoch_;
   }
-  last_progress_ = std::chrono::steady_clock::now();
+  last_progress_ = env_.clock->Now();
   v1::Frame frame;
   auto* req = frame.mutable_sync_request();
   req->set_stream_id(in_.stream_id);
@@ -359,7 +358,7 @@ void ReplicationSession::SendBatch(std::vector<store::FeedEntry> entries, uint64
   }
   env_.counters->batches_sent.Inc();
   env_.counters->changes_sent.Inc(entries.size());
-  send_window_.OnSent(frame.ByteSizeLong(), std::chrono::steady_clock::now());
+  send_window_.OnSent(frame.ByteSizeLong(), env_.clock->Now());
   SendFrame(frame);
 }
 
@@ -368,7 +367,7 @@ void ReplicationSession::OnBatchAck(const v1::Frame& frame) {
   if (ack.stream_id() != out_.stream_id || send_window_.in_flight_batches() == 0) {
     return;  // an older stream
   }
-  send_window_.OnAcked(std::chrono::steady_clock::now());
+  send_window_.OnAcked(env_.clock->Now());
   if (ack.through_seq() > out_.acked) {
     out_.acked = ack.through_seq();
     if (env_.peer_acked) env_.peer_acked(peer_endpoint_id(), out_.acked);
@@ -411,7 +410,7 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
 void ReplicationSession::OnBatchMerged(uint64_t stream_id, uint64_t through_seq, size_t changes,
                                        Status status) {
   if (merges_pending_ > 0) --merges_pending_;
-  last_progress_ = std::chrono::steady_clock::now();
+  last_progress_ = env_.clock->Now();
   if (!status.ok()) {
     env_.counters->merge_failures.Inc();
     spdlog::warn("mesh peer {}: merging a batch of {} change(s) failed ({}); reconnecting",
@@ -430,20 +429,19 @@ void ReplicationSession::OnBatchMerged(uint64_t stream_id, uint64_t through_seq,
 }
 
 void ReplicationSession::ArmKeepalive() {
-  keepalive_timer_.expires_after(
-      std::min({env_.options.ping_interval, env_.options.keepalive_timeout,
-                env_.options.stall_timeout}) /
-      2);
   std::weak_ptr<ReplicationSession> weak = weak_from_this();
-  keepalive_timer_.async_wait([weak](const boost::system::error_code& ec) {
-    if (ec) return;
-    if (auto self = weak.lock()) self->OnKeepaliveTimer();
-  });
+  keepalive_timer_->Arm(std::min({env_.options.ping_interval, env_.options.keepalive_timeout,
+                                  env_.options.stall_timeout}) /
+                            2,
+                        [weak](bool expired) {
+                          if (!expired) return;
+                          if (auto self = weak.lock()) self->OnKeepaliveTimer();
+                        });
 }
 
 void ReplicationSession::OnKeepaliveTimer() {
   if (closed_) return;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = env_.clock->Now();
   if (now - last_received_ > env_.options.keepalive_timeout) {
     spdlog::warn(
         "mesh peer {} silent for {} ms; closing the link", ShortEndpointId(peer_endpoint_id()),

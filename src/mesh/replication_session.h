@@ -16,6 +16,8 @@
 //   stays up. StartSync resumes from the checkpoints, so writes made while paused flow.
 // - Keepalive: Ping after send silence, close after receive silence.
 //
+// Time: read and waited for through env.clock (common/clock.h), so tests can run it on a fake.
+//
 // Threading: lives on the mesh loop (one thread); every method must be called there. Store
 // callbacks (writer thread) are posted back to the loop; a session destroyed meanwhile is
 // skipped (weak_ptr).
@@ -23,13 +25,13 @@
 
 #include <array>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "mesh/formation_proof.h"
 #include "mesh/mesh_counters.h"
@@ -65,6 +67,8 @@ struct SessionEnvironment {
   // The peer now holds our feed through `seq` (it acknowledged a batch, or asked to resume
   // after it): tombstone purge waits for this (MemberAckTracker).
   std::function<void(const std::string& peer, uint64_t seq)> peer_acked;
+  // Time and timers (never null; must outlive the sessions).
+  Clock* clock = &RealClock();
 };
 
 class ReplicationSession : public std::enable_shared_from_this<ReplicationSession> {
@@ -109,7 +113,7 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   // Peer's feed head as last reported, and how far we merged it.
   uint64_t peer_last_seq() const { return peer_last_seq_; }
   uint64_t inbound_checkpoint() const { return in_.checkpoint; }
-  std::chrono::steady_clock::time_point last_contact() const { return last_received_; }
+  Clock::TimePoint last_contact() const { return last_received_; }
   const SendWindow& send_window() const { return send_window_; }
   // True when the peer asked for our feed and has acknowledged everything up to our head (or
   // does not want it now): nothing of ours is waiting to reach it.
@@ -155,8 +159,8 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   std::shared_ptr<MeshConnection> connection_;
   Callbacks callbacks_;
   const uint64_t serial_;
-  boost::asio::steady_timer handshake_timer_;
-  boost::asio::steady_timer keepalive_timer_;
+  std::unique_ptr<Timer> handshake_timer_;
+  std::unique_ptr<Timer> keepalive_timer_;
 
   bool started_ = false;
   bool established_ = false;
@@ -171,10 +175,10 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   Outbound out_;
   SendWindow send_window_;
   Inbound in_;
-  std::chrono::steady_clock::time_point last_received_;
-  std::chrono::steady_clock::time_point last_progress_;  // inbound: last merge or stream request
+  Clock::TimePoint last_received_;
+  Clock::TimePoint last_progress_;  // inbound: last merge or stream request
   uint32_t merges_pending_ = 0;
-  std::chrono::steady_clock::time_point last_sent_;
+  Clock::TimePoint last_sent_;
 };
 
 }  // namespace peat::mesh

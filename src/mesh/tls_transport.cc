@@ -458,4 +458,12 @@ void TlsTransport::Stop() {
   }
 }
 
+TransportFactory TlsTransportFactory(const Ed25519Key& identity, TlsTransportOptions options) {
+  return [&identity, options](asio::io_context& io) -> StatusOr<std::unique_ptr<Transport>> {
+    auto transport = TlsTransport::Create(io, identity, options);
+    if (!transport.ok()) return transport.status();
+    return std::unique_ptr<Transport>(std::move(*transport));
+  };
+}
+
 }  // namespace peat::mesh

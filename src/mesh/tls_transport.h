@@ -102,4 +102,8 @@ class TlsTransport final : public Transport {
   std::shared_ptr<State> state_;
 };
 
+// A TransportFactory (transport.h) making a TlsTransport for `identity` (which must outlive the
+// factory) with `options`.
+TransportFactory TlsTransportFactory(const Ed25519Key& identity, TlsTransportOptions options = {});
+
 }  // namespace peat::mesh

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -79,5 +80,10 @@ class Transport {
   // Stops listening and closes every connection it created.
   virtual void Stop() = 0;
 };
+
+// Makes the transport of a mesh whose loop runs `io` (MeshOptions::transport_factory): the
+// node's is TlsTransportFactory (tls_transport.h), tests connect meshes in memory.
+using TransportFactory =
+    std::function<StatusOr<std::unique_ptr<Transport>>(boost::asio::io_context& io)>;
 
 }  // namespace peat::mesh

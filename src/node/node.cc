@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "crypto/base64.h"
+#include "mesh/tls_transport.h"
 #include "node/data_dir.h"
 #include "service/document_service.h"
 #include "service/peer_service.h"
@@ -274,8 +275,10 @@ Status Node::StartMesh() {
   options.collection_priorities = config_.collection_priorities;
   options.member_acks = member_acks_;
   options.on_sync_changed = [this](bool) { LogPhaseChange(); };  // READY ↔ SYNCING
-  mesh_ = std::make_unique<mesh::Mesh>(std::move(options), identity_->key, endpoint_id_, node_id_,
-                                       *store_);
+  mesh::TlsTransportOptions transport;  // the TLS handshake is bounded like the formation's
+  transport.handshake_timeout = options.session.handshake_timeout;
+  options.transport_factory = mesh::TlsTransportFactory(identity_->key, transport);
+  mesh_ = std::make_unique<mesh::Mesh>(std::move(options), endpoint_id_, node_id_, *store_);
   return mesh_->Start();
 }
 

@@ -1,5 +1,6 @@
 // ServiceHarness: drives the document, typed-collection and Subscribe services through a real
-// RpcRouter over in-memory exchanges, backed by a FakeDocumentStore, for unit tests.
+// RpcRouter over in-memory exchanges, backed by a FakeDocumentStore, for unit tests; Register()
+// adds other services (e.g. the peer service over a fake mesh).
 //
 // The test thread runs the io_context (the "connection thread"); handlers that answer on the
 // blocking pool and store writer threads hop back onto it through the ServerCall. RunUntil()
@@ -137,8 +138,13 @@ class ServiceHarness {
     RegisterTypedCollectionService(table, store, pool);
     RegisterSubscribeService(table, store, snapshot_pool ? *snapshot_pool : pool,
                              &subscriber_metrics, limits);
-    router = std::make_unique<rpc::RpcRouter>(table, rpc::RouterOptions{}, metrics, streams,
-                                              rpc::OpsHooks{});
+    BuildRouter();
+  }
+
+  // Registers more methods (e.g. the peer service over a fake mesh); call before any request.
+  void Register(const std::function<void(rpc::MethodTable&)>& add) {
+    add(table);
+    BuildRouter();  // the router indexes its methods when built
   }
 
   ~ServiceHarness() {
@@ -233,6 +239,11 @@ class ServiceHarness {
  private:
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io.get_executor()};
   std::vector<std::shared_ptr<TestExchange>> exchanges_;
+
+  void BuildRouter() {
+    router = std::make_unique<rpc::RpcRouter>(table, rpc::RouterOptions{}, metrics, streams,
+                                              rpc::OpsHooks{});
+  }
 };
 
 }  // namespace peat::service::testing

@@ -23,23 +23,14 @@
 #include "crypto/random.h"
 #include "store/document_cipher.h"
 #include "store/sqlite_document_store.h"
+#include "temp_dir.h"
 
 namespace peat::store::testing {
 
-class TempDir {
+// Store tests name their temporary directories peat-store-*.
+class TempDir : public peat::testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "peat-store-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : peat::testing::TempDir("peat-store") {}
 };
 
 // A wall clock tests move by hand.

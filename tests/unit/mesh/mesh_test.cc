@@ -1,0 +1,325 @@
+// Mesh over an in-memory network (fake_network.h) with a fake clock: two or three meshes, each
+// with its own SQLite store, on their real loop threads. Time moves only when a test advances
+// it, so backoffs and deadlines are checked to the millisecond without sleeping; the tests wait
+// for conditions by round trips through the mesh loops (a real-time bound is only a safety net).
+#include "mesh/mesh.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/fake_clock.h"
+#include "mesh/fake_network.h"
+#include "peat/mesh/v1/mesh.pb.h"
+#include "store/store_test_util.h"
+
+namespace peat::mesh {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using store::testing::BaseOptions;
+using store::testing::OpenOrDie;
+using store::testing::PutSync;
+using store::testing::TempDir;
+
+const std::string kIdA(64, 'a');  // the smaller id: its dial wins a tie
+const std::string kIdB(64, 'b');
+const std::string kAddrA = "127.0.0.1:4001";
+const std::string kAddrB = "127.0.0.1:4002";
+constexpr auto kSafetyNet = seconds(20);  // real time; only a broken test waits this long
+
+// Blocks on an answer a mesh gives on its loop; nullopt if none came within the safety net.
+template <typename T>
+std::optional<T> Await(const std::function<void(std::function<void(T)>)>& ask) {
+  auto answer = std::make_shared<std::promise<T>>();
+  auto future = answer->get_future();
+  ask([answer](T value) { answer->set_value(std::move(value)); });
+  if (future.wait_for(kSafetyNet) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
+
+class MeshTest : public ::testing::Test {
+ protected:
+  struct TestNode {
+    std::string id;
+    TempDir dir;
+    std::unique_ptr<store::SqliteDocumentStore> store;
+    std::unique_ptr<Mesh> mesh;
+    bool running = false;
+  };
+
+  ~MeshTest() override {
+    // Every mesh stops before any is destroyed: a running loop may still post to another. Then
+    // the stores close: their writers finish in-flight merges and saves, whose answers post to
+    // the (stopped, still alive) mesh loops. As in the node: mesh stopped, store closed, mesh gone.
+    for (auto& n : nodes_) n->mesh->Stop();
+    for (auto& n : nodes_) n->store.reset();
+  }
+
+  TestNode& AddNode(const std::string& id, const std::string& address,
+                    std::vector<store::PeerRecord> static_peers = {}) {
+    auto n = std::make_unique<TestNode>();
+    n->id = id;
+    auto so = BaseOptions(n->dir.path());
+    so.node_tag = 0x1000 + nodes_.size();
+    n->store = OpenOrDie(so);
+    MeshOptions o;
+    o.listen_ip = address.substr(0, address.find(':'));
+    o.listen_port = static_cast<uint16_t>(std::stoi(address.substr(address.find(':') + 1)));
+    o.app_id = "mesh-test";
+    o.static_peers = std::move(static_peers);
+    o.transport_factory = net_.Factory(id);
+    o.clock = &clock_;
+    n->mesh = std::make_unique<Mesh>(std::move(o), id, "node-" + id.substr(0, 1), *n->store);
+    nodes_.push_back(std::move(n));
+    return *nodes_.back();
+  }
+  void Start(TestNode& n) {
+    Status st = n.mesh->Start();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    n.running = true;
+  }
+  void Stop(TestNode& n) {
+    n.mesh->Stop();
+    n.running = false;
+  }
+
+  static std::vector<PeerView> Peers(TestNode& n) {
+    auto peers = Await<std::vector<PeerView>>([&n](auto done) { n.mesh->ListPeers(done); });
+    EXPECT_TRUE(peers.has_value()) << "ListPeers did not answer";
+    return peers.value_or(std::vector<PeerView>{});
+  }
+  static std::optional<PeerView> Peer(TestNode& n, const std::string& id) {
+    for (auto& p : Peers(n)) {
+      if (p.endpoint_id == id) return p;
+    }
+    return std::nullopt;
+  }
+  static bool Connected(TestNode& n, const std::string& id) {
+    auto p = Peer(n, id);
+    return p && p->connected;
+  }
+  static Status ConnectPeer(TestNode& n, const std::string& id, const std::string& address) {
+    auto st = Await<Status>([&](auto done) { n.mesh->ConnectPeer(id, {address}, done); });
+    return st.value_or(InternalError("ConnectPeer did not answer"));
+  }
+  static Status DisconnectPeer(TestNode& n, const std::string& id) {
+    auto st = Await<Status>([&](auto done) { n.mesh->DisconnectPeer(id, done); });
+    return st.value_or(InternalError("DisconnectPeer did not answer"));
+  }
+  static std::optional<std::string> Get(TestNode& n, const std::string& doc) {
+    auto r = n.store->Get("c", doc);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : std::nullopt;
+  }
+  static uint64_t MetricValue(TestNode& n, const std::string& name) {
+    std::string out;
+    n.mesh->AppendMetrics(out);
+    const auto at = out.find("\n" + name + " ");
+    if (at == std::string::npos) return ~uint64_t{0};
+    return std::stoull(out.substr(at + name.size() + 2));
+  }
+
+  // One round trip through every running mesh loop: whatever was posted to them before (timer
+  // handlers the clock fired, dial answers, frames) has run.
+  void Settle() {
+    for (auto& n : nodes_) {
+      if (n->running) Peers(*n);
+    }
+  }
+  // Settles until `pred` holds; false if it does not within the safety net.
+  bool WaitUntil(const std::function<bool()>& pred) {
+    const auto give_up = std::chrono::steady_clock::now() + kSafetyNet;
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() > give_up) return pred();
+      Settle();
+    }
+    return true;
+  }
+
+  // The pending redial of a mesh with one registered peer that is down: the only armed timer.
+  milliseconds PendingDelay() {
+    auto next = clock_.NextExpiry();
+    EXPECT_TRUE(next.has_value());
+    return std::chrono::duration_cast<milliseconds>(next.value_or(clock_.Now()) - clock_.Now());
+  }
+
+  testing::FakeNetwork::FrameFilter AckFrames() {
+    return [](const std::string& bytes) {
+      v1::Frame frame;
+      return frame.ParseFromString(bytes) && frame.has_ack();
+    };
+  }
+
+  peat::testing::FakeClock clock_;
+  testing::FakeNetwork net_{clock_};
+  std::vector<std::unique_ptr<TestNode>> nodes_;
+};
+
+TEST_F(MeshTest, SimultaneousDialsEndWithTheSessionTheSmallerIdDialed) {
+  // Both nodes boot with the other as a static peer and dial at once.
+  net_.HoldDials();
+  auto& a = AddNode(kIdA, kAddrA, {store::PeerRecord{kIdB, {kAddrB}, true}});
+  auto& b = AddNode(kIdB, kAddrB, {store::PeerRecord{kIdA, {kAddrA}, true}});
+  Start(a);
+  Start(b);
+  ASSERT_TRUE(WaitUntil([&] { return net_.held_dials() == 2; }));
+  net_.ReleaseDials();
+
+  ASSERT_TRUE(WaitUntil(
+      [&] { return net_.open_links().size() == 1 && Connected(a, kIdB) && Connected(b, kIdA); }));
+  // Both connections passed the handshake on both sides, then each side dropped the same one.
+  EXPECT_EQ(MetricValue(a, "peat_mesh_sessions_established_total"), 2u);
+  EXPECT_EQ(MetricValue(b, "peat_mesh_sessions_established_total"), 2u);
+  auto links = net_.open_links();
+  ASSERT_EQ(links.size(), 1u);
+  EXPECT_EQ(links[0].dialer, kIdA);
+  EXPECT_EQ(links[0].listener, kIdB);
+  // The survivor is A's dial on both sides: A uses B's listen address, B the dialer's.
+  auto a_view = Peer(a, kIdB);
+  auto b_view = Peer(b, kIdA);
+  ASSERT_TRUE(a_view && b_view);
+  EXPECT_EQ(a_view->addresses, std::vector<std::string>{kAddrB});
+  EXPECT_NE(b_view->addresses, std::vector<std::string>{kAddrA});
+  EXPECT_EQ(a.mesh->connected_peers(), 1u);
+  EXPECT_EQ(b.mesh->connected_peers(), 1u);
+  // Neither side treats the dropped duplicate as a lost peer: nothing is redialed.
+  Settle();
+  EXPECT_EQ(net_.dial_count(kIdA), 1u);
+  EXPECT_EQ(net_.dial_count(kIdB), 1u);
+  EXPECT_EQ(net_.open_links().size(), 1u);
+}
+
+TEST_F(MeshTest, ADownPeerIsRedialedWithJitteredBackoffCappedAt60sAndResetAfterSuccess) {
+  auto& a = AddNode(kIdA, kAddrA, {store::PeerRecord{kIdB, {kAddrB}, true}});
+  Start(a);
+  // Dialed at once at boot; the peer is not there.
+  ASSERT_TRUE(WaitUntil([&] { return net_.dial_count(kIdA) == 1 && clock_.NextExpiry(); }));
+  EXPECT_EQ(net_.dials()[0].at, clock_.Now());
+  EXPECT_EQ(net_.dials()[0].address, kAddrB);
+
+  const int64_t bases_ms[] = {1'000, 2'000, 4'000, 8'000, 16'000, 32'000, 60'000, 60'000, 60'000};
+  for (size_t i = 0; i < std::size(bases_ms); ++i) {
+    SCOPED_TRACE("redial " + std::to_string(i + 1));
+    const auto delay = PendingDelay();
+    // Equal jitter: uniform in [base/2, base].
+    EXPECT_GE(delay.count(), bases_ms[i] / 2);
+    EXPECT_LE(delay.count(), bases_ms[i]);
+    const auto due = clock_.Now() + delay;
+    // Not a millisecond early...
+    clock_.AdvanceTo(due - milliseconds(1));
+    Settle();
+    EXPECT_EQ(net_.dial_count(kIdA), i + 1);
+    // ...and on time.
+    clock_.AdvanceTo(due);
+    ASSERT_TRUE(WaitUntil([&] { return net_.dial_count(kIdA) == i + 2 && clock_.NextExpiry(); }));
+    EXPECT_EQ(net_.dials().back().at, due);
+  }
+
+  // The peer comes up: the next redial connects.
+  auto& b = AddNode(kIdB, kAddrB);
+  Start(b);
+  clock_.AdvanceTo(clock_.Now() + PendingDelay());
+  ASSERT_TRUE(WaitUntil([&] { return Connected(a, kIdB) && Connected(b, kIdA); }));
+  const size_t dials = net_.dial_count(kIdA);
+
+  // It goes away again: redials start over from 1 s.
+  Stop(b);
+  ASSERT_TRUE(WaitUntil([&] { return !Connected(a, kIdB) && clock_.pending_timers() == 1; }));
+  auto delay = PendingDelay();
+  EXPECT_GE(delay.count(), 500);
+  EXPECT_LE(delay.count(), 1'000);
+  clock_.Advance(delay);
+  ASSERT_TRUE(WaitUntil([&] { return net_.dial_count(kIdA) == dials + 1 && clock_.NextExpiry(); }));
+  delay = PendingDelay();
+  EXPECT_GE(delay.count(), 1'000);
+  EXPECT_LE(delay.count(), 2'000);
+}
+
+TEST_F(MeshTest, DisconnectPeerUnregistersClosesAndNeverRedials) {
+  auto& a = AddNode(kIdA, kAddrA);
+  auto& b = AddNode(kIdB, kAddrB);
+  Start(a);
+  Start(b);
+  ASSERT_EQ(ConnectPeer(a, kIdB, kAddrB).ToString(), "OK");
+  ASSERT_TRUE(WaitUntil([&] { return Connected(a, kIdB) && Connected(b, kIdA); }));
+  auto records = a.store->ListPeerRecords();
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);  // registered, persisted
+
+  ASSERT_TRUE(DisconnectPeer(a, kIdB).ok());
+  EXPECT_TRUE(Peers(a).empty());  // at once
+  ASSERT_TRUE(WaitUntil([&] { return net_.open_links().empty() && Peers(b).empty(); }));
+  records = a.store->ListPeerRecords();
+  ASSERT_TRUE(records.ok());
+  EXPECT_TRUE(records->empty());
+
+  // Five minutes, well past the longest backoff: nobody dials anybody.
+  for (int i = 0; i < 10; ++i) {
+    clock_.Advance(seconds(30));
+    Settle();
+  }
+  EXPECT_EQ(net_.dial_count(kIdA), 1u);
+  EXPECT_EQ(net_.dial_count(kIdB), 0u);
+  EXPECT_TRUE(net_.open_links().empty());
+  EXPECT_TRUE(Peers(a).empty());
+
+  // An unknown peer is not an error.
+  EXPECT_TRUE(DisconnectPeer(a, std::string(64, 'c')).ok());
+}
+
+TEST_F(MeshTest, DrainReturnsOnceThePeerAckedOurFeedHead) {
+  auto& a = AddNode(kIdA, kAddrA);
+  auto& b = AddNode(kIdB, kAddrB);
+  Start(a);
+  Start(b);
+  EXPECT_TRUE(a.mesh->Drain(clock_.Now()));  // no peers: nothing to wait for
+
+  ASSERT_TRUE(PutSync(*a.store, "c", "d0", R"({"v":0})").ok());
+  ASSERT_EQ(ConnectPeer(a, kIdB, kAddrB).ToString(), "OK");
+  ASSERT_TRUE(WaitUntil([&] { return Get(b, "d0").has_value(); }));  // B streams A's feed
+
+  ASSERT_TRUE(PutSync(*a.store, "c", "d1", R"({"v":1})").ok());
+  const auto before = clock_.Now();
+  // The clock never moves: only B's acknowledgement can end this with true.
+  EXPECT_TRUE(a.mesh->Drain(before + seconds(10)));
+  EXPECT_EQ(clock_.Now(), before);
+  EXPECT_EQ(Get(b, "d1"), R"({"v":1})");
+}
+
+TEST_F(MeshTest, DrainGivesUpAtTheDeadlineWhenThePeerNeverAcks) {
+  net_.DropFrames(kIdB, AckFrames());
+  auto& a = AddNode(kIdA, kAddrA);
+  auto& b = AddNode(kIdB, kAddrB);
+  Start(a);
+  Start(b);
+  ASSERT_TRUE(PutSync(*a.store, "c", "d0", R"({"v":0})").ok());
+  ASSERT_EQ(ConnectPeer(a, kIdB, kAddrB).ToString(), "OK");
+  ASSERT_TRUE(WaitUntil([&] { return Get(b, "d0").has_value(); }));  // merged, never acked
+
+  std::promise<bool> answered;
+  auto answered_future = answered.get_future();
+  a.mesh->DrainAsync(clock_.Now() + seconds(5),
+                     [&answered](bool caught_up) { answered.set_value(caught_up); });
+  Settle();
+  clock_.Advance(milliseconds(4'999));
+  Settle();
+  EXPECT_EQ(answered_future.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  EXPECT_TRUE(Connected(a, kIdB));
+
+  clock_.Advance(milliseconds(1));
+  ASSERT_EQ(answered_future.wait_for(kSafetyNet), std::future_status::ready);
+  EXPECT_FALSE(answered_future.get());
+  // Blocking form, deadline already passed: false without waiting.
+  EXPECT_FALSE(a.mesh->Drain(clock_.Now()));
+}
+
+}  // namespace
+}  // namespace peat::mesh
