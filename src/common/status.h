@@ -119,3 +119,15 @@ class [[nodiscard]] StatusOr {
     ::peat::Status peat_status_ = (expr);        \
     if (!peat_status_.ok()) return peat_status_; \
   } while (0)
+
+// `PEAT_ASSIGN_OR_RETURN(lhs, expr)`: evaluates `expr` (a StatusOr<T>); on error returns its
+// Status from the enclosing function, else moves the value into `lhs`, which may declare a
+// variable (`PEAT_ASSIGN_OR_RETURN(auto rows, db.Query(...));`) or name an existing one.
+#define PEAT_STATUS_CONCAT_INNER_(a, b) a##b
+#define PEAT_STATUS_CONCAT_(a, b) PEAT_STATUS_CONCAT_INNER_(a, b)
+#define PEAT_ASSIGN_OR_RETURN(lhs, expr) \
+  PEAT_ASSIGN_OR_RETURN_IMPL_(PEAT_STATUS_CONCAT_(peat_statusor_, __LINE__), lhs, expr)
+#define PEAT_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                                \
+  if (!tmp.ok()) return tmp.status();               \
+  lhs = std::move(tmp).value()

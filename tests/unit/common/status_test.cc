@@ -46,5 +46,30 @@ TEST(StatusTest, ReturnIfErrorPropagates) {
   EXPECT_EQ(FailsWhen(true).code(), StatusCode::kInternal);
 }
 
+StatusOr<int> Half(int n) {
+  if (n % 2 != 0) return InvalidArgumentError("odd");
+  return n / 2;
+}
+
+StatusOr<int> Quarter(int n) {
+  PEAT_ASSIGN_OR_RETURN(int half, Half(n));
+  PEAT_ASSIGN_OR_RETURN(half, Half(half));  // assigns to an existing variable
+  return half;
+}
+
+TEST(StatusOrTest, AssignOrReturnUnwrapsOrPropagates) {
+  EXPECT_EQ(*Quarter(8), 2);
+  EXPECT_EQ(Quarter(3).status().message(), "odd");  // first call fails
+  EXPECT_EQ(Quarter(6).status().message(), "odd");  // second call fails
+}
+
+StatusOr<std::string> MovesValue() {
+  StatusOr<std::string> big = std::string(1000, 'x');
+  PEAT_ASSIGN_OR_RETURN(std::string s, std::move(big));
+  return s;
+}
+
+TEST(StatusOrTest, AssignOrReturnMovesTheValue) { EXPECT_EQ(MovesValue()->size(), 1000u); }
+
 }  // namespace
 }  // namespace peat
