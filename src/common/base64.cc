@@ -86,11 +86,10 @@ std::string Base64Encode(std::span<const uint8_t> bytes) {
 }
 
 StatusOr<std::vector<uint8_t>> Base64Decode(std::string_view text) {
-  auto size = Base64DecodeInto(text, nullptr);
-  if (!size.ok()) return size.status();
+  PEAT_ASSIGN_OR_RETURN(size_t size, Base64DecodeInto(text, nullptr));
   std::vector<uint8_t> out(Base64DecodedSizeUpperBound(text));
   (void)Base64DecodeInto(text, out.data());
-  out.resize(*size);
+  out.resize(size);
   return out;
 }
 

@@ -180,14 +180,12 @@ StatusOr<std::unique_ptr<spdlog::formatter>> MakeLogFormatter(std::string_view f
 }
 
 Status ConfigureLogging(std::string_view format, std::string_view level) {
-  auto formatter = MakeLogFormatter(format);
-  if (!formatter.ok()) return formatter.status();
-  auto lvl = ParseLogLevel(level);
-  if (!lvl.ok()) return lvl.status();
+  PEAT_ASSIGN_OR_RETURN(auto formatter, MakeLogFormatter(format));
+  PEAT_ASSIGN_OR_RETURN(auto lvl, ParseLogLevel(level));
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  sink->set_formatter(std::move(*formatter));
+  sink->set_formatter(std::move(formatter));
   auto logger = std::make_shared<spdlog::logger>("peat", std::move(sink));
-  logger->set_level(*lvl);
+  logger->set_level(lvl);
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(std::move(logger));
   return Status::Ok();

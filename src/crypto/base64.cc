@@ -3,12 +3,11 @@
 namespace peat {
 
 StatusOr<SecureBytes> Base64DecodeSecret(std::string_view text) {
-  auto size = Base64DecodeInto(text, nullptr);
-  if (!size.ok()) return size.status();
+  PEAT_ASSIGN_OR_RETURN(size_t size, Base64DecodeInto(text, nullptr));
   SecureBytes scratch(Base64DecodedSizeUpperBound(text));
   if (!scratch.empty()) (void)Base64DecodeInto(text, scratch.data());
-  if (*size == scratch.size()) return scratch;
-  return SecureBytes(scratch.span().first(*size));
+  if (size == scratch.size()) return scratch;
+  return SecureBytes(scratch.span().first(size));
 }
 
 StatusOr<SecureBytes> DecodeBase64Key32(std::string_view text) {
