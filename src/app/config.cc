@@ -12,10 +12,11 @@
 #include <set>
 
 #include "app/flag_suggestion.h"
+#include "common/endpoint_id.h"
 #include "common/file_mode.h"
 #include "common/logging.h"
 #include "crypto/base64.h"
-#include "mesh/identity.h"
+#include "node/node_identity.h"
 
 #ifndef PEAT_NODE_VERSION
 #define PEAT_NODE_VERSION "0.0.0"

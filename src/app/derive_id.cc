@@ -1,6 +1,6 @@
 #include "app/derive_id.h"
 
-#include "mesh/identity.h"
+#include "node/node_identity.h"
 
 namespace peat {
 

@@ -7,7 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <future>
 
-#include "mesh/identity.h"
+#include "common/endpoint_id.h"
 #include "mesh/peer_address.h"
 
 namespace peat::mesh {
@@ -33,7 +33,7 @@ struct ConnectRequest {
   std::string endpoint_id;
   std::vector<std::string> addresses;
   int attempt = 0;
-  MeshControl::Done done;
+  PeerControl::Done done;
   std::unique_ptr<Timer> timer;  // the gap between attempts
 };
 
@@ -451,7 +451,7 @@ void Mesh::OnFeedAdvanced() {
   for (const auto& [id, s] : established_) s->OnFeedAdvanced();
 }
 
-// --- MeshControl ----------------------------------------------------------------------------
+// --- PeerControl ----------------------------------------------------------------------------
 
 void Mesh::ConnectPeer(std::string endpoint_id, std::vector<std::string> addresses, Done done) {
   if (!IsValidEndpointId(endpoint_id)) {

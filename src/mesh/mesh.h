@@ -32,12 +32,12 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/peer_control.h"
 #include "common/status.h"
 #include "crypto/secure_bytes.h"
 #include "mesh/backoff.h"
 #include "mesh/formation_proof.h"
 #include "mesh/member_ack_tracker.h"
-#include "mesh/mesh_control.h"
 #include "mesh/mesh_counters.h"
 #include "mesh/replication_session.h"
 #include "mesh/session_options.h"
@@ -75,7 +75,7 @@ struct MeshOptions {
 
 struct ConnectRequest;  // one ConnectPeer call in progress (mesh.cc)
 
-class Mesh : public MeshControl {
+class Mesh : public PeerControl {
  public:
   // `store` must outlive the Mesh. The store's answers to writes in flight are posted to the mesh
   // loop, so close the store after Stop() and before destroying the Mesh (as the node does).
@@ -98,7 +98,7 @@ class Mesh : public MeshControl {
   // Closes every session and the listener, stops the loop. Idempotent.
   void Stop();
 
-  // MeshControl
+  // PeerControl (common/peer_control.h)
   void ConnectPeer(std::string endpoint_id, std::vector<std::string> addresses, Done done) override;
   void DisconnectPeer(std::string endpoint_id, Done done) override;
   void ListPeers(std::function<void(std::vector<PeerView>)> done) override;

@@ -6,7 +6,7 @@
 #include <atomic>
 #include <boost/asio/post.hpp>
 
-#include "mesh/identity.h"
+#include "common/endpoint_id.h"
 #include "peat/mesh/v1/mesh.pb.h"
 
 namespace peat::mesh {

@@ -32,10 +32,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/endpoint_id.h"
 #include "common/status.h"
 #include "mesh/counting_socket.h"
 #include "mesh/frame_codec.h"
-#include "mesh/identity.h"
 #include "mesh/tls_transport.h"
 #include "mesh/transport.h"
 

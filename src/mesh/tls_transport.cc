@@ -16,9 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/endpoint_id.h"
 #include "mesh/dial_address.h"
 #include "mesh/frame_codec.h"
-#include "mesh/identity.h"
 #include "mesh/self_signed_certificate.h"
 #include "mesh/tls_connection.h"
 

@@ -18,10 +18,10 @@
 
 #include "common/metrics.h"
 #include "common/status.h"
-#include "mesh/identity.h"
 #include "mesh/mesh.h"
 #include "node/data_dir_lock.h"
 #include "node/node_config.h"
+#include "node/node_identity.h"
 #include "rpc/method_table.h"
 #include "rpc/rpc_server.h"
 #include "service/health_service.h"

@@ -1,6 +1,6 @@
 #include "service/peer_service.h"
 
-#include "mesh/identity.h"
+#include "common/endpoint_id.h"
 #include "peat/sidecar/v1/sidecar.pb.h"
 #include "service/reply_when_done.h"
 #include "service/sidecar_service.h"
@@ -25,7 +25,7 @@ Status ValidateEndpointId(const std::string& id) {
 
 }  // namespace
 
-void RegisterPeerService(rpc::MethodTable& table, mesh::MeshControl& mesh) {
+void RegisterPeerService(rpc::MethodTable& table, PeerControl& mesh) {
   table.AddAsync<pb::ConnectPeerRequest>(
       Path("ConnectPeer"), MethodKind::kUnary,
       [&mesh](const std::shared_ptr<ServerCall>& call, const pb::ConnectPeerRequest& req) {
@@ -54,7 +54,7 @@ void RegisterPeerService(rpc::MethodTable& table, mesh::MeshControl& mesh) {
   table.AddAsync<pb::ListPeersRequest>(
       Path("ListPeers"), MethodKind::kUnary,
       [&mesh](const std::shared_ptr<ServerCall>& call, const pb::ListPeersRequest&) {
-        mesh.ListPeers([call](std::vector<mesh::PeerView> peers) {
+        mesh.ListPeers([call](std::vector<PeerView> peers) {
           auto resp = std::make_unique<pb::ListPeersResponse>();
           for (auto& p : peers) {
             auto* info = resp->add_peers();
@@ -79,7 +79,7 @@ void RegisterPeerService(rpc::MethodTable& table, mesh::MeshControl& mesh) {
   table.AddAsync<pb::GetSyncStatsRequest>(
       Path("GetSyncStats"), MethodKind::kUnary,
       [&mesh](const std::shared_ptr<ServerCall>& call, const pb::GetSyncStatsRequest&) {
-        mesh.GetSyncStats([call](mesh::SyncStats s) {
+        mesh.GetSyncStats([call](SyncStats s) {
           auto resp = std::make_unique<pb::GetSyncStatsResponse>();
           resp->set_sync_active(s.sync_active);
           resp->set_connected_peers(s.connected_peers);

@@ -53,6 +53,14 @@ fresh_copy
 printf '#include "app/config.h"\n' >>"$work/tree/src/common/status.cc"
 expect "common including app is refused" 1 "common includes app/"
 
+# The service reaches the mesh only through common/peer_control.h; app none at all.
+fresh_copy
+printf '#include "mesh/mesh.h"\n' >>"$work/tree/src/service/peer_service.cc"
+expect "service including mesh is refused" 1 "service includes mesh/"
+fresh_copy
+printf '#include "mesh/mesh.h"\n' >>"$work/tree/src/app/config.cc"
+expect "app including mesh is refused" 1 "app includes mesh/"
+
 fresh_copy
 sed -i 's/^| `crdt` | common |$/| `crdt` | common |\n| `attach` | store, common |/' "$work/tree/docs/ARCHITECTURE.md"
 expect "a table row for a layer without a directory is refused" 2 "src/attach/ does not exist"

@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "mesh/identity.h"
+#include "common/endpoint_id.h"
 #include "mesh/loopback_connection.h"
 #include "mesh/transport.h"
 

@@ -5,7 +5,7 @@
 #include <openssl/x509.h>
 
 #include "crypto/ed25519.h"
-#include "mesh/identity.h"
+#include "crypto/test_util.h"
 
 namespace peat::mesh {
 namespace {
@@ -13,12 +13,12 @@ namespace {
 TEST(SelfSignedCertificateTest, CarriesTheKeyAndVerifiesWithIt) {
   auto key = Ed25519Key::Generate();
   ASSERT_TRUE(key.ok());
-  NodeIdentity identity{"node", *key};
-  auto cert = MakeSelfSignedCertificate(key->NativeHandle(), identity.EndpointId());
+  const std::string endpoint_id = testing::ToHex(key->PublicKey());
+  auto cert = MakeSelfSignedCertificate(key->NativeHandle(), endpoint_id);
   ASSERT_TRUE(cert.ok()) << cert.status().ToString();
   auto id = EndpointIdFromCertificate(cert->get());
   ASSERT_TRUE(id.ok()) << id.status().ToString();
-  EXPECT_EQ(*id, identity.EndpointId());
+  EXPECT_EQ(*id, endpoint_id);
   EXPECT_EQ(X509_verify(cert->get(), key->NativeHandle()), 1);
   // Self-signed: issuer == subject.
   EXPECT_EQ(X509_NAME_cmp(X509_get_subject_name(cert->get()), X509_get_issuer_name(cert->get())),

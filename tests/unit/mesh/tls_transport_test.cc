@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "crypto/ed25519.h"
-#include "mesh/identity.h"
+#include "crypto/test_util.h"
 
 namespace peat::mesh {
 namespace {
@@ -24,7 +24,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
-std::string EndpointIdOf(const Ed25519Key& key) { return NodeIdentity{"n", key}.EndpointId(); }
+std::string EndpointIdOf(const Ed25519Key& key) { return testing::ToHex(key.PublicKey()); }
 
 // Everything one side of a connection observed.
 struct Recorder {

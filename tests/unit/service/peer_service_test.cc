@@ -1,4 +1,4 @@
-// The peer and sync RPCs (peer_service.h) over a fake MeshControl, through the real router
+// The peer and sync RPCs (peer_service.h) over a fake PeerControl, through the real router
 // (ServiceHarness) with Connect JSON calls: request validation (BEHAVIOR.md "Peers, sync, status"),
 // what reaches the mesh, how its answers map to RPC statuses and responses.
 #include "service/peer_service.h"
@@ -26,7 +26,7 @@ const std::string kPeer = std::string(32, 'a') + std::string(32, '7');
 
 // Records what the service asks and answers as scripted. Answers at once unless `defer_connect`,
 // in which case the test answers ConnectPeer later through `pending_connect`.
-class FakeMeshControl : public mesh::MeshControl {
+class FakePeerControl : public PeerControl {
  public:
   struct Connect {
     std::string endpoint_id;
@@ -46,19 +46,19 @@ class FakeMeshControl : public mesh::MeshControl {
     disconnects.push_back(std::move(endpoint_id));
     done(Status::Ok());
   }
-  void ListPeers(std::function<void(std::vector<mesh::PeerView>)> done) override { done(peers); }
+  void ListPeers(std::function<void(std::vector<PeerView>)> done) override { done(peers); }
   void SetSyncActive(bool active) override {
     sync_calls.push_back(active);
     active_ = active;
   }
   bool sync_active() const override { return active_; }
-  void GetSyncStats(std::function<void(mesh::SyncStats)> done) override { done(stats); }
+  void GetSyncStats(std::function<void(SyncStats)> done) override { done(stats); }
 
   Status connect_result = Status::Ok();
   bool defer_connect = false;
   Done pending_connect;
-  std::vector<mesh::PeerView> peers;
-  mesh::SyncStats stats;
+  std::vector<PeerView> peers;
+  SyncStats stats;
 
   std::vector<Connect> connects;
   std::vector<std::string> disconnects;
@@ -98,7 +98,7 @@ class PeerServiceTest : public ::testing::Test {
     return resp;
   }
 
-  FakeMeshControl mesh_;  // outlives the harness's calls
+  FakePeerControl mesh_;  // outlives the harness's calls
   testing::ServiceHarness h_;
 };
 
@@ -190,8 +190,8 @@ TEST_F(PeerServiceTest, ListPeersMapsEveryPeerView) {
   EXPECT_EQ(Parse<pb::ListPeersResponse>(Call("ListPeers", json::object())).peers_size(), 0);
 
   const std::string other(64, 'c');
-  mesh_.peers = {mesh::PeerView{kPeer, {"10.0.0.7:4433"}, true},
-                 mesh::PeerView{other, {"peer.local:4433", "10.0.0.8:4433"}, false}};
+  mesh_.peers = {PeerView{kPeer, {"10.0.0.7:4433"}, true},
+                 PeerView{other, {"peer.local:4433", "10.0.0.8:4433"}, false}};
   auto resp = Parse<pb::ListPeersResponse>(Call("ListPeers", json::object()));
   ASSERT_EQ(resp.peers_size(), 2);
   EXPECT_EQ(resp.peers(0).endpoint_id(), kPeer);
@@ -217,7 +217,7 @@ TEST_F(PeerServiceTest, StartAndStopSyncSetTheMeshFlag) {
 }
 
 TEST_F(PeerServiceTest, GetSyncStatsMapsTheMeshCounters) {
-  mesh_.stats = mesh::SyncStats{true, 3, 123'456'789'012ull, 42};
+  mesh_.stats = SyncStats{true, 3, 123'456'789'012ull, 42};
   auto resp = Parse<pb::GetSyncStatsResponse>(Call("GetSyncStats", json::object()));
   EXPECT_TRUE(resp.sync_active());
   EXPECT_EQ(resp.connected_peers(), 3u);

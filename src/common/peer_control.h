@@ -1,5 +1,8 @@
-// MeshControl: what the service layer may ask of the mesh (ConnectPeer, DisconnectPeer,
-// ListPeers, StartSync/StopSync, GetSyncStats). Implemented by Mesh (mesh.h); tests may fake it.
+// PeerControl: what the service layer may ask of the mesh (ConnectPeer, DisconnectPeer,
+// ListPeers, StartSync/StopSync, GetSyncStats). Implemented by mesh::Mesh (mesh/mesh.h) and used
+// by service/peer_service.h; tests may fake it. It lives in common, below both, so that neither
+// layer includes the other: a pure interface of standard types and Status (docs/ARCHITECTURE.md
+// "Layers" explains the choice).
 //
 // Threading: every method may be called from any thread. Callbacks run on the mesh's thread and
 // must not block.
@@ -12,7 +15,7 @@
 
 #include "common/status.h"
 
-namespace peat::mesh {
+namespace peat {
 
 struct PeerView {
   std::string endpoint_id;
@@ -27,11 +30,11 @@ struct SyncStats {
   uint64_t bytes_received = 0;
 };
 
-class MeshControl {
+class PeerControl {
  public:
   using Done = std::function<void(Status)>;
 
-  virtual ~MeshControl() = default;
+  virtual ~PeerControl() = default;
 
   // Dials `addresses` (IP literals first), three attempts 200 ms apart, then the formation
   // handshake. OK: connected and registered (persisted, redialed after drops and restarts).
@@ -49,4 +52,4 @@ class MeshControl {
   virtual void GetSyncStats(std::function<void(SyncStats)> done) = 0;
 };
 
-}  // namespace peat::mesh
+}  // namespace peat

@@ -1,5 +1,6 @@
 // NodeIdentity: who this node is on the mesh — its name (node id) and its Ed25519 key, whose
-// public half, as 64 lowercase hex chars, is the endpoint id peers dial and pin.
+// public half, as 64 lowercase hex chars, is the endpoint id peers dial and pin
+// (common/endpoint_id.h has the string helpers for endpoint ids).
 //
 // Two ways to get one (CONTRACT.md "Identity"):
 //  * deterministic: with a formation shared key, seed = HKDF-SHA256(salt = none,
@@ -8,6 +9,11 @@
 //  * persisted random: without a shared key, a random key kept in <data_dir>/identity.key (32 raw
 //    seed bytes, mode 0600), so a restarted node keeps its endpoint id.
 // A node id that was not configured is generated once (UUIDv4) and kept in <data_dir>/node-id.
+// The files are read and created through IdentityFiles (node/identity_files.h), so the rules
+// (first boot, restart, corrupt file, lost race) are unit-tested without a disk.
+//
+// The mesh never sees a NodeIdentity: the node hands it the key (TlsTransportFactory) and the ids
+// as plain values, so src/mesh does not depend on src/node.
 //
 // NodeIdentity is a value type (copies share the immutable OpenSSL key; safe to read from many
 // threads). The functions are thread-safe; LoadOrCreateIdentity is also safe against another
@@ -19,6 +25,7 @@
 
 #include "common/status.h"
 #include "crypto/ed25519.h"
+#include "node/identity_files.h"
 
 namespace peat {
 
@@ -32,13 +39,6 @@ struct NodeIdentity {
   std::string ShortId() const;
 };
 
-// True iff `id` is exactly 64 lowercase hex characters.
-bool IsValidEndpointId(std::string_view id);
-
-// The "short id" of an endpoint id (CONTRACT.md): its first 10 hex chars, for logs, metric labels
-// and messages.
-std::string ShortEndpointId(std::string_view endpoint_id);
-
 // A node id is 1..1024 bytes without control characters. INVALID_ARGUMENT naming --node-id.
 Status ValidateNodeId(std::string_view node_id);
 
@@ -46,14 +46,22 @@ Status ValidateNodeId(std::string_view node_id);
 // --shared-key if the key is not base64 of exactly 32 bytes, or naming --node-id if it is empty.
 StatusOr<NodeIdentity> DeriveIdentity(std::string_view shared_key_b64, std::string_view node_id);
 
-// The identity the node runs with:
-//  1. if `node_id` is empty: read <data_dir>/node-id, or generate a UUIDv4 and persist it;
+// The identity the node runs with, kept in `files` (the data dir):
+//  1. if `node_id` is empty: read the file node-id, or generate a UUIDv4 and persist it;
 //  2. if `shared_key_b64` is non-empty: DeriveIdentity(shared_key_b64, node_id);
-//     else read <data_dir>/identity.key, or generate a random key and persist it.
-// Creates `data_dir` (and parents) as needed. Files are written to a temporary name, fsynced,
-// then linked into place (never overwriting an existing file), and the directory is fsynced.
-// Errors: INVALID_ARGUMENT (bad key), UNAVAILABLE (I/O), DATA_LOSS (a corrupt identity.key —
-// never silently replaced, since that would change the node's endpoint id).
+//     else read the file identity.key, or generate a random key and persist it.
+// Prepares the directory first (files.Prepare()). A file is created with
+// files.CreateExclusive, never overwriting an existing one: if another process created it
+// first (ALREADY_EXISTS), its content is read and used.
+// Errors: INVALID_ARGUMENT (bad key or node id), UNAVAILABLE (I/O), DATA_LOSS (a corrupt
+// identity.key or node-id — never silently replaced, since that would change the node's
+// endpoint id).
+StatusOr<NodeIdentity> LoadOrCreateIdentity(IdentityFiles& files, std::string node_id,
+                                            const std::string& shared_key_b64);
+
+// The same over the real files in `data_dir` (PosixIdentityFiles): creates `data_dir` (and
+// parents) as needed; files are written to a temporary name, fsynced, then linked into place and
+// the directory is fsynced. INVALID_ARGUMENT if `data_dir` is empty.
 StatusOr<NodeIdentity> LoadOrCreateIdentity(const std::string& data_dir, std::string node_id,
                                             const std::string& shared_key_b64);
 
