@@ -132,9 +132,7 @@ StatusOr<HostPort> ParseHostPort(std::string_view text, bool allow_empty_host) {
       PEAT_RETURN_IF_ERROR(ValidateHostName(hp.host));
     }
   }
-  auto port = ParsePort(port_text);
-  if (!port.ok()) return port.status();
-  hp.port = *port;
+  PEAT_ASSIGN_OR_RETURN(hp.port, ParsePort(port_text));
   return hp;
 }
 
@@ -149,9 +147,9 @@ StatusOr<StaticPeer> ParsePeer(std::string_view text) {
     return InvalidArgumentError("endpoint id must be 64 lowercase hex characters, got '" +
                                 p.endpoint_id + "'");
   }
-  auto hp = ParseHostPort(text.substr(at + 1), /*allow_empty_host=*/false);
-  if (!hp.ok()) return hp.status();
-  if (hp->port == 0) return InvalidArgumentError("peer port must be in 1..65535");
+  PEAT_ASSIGN_OR_RETURN(const HostPort hp,
+                        ParseHostPort(text.substr(at + 1), /*allow_empty_host=*/false));
+  if (hp.port == 0) return InvalidArgumentError("peer port must be in 1..65535");
   p.address = std::string(text.substr(at + 1));
   return p;
 }
@@ -293,12 +291,11 @@ std::vector<FlagDef> MakeFlagTable() {
          std::set<std::string> seen;
          st.config.listen.clear();
          for (const auto& item : v) {
-           auto a = ParseListenAddress(item);
-           if (!a.ok()) return a.status();
-           if (!seen.insert(a->ToString()).second) {
-             return InvalidArgumentError("duplicate address " + a->ToString());
+           PEAT_ASSIGN_OR_RETURN(ListenAddress a, ParseListenAddress(item));
+           if (!seen.insert(a.ToString()).second) {
+             return InvalidArgumentError("duplicate address " + a.ToString());
            }
-           st.config.listen.push_back(*a);
+           st.config.listen.push_back(std::move(a));
          }
          return Status::Ok();
        },
@@ -311,9 +308,7 @@ std::vector<FlagDef> MakeFlagTable() {
       "permissions of unix:// API sockets, octal; 0660 lets the node's group connect (default: " +
           FormatFileMode(d.unix_socket_mode) + ")",
       {[](const std::vector<std::string>& v, State& st) -> Status {
-         auto mode = ParseFileMode(v.front());
-         if (!mode.ok()) return mode.status();
-         st.config.unix_socket_mode = *mode;
+         PEAT_ASSIGN_OR_RETURN(st.config.unix_socket_mode, ParseFileMode(v.front()));
          return Status::Ok();
        },
        [](const NodeConfig& c) { return JsonQuote(FormatFileMode(c.unix_socket_mode)); }});
@@ -346,9 +341,8 @@ std::vector<FlagDef> MakeFlagTable() {
       {[](const std::vector<std::string>& v, State& st) -> Status {
          st.config.peers.clear();
          for (const auto& item : v) {
-           auto p = ParsePeer(item);
-           if (!p.ok()) return p.status();
-           st.config.peers.push_back(*p);
+           PEAT_ASSIGN_OR_RETURN(StaticPeer p, ParsePeer(item));
+           st.config.peers.push_back(std::move(p));
          }
          return Status::Ok();
        },
@@ -548,21 +542,18 @@ std::vector<FlagDef> MakeFlagTable() {
   add("mesh-listen", Kind::kScalar, "ADDR",
       "mesh (node-to-node) listener, tcp://IP:PORT; port 0 = any (default: " + d.mesh_listen + ")",
       {[](const std::vector<std::string>& v, State& st) -> Status {
-         auto a = ParseListenAddress(v.front());
-         if (!a.ok()) return a.status();
-         if (a->kind != ListenAddress::Kind::kTcp) {
+         PEAT_ASSIGN_OR_RETURN(ListenAddress a, ParseListenAddress(v.front()));
+         if (a.kind != ListenAddress::Kind::kTcp) {
            return InvalidArgumentError("the mesh listener must be a TCP address");
          }
-         st.mesh_listen = *a;
+         st.mesh_listen = std::move(a);
          return Status::Ok();
        },
        PrintString(&NodeConfig::mesh_listen)});
   add("iroh-udp-port", Kind::kScalar, "PORT",
       "alias kept for old deployments: sets the port of --mesh-listen",
       {[](const std::vector<std::string>& v, State& st) -> Status {
-         auto p = ParsePort(v.front());
-         if (!p.ok()) return p.status();
-         st.iroh_udp_port = *p;
+         PEAT_ASSIGN_OR_RETURN(st.iroh_udp_port, ParsePort(v.front()));
          return Status::Ok();
        },
        nullptr});
@@ -845,11 +836,10 @@ StatusOr<ListenAddress> ParseListenAddress(std::string_view text) {
     return InvalidArgumentError("unsupported scheme in '" + std::string(text) +
                                 "' (use tcp:// or unix://)");
   }
-  auto hp = ParseHostPort(rest, /*allow_empty_host=*/true);
-  if (!hp.ok()) return hp.status();
+  PEAT_ASSIGN_OR_RETURN(const HostPort hp, ParseHostPort(rest, /*allow_empty_host=*/true));
   a.kind = ListenAddress::Kind::kTcp;
-  a.host = hp->host.empty() ? "0.0.0.0" : hp->host;
-  a.port = hp->port;
+  a.host = hp.host.empty() ? "0.0.0.0" : hp.host;
+  a.port = hp.port;
   return a;
 }
 
