@@ -82,10 +82,20 @@ StatusOr<ParsedCommand> ParseArguments(const std::vector<std::string>& args,
 // "unix:///absolute/path". Errors do not name a flag (the caller prefixes it).
 StatusOr<ListenAddress> ParseListenAddress(std::string_view text);
 
-// The effective configuration as one line of JSON, keyed by flag name, for --print-config.
-// Secrets (--shared-key, --encryption-key) appear as "<redacted>" when set and "" when unset;
-// their values never appear.
+// The effective configuration as one line of JSON, keyed by flag name in flag-table (--help)
+// order, for --print-config. Every flag appears except aliases (their value shows under the flag
+// they alias). Secrets (--shared-key, --encryption-key) appear as "<redacted>" when set and ""
+// when unset; their values never appear.
 std::string RedactedConfigText(const NodeConfig& config);
+
+// One flag of the table behind ParseCommandLine, --help and --print-config.
+struct FlagInfo {
+  std::string name;      // without "--"
+  bool secret = false;   // redacted by --print-config
+  std::string alias_of;  // non-empty for an alias: --print-config shows it under this flag
+};
+// Every flag, in --help order.
+std::vector<FlagInfo> ListFlags();
 
 // "peat-node <version>".
 std::string VersionText();

@@ -1,6 +1,8 @@
 #include "rpc/connect_protocol.h"
 
+#include "rpc/call_timeout.h"
 #include "rpc/envelope.h"
+#include "rpc/gzip.h"
 #include "rpc/json_text.h"
 
 namespace peat::rpc {
@@ -131,6 +133,47 @@ class ConnectStreamEncoder : public CallEncoder {
   bool started_ = false;
 };
 
+class ConnectAdapter : public ProtocolAdapter {
+ public:
+  ConnectAdapter(Codec codec, bool stream)
+      : ProtocolAdapter("connect-timeout-ms", ParseConnectTimeoutMs),
+        codec_(codec),
+        stream_(stream) {}
+
+  Status DecodeRequest(const HttpRequest& req, size_t max,
+                       google::protobuf::Message* out) const override {
+    if (stream_) {
+      return DecodeEnvelopedRequest(req, req.body, "connect-content-encoding", codec_, max, out);
+    }
+    // Unary: the body is the message.
+    std::string_view body = req.body;
+    std::string inflated;
+    if (auto enc = req.Header("content-encoding"); enc && *enc != "identity") {
+      if (*enc != "gzip") {
+        return UnimplementedError("unsupported content-encoding \"" + std::string(*enc) + "\"");
+      }
+      PEAT_ASSIGN_OR_RETURN(inflated, GzipDecompress(body, max));
+      body = inflated;
+    }
+    if (body.size() > max) {
+      return ResourceExhaustedError("request message of " + std::to_string(body.size()) +
+                                    " bytes exceeds --max-message-bytes (" + std::to_string(max) +
+                                    ")");
+    }
+    return DecodeMessage(codec_, body, out);
+  }
+
+  std::unique_ptr<CallEncoder> MakeEncoder(std::shared_ptr<HttpExchange> exchange,
+                                           HeaderList extra_headers) const override {
+    return stream_ ? MakeConnectStreamEncoder(std::move(exchange), codec_, std::move(extra_headers))
+                   : MakeConnectUnaryEncoder(std::move(exchange), codec_, std::move(extra_headers));
+  }
+
+ private:
+  Codec codec_;
+  bool stream_;
+};
+
 }  // namespace
 
 std::unique_ptr<CallEncoder> MakeConnectUnaryEncoder(std::shared_ptr<HttpExchange> exchange,
@@ -143,6 +186,18 @@ std::unique_ptr<CallEncoder> MakeConnectStreamEncoder(std::shared_ptr<HttpExchan
                                                       Codec codec, HeaderList extra_headers) {
   return std::make_unique<ConnectStreamEncoder>(std::move(exchange), codec,
                                                 std::move(extra_headers));
+}
+
+const ProtocolAdapter& ConnectUnaryProtocol(Codec codec) {
+  static const ConnectAdapter kJson(Codec::kJson, /*stream=*/false);
+  static const ConnectAdapter kProto(Codec::kProto, /*stream=*/false);
+  return codec == Codec::kJson ? kJson : kProto;
+}
+
+const ProtocolAdapter& ConnectStreamProtocol(Codec codec) {
+  static const ConnectAdapter kJson(Codec::kJson, /*stream=*/true);
+  static const ConnectAdapter kProto(Codec::kProto, /*stream=*/true);
+  return codec == Codec::kJson ? kJson : kProto;
 }
 
 }  // namespace peat::rpc

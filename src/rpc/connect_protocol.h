@@ -1,13 +1,15 @@
 // Connect protocol adapters (https://connectrpc.com/docs/protocol): unary calls with
 // application/json or application/proto bodies, and server streams with
-// application/connect+json|proto envelopes ending in an end-stream envelope. Used on the
-// exchange's executor only.
+// application/connect+json|proto envelopes ending in an end-stream envelope: request decoding
+// (ConnectUnaryProtocol / ConnectStreamProtocol, see protocol_adapter.h) and response encoding.
+// Encoders are used on the exchange's executor only; the adapters are stateless.
 #pragma once
 
 #include <memory>
 
 #include "rpc/http_exchange.h"
 #include "rpc/message_codec.h"
+#include "rpc/protocol_adapter.h"
 #include "rpc/server_call.h"
 
 namespace peat::rpc {
@@ -24,5 +26,11 @@ std::unique_ptr<CallEncoder> MakeConnectUnaryEncoder(std::shared_ptr<HttpExchang
                                                      Codec codec, HeaderList extra_headers);
 std::unique_ptr<CallEncoder> MakeConnectStreamEncoder(std::shared_ptr<HttpExchange> exchange,
                                                       Codec codec, HeaderList extra_headers);
+
+// The adapters the router dispatches to. Unary: the body is the message (content-encoding gzip
+// allowed, at most --max-message-bytes once inflated); stream: one envelope. Timeout header:
+// connect-timeout-ms.
+const ProtocolAdapter& ConnectUnaryProtocol(Codec codec);
+const ProtocolAdapter& ConnectStreamProtocol(Codec codec);
 
 }  // namespace peat::rpc

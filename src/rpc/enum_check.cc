@@ -126,10 +126,7 @@ class EnumWalker {
       path_.resize(named);
       path_ += '[' + std::to_string(i) + ']';
       if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-        if (Status st = Walk(r->MutableRepeatedMessage(message, f, i), *f->message_type());
-            !st.ok()) {
-          return st;
-        }
+        PEAT_RETURN_IF_ERROR(Walk(r->MutableRepeatedMessage(message, f, i), *f->message_type()));
         continue;
       }
       const int v = r->GetRepeatedEnumValue(*message, f, i);
@@ -156,9 +153,7 @@ class EnumWalker {
       path_.resize(named);
       AppendMapKey(*entry, path_);
       if (!is_enum) {
-        if (Status st = Walk(er->MutableMessage(entry, value), *value->message_type()); !st.ok()) {
-          return st;
-        }
+        PEAT_RETURN_IF_ERROR(Walk(er->MutableMessage(entry, value), *value->message_type()));
         continue;
       }
       const int v = er->GetEnumValue(*entry, value);

@@ -1,8 +1,10 @@
 #include "rpc/grpc_protocol.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/base64.h"
+#include "rpc/call_timeout.h"
 #include "rpc/envelope.h"
 #include "rpc/message_codec.h"
 
@@ -122,6 +124,54 @@ class GrpcWebEncoder : public CallEncoder {
   bool started_ = false;
 };
 
+// Decodes grpc-web-text: base64, possibly several padded chunks concatenated.
+StatusOr<std::string> DecodeGrpcWebText(std::string_view body) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    // A chunk ends after the first 4-character group that carries padding, or at the end.
+    size_t end = pos;
+    while (end < body.size()) {
+      size_t group_end = std::min(end + 4, body.size());
+      bool padded = body.substr(end, group_end - end).find('=') != std::string_view::npos;
+      end = group_end;
+      if (padded) break;
+    }
+    auto chunk = Base64Decode(body.substr(pos, end - pos));
+    if (!chunk.ok()) return InvalidArgumentError("malformed grpc-web-text body: not base64");
+    out.append(chunk->begin(), chunk->end());
+    pos = end;
+  }
+  return out;
+}
+
+// gRPC, or gRPC-Web (binary or base64 text).
+class GrpcAdapter : public ProtocolAdapter {
+ public:
+  GrpcAdapter(bool web, bool text)
+      : ProtocolAdapter("grpc-timeout", ParseGrpcTimeout), web_(web), text_(text) {}
+
+  Status DecodeRequest(const HttpRequest& req, size_t max,
+                       google::protobuf::Message* out) const override {
+    if (!text_)
+      return DecodeEnvelopedRequest(req, req.body, "grpc-encoding", Codec::kProto, max, out);
+    PEAT_ASSIGN_OR_RETURN(std::string body, DecodeGrpcWebText(req.body));
+    return DecodeEnvelopedRequest(req, body, "grpc-encoding", Codec::kProto, max, out);
+  }
+
+  std::unique_ptr<CallEncoder> MakeEncoder(std::shared_ptr<HttpExchange> exchange,
+                                           HeaderList extra_headers) const override {
+    if (!web_) return MakeGrpcEncoder(std::move(exchange), std::move(extra_headers));
+    std::string content_type(exchange->request().Header("content-type").value_or(""));
+    return MakeGrpcWebEncoder(std::move(exchange), text_, std::move(content_type),
+                              std::move(extra_headers));
+  }
+
+ private:
+  bool web_;
+  bool text_;
+};
+
 }  // namespace
 
 std::unique_ptr<CallEncoder> MakeGrpcEncoder(std::shared_ptr<HttpExchange> exchange,
@@ -134,6 +184,17 @@ std::unique_ptr<CallEncoder> MakeGrpcWebEncoder(std::shared_ptr<HttpExchange> ex
                                                 HeaderList extra_headers) {
   return std::make_unique<GrpcWebEncoder>(std::move(exchange), text, std::move(content_type),
                                           std::move(extra_headers));
+}
+
+const ProtocolAdapter& GrpcProtocol() {
+  static const GrpcAdapter kGrpc(/*web=*/false, /*text=*/false);
+  return kGrpc;
+}
+
+const ProtocolAdapter& GrpcWebProtocol(bool text) {
+  static const GrpcAdapter kBinary(/*web=*/true, /*text=*/false);
+  static const GrpcAdapter kText(/*web=*/true, /*text=*/true);
+  return text ? kText : kBinary;
 }
 
 }  // namespace peat::rpc

@@ -1,5 +1,6 @@
 #include "rpc/http1_connection.h"
 
+#include <algorithm>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
@@ -39,16 +40,18 @@ class Http1Exchange : public TransportExchange {
     ended_ = true;
     conn_->WriteResponseHead(status, headers, body.size());
     if (!body.empty()) conn_->WriteBody(std::move(body));
-    conn_->ResponseComplete(false);
+    conn_->ResponseComplete(false);  // head and body leave in one write
   }
   void StartStream(int status, HeaderList headers) override {
     if (!Writable() || started_) return;
     started_ = true;
     conn_->WriteResponseHead(status, headers, std::nullopt);
+    conn_->Flush();  // a stream's headers go out at once, before any message
   }
   void StreamData(std::string bytes) override {
     if (!Writable() || !started_ || bytes.empty()) return;
     conn_->WriteChunk(std::move(bytes));
+    conn_->Flush();
   }
   void EndStream(HeaderList /*trailers: not sent on HTTP/1.1*/) override {
     if (!Writable() || !started_) return;
@@ -103,8 +106,7 @@ void Http1Connection::ParseBuffered() {
       }
       parser_.reset();
       exchange_ = std::make_shared<Http1Exchange>(shared_from_this(), std::move(req));
-      timer_purpose_ = TimerPurpose::kNone;
-      timer_.cancel();
+      timer_purpose_ = TimerPurpose::kNone;  // the wait in flight finds nothing to do
       context_.router->HandleOversized(exchange_);
       return;
     }
@@ -128,8 +130,7 @@ void Http1Connection::ParseBuffered() {
     req.body = std::move(msg.body());
     keep_alive_ = msg.keep_alive() && !draining_;
     parser_.reset();
-    timer_.cancel();
-    timer_purpose_ = TimerPurpose::kNone;
+    timer_purpose_ = TimerPurpose::kNone;  // the wait in flight finds nothing to do
     exchange_ = std::make_shared<Http1Exchange>(shared_from_this(), std::move(req));
     context_.router->Handle(exchange_);
   }
@@ -171,6 +172,7 @@ void Http1Connection::RejectMalformed(const std::string& why) {
   WriteResponseHead(400, {{"content-type", "text/plain; charset=utf-8"}}, body.size());
   WriteBody(std::move(body));
   close_after_write_ = true;
+  Flush();
 }
 
 void Http1Connection::WriteResponseHead(int status, const HeaderList& headers,
@@ -214,11 +216,9 @@ void Http1Connection::WriteChunk(std::string bytes) {
 void Http1Connection::ResponseComplete(bool chunked) {
   if (chunked) Enqueue("0\r\n\r\n");
   exchange_.reset();
-  if (!keep_alive_ || draining_) {
-    close_after_write_ = true;
-    if (!writing_active_) Close();
-    return;
-  }
+  if (!keep_alive_ || draining_) close_after_write_ = true;
+  Flush();  // closes once written when close_after_write_
+  if (close_after_write_) return;
   ParseBuffered();
 }
 
@@ -226,7 +226,10 @@ void Http1Connection::Enqueue(std::string bytes) {
   if (closed_) return;
   pending_bytes_ += bytes.size();
   out_queue_.push_back(std::move(bytes));
-  if (!writing_active_) DoWrite();
+}
+
+void Http1Connection::Flush() {
+  if (!closed_ && !writing_active_) DoWrite();
 }
 
 void Http1Connection::DoWrite() {
@@ -255,18 +258,39 @@ void Http1Connection::DoWrite() {
 void Http1Connection::ArmTimer(TimerPurpose purpose) {
   if (timer_purpose_ == purpose) return;  // already counting down for this state
   timer_purpose_ = purpose;
-  timer_.expires_after(purpose == TimerPurpose::kHeader ? context_.settings.header_read_timeout
-                                                        : context_.settings.idle_timeout);
-  timer_.async_wait([weak = weak_from_this(), purpose](const boost::system::error_code& ec) {
+  const auto now = std::chrono::steady_clock::now();
+  timer_deadline_ = now + (purpose == TimerPurpose::kHeader ? context_.settings.header_read_timeout
+                                                            : context_.settings.idle_timeout);
+  // Re-arming the timer moves the io_context's kernel timer (a timerfd_settime per request). So a
+  // wait in flight that ends no later than the new deadline is kept: it wakes up, finds time
+  // left and waits for the rest (OnTimer). WaitTimer never waits longer than the shorter
+  // timeout, so that is always the case.
+  if (timer_waiting_ && timer_.expiry() <= timer_deadline_) return;
+  WaitTimer(now);
+}
+
+void Http1Connection::WaitTimer(std::chrono::steady_clock::time_point now) {
+  const auto tick = std::min(context_.settings.header_read_timeout, context_.settings.idle_timeout);
+  timer_.expires_at(std::min(timer_deadline_, now + tick));
+  timer_waiting_ = true;
+  timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     auto self = weak.lock();
-    if (ec || !self || self->timer_purpose_ != purpose) return;
-    if (purpose == TimerPurpose::kHeader) {
-      self->context_.metrics->connections_rejected_header.Inc();
-    } else {
-      self->context_.metrics->connections_rejected_idle.Inc();
-    }
-    self->Close();
+    if (ec || !self) return;  // re-armed (a newer wait is in flight) or closed
+    self->timer_waiting_ = false;
+    self->OnTimer();
   });
+}
+
+void Http1Connection::OnTimer() {
+  if (closed_ || timer_purpose_ == TimerPurpose::kNone) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < timer_deadline_) return WaitTimer(now);
+  if (timer_purpose_ == TimerPurpose::kHeader) {
+    context_.metrics->connections_rejected_header.Inc();
+  } else {
+    context_.metrics->connections_rejected_idle.Inc();
+  }
+  Close();
 }
 
 void Http1Connection::Drain() {

@@ -9,6 +9,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,10 +32,12 @@ class Http1Connection : public Connection, public std::enable_shared_from_this<H
   void Drain() override;
   void Close() override;
 
-  // Used by Http1Exchange (same executor).
+  // Used by Http1Exchange (same executor). The Write* calls only queue bytes; Flush starts
+  // writing what is queued (one gathered write), ResponseComplete flushes too.
   void WriteResponseHead(int status, const HeaderList& headers, std::optional<size_t> length);
   void WriteBody(std::string bytes);
   void WriteChunk(std::string bytes);
+  void Flush();
   void ResponseComplete(bool chunked);
   size_t pending_bytes() const { return pending_bytes_; }
   boost::asio::any_io_executor executor() override { return socket_.get_executor(); }
@@ -46,7 +49,10 @@ class Http1Connection : public Connection, public std::enable_shared_from_this<H
   void OnRead(const boost::system::error_code& ec, size_t n);
   void Enqueue(std::string bytes);
   void DoWrite();
+  // Header-read / idle timeout: one lazily re-armed wait (see ArmTimer).
   void ArmTimer(TimerPurpose purpose);
+  void WaitTimer(std::chrono::steady_clock::time_point now);
+  void OnTimer();
   void RejectMalformed(const std::string& why);
 
   Socket socket_;
@@ -57,6 +63,8 @@ class Http1Connection : public Connection, public std::enable_shared_from_this<H
   std::shared_ptr<Http1Exchange> exchange_;
   boost::asio::steady_timer timer_;
   TimerPurpose timer_purpose_ = TimerPurpose::kNone;
+  std::chrono::steady_clock::time_point timer_deadline_;  // of timer_purpose_
+  bool timer_waiting_ = false;                            // a wait on timer_ is in flight
   std::vector<std::string> out_queue_;
   std::vector<std::string> writing_;
   size_t pending_bytes_ = 0;

@@ -29,7 +29,7 @@ Status DecodeMessage(Codec codec, std::string_view bytes, google::protobuf::Mess
   // ignore_unknown_fields also turns an unknown enum NAME into 0 silently: look at the text. Then
   // unknown numbers (kept in proto3's open enums), which also resets the defaulting fields.
   if (!HasEnumFields(*out)) return Status::Ok();
-  if (Status enums = CheckJsonEnumValues(bytes, *out->GetDescriptor()); !enums.ok()) return enums;
+  PEAT_RETURN_IF_ERROR(CheckJsonEnumValues(bytes, *out->GetDescriptor()));
   return CheckEnumValues(out);
 }
 

@@ -3,13 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
-#include "common/base64.h"
-#include "rpc/call_timeout.h"
 #include "rpc/connect_protocol.h"
-#include "rpc/envelope.h"
 #include "rpc/grpc_protocol.h"
-#include "rpc/gzip.h"
-#include "rpc/message_codec.h"
+#include "rpc/protocol_adapter.h"
 
 namespace peat::rpc {
 
@@ -19,7 +15,7 @@ enum class Protocol { kConnectUnary, kConnectStream, kGrpc, kGrpcWeb, kGrpcWebTe
 
 struct ProtocolChoice {
   Protocol protocol = Protocol::kUnsupported;
-  Codec codec = Codec::kProto;
+  const ProtocolAdapter* adapter = nullptr;
 };
 
 std::string MediaType(std::string_view content_type) {
@@ -34,14 +30,25 @@ std::string MediaType(std::string_view content_type) {
 
 ProtocolChoice DetectProtocol(std::string_view content_type) {
   std::string t = MediaType(content_type);
-  if (t == "application/json") return {Protocol::kConnectUnary, Codec::kJson};
-  if (t == "application/proto") return {Protocol::kConnectUnary, Codec::kProto};
-  if (t == "application/connect+json") return {Protocol::kConnectStream, Codec::kJson};
-  if (t == "application/connect+proto") return {Protocol::kConnectStream, Codec::kProto};
-  if (t == "application/grpc" || t == "application/grpc+proto") return {Protocol::kGrpc};
-  if (t == "application/grpc-web" || t == "application/grpc-web+proto") return {Protocol::kGrpcWeb};
+  if (t == "application/json")
+    return {Protocol::kConnectUnary, &ConnectUnaryProtocol(Codec::kJson)};
+  if (t == "application/proto") {
+    return {Protocol::kConnectUnary, &ConnectUnaryProtocol(Codec::kProto)};
+  }
+  if (t == "application/connect+json") {
+    return {Protocol::kConnectStream, &ConnectStreamProtocol(Codec::kJson)};
+  }
+  if (t == "application/connect+proto") {
+    return {Protocol::kConnectStream, &ConnectStreamProtocol(Codec::kProto)};
+  }
+  if (t == "application/grpc" || t == "application/grpc+proto") {
+    return {Protocol::kGrpc, &GrpcProtocol()};
+  }
+  if (t == "application/grpc-web" || t == "application/grpc-web+proto") {
+    return {Protocol::kGrpcWeb, &GrpcWebProtocol(/*text=*/false)};
+  }
   if (t == "application/grpc-web-text" || t == "application/grpc-web-text+proto") {
-    return {Protocol::kGrpcWebText};
+    return {Protocol::kGrpcWebText, &GrpcWebProtocol(/*text=*/true)};
   }
   return {};
 }
@@ -66,27 +73,6 @@ HeaderList CorsHeaders(const HttpRequest& req) {
 void SendText(HttpExchange& ex, int status, std::string body, HeaderList extra = {}) {
   extra.emplace_back("content-type", "text/plain; charset=utf-8");
   ex.SendResponse(status, std::move(extra), std::move(body));
-}
-
-// Decodes grpc-web-text: base64, possibly several padded chunks concatenated.
-StatusOr<std::string> DecodeGrpcWebText(std::string_view body) {
-  std::string out;
-  size_t pos = 0;
-  while (pos < body.size()) {
-    // A chunk ends after the first 4-character group that carries padding, or at the end.
-    size_t end = pos;
-    while (end < body.size()) {
-      size_t group_end = std::min(end + 4, body.size());
-      bool padded = body.substr(end, group_end - end).find('=') != std::string_view::npos;
-      end = group_end;
-      if (padded) break;
-    }
-    auto chunk = Base64Decode(body.substr(pos, end - pos));
-    if (!chunk.ok()) return InvalidArgumentError("malformed grpc-web-text body: not base64");
-    out.append(chunk->begin(), chunk->end());
-    pos = end;
-  }
-  return out;
 }
 
 }  // namespace
@@ -185,31 +171,13 @@ void RpcRouter::HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
     }
   }
 
-  std::unique_ptr<CallEncoder> encoder;
-  switch (choice.protocol) {
-    case Protocol::kConnectUnary:
-      if (!method) {
-        // Connect maps an unknown procedure to HTTP 404 with an `unimplemented` error body.
-        return SendConnectUnaryError(*exchange, UnimplementedError("unknown method " + req.path),
-                                     404, std::move(cors));
-      }
-      encoder = MakeConnectUnaryEncoder(exchange, choice.codec, std::move(cors));
-      break;
-    case Protocol::kConnectStream:
-      encoder = MakeConnectStreamEncoder(exchange, choice.codec, std::move(cors));
-      break;
-    case Protocol::kGrpc:
-      encoder = MakeGrpcEncoder(exchange, std::move(cors));
-      break;
-    case Protocol::kGrpcWeb:
-    case Protocol::kGrpcWebText:
-      encoder = MakeGrpcWebEncoder(exchange, choice.protocol == Protocol::kGrpcWebText,
-                                   std::string(*ct), std::move(cors));
-      break;
-    case Protocol::kUnsupported:
-      return;
+  if (!method && choice.protocol == Protocol::kConnectUnary) {
+    // Connect maps an unknown procedure to HTTP 404 with an `unimplemented` error body.
+    return SendConnectUnaryError(*exchange, UnimplementedError("unknown method " + req.path), 404,
+                                 std::move(cors));
   }
-
+  const ProtocolAdapter& protocol = *choice.adapter;
+  std::unique_ptr<CallEncoder> encoder = protocol.MakeEncoder(exchange, std::move(cors));
   if (!method) return encoder->Finish(UnimplementedError("unknown method " + req.path));
 
   // Deadline: the client's timeout header; unary calls without one get --rpc-default-timeout-secs
@@ -220,17 +188,10 @@ void RpcRouter::HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
   std::chrono::nanoseconds timeout = streaming ? std::chrono::nanoseconds::max()
                                                : std::chrono::nanoseconds(options_.default_timeout);
   std::optional<Status> error = transport_error;
-  bool connect =
-      choice.protocol == Protocol::kConnectUnary || choice.protocol == Protocol::kConnectStream;
-  if (auto h = req.Header(connect ? "connect-timeout-ms" : "grpc-timeout")) {
-    auto parsed = connect ? ParseConnectTimeoutMs(*h) : ParseGrpcTimeout(*h);
-    if (parsed) {
-      timeout = *parsed;
-    } else if (!error) {
-      error = InvalidArgumentError(std::string("malformed ") +
-                                   (connect ? "connect-timeout-ms" : "grpc-timeout") +
-                                   " header \"" + std::string(*h) + "\"");
-    }
+  if (auto requested = protocol.RequestTimeout(req); !requested.ok()) {
+    if (!error) error = requested.status();
+  } else if (*requested) {
+    timeout = **requested;
   }
   if (!streaming) timeout = std::min<std::chrono::nanoseconds>(timeout, options_.max_timeout);
   // Saturate: now + a huge timeout must not overflow the clock.
@@ -243,65 +204,11 @@ void RpcRouter::HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
                                            deadline);
   if (error) return call->Finish(*error);
 
-  // Decode the single request message.
   std::unique_ptr<google::protobuf::Message> request(method->request_prototype->New());
-  auto decode = [&]() -> Status {
-    const size_t max = options_.max_message_bytes;
-    if (choice.protocol == Protocol::kConnectUnary) {
-      std::string_view body = req.body;
-      std::string inflated;
-      if (auto enc = req.Header("content-encoding"); enc && *enc != "identity") {
-        if (*enc != "gzip") {
-          return UnimplementedError("unsupported content-encoding \"" + std::string(*enc) + "\"");
-        }
-        auto out = GzipDecompress(body, max);
-        if (!out.ok()) return out.status();
-        inflated = std::move(*out);
-        body = inflated;
-      }
-      if (body.size() > max) {
-        return ResourceExhaustedError("request message of " + std::to_string(body.size()) +
-                                      " bytes exceeds --max-message-bytes (" + std::to_string(max) +
-                                      ")");
-      }
-      return DecodeMessage(choice.codec, body, request.get());
-    }
-    std::string text_decoded;
-    std::string_view body = req.body;
-    if (choice.protocol == Protocol::kGrpcWebText) {
-      auto decoded = DecodeGrpcWebText(body);
-      if (!decoded.ok()) return decoded.status();
-      text_decoded = std::move(*decoded);
-      body = text_decoded;
-    }
-    auto envelopes = ParseEnvelopes(body, max);
-    if (!envelopes.ok()) return envelopes.status();
-    if (envelopes->size() != 1) {
-      return InvalidArgumentError("expected exactly one request message, got " +
-                                  std::to_string(envelopes->size()));
-    }
-    const Envelope& env = envelopes->front();
-    if (env.flags & ~kEnvelopeCompressed) {
-      return InvalidArgumentError("invalid envelope flags in request message");
-    }
-    std::string inflated;
-    std::string_view payload = env.payload;
-    if (env.flags & kEnvelopeCompressed) {
-      auto enc = req.Header(connect ? "connect-content-encoding" : "grpc-encoding");
-      if (!enc || *enc == "identity") {
-        return InvalidArgumentError("compressed message without a message encoding header");
-      }
-      if (*enc != "gzip") {
-        return UnimplementedError("unsupported message encoding \"" + std::string(*enc) + "\"");
-      }
-      auto out = GzipDecompress(payload, max);
-      if (!out.ok()) return out.status();
-      inflated = std::move(*out);
-      payload = inflated;
-    }
-    return DecodeMessage(choice.codec, payload, request.get());
-  };
-  if (Status st = decode(); !st.ok()) return call->Finish(st);
+  if (Status st = protocol.DecodeRequest(req, options_.max_message_bytes, request.get());
+      !st.ok()) {
+    return call->Finish(st);
+  }
 
   std::weak_ptr<ServerCall> weak = call;
   exchange->SetCancelHook([weak] {

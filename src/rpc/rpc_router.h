@@ -1,8 +1,9 @@
 // RpcRouter: turns a complete HTTP request into an answer. Serves the ops endpoints
 // (GET /livez, /readyz, /metrics), CORS preflight, and RPCs: detects the protocol from the
-// content type (Connect unary/stream, gRPC, gRPC-Web binary/text), finds the method, applies the
-// deadline, decodes the request and runs the handler with a ServerCall whose encoder speaks the
-// caller's protocol. Every failure is answered in that protocol's error form. A server stream
+// content type (Connect unary/stream, gRPC, gRPC-Web binary/text), finds the method, and
+// dispatches: the protocol's adapter (protocol_adapter.h) supplies the deadline header, decodes
+// the request and makes the encoder; the router runs the handler with a ServerCall that answers
+// in the caller's protocol. Every failure is answered in that protocol's error form. A server stream
 // sends its status and headers as soon as its handler accepts the call (returns without finishing
 // it), before any message.
 // Thread-safe: one router serves all connections; Handle() runs on the exchange's executor.

@@ -5,6 +5,8 @@
 
 #include <map>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "app/derive_id.h"
 
@@ -370,6 +372,50 @@ TEST(ConfigTest, RedactedConfigNeverContainsSecrets) {
   const std::string unset = RedactedConfigText(RunConfig({}));
   EXPECT_THAT(unset, HasSubstr("\"shared-key\":\"\""));
   EXPECT_THAT(unset, HasSubstr("\"encryption-key\":\"\""));
+}
+
+// --print-config is generated from the flag table: a new flag cannot be left out of it, and a
+// secret's value cannot leak into it.
+TEST(ConfigTest, PrintConfigShowsEveryFlagOfTheTableInOrder) {
+  const std::vector<FlagInfo> flags = ListFlags();
+  ASSERT_GT(flags.size(), 50u);
+  const std::string text = RedactedConfigText(RunConfig({}));
+  size_t last = 0;
+  for (const FlagInfo& f : flags) {
+    const std::string key = "\"" + f.name + "\":";
+    const size_t at = text.find(key);
+    if (!f.alias_of.empty()) {
+      EXPECT_EQ(at, std::string::npos) << "alias --" << f.name << " printed on its own";
+      EXPECT_NE(text.find("\"" + f.alias_of + "\":"), std::string::npos)
+          << "--" << f.name << " aliases --" << f.alias_of << ", which is not printed";
+      continue;
+    }
+    ASSERT_NE(at, std::string::npos) << "--print-config misses --" << f.name << ": " << text;
+    EXPECT_TRUE(text[at - 1] == '{' || text[at - 1] == ',') << f.name;
+    EXPECT_GE(at, last) << "--" << f.name << " is out of --help order";
+    last = at;
+  }
+}
+
+TEST(ConfigTest, PrintConfigRedactsEverySecretFlag) {
+  // A valid value for every secret flag; a new secret flag must be added here.
+  const std::map<std::string, std::string> values = {{"shared-key", kStars},
+                                                     {"encryption-key", kZeros}};
+  std::vector<std::string> args;
+  for (const FlagInfo& f : ListFlags()) {
+    if (!f.secret) continue;
+    auto it = values.find(f.name);
+    ASSERT_NE(it, values.end()) << "secret flag --" << f.name << " has no test value here";
+    args.push_back("--" + f.name);
+    args.push_back(it->second);
+  }
+  ASSERT_EQ(args.size(), 2 * values.size());
+  const std::string text = RedactedConfigText(RunConfig(args));
+  for (const auto& [name, value] : values) {
+    EXPECT_THAT(text, HasSubstr("\"" + name + "\":\"<redacted>\""));
+    EXPECT_THAT(text, Not(HasSubstr(value)));
+    EXPECT_THAT(text, Not(HasSubstr(value.substr(0, 8))));
+  }
 }
 
 TEST(ConfigTest, PrintConfigRunsTheNode) {

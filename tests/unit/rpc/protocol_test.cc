@@ -1,15 +1,18 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
 
+#include "common/base64.h"
 #include "grpc/health/v1/health.pb.h"
 #include "rpc/connect_protocol.h"
 #include "rpc/envelope.h"
 #include "rpc/fake_exchange.h"
 #include "rpc/grpc_protocol.h"
+#include "rpc/gzip.h"
 #include "rpc/json_text.h"
 
 namespace peat::rpc {
@@ -238,6 +241,118 @@ TEST_F(EncoderTest, GrpcWebTextBase64EncodesEachFrame) {
   EXPECT_EQ(ex->ResponseHeader("content-type"), "application/grpc-web-text");
   // 0x80, length 16, "grpc-status: 0\r\n"
   EXPECT_EQ(ex->body(), "gAAAABBncnBjLXN0YXR1czogMA0K");
+}
+
+// The request direction of each adapter.
+HttpRequest Request(std::string body, HeaderList headers = {}) {
+  HttpRequest req;
+  req.method = "POST";
+  req.path = "/grpc.health.v1.Health/Check";
+  req.headers = std::move(headers);
+  req.body = std::move(body);
+  return req;
+}
+
+std::string Enveloped(std::string_view payload, uint8_t flags = 0) {
+  std::string out;
+  AppendEnvelope(out, flags, payload);
+  return out;
+}
+
+std::string HealthCheckBytes(const std::string& service) {
+  grpc::health::v1::HealthCheckRequest m;
+  m.set_service(service);
+  return m.SerializeAsString();
+}
+
+TEST(ProtocolAdapterTest, ConnectUnaryDecodesTheBodyInEitherCodec) {
+  grpc::health::v1::HealthCheckRequest out;
+  ASSERT_TRUE(ConnectUnaryProtocol(Codec::kJson)
+                  .DecodeRequest(Request(R"({"service":"a"})"), 1024, &out)
+                  .ok());
+  EXPECT_EQ(out.service(), "a");
+  ASSERT_TRUE(ConnectUnaryProtocol(Codec::kProto)
+                  .DecodeRequest(Request(HealthCheckBytes("b")), 1024, &out)
+                  .ok());
+  EXPECT_EQ(out.service(), "b");
+  Status st =
+      ConnectUnaryProtocol(Codec::kJson).DecodeRequest(Request(R"({"service":"abc"})"), 5, &out);
+  EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
+  st = ConnectUnaryProtocol(Codec::kJson)
+           .DecodeRequest(Request("{}", {{"content-encoding", "br"}}), 1024, &out);
+  EXPECT_EQ(st.code(), StatusCode::kUnimplemented);
+  EXPECT_EQ(st.message(), "unsupported content-encoding \"br\"");
+}
+
+TEST(ProtocolAdapterTest, GzipRequestsAreInflated) {
+  grpc::health::v1::HealthCheckRequest out;
+  ASSERT_TRUE(ConnectUnaryProtocol(Codec::kJson)
+                  .DecodeRequest(
+                      Request(GzipCompress(R"({"service":"z"})"), {{"content-encoding", "gzip"}}),
+                      1024, &out)
+                  .ok());
+  EXPECT_EQ(out.service(), "z");
+  const std::string packed = Enveloped(GzipCompress(HealthCheckBytes("g")), kEnvelopeCompressed);
+  ASSERT_TRUE(
+      GrpcProtocol().DecodeRequest(Request(packed, {{"grpc-encoding", "gzip"}}), 1024, &out).ok());
+  EXPECT_EQ(out.service(), "g");
+  Status st = GrpcProtocol().DecodeRequest(Request(packed), 1024, &out);
+  EXPECT_EQ(st.message(), "compressed message without a message encoding header");
+  // Connect streams name the encoding in their own header.
+  st = ConnectStreamProtocol(Codec::kProto)
+           .DecodeRequest(Request(packed, {{"grpc-encoding", "gzip"}}), 1024, &out);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(
+      ConnectStreamProtocol(Codec::kProto)
+          .DecodeRequest(Request(packed, {{"connect-content-encoding", "gzip"}}), 1024, &out)
+          .ok());
+}
+
+TEST(ProtocolAdapterTest, EnvelopedRequestsHoldExactlyOneMessage) {
+  grpc::health::v1::HealthCheckRequest out;
+  const std::string one = Enveloped(HealthCheckBytes("x"));
+  ASSERT_TRUE(GrpcWebProtocol(false).DecodeRequest(Request(one), 1024, &out).ok());
+  EXPECT_EQ(out.service(), "x");
+  EXPECT_EQ(GrpcProtocol().DecodeRequest(Request(one + one), 1024, &out).message(),
+            "expected exactly one request message, got 2");
+  EXPECT_EQ(GrpcProtocol().DecodeRequest(Request(""), 1024, &out).message(),
+            "expected exactly one request message, got 0");
+  EXPECT_EQ(GrpcProtocol()
+                .DecodeRequest(Request(Enveloped(HealthCheckBytes("x"), 0x02)), 1024, &out)
+                .message(),
+            "invalid envelope flags in request message");
+}
+
+TEST(ProtocolAdapterTest, GrpcWebTextAcceptsConcatenatedPaddedChunks) {
+  const std::string frame = Enveloped(HealthCheckBytes("t"));
+  auto b64 = [](std::string_view raw) {
+    return Base64Encode(std::span(reinterpret_cast<const uint8_t*>(raw.data()), raw.size()));
+  };
+  grpc::health::v1::HealthCheckRequest out;
+  // Two chunks, each padded, concatenated: the first ends at its padding.
+  const std::string body = b64(frame.substr(0, 4)) + b64(frame.substr(4));
+  ASSERT_NE(body.find('='), std::string::npos);
+  ASSERT_TRUE(GrpcWebProtocol(true).DecodeRequest(Request(body), 1024, &out).ok());
+  EXPECT_EQ(out.service(), "t");
+  EXPECT_EQ(GrpcWebProtocol(true).DecodeRequest(Request("!!!!"), 1024, &out).message(),
+            "malformed grpc-web-text body: not base64");
+}
+
+TEST(ProtocolAdapterTest, TimeoutHeadersAreTheProtocols) {
+  auto connect =
+      ConnectUnaryProtocol(Codec::kJson)
+          .RequestTimeout(Request("", {{"connect-timeout-ms", "250"}, {"grpc-timeout", "1S"}}));
+  ASSERT_TRUE(connect.ok());
+  EXPECT_EQ(*connect, std::chrono::milliseconds(250));
+  auto grpc = GrpcProtocol().RequestTimeout(Request("", {{"grpc-timeout", "2S"}}));
+  ASSERT_TRUE(grpc.ok());
+  EXPECT_EQ(*grpc, std::chrono::seconds(2));
+  auto none = GrpcWebProtocol(true).RequestTimeout(Request("", {{"connect-timeout-ms", "1"}}));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  auto bad = ConnectStreamProtocol(Codec::kJson)
+                 .RequestTimeout(Request("", {{"connect-timeout-ms", "soon"}}));
+  EXPECT_EQ(bad.status().message(), "malformed connect-timeout-ms header \"soon\"");
 }
 
 }  // namespace
