@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/hex.h"
 #include "crypto/base64.h"
 #include "crypto/hkdf.h"
 #include "crypto/random.h"
@@ -22,17 +23,6 @@ namespace {
 constexpr char kIdentityKeyFile[] = "identity.key";
 constexpr char kNodeIdFile[] = "node-id";
 constexpr size_t kMaxNodeIdBytes = 1024;
-
-std::string HexLower(std::span<const uint8_t> bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(bytes.size() * 2);
-  for (uint8_t b : bytes) {
-    s.push_back(kHex[b >> 4]);
-    s.push_back(kHex[b & 0x0f]);
-  }
-  return s;
-}
 
 Status ErrnoError(const std::string& what, const std::string& path, int err) {
   return UnavailableError(what + " " + path + ": " + std::strerror(err));
@@ -107,7 +97,7 @@ Status CreateFileAtomically(const std::string& dir, const std::string& name,
   PEAT_RETURN_IF_ERROR(RandomBytes(rnd));
   const std::string final_path = dir + "/" + name;
   const std::string tmp_path =
-      dir + "/." + name + ".tmp-" + std::to_string(::getpid()) + "-" + HexLower(rnd);
+      dir + "/." + name + ".tmp-" + std::to_string(::getpid()) + "-" + HexEncode(rnd);
 
   Fd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) return ErrnoError("cannot create", tmp_path, errno);
@@ -218,7 +208,7 @@ StatusOr<Ed25519Key> LoadOrCreateKey(const std::string& dir) {
 
 }  // namespace
 
-std::string NodeIdentity::EndpointId() const { return HexLower(key.PublicKey()); }
+std::string NodeIdentity::EndpointId() const { return HexEncode(key.PublicKey()); }
 
 std::string NodeIdentity::ShortId() const { return ShortEndpointId(EndpointId()); }
 
@@ -239,13 +229,7 @@ Status ValidateNodeId(std::string_view node_id) {
   return Status::Ok();
 }
 
-bool IsValidEndpointId(std::string_view id) {
-  if (id.size() != 64) return false;
-  for (char c : id) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
+bool IsValidEndpointId(std::string_view id) { return id.size() == 64 && IsLowerHex(id); }
 
 StatusOr<NodeIdentity> DeriveIdentity(std::string_view shared_key_b64, std::string_view node_id) {
   PEAT_RETURN_IF_ERROR(ValidateNodeId(node_id));

@@ -1,7 +1,7 @@
 #include "rpc/connect_protocol.h"
 
+#include "common/json_string.h"
 #include "rpc/envelope.h"
-#include "rpc/json_text.h"
 
 namespace peat::rpc {
 
@@ -46,7 +46,7 @@ std::string ConnectErrorJson(const Status& status) {
   out += "\"";
   if (!status.message().empty()) {
     out += ",\"message\":";
-    AppendJsonString(out, status.message());
+    AppendJsonString(&out, status.message());
   }
   out += "}";
   return out;
