@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "app/derive_id.h"
+#include "common/host_port.h"
+#include "mesh/peer_address.h"
 
 namespace peat {
 namespace {
@@ -255,6 +257,24 @@ TEST(ConfigTest, BadListenAddressesNameTheFlag) {
               HasSubstr("--listen (from PEAT_NODE_LISTEN)"));
   EXPECT_THAT(ErrorOf({"--listen", "127.0.0.1:1", "--listen", "tcp://127.0.0.1:1"}),
               HasSubstr("duplicate"));
+}
+
+TEST(ConfigTest, PeerAddressesFollowTheGrammarConnectPeerUses) {
+  // The same inputs as mesh_test's ConnectPeerRefusesWhatPeerRefusesAndSaysWhy: --peer refuses
+  // each with the same reason, and the mesh's address filter drops each.
+  for (const std::string bad :
+       {"bad host:4002", "bad!host:4002", "999.1.1.1:4002", "[zz::1]:4002", "::1:4002",
+        "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1", ":4002"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(ErrorOf({"--peer", kPeerId + "@" + bad}),
+              "--peer: " + ParseHostPort(bad).status().message());
+    EXPECT_TRUE(mesh::OrderAddresses({bad}).empty());
+  }
+  for (const std::string good : {"10.0.0.2:4433", "[fd00::2]:4433", "peer-b.local:4433"}) {
+    SCOPED_TRACE(good);
+    ASSERT_EQ(RunConfig({"--peer", kPeerId + "@" + good}).peers.size(), 1u);
+    EXPECT_EQ(mesh::OrderAddresses({good}), std::vector<std::string>{good});
+  }
 }
 
 TEST(ConfigTest, BooleanForms) {
