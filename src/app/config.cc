@@ -1,7 +1,5 @@
 #include "app/config.h"
 
-#include <arpa/inet.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -14,6 +12,8 @@
 #include "app/flag_suggestion.h"
 #include "common/endpoint_id.h"
 #include "common/file_mode.h"
+#include "common/host_port.h"
+#include "common/json_string.h"
 #include "common/logging.h"
 #include "crypto/base64.h"
 #include "node/node_identity.h"
@@ -60,83 +60,6 @@ StatusOr<bool> ParseBool(std::string_view s) {
   return InvalidArgumentError("expected true/false, 1/0, yes/no or on/off");
 }
 
-StatusOr<uint16_t> ParsePort(std::string_view s) {
-  auto v = ParseUint(s);
-  if (!v.ok() || *v > 65535) return InvalidArgumentError("port must be an integer in 0..65535");
-  return static_cast<uint16_t>(*v);
-}
-
-bool IsIpv4Literal(const std::string& host) {
-  in_addr a{};
-  return inet_pton(AF_INET, host.c_str(), &a) == 1;
-}
-
-bool IsIpv6Literal(const std::string& host) {
-  in6_addr a{};
-  return inet_pton(AF_INET6, host.c_str(), &a) == 1;
-}
-
-Status ValidateHostName(const std::string& host) {
-  const bool numeric = std::all_of(host.begin(), host.end(),
-                                   [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
-  if (numeric) {
-    if (!IsIpv4Literal(host)) return InvalidArgumentError("invalid IPv4 address '" + host + "'");
-    return Status::Ok();
-  }
-  if (host.size() > 253) return InvalidArgumentError("host name is too long");
-  for (char c : host) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_';
-    if (!ok) return InvalidArgumentError("invalid host '" + host + "'");
-  }
-  return Status::Ok();
-}
-
-struct HostPort {
-  std::string host;  // without brackets
-  uint16_t port = 0;
-};
-
-// "host:port", "[v6]:port"; an empty host is allowed only if `allow_empty_host`.
-StatusOr<HostPort> ParseHostPort(std::string_view text, bool allow_empty_host) {
-  HostPort hp;
-  std::string_view port_text;
-  if (!text.empty() && text.front() == '[') {
-    const size_t close = text.find(']');
-    if (close == std::string_view::npos) {
-      return InvalidArgumentError("missing ']' in '" + std::string(text) + "'");
-    }
-    hp.host = std::string(text.substr(1, close - 1));
-    if (!IsIpv6Literal(hp.host)) {
-      return InvalidArgumentError("invalid IPv6 address '" + hp.host + "'");
-    }
-    if (close + 1 >= text.size() || text[close + 1] != ':') {
-      return InvalidArgumentError("expected [IPv6]:PORT, got '" + std::string(text) + "'");
-    }
-    port_text = text.substr(close + 2);
-  } else {
-    const size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
-      return InvalidArgumentError("expected HOST:PORT, got '" + std::string(text) + "'");
-    }
-    hp.host = std::string(text.substr(0, colon));
-    if (hp.host.find(':') != std::string::npos) {
-      return InvalidArgumentError("IPv6 addresses must be in brackets, e.g. [::1]:50051; got '" +
-                                  std::string(text) + "'");
-    }
-    port_text = text.substr(colon + 1);
-    if (hp.host.empty()) {
-      if (!allow_empty_host) {
-        return InvalidArgumentError("missing host in '" + std::string(text) + "'");
-      }
-    } else {
-      PEAT_RETURN_IF_ERROR(ValidateHostName(hp.host));
-    }
-  }
-  PEAT_ASSIGN_OR_RETURN(hp.port, ParsePort(port_text));
-  return hp;
-}
-
 StatusOr<StaticPeer> ParsePeer(std::string_view text) {
   const size_t at = text.find('@');
   if (at == std::string_view::npos) {
@@ -148,9 +71,7 @@ StatusOr<StaticPeer> ParsePeer(std::string_view text) {
     return InvalidArgumentError("endpoint id must be 64 lowercase hex characters, got '" +
                                 p.endpoint_id + "'");
   }
-  PEAT_ASSIGN_OR_RETURN(const HostPort hp,
-                        ParseHostPort(text.substr(at + 1), /*allow_empty_host=*/false));
-  if (hp.port == 0) return InvalidArgumentError("peer port must be in 1..65535");
+  PEAT_RETURN_IF_ERROR(ParseHostPort(text.substr(at + 1)).status());
   p.address = std::string(text.substr(at + 1));
   return p;
 }
@@ -209,7 +130,7 @@ std::string JsonArray(const std::vector<std::string>& items) {
   std::string out = "[";
   for (size_t i = 0; i < items.size(); ++i) {
     if (i > 0) out.push_back(',');
-    AppendJsonQuoted(items[i], out);
+    AppendJsonString(&out, items[i]);
   }
   out.push_back(']');
   return out;
@@ -554,7 +475,7 @@ std::vector<FlagDef> MakeFlagTable() {
   add("iroh-udp-port", Kind::kScalar, "PORT",
       "alias kept for old deployments: sets the port of --mesh-listen",
       {[](const std::vector<std::string>& v, State& st) -> Status {
-         PEAT_ASSIGN_OR_RETURN(st.iroh_udp_port, ParsePort(v.front()));
+         PEAT_ASSIGN_OR_RETURN(st.iroh_udp_port, ParsePort(v.front(), /*allow_zero=*/true));
          return Status::Ok();
        },
        nullptr});
@@ -801,7 +722,7 @@ const char kFooter[] =
 
 void AppendJsonField(std::string& out, std::string_view key, const std::string& json_value) {
   if (out.size() > 1) out.push_back(',');
-  AppendJsonQuoted(key, out);
+  AppendJsonString(&out, key);
   out.push_back(':');
   out.append(json_value);
 }
@@ -837,9 +758,10 @@ StatusOr<ListenAddress> ParseListenAddress(std::string_view text) {
     return InvalidArgumentError("unsupported scheme in '" + std::string(text) +
                                 "' (use tcp:// or unix://)");
   }
-  PEAT_ASSIGN_OR_RETURN(const HostPort hp, ParseHostPort(rest, /*allow_empty_host=*/true));
+  PEAT_ASSIGN_OR_RETURN(HostPort hp,
+                        ParseHostPort(rest, {.allow_empty_host = true, .allow_port_zero = true}));
   a.kind = ListenAddress::Kind::kTcp;
-  a.host = hp.host.empty() ? "0.0.0.0" : hp.host;
+  a.host = hp.kind == HostKind::kEmpty ? "0.0.0.0" : hp.host;
   a.port = hp.port;
   return a;
 }

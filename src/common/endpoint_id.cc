@@ -1,13 +1,11 @@
 #include "common/endpoint_id.h"
 
+#include "common/hex.h"
+
 namespace peat {
 
 bool IsValidEndpointId(std::string_view id) {
-  if (id.size() != kEndpointIdChars) return false;
-  for (char c : id) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
+  return id.size() == kEndpointIdChars && IsLowerHex(id);
 }
 
 std::string ShortEndpointId(std::string_view endpoint_id) {

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <ctime>
 
+#include "common/json_string.h"
+
 namespace peat {
 namespace {
 
@@ -46,35 +48,6 @@ void AppendTimestamp(spdlog::log_clock::time_point tp, std::string& out) {
   out.append(ms);
 }
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is invalid.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  size_t len;
-  uint32_t cp;
-  if (c < 0x80) return 1;
-  if (c >= 0xc2 && c <= 0xdf) {
-    len = 2;
-    cp = c & 0x1f;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    len = 3;
-    cp = c & 0x0f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((b(i + k) & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3f);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
-  if (cp >= 0xd800 && cp <= 0xdfff) return 0;  // surrogates are not valid UTF-8
-  return len;
-}
-
 class JsonLineFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
@@ -85,7 +58,7 @@ class JsonLineFormatter final : public spdlog::formatter {
     line.append("\",\"level\":\"");
     line.append(LevelName(msg.level));
     line.append("\",\"msg\":");
-    AppendJsonQuoted(std::string_view(msg.payload.data(), msg.payload.size()), line);
+    AppendJsonString(&line, std::string_view(msg.payload.data(), msg.payload.size()));
     line.append("}\n");
     dest.append(line.data(), line.data() + line.size());
   }
@@ -95,66 +68,6 @@ class JsonLineFormatter final : public spdlog::formatter {
 };
 
 }  // namespace
-
-void AppendJsonQuoted(std::string_view s, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (size_t i = 0; i < s.size();) {
-    const char c = s[i];
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x80) {
-      const size_t len = Utf8SequenceLength(s, i);
-      if (len == 0) {
-        out.append("\\ufffd");
-        ++i;
-      } else {
-        out.append(s.substr(i, len));
-        i += len;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          out.append("\\u00");
-          out.push_back(kHex[u >> 4]);
-          out.push_back(kHex[u & 0x0f]);
-        } else {
-          out.push_back(c);
-        }
-    }
-    ++i;
-  }
-  out.push_back('"');
-}
-
-std::string JsonQuote(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  AppendJsonQuoted(s, out);
-  return out;
-}
 
 StatusOr<spdlog::level::level_enum> ParseLogLevel(std::string_view level) {
   std::string l(level);

@@ -2,8 +2,8 @@
 //
 // Text:  "2024-05-01T12:00:00.123Z info message"          (UTC, millisecond precision)
 // JSON:  {"ts":"2024-05-01T12:00:00.123Z","level":"info","msg":"message"}   one object per line;
-//        the message is escaped per RFC 8259 (quotes, backslashes, control characters), and
-//        invalid UTF-8 is replaced by U+FFFD, so every line is valid JSON.
+//        the message is escaped by common/json_string.h (invalid UTF-8 becomes U+FFFD), so
+//        every line is valid JSON.
 // Levels: trace, debug, info, warn (or warning), error, critical, off.
 //
 // Call ConfigureLogging once at startup, before other threads log; afterwards logging through
@@ -30,10 +30,5 @@ StatusOr<std::unique_ptr<spdlog::formatter>> MakeLogFormatter(std::string_view f
 
 // Level name (case-insensitive) → spdlog level.
 StatusOr<spdlog::level::level_enum> ParseLogLevel(std::string_view level);
-
-// `s` as a JSON string literal, quotes included (escaping as described above).
-std::string JsonQuote(std::string_view s);
-// Appends JsonQuote(s) to `out`.
-void AppendJsonQuoted(std::string_view s, std::string& out);
 
 }  // namespace peat

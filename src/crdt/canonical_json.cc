@@ -7,22 +7,6 @@
 namespace peat::crdt {
 namespace {
 
-// Escape table: 0 = copy raw, otherwise the character after the backslash ('u' = \u00XX).
-constexpr auto kEscapes = [] {
-  struct Table {
-    char c[256] = {};
-  } t;
-  for (int i = 0; i < 0x20; ++i) t.c[i] = 'u';
-  t.c[static_cast<unsigned char>('"')] = '"';
-  t.c[static_cast<unsigned char>('\\')] = '\\';
-  t.c[static_cast<unsigned char>('\b')] = 'b';
-  t.c[static_cast<unsigned char>('\f')] = 'f';
-  t.c[static_cast<unsigned char>('\n')] = 'n';
-  t.c[static_cast<unsigned char>('\r')] = 'r';
-  t.c[static_cast<unsigned char>('\t')] = 't';
-  return t;
-}();
-
 template <typename T>
 void AppendIntegral(std::string* out, T v) {
   char buf[24];
@@ -43,30 +27,6 @@ std::optional<T> ParseCanonicalIntegral(std::string_view text) {
 }
 
 }  // namespace
-
-void AppendJsonString(std::string* out, std::string_view utf8) {
-  out->push_back('"');
-  const char* p = utf8.data();
-  const char* end = p + utf8.size();
-  const char* run = p;  // start of the pending raw run
-  for (; p != end; ++p) {
-    const char e = kEscapes.c[static_cast<unsigned char>(*p)];
-    if (e == 0) continue;
-    out->append(run, static_cast<size_t>(p - run));
-    if (e == 'u') {
-      static constexpr char kHex[] = "0123456789abcdef";
-      const auto c = static_cast<unsigned char>(*p);
-      const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-      out->append(esc, sizeof(esc));
-    } else {
-      const char esc[2] = {'\\', e};
-      out->append(esc, sizeof(esc));
-    }
-    run = p + 1;
-  }
-  out->append(run, static_cast<size_t>(end - run));
-  out->push_back('"');
-}
 
 size_t FormatInt64(char* buf, int64_t v) {
   return static_cast<size_t>(std::to_chars(buf, buf + kNumberBufferSize, v).ptr - buf);

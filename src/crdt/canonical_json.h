@@ -1,8 +1,9 @@
 // Canonical JSON text pieces shared by the flattener (json_flatten.h), Document::Render and the
 // binary codec. Canonical form (BEHAVIOR.md "Documents"): compact; strings escaped minimally and
 // deterministically (\" \\ \b \f \n \r \t, \u00XX for the other control characters, everything
-// else raw UTF-8); integers as plain decimal; doubles as the shortest text that reads back to the
-// same double, with ".0" appended when that text has no '.', 'e' or 'E' (1.0 renders "1.0").
+// else raw UTF-8: the rule of common/json_string.h); integers as plain decimal; doubles as the
+// shortest text that reads back to the same double, with ".0" appended when that text has no '.',
+// 'e' or 'E' (1.0 renders "1.0").
 //
 // Stateless functions; thread-safe.
 #pragma once
@@ -13,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_string.h"
+
 namespace peat::crdt {
 
 // Canonical number text into `buf` (at least kNumberBufferSize bytes); returns the length.
@@ -21,8 +24,10 @@ size_t FormatInt64(char* buf, int64_t v);
 size_t FormatUint64(char* buf, uint64_t v);
 size_t FormatDouble(char* buf, double v);  // `v` must be finite
 
-// Appends `utf8` as a quoted, escaped JSON string. The bytes are not validated.
-void AppendJsonString(std::string* out, std::string_view utf8);
+// Appends `text` as a quoted, escaped JSON string: common/json_string.h's rule, which is this
+// canonical form (documents hold valid UTF-8 only, so its U+FFFD replacement never applies here).
+using ::peat::AppendJsonString;
+
 void AppendInt64(std::string* out, int64_t v);
 void AppendUint64(std::string* out, uint64_t v);
 // `v` must be finite (JSON has no NaN/Infinity).

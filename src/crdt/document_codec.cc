@@ -29,11 +29,11 @@
 #include <string>
 #include <vector>
 
+#include "common/utf8.h"
 #include "crdt/canonical_json.h"
 #include "crdt/document.h"
 #include "crdt/json_flatten.h"
 #include "crdt/path.h"
-#include "crdt/utf8.h"
 
 namespace peat::crdt {
 namespace {

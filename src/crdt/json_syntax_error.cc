@@ -4,34 +4,14 @@
 #include <cstdlib>
 #include <vector>
 
+#include "common/hex.h"
+#include "common/utf8.h"
+
 namespace peat::crdt {
 namespace {
 
 bool IsWs(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Length of the valid UTF-8 sequence starting at s[i] (a byte ≥ 0x80), or 0 if invalid.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) -> unsigned {
-    return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0x100;
-  };
-  const unsigned c = b(0);
-  auto cont = [&](size_t k) { return b(k) >= 0x80 && b(k) <= 0xBF; };
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c == 0xE0) return (b(1) >= 0xA0 && b(1) <= 0xBF && cont(2)) ? 3 : 0;
-  if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return (cont(1) && cont(2)) ? 3 : 0;
-  if (c == 0xED) return (b(1) >= 0x80 && b(1) <= 0x9F && cont(2)) ? 3 : 0;
-  if (c == 0xF0) return (b(1) >= 0x90 && b(1) <= 0xBF && cont(2) && cont(3)) ? 4 : 0;
-  if (c >= 0xF1 && c <= 0xF3) return (cont(1) && cont(2) && cont(3)) ? 4 : 0;
-  if (c == 0xF4) return (b(1) >= 0x80 && b(1) <= 0x8F && cont(2) && cont(3)) ? 4 : 0;
-  return 0;
-}
 
 class Scanner {
  public:
@@ -136,8 +116,7 @@ class Scanner {
   static std::string Describe(char c) {
     const auto u = static_cast<unsigned char>(c);
     if (u >= 0x20 && u < 0x7F) return std::string("'") + c + "'";
-    static constexpr char kHex[] = "0123456789abcdef";
-    return std::string("byte 0x") + kHex[u >> 4] + kHex[u & 0xF];
+    return "byte 0x" + HexEncode({&u, 1});
   }
 
   // At '"'. Leaves pos_ after the closing quote.
@@ -196,7 +175,7 @@ class Scanner {
     if (at + 4 > s_.size()) return -1;
     int v = 0;
     for (size_t i = 0; i < 4; ++i) {
-      const int h = HexValue(s_[at + i]);
+      const int h = HexDigitValue(s_[at + i]);
       if (h < 0) return -1;
       v = v * 16 + h;
     }

@@ -6,6 +6,7 @@
 #include <array>
 #include <climits>
 
+#include "common/hex.h"
 #include "crypto/openssl_error.h"
 
 namespace peat {
@@ -27,15 +28,9 @@ StatusOr<std::string> RandomUuidV4() {
   PEAT_RETURN_IF_ERROR(RandomBytes(b));
   b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // variant 10xx
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(36);
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
-    s.push_back(kHex[b[i] >> 4]);
-    s.push_back(kHex[b[i] & 0x0f]);
-  }
-  return s;
+  const std::string hex = HexEncode(b);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
 }
 
 }  // namespace peat

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/hex.h"
 #include "crypto/hkdf.h"
 
 namespace peat::mesh {
@@ -18,27 +19,11 @@ constexpr std::string_view kProofLabel = "peat-mesh proof v1";
 constexpr std::string_view kAppIdLabel = "peat-mesh app-id v1";
 constexpr size_t kEndpointIdBytes = 32;
 
-int HexNibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // 64 hex chars → 32 bytes into `out`.
 Status DecodeEndpointId(std::string_view hex, const char* which, uint8_t* out) {
-  if (hex.size() != 2 * kEndpointIdBytes) {
+  if (!HexDecode(hex, {out, kEndpointIdBytes})) {
     return InvalidArgumentError(std::string("formation proof: ") + which +
                                 " endpoint id must be 64 hex characters");
-  }
-  for (size_t i = 0; i < kEndpointIdBytes; ++i) {
-    const int hi = HexNibble(hex[2 * i]);
-    const int lo = HexNibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      return InvalidArgumentError(std::string("formation proof: ") + which +
-                                  " endpoint id must be 64 hex characters");
-    }
-    out[i] = static_cast<uint8_t>((hi << 4) | lo);
   }
   return Status::Ok();
 }

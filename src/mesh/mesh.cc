@@ -8,6 +8,7 @@
 #include <future>
 
 #include "common/endpoint_id.h"
+#include "common/host_port.h"
 #include "mesh/peer_address.h"
 
 namespace peat::mesh {
@@ -462,8 +463,10 @@ void Mesh::ConnectPeer(std::string endpoint_id, std::vector<std::string> address
   }
   auto ordered = OrderAddresses(addresses);
   if (ordered.empty()) {
-    return done(
-        InvalidArgumentError("addresses: no usable address (want host:port, e.g. 10.0.0.7:4433)"));
+    // Every address is refused by ParseHostPort (the --peer grammar): say why for the first.
+    const std::string why = addresses.empty() ? std::string("none given")
+                                              : ParseHostPort(addresses.front()).status().message();
+    return done(InvalidArgumentError("addresses: no usable address: " + why));
   }
   auto req = std::make_shared<ConnectRequest>();
   req->endpoint_id = std::move(endpoint_id);

@@ -9,8 +9,8 @@
 
 namespace peat::mesh {
 
-// The usable addresses of `addresses` (those ParseDialAddress accepts; duplicates removed), IP
-// literals first, otherwise in the given order.
+// The usable addresses of `addresses` (those common/host_port.h's ParseHostPort accepts, the
+// grammar --peer uses; duplicates removed), IP literals first, otherwise in the given order.
 std::vector<std::string> OrderAddresses(const std::vector<std::string>& addresses);
 
 }  // namespace peat::mesh

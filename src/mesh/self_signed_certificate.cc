@@ -9,6 +9,8 @@
 #include <array>
 #include <cstdint>
 
+#include "common/hex.h"
+
 namespace peat::mesh {
 namespace {
 
@@ -72,13 +74,7 @@ StatusOr<std::string> EndpointIdFromKey(const EVP_PKEY* key) {
     ERR_clear_error();
     return PermissionDeniedError("peer certificate: cannot read the Ed25519 public key");
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(2 * raw.size(), '0');
-  for (size_t i = 0; i < raw.size(); ++i) {
-    id[2 * i] = kHex[raw[i] >> 4];
-    id[2 * i + 1] = kHex[raw[i] & 0xf];
-  }
-  return id;
+  return HexEncode(raw);
 }
 
 StatusOr<std::string> EndpointIdFromCertificate(X509* cert) {

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "common/endpoint_id.h"
-#include "mesh/dial_address.h"
+#include "common/host_port.h"
 #include "mesh/frame_codec.h"
 #include "mesh/self_signed_certificate.h"
 #include "mesh/tls_connection.h"
@@ -213,7 +213,7 @@ class DialOperation final : public std::enable_shared_from_this<DialOperation> {
         socket_(state_->io),
         timer_(state_->io) {}
 
-  void Start(const DialAddress& target) {
+  void Start(const HostPort& target) {
     timer_.expires_after(timeout_);
     timer_.async_wait([self = shared_from_this()](const error_code& ec) {
       if (ec) return;
@@ -421,7 +421,7 @@ void TlsTransport::Dial(const std::string& address, const std::string& expected_
     asio::post(state_->io, [done = std::move(done), why = std::move(why)] { done(why); });
   };
   if (state_->stopped) return fail_soon(FailedPreconditionError("mesh transport is stopped"));
-  StatusOr<DialAddress> target = ParseDialAddress(address);
+  StatusOr<HostPort> target = ParseHostPort(address);
   if (!target.ok()) return fail_soon(target.status());
   if (!IsValidEndpointId(expected_endpoint_id)) {
     return fail_soon(

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "common/endpoint_id.h"
+#include "common/hex.h"
 #include "crypto/base64.h"
 #include "crypto/hkdf.h"
 #include "crypto/random.h"
@@ -15,17 +16,6 @@ namespace {
 constexpr char kIdentityKeyFile[] = "identity.key";
 constexpr char kNodeIdFile[] = "node-id";
 constexpr size_t kMaxNodeIdBytes = 1024;
-
-std::string HexLower(std::span<const uint8_t> bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(bytes.size() * 2);
-  for (uint8_t b : bytes) {
-    s.push_back(kHex[b >> 4]);
-    s.push_back(kHex[b & 0x0f]);
-  }
-  return s;
-}
 
 Status DataLossError(std::string m) { return Status(StatusCode::kDataLoss, std::move(m)); }
 
@@ -90,7 +80,7 @@ StatusOr<Ed25519Key> LoadOrCreateKey(IdentityFiles& files) {
 
 }  // namespace
 
-std::string NodeIdentity::EndpointId() const { return HexLower(key.PublicKey()); }
+std::string NodeIdentity::EndpointId() const { return HexEncode(key.PublicKey()); }
 
 std::string NodeIdentity::ShortId() const { return ShortEndpointId(EndpointId()); }
 

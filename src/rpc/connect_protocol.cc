@@ -1,9 +1,9 @@
 #include "rpc/connect_protocol.h"
 
+#include "common/json_string.h"
 #include "rpc/call_timeout.h"
 #include "rpc/envelope.h"
 #include "rpc/gzip.h"
-#include "rpc/json_text.h"
 
 namespace peat::rpc {
 
@@ -48,7 +48,7 @@ std::string ConnectErrorJson(const Status& status) {
   out += "\"";
   if (!status.message().empty()) {
     out += ",\"message\":";
-    AppendJsonString(out, status.message());
+    AppendJsonString(&out, status.message());
   }
   out += "}";
   return out;

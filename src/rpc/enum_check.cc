@@ -10,7 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "rpc/json_text.h"
+#include "common/json_string.h"
 
 namespace peat::rpc {
 
@@ -49,7 +49,7 @@ void AppendMapKey(const Message& entry, std::string& path) {
   path += '[';
   switch (key->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING:
-      AppendJsonString(path, r->GetString(entry, key));
+      AppendJsonString(&path, r->GetString(entry, key));
       break;
     case FieldDescriptor::CPPTYPE_INT32:
       path += std::to_string(r->GetInt32(entry, key));

@@ -12,8 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/json_string.h"
 #include "rpc/enum_check.h"
-#include "rpc/json_text.h"
 
 namespace peat::rpc {
 
@@ -158,9 +158,9 @@ const EnumKeys* EnumKeysOf(const Descriptor& d) {
 std::string QuotedName(std::string_view name) {
   std::string out;
   if (name.size() <= kMaxShownName) {
-    AppendJsonString(out, name);
+    AppendJsonString(&out, name);
   } else {
-    AppendJsonString(out, name.substr(0, kMaxShownName));
+    AppendJsonString(&out, name.substr(0, kMaxShownName));
     out += "...";
   }
   return out;
@@ -253,7 +253,7 @@ class ShapeWalker {
     path_.resize(top.path_len);
     if (top.type == Frame::kMap) {
       path_ += '[';
-      AppendJsonString(path_, k);
+      AppendJsonString(&path_, k);
       path_ += ']';
       return;
     }

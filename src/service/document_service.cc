@@ -2,9 +2,9 @@
 
 #include <boost/asio/post.hpp>
 
+#include "common/identifier.h"
 #include "peat/sidecar/v1/sidecar.pb.h"
 #include "service/reply_when_done.h"
-#include "service/request_validation.h"
 #include "service/sidecar_service.h"
 
 namespace peat::service {

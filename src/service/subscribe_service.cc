@@ -1,7 +1,7 @@
 #include "service/subscribe_service.h"
 
+#include "common/identifier.h"
 #include "peat/sidecar/v1/sidecar.pb.h"
-#include "service/request_validation.h"
 #include "service/sidecar_service.h"
 
 namespace peat::service {

@@ -2,8 +2,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "common/identifier.h"
 #include "peat/sidecar/v1/sidecar.pb.h"
-#include "service/request_validation.h"
 #include "service/sidecar_service.h"
 #include "service/typed_json.h"
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 
+#include "common/hex.h"
 #include "crdt/document.h"
 #include "crypto/random.h"
 
@@ -90,16 +91,6 @@ CREATE UNIQUE INDEX docs_by_seq ON docs(seq);
 CREATE INDEX docs_by_age ON docs(live, collection, updated_ms);
 )sql";
 
-std::string Hex(const uint8_t* p, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    s.push_back(kHex[p[i] >> 4]);
-    s.push_back(kHex[p[i] & 15]);
-  }
-  return s;
-}
-
 StatusOr<std::optional<int64_t>> MetaInt(SqliteConnection& db, const char* key) {
   auto st = db.Prepare("SELECT value FROM meta WHERE key = ?1");
   if (!st.ok()) return st.status();
@@ -167,7 +158,7 @@ Status InitializeSchema(SqliteConnection& db) {
     if (Status s = RandomBytes(b); !s.ok()) return fail(s);
     auto st = db.Prepare("INSERT INTO meta(key, value) VALUES('epoch', ?1)");
     if (!st.ok()) return fail(st.status());
-    st->BindText(1, Hex(b.data(), b.size()));
+    st->BindText(1, HexEncode(b));
     if (Status s = st->Run("write epoch"); !s.ok()) return fail(s);
   }
   if (Status s = db.Exec("COMMIT"); !s.ok()) return fail(s);

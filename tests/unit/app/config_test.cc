@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "app/derive_id.h"
+#include "common/host_port.h"
 
 namespace peat {
 namespace {
@@ -257,6 +258,22 @@ TEST(ConfigTest, BadListenAddressesNameTheFlag) {
               HasSubstr("--listen (from PEAT_NODE_LISTEN)"));
   EXPECT_THAT(ErrorOf({"--listen", "127.0.0.1:1", "--listen", "tcp://127.0.0.1:1"}),
               HasSubstr("duplicate"));
+}
+
+TEST(ConfigTest, PeerAddressesFollowTheGrammarConnectPeerUses) {
+  // The same inputs as mesh_test's ConnectPeerRefusesWhatPeerRefusesAndSaysWhy: --peer refuses
+  // each with the reason common/host_port gives, which is the reason ConnectPeer gives there.
+  for (const std::string bad :
+       {"bad host:4002", "bad!host:4002", "999.1.1.1:4002", "[zz::1]:4002", "::1:4002",
+        "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1", ":4002"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(ErrorOf({"--peer", kPeerId + "@" + bad}),
+              "--peer: " + ParseHostPort(bad).status().message());
+  }
+  for (const std::string good : {"10.0.0.2:4433", "[fd00::2]:4433", "peer-b.local:4433"}) {
+    SCOPED_TRACE(good);
+    ASSERT_EQ(RunConfig({"--peer", kPeerId + "@" + good}).peers.size(), 1u);
+  }
 }
 
 TEST(ConfigTest, BooleanForms) {

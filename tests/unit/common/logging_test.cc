@@ -46,14 +46,6 @@ TEST(LoggingTest, JsonReplacesInvalidUtf8) {
   EXPECT_EQ(j["level"], "info");
 }
 
-TEST(LoggingTest, JsonQuote) {
-  EXPECT_EQ(JsonQuote("a\"b"), "\"a\\\"b\"");
-  EXPECT_EQ(JsonQuote(std::string("\x01", 1)), "\"\\u0001\"");
-  EXPECT_EQ(JsonQuote("\xe2\x9c\x93"), "\"\xe2\x9c\x93\"");
-  EXPECT_EQ(JsonQuote("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // surrogate
-  EXPECT_EQ(JsonQuote("\xc0\xaf"), "\"\\ufffd\\ufffd\"");             // overlong
-}
-
 TEST(LoggingTest, TextFormat) {
   const std::string line = Render("text", spdlog::level::info, "hello world");
   EXPECT_NE(line.find(" info hello world\n"), std::string::npos) << line;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/fake_clock.h"
+#include "common/host_port.h"
 #include "mesh/fake_network.h"
 #include "peat/mesh/v1/mesh.pb.h"
 #include "store/store_test_util.h"
@@ -319,6 +320,22 @@ TEST_F(MeshTest, DrainGivesUpAtTheDeadlineWhenThePeerNeverAcks) {
   EXPECT_FALSE(answered_future.get());
   // Blocking form, deadline already passed: false without waiting.
   EXPECT_FALSE(a.mesh->Drain(clock_.Now()));
+}
+
+TEST_F(MeshTest, ConnectPeerRefusesWhatPeerRefusesAndSaysWhy) {
+  // The grammar of --peer (app/config.cc; config_test checks the same inputs there).
+  auto& a = AddNode(kIdA, kAddrA);
+  Start(a);
+  for (const std::string bad :
+       {"bad host:4002", "bad!host:4002", "999.1.1.1:4002", "[zz::1]:4002", "::1:4002",
+        "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1", ":4002"}) {
+    SCOPED_TRACE(bad);
+    const Status st = ConnectPeer(a, kIdB, bad);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(st.message(),
+              "addresses: no usable address: " + ParseHostPort(bad).status().message());
+  }
+  EXPECT_EQ(net_.dial_count(kIdA), 0u);
 }
 
 }  // namespace

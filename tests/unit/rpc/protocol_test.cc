@@ -13,7 +13,6 @@
 #include "rpc/fake_exchange.h"
 #include "rpc/grpc_protocol.h"
 #include "rpc/gzip.h"
-#include "rpc/json_text.h"
 
 namespace peat::rpc {
 namespace {
@@ -66,16 +65,6 @@ TEST(ConnectErrorJsonTest, EscapesQuotesBackslashesAndControlCharacters) {
 TEST(ConnectErrorJsonTest, PassesUtf8Through) {
   EXPECT_EQ(ConnectErrorJson(NotFoundError("caf\xc3\xa9 \xe2\x9c\x93")),
             "{\"code\":\"not_found\",\"message\":\"caf\xc3\xa9 \xe2\x9c\x93\"}");
-}
-
-TEST(JsonTextTest, AppendJsonStringAppends) {
-  std::string out = "[";
-  AppendJsonString(out, "");
-  out += ',';
-  AppendJsonString(out, std::string("nul\0byte", 8));
-  out += ',';
-  AppendJsonString(out, "/slash/ and \x7f");
-  EXPECT_EQ(out, "[\"\",\"nul\\u0000byte\",\"/slash/ and \x7f\"");
 }
 
 TEST(PercentEncodeGrpcMessageTest, PrintableAsciiIsUnchanged) {

@@ -5,17 +5,6 @@
 namespace peat::store {
 namespace {
 
-TEST(ValidationTest, Utf8) {
-  EXPECT_TRUE(IsValidUtf8(""));
-  EXPECT_TRUE(IsValidUtf8("plain ascii:with-colon"));
-  EXPECT_TRUE(IsValidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
-  EXPECT_FALSE(IsValidUtf8("\xc3"));              // truncated
-  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong
-  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
-  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // > U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\xff"));
-}
-
 TEST(ValidationTest, KeysNameTheField) {
   EXPECT_TRUE(ValidateDocumentKey("c", "alpha-agent:nginx").ok());
   Status s = ValidateDocumentKey("c", "");
@@ -24,6 +13,14 @@ TEST(ValidationTest, KeysNameTheField) {
   s = ValidateDocumentKey(std::string(1025, 'c'), "d");
   EXPECT_NE(s.message().find("collection"), std::string::npos);
   EXPECT_TRUE(ValidateKey("collection", std::string(1024, 'c')).ok());
+}
+
+TEST(ValidationTest, KeysFollowTheApisIdentifierRule) {
+  // The store answers exactly what the API's request check answers (common/identifier.h).
+  for (const std::string& v : {std::string(), std::string(1025, 'k'), std::string("a\0b", 3),
+                               std::string("\xc0\xaf"), std::string("ok")}) {
+    EXPECT_EQ(ValidateKey("doc_id", v), ValidateIdentifier("doc_id", v)) << v.size();
+  }
 }
 
 TEST(ValidationTest, JsonSize) {

@@ -1,10 +1,10 @@
-#include "service/request_validation.h"
+#include "common/identifier.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace peat::service {
+namespace peat {
 namespace {
 
 void ExpectInvalid(std::string_view field, const std::string& value, const std::string& message) {
@@ -20,7 +20,7 @@ TEST(ValidateIdentifierTest, EmptyIsInvalidAndNamesTheField) {
 }
 
 TEST(ValidateIdentifierTest, ExactlyTheLimitIsValid) {
-  ASSERT_EQ(kMaxIdBytes, 1024u);
+  ASSERT_EQ(kMaxIdentifierBytes, 1024u);
   EXPECT_TRUE(ValidateIdentifier("doc_id", std::string(1024, 'x')).ok());
 }
 
@@ -95,4 +95,4 @@ TEST(ValidateIdentifierTest, SizeIsCheckedBeforeContent) {
 }
 
 }  // namespace
-}  // namespace peat::service
+}  // namespace peat
