@@ -36,9 +36,9 @@ StatusOr<FormationKey> FormationKey::Derive(std::string_view app_id,
   static constexpr uint8_t kNoSharedKey[kKeySize] = {};
   std::span<const uint8_t> ikm =
       shared_key.empty() ? std::span<const uint8_t>(kNoSharedKey) : shared_key;
-  StatusOr<SecureBytes> key = HkdfSha256(ikm, AsBytes(app_id), AsBytes(kFormationInfo), kKeySize);
-  if (!key.ok()) return key.status();
-  return FormationKey(std::move(key).value());
+  PEAT_ASSIGN_OR_RETURN(SecureBytes key,
+                        HkdfSha256(ikm, AsBytes(app_id), AsBytes(kFormationInfo), kKeySize));
+  return FormationKey(std::move(key));
 }
 
 StatusOr<FormationKey::Proof> FormationKey::Prove(FormationRole role,

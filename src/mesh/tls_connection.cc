@@ -216,17 +216,16 @@ void TlsConnection::OnHandshake(const error_code& ec) {
 // After a successful handshake: read the verified peer key and the channel binding.
 Status TlsConnection::Established() {
   SSL* ssl = stream_.native_handle();
-  StatusOr<std::string> id = EndpointIdFromCertificate(SSL_get0_peer_certificate(ssl));
-  if (!id.ok()) return id.status();
-  if (!verification_.expected_id.empty() && *id != verification_.expected_id) {
-    return IdentityMismatch(verification_.expected_id, *id);
+  PEAT_ASSIGN_OR_RETURN(std::string id, EndpointIdFromCertificate(SSL_get0_peer_certificate(ssl)));
+  if (!verification_.expected_id.empty() && id != verification_.expected_id) {
+    return IdentityMismatch(verification_.expected_id, id);
   }
   if (SSL_export_keying_material(ssl, binding_.data(), binding_.size(), kExporterLabel,
                                  std::strlen(kExporterLabel), nullptr, 0, 0) != 1) {
     ERR_clear_error();
     return InternalError("TLS with " + remote_address_ + ": exporting keying material failed");
   }
-  peer_id_ = std::move(id).value();
+  peer_id_ = std::move(id);
   return Status::Ok();
 }
 

@@ -377,9 +377,9 @@ StatusOr<std::unique_ptr<TlsTransport>> TlsTransport::Create(asio::io_context& i
   SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
   SSL_CTX_set_num_tickets(c, 0);
 
-  StatusOr<X509Ptr> cert = MakeSelfSignedCertificate(identity.NativeHandle(), *local_id);
-  if (!cert.ok()) return cert.status();
-  if (SSL_CTX_use_certificate(c, cert->get()) != 1) return fail("SSL_CTX_use_certificate");
+  PEAT_ASSIGN_OR_RETURN(X509Ptr cert,
+                        MakeSelfSignedCertificate(identity.NativeHandle(), *local_id));
+  if (SSL_CTX_use_certificate(c, cert.get()) != 1) return fail("SSL_CTX_use_certificate");
   if (SSL_CTX_use_PrivateKey(c, identity.NativeHandle()) != 1) {
     return fail("SSL_CTX_use_PrivateKey");
   }
@@ -407,11 +407,10 @@ StatusOr<std::string> TlsTransport::Listen(const std::string& ip, uint16_t port,
   if (ec) return InvalidArgumentError("mesh listen: \"" + ip + "\" is not an IP address");
   auto listener =
       std::make_shared<TlsListener>(state_, std::move(on_accept), std::move(on_failure));
-  StatusOr<std::string> bound = listener->Bind(address, port);
-  if (!bound.ok()) return bound.status();
+  PEAT_ASSIGN_OR_RETURN(std::string bound, listener->Bind(address, port));
   state_->listeners.push_back(listener);
   listener->Accept();
-  spdlog::debug("mesh: listening on {} as {}", *bound, ShortEndpointId(state_->local_id));
+  spdlog::debug("mesh: listening on {} as {}", bound, ShortEndpointId(state_->local_id));
   return bound;
 }
 
@@ -460,9 +459,8 @@ void TlsTransport::Stop() {
 
 TransportFactory TlsTransportFactory(const Ed25519Key& identity, TlsTransportOptions options) {
   return [&identity, options](asio::io_context& io) -> StatusOr<std::unique_ptr<Transport>> {
-    auto transport = TlsTransport::Create(io, identity, options);
-    if (!transport.ok()) return transport.status();
-    return std::unique_ptr<Transport>(std::move(*transport));
+    PEAT_ASSIGN_OR_RETURN(auto transport, TlsTransport::Create(io, identity, options));
+    return std::unique_ptr<Transport>(std::move(transport));
   };
 }
 

@@ -105,10 +105,8 @@ const json* LookupField(const json& document, std::string_view field) {
 SubscriptionFilter SubscriptionFilter::MatchAll() { return SubscriptionFilter(); }
 
 StatusOr<SubscriptionFilter> SubscriptionFilter::Compile(const pb::SubscriptionQuery& query) {
-  auto root = CompileNode(query, 1);
-  if (!root.ok()) return root.status();
   SubscriptionFilter f;
-  f.root_ = std::move(*root);
+  PEAT_ASSIGN_OR_RETURN(f.root_, CompileNode(query, 1));
   return f;
 }
 
@@ -142,9 +140,8 @@ StatusOr<SubscriptionFilter::Node> SubscriptionFilter::CompileNode(const pb::Sub
       -> StatusOr<Node> {
     n.op = op;
     for (const auto& c : clauses) {
-      auto child = CompileNode(c, depth + 1);
-      if (!child.ok()) return child.status();
-      n.children.push_back(std::move(*child));
+      PEAT_ASSIGN_OR_RETURN(Node child, CompileNode(c, depth + 1));
+      n.children.push_back(std::move(child));
     }
     return n;
   };
@@ -160,10 +157,9 @@ StatusOr<SubscriptionFilter::Node> SubscriptionFilter::CompileNode(const pb::Sub
     case pb::SubscriptionQuery::kOr:
       return group(Node::Op::kOr, q.or_().clauses());
     case pb::SubscriptionQuery::kNot: {
-      auto child = CompileNode(q.not_(), depth + 1);
-      if (!child.ok()) return child.status();
+      PEAT_ASSIGN_OR_RETURN(Node child, CompileNode(q.not_(), depth + 1));
       n.op = Node::Op::kNot;
-      n.children.push_back(std::move(*child));
+      n.children.push_back(std::move(child));
       return n;
     }
     case pb::SubscriptionQuery::kAll:
