@@ -118,7 +118,14 @@ class TlsListener final : public std::enable_shared_from_this<TlsListener> {
     if (ec) {
       error_code ignored;
       acceptor_.close(ignored);
-      return UnavailableError("mesh listen on " + where + ": " + ec.message());
+      const std::string what = "--mesh-listen " + where + ": " + ec.message();
+      // Taken by another process, or not an address of this machine: the configuration must
+      // change (the API listener answers these the same way; main exits 2).
+      if (ec == asio::error::address_in_use || ec == asio::error::access_denied ||
+          ec.value() == EADDRNOTAVAIL) {
+        return FailedPreconditionError(what);
+      }
+      return UnavailableError(what);
     }
     bound_ = FormatEndpoint(local);
     return bound_;

@@ -6,7 +6,8 @@
 //   file at the path is never removed.
 // - The data dir is 0700 and every file in it 0600 (SQLite's -wal/-shm included); existing ones
 //   are tightened at start, with one log line; the socket gets --unix-socket-mode (default 0660).
-// - A --data-dir that cannot be created exits 2 naming --data-dir.
+// - A --data-dir that cannot be created exits 2 naming --data-dir; a --listen or --mesh-listen port
+//   another process holds exits 2 naming the flag.
 // - Errors that teach: the nearest flag for a mistyped one; the recipe for a key.
 // - The phase logged is the phase GetStatus and /metrics report, and changes are logged.
 //
@@ -15,6 +16,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { makeClient } from "./lib/clients.mjs";
@@ -162,6 +164,22 @@ describe("--data-dir errors", () => {
 
     const isFile = await runOnce([], { env: { PEAT_NODE_DATA_DIR: file } });
     assertRefusedQuickly(isFile, new RegExp(`--data-dir ${file}: exists and is not a directory`), "a regular file");
+  });
+});
+
+describe("listen addresses taken by another process", () => {
+  it("a --mesh-listen port another process holds exits 2 naming --mesh-listen, like --listen", async () => {
+    const holder = net.createServer();
+    await new Promise((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = holder.address().port;
+      const mesh = await runOnce(["--data-dir", makeDataDir(), "--mesh-listen", `tcp://127.0.0.1:${port}`]);
+      assertRefusedQuickly(mesh, new RegExp(`--mesh-listen 127\\.0\\.0\\.1:${port}: Address already in use`), "mesh port taken");
+      const api = await runNodeBinary(["--listen", `tcp://127.0.0.1:${port}`, "--disable-mdns", "--data-dir", makeDataDir()]);
+      assertRefusedQuickly(api, new RegExp(`--listen tcp://127\\.0\\.0\\.1:${port}: Address already in use`), "API port taken");
+    } finally {
+      holder.close();
+    }
   });
 });
 
