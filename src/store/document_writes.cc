@@ -20,20 +20,21 @@ OpResult ApplyDelete(const std::string& collection, const std::string& doc_id,
             false};
   }
   if (expire && policy != DeletionPolicy::kImplicitTtl) return {};  // policy changed meanwhile
-  const std::string key = DocumentCache::Key(collection, doc_id);
+  std::string key = DocumentCache::Key(collection, doc_id);
   WriteContext::Current cur;
   if (OpResult r = ctx.Load(collection, doc_id, key, cur); !r.status.ok()) return r;
   if (!cur.exists) return {};  // deleting a missing document succeeds and records nothing
   if (expire && (!cur.live || cur.updated_ms >= *cutoff_ms)) return {};  // updated meanwhile
   if (!cur.doc.Delete(ctx.clock.Now()).changed) return {};
   if (expire) ++ctx.group.expired;
-  return ctx.WriteDoc(collection, doc_id, key, cur.doc, cur.doc.IsLive(), std::string(), cur);
+  return ctx.WriteDoc(collection, doc_id, std::move(key), cur.doc, cur.doc.IsLive(), std::string(),
+                      cur);
 }
 
 }  // namespace
 
 OpResult Apply(PutOp& op, WriteContext& ctx) {
-  const std::string key = DocumentCache::Key(op.collection, op.doc_id);
+  std::string key = DocumentCache::Key(op.collection, op.doc_id);
   WriteContext::Current cur;
   if (OpResult r = ctx.Load(op.collection, op.doc_id, key, cur); !r.status.ok()) return r;
   // Diff against the plaintext, so unchanged leaves keep their timestamps.
@@ -59,9 +60,10 @@ OpResult Apply(PutOp& op, WriteContext& ctx) {
     auto stored = ctx.cipher->Encrypt(op.collection, op.doc_id, cur.exists ? &cur.doc : nullptr,
                                       plain, &paths);
     if (!stored.ok()) return {stored.status(), false};
-    return ctx.WriteDoc(op.collection, op.doc_id, key, *stored, live, std::move(json), cur);
+    return ctx.WriteDoc(op.collection, op.doc_id, std::move(key), *stored, live, std::move(json),
+                        cur);
   }
-  return ctx.WriteDoc(op.collection, op.doc_id, key, plain, live, std::move(json), cur);
+  return ctx.WriteDoc(op.collection, op.doc_id, std::move(key), plain, live, std::move(json), cur);
 }
 
 OpResult Apply(DeleteOp& op, WriteContext& ctx) {
@@ -76,7 +78,7 @@ OpResult Apply(PurgeOp& op, WriteContext& ctx) {
   if (CollectionConfigs::PolicyOf(ctx.ConfigOf(op.collection)) != DeletionPolicy::kTombstone) {
     return {};
   }
-  const std::string key = DocumentCache::Key(op.collection, op.doc_id);
+  std::string key = DocumentCache::Key(op.collection, op.doc_id);
   WriteContext::Current cur;
   if (OpResult r = ctx.Load(op.collection, op.doc_id, key, cur); !r.status.ok()) return r;
   if (!cur.exists || cur.live || cur.updated_ms >= op.cutoff_ms) return {};
@@ -95,7 +97,8 @@ OpResult Apply(PurgeOp& op, WriteContext& ctx) {
   --ctx.group.tombstone_delta;
   ++ctx.group.purged;
   if (forced) ++ctx.group.force_purged;
-  ctx.group.docs[key] = StagedGroup::Doc{};  // exists = false: erased from the cache on commit
+  ctx.group.docs[std::move(key)] =
+      StagedGroup::Doc{};  // exists = false: erased from the cache on commit
   return {};
 }
 

@@ -246,10 +246,13 @@ void GroupCommitWriter::Publish(StagedGroup& g) {
   if (!g.docs.empty()) {
     std::vector<std::pair<std::string, std::shared_ptr<const CachedDocument>>> updates;
     updates.reserve(g.docs.size());
-    for (auto& [key, s] : g.docs) {
+    while (!g.docs.empty()) {
+      auto node = g.docs.extract(g.docs.begin());  // the key moves on, not copied
+      std::string& key = node.key();
+      StagedGroup::Doc& s = node.mapped();
       // Purged, or its JSON is unknown (readers render, and fail, from the row): erased.
       if (!s.exists || !s.cacheable) {
-        updates.emplace_back(key, nullptr);
+        updates.emplace_back(std::move(key), nullptr);
         continue;
       }
       auto doc = std::make_shared<CachedDocument>();
@@ -257,7 +260,7 @@ void GroupCommitWriter::Publish(StagedGroup& g) {
       doc->live = s.live;
       doc->seq = s.seq;
       doc->json = std::move(s.json);
-      updates.emplace_back(key, std::move(doc));
+      updates.emplace_back(std::move(key), std::move(doc));
     }
     env_.cache->Publish(std::move(updates));
   }

@@ -55,7 +55,7 @@ OpResult Apply(MergeRemoteOp& op, WriteContext& ctx) {
     // local writes still win over it (Put writes above the document's newest timestamp).
     (void)ctx.clock.Observe(incoming->MaxTimestamp());
 
-    const std::string key = DocumentCache::Key(change.collection, change.doc_id);
+    std::string key = DocumentCache::Key(change.collection, change.doc_id);
     WriteContext::Current cur;
     if (OpResult r = ctx.Load(change.collection, change.doc_id, key, cur); !r.status.ok()) {
       if (r.fatal) return r;
@@ -99,7 +99,7 @@ OpResult Apply(MergeRemoteOp& op, WriteContext& ctx) {
     }
     static const std::string kLocal;
     const std::string& src_peer = merged == in ? op.peer_id : kLocal;
-    if (OpResult r = ctx.WriteDoc(change.collection, change.doc_id, key, merged, live,
+    if (OpResult r = ctx.WriteDoc(change.collection, change.doc_id, std::move(key), merged, live,
                                   std::move(json), cur, src_peer, cacheable);
         !r.status.ok()) {
       return r;

@@ -70,47 +70,47 @@ std::optional<CollectionConfig> WriteContext::ConfigOf(const std::string& collec
 OpResult WriteContext::Load(const std::string& collection, const std::string& doc_id,
                             const std::string& key, Current& out) {
   out = Current();
-  std::string_view state;
-  std::string state_holder;
-  std::shared_ptr<const CachedDocument> cached;
+  // Decodes `state` (a view into the staged group, the cache entry, or the statement's row,
+  // valid until this returns) into `out`.
+  auto decode = [&](std::string_view state) -> OpResult {
+    auto doc = crdt::Document::Decode(state);
+    if (!doc.ok()) {
+      return {Status(StatusCode::kDataLoss, "stored document " + collection + "/" + doc_id +
+                                                " does not decode: " + doc.status().message()),
+              false};
+    }
+    out.doc = std::move(doc).value();
+    out.updated_ms = out.doc.MaxTimestamp().wall_ms();
+    return {};
+  };
   if (auto it = group.docs.find(key); it != group.docs.end()) {
     if (!it->second.exists) return {};
     out.exists = true;
     out.live = it->second.live;
     out.seq = it->second.seq;
-    state = it->second.state;
-  } else if ((cached = cache_.Lookup(key)) != nullptr) {
+    return decode(it->second.state);
+  }
+  if (std::shared_ptr<const CachedDocument> cached = cache_.Lookup(key)) {
     out.exists = true;
     out.live = cached->live;
     out.seq = cached->seq;
-    state = cached->state;
-  } else {
-    SqliteStatement& select = stmts.select_doc;
-    StatementScope scope(select);
-    select.BindText(1, collection);
-    select.BindText(2, doc_id);
-    const int rc = select.Step();
-    if (rc == SQLITE_DONE) return {};
-    if (rc != SQLITE_ROW) return StorageFailure(rc, "read document");
-    out.exists = true;
-    state_holder = std::string(select.ColumnBlob(0));
-    out.live = select.ColumnInt64(1) != 0;
-    out.seq = static_cast<uint64_t>(select.ColumnInt64(2));
-    state = state_holder;
+    return decode(cached->state);
   }
-  auto doc = crdt::Document::Decode(state);
-  if (!doc.ok()) {
-    return {Status(StatusCode::kDataLoss, "stored document " + collection + "/" + doc_id +
-                                              " does not decode: " + doc.status().message()),
-            false};
-  }
-  out.doc = std::move(doc).value();
-  out.updated_ms = out.doc.MaxTimestamp().wall_ms();
-  return {};
+  SqliteStatement& select = stmts.select_doc;
+  StatementScope scope(select);
+  select.BindText(1, collection);
+  select.BindText(2, doc_id);
+  const int rc = select.Step();
+  if (rc == SQLITE_DONE) return {};
+  if (rc != SQLITE_ROW) return StorageFailure(rc, "read document");
+  out.exists = true;
+  out.live = select.ColumnInt64(1) != 0;
+  out.seq = static_cast<uint64_t>(select.ColumnInt64(2));
+  return decode(select.ColumnBlob(0));  // decoded straight from the row, no copy
 }
 
 OpResult WriteContext::WriteDoc(const std::string& collection, const std::string& doc_id,
-                                const std::string& key, const crdt::Document& stored, bool live,
+                                std::string key, const crdt::Document& stored, bool live,
                                 std::string json, const Current& before,
                                 const std::string& src_peer, bool cacheable) {
   const uint64_t seq = group.last_seq + 1;
@@ -148,7 +148,7 @@ OpResult WriteContext::WriteDoc(const std::string& collection, const std::string
     if (live) e.json = json;
   }
 
-  StagedGroup::Doc& st = group.docs[key];
+  StagedGroup::Doc& st = group.docs[std::move(key)];
   st.exists = true;
   st.state = std::move(state);
   st.live = live;

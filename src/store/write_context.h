@@ -108,11 +108,12 @@ class WriteContext {
                 Current& out);
   // Stores a changed state with the next seq. Listeners get UPSERT when the document is live
   // afterwards, DELETE when it was live before and is not now, nothing when it stays deleted.
-  // `cacheable` false: `json` is unknown (see StagedGroup::Doc::cacheable).
-  OpResult WriteDoc(const std::string& collection, const std::string& doc_id,
-                    const std::string& key, const crdt::Document& stored, bool live,
-                    std::string json, const Current& before,
-                    const std::string& src_peer = std::string(), bool cacheable = true);
+  // `cacheable` false: `json` is unknown (see StagedGroup::Doc::cacheable). `key` is
+  // DocumentCache::Key(collection, doc_id), moved into the staged group.
+  OpResult WriteDoc(const std::string& collection, const std::string& doc_id, std::string key,
+                    const crdt::Document& stored, bool live, std::string json,
+                    const Current& before, const std::string& src_peer = std::string(),
+                    bool cacheable = true);
   // The collection's config as of this point of the group.
   std::optional<CollectionConfig> ConfigOf(const std::string& collection) const;
   // A failed statement's status (fatal for the group).
