@@ -224,15 +224,19 @@ Status GroupCommitWriter::CommitGroup(std::vector<WriteOp>& ops) {
            !env_.counters->max_group_ops.compare_exchange_weak(prev, ops.size())) {
     }
   }
-  Publish(g);
   const bool feed_advanced = g.last_seq > last_seq_;
   last_seq_ = g.last_seq;
-  last_seq_published_.store(last_seq_, std::memory_order_release);
-  hlc_published_.store(clock_.last(), std::memory_order_release);
-
-  // Observers first: a listener that sees an event (NotifiedSeq) knows the feed was announced.
-  if (feed_advanced && env_.feed_observers != nullptr) env_.feed_observers->Notify(last_seq_);
-  env_.listeners->Dispatch(g.events);
+  env_.listeners->PublishAndDispatch(
+      [&](bool has_listeners) {
+        Publish(g, /*move_json=*/!has_listeners);
+        last_seq_published_.store(last_seq_, std::memory_order_release);
+        hlc_published_.store(clock_.last(), std::memory_order_release);
+        // Before the listeners: one that sees an event (NotifiedSeq) knows the feed was announced.
+        if (feed_advanced && env_.feed_observers != nullptr) {
+          env_.feed_observers->Notify(last_seq_);
+        }
+      },
+      g.events);
   uint64_t ok_ops = 0;
   for (size_t i = 0; i < ops.size(); ++i) {
     if (results[i].status.ok()) ++ok_ops;
@@ -242,7 +246,7 @@ Status GroupCommitWriter::CommitGroup(std::vector<WriteOp>& ops) {
   return Status::Ok();
 }
 
-void GroupCommitWriter::Publish(StagedGroup& g) {
+void GroupCommitWriter::Publish(StagedGroup& g, bool move_json) {
   if (!g.docs.empty()) {
     std::vector<std::pair<std::string, std::shared_ptr<const CachedDocument>>> updates;
     updates.reserve(g.docs.size());
@@ -259,7 +263,10 @@ void GroupCommitWriter::Publish(StagedGroup& g) {
       doc->state = std::move(s.state);
       doc->live = s.live;
       doc->seq = s.seq;
-      doc->json = std::move(s.json);
+      if (s.event != StagedGroup::kNoEvent) {
+        std::string& json = g.events[s.event].json;
+        doc->json = move_json ? std::move(json) : json;
+      }
       updates.emplace_back(std::move(key), std::move(doc));
     }
     env_.cache->Publish(std::move(updates));

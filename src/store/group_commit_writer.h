@@ -7,7 +7,10 @@
 // HLC), COMMITs, and only then publishes: the new states to the cache, the configs, the
 // counters and the seq; then it tells the feed observers once ("feed advanced to N", when the
 // group gave anything a seq), calls the listeners (events in seq order) and runs every op's
-// `done`. Local writes store src_peer = "".
+// `done`. Publish, observers and listener calls run under the ListenerRegistry's lock, so a
+// listener registering meanwhile either gets the group's events or reads a NotifiedSeq that
+// covers them; when no listener is registered the events' JSON moves to the cache instead of
+// being copied. Local writes store src_peer = "".
 //
 // Failure model: an op that is invalid (bad JSON, limits, IMMUTABLE, cannot decrypt) fails alone.
 // A storage failure (any statement or the COMMIT: SQLITE_FULL → RESOURCE_EXHAUSTED "disk full",
@@ -103,8 +106,9 @@ class GroupCommitWriter {
   Status CommitGroup(std::vector<WriteOp>& ops);
   // Returns true when a batch came back full and made progress (run again soon).
   bool RunGcPass(std::vector<WriteDone> waiters);
-  // After COMMIT: the staged states to the cache, the configs, the counters.
-  void Publish(StagedGroup& g);
+  // After COMMIT: the staged states to the cache, the configs, the counters. `move_json`: no
+  // listener will read the group's events, so their JSON moves to the cache instead of a copy.
+  void Publish(StagedGroup& g, bool move_json);
 
   uint64_t NowMs() const;
 

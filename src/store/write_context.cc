@@ -139,13 +139,15 @@ OpResult WriteContext::WriteDoc(const std::string& collection, const std::string
 
   // A document that stays deleted (e.g. a newer remote tombstone) changes nothing a listener
   // can see: it gets its seq (the feed carries it) but no event.
+  size_t event = StagedGroup::kNoEvent;
   if (live || (before.exists && before.live)) {
+    event = group.events.size();
     ChangeEvent& e = group.events.emplace_back();
     e.seq = seq;
     e.collection = collection;
     e.doc_id = doc_id;
     e.deleted = !live;
-    if (live) e.json = json;
+    if (live) e.json = std::move(json);
   }
 
   StagedGroup::Doc& st = group.docs[std::move(key)];
@@ -153,7 +155,7 @@ OpResult WriteContext::WriteDoc(const std::string& collection, const std::string
   st.state = std::move(state);
   st.live = live;
   st.seq = seq;
-  st.json = live ? std::move(json) : std::string();
+  st.event = live ? event : StagedGroup::kNoEvent;
   st.cacheable = cacheable || !live;
   return {};
 }

@@ -18,6 +18,7 @@
 
 #include <sqlite3.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -44,12 +45,16 @@ struct OpResult {
 };
 
 struct StagedGroup {
+  static constexpr size_t kNoEvent = static_cast<size_t>(-1);
   struct Doc {  // a document's state as changed earlier in the group
     bool exists = false;
     std::string state;
     bool live = false;
     uint64_t seq = 0;
-    std::string json;
+    // The event (index in StagedGroup::events) whose `json` is this live state's canonical
+    // JSON; kNoEvent when not live. The JSON lives in the event only, and goes to the cache
+    // from there (moved when no listener will read the event).
+    size_t event = kNoEvent;
     // false: the JSON could not be rendered (values this node cannot decrypt); the cache entry
     // is erased on commit instead, so Get reads the row and reports the error as usual.
     bool cacheable = true;
