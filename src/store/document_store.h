@@ -92,10 +92,9 @@ class DocumentStore {
   virtual uint64_t AddListener(std::shared_ptr<ChangeListener> listener) = 0;
   virtual void RemoveListener(uint64_t id) = 0;
 
-  // Highest committed seq (the same counter as ReplicationLog::LastSeq).
-  virtual uint64_t LastSeq() const = 0;
   // Highest seq whose listener calls have completed. Read after AddListener() returns, it bounds
-  // what the new listener can still receive: every later event has a larger seq.
+  // what the new listener can still receive: every later event has a larger seq. (The highest
+  // committed seq is the replication log's: ReplicationLog::LastSeq.)
   virtual uint64_t NotifiedSeq() const = 0;
 };
 

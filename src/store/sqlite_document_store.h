@@ -73,7 +73,7 @@ class SqliteDocumentStore : public DocumentStore, public ReplicationLog, public 
   static StatusOr<std::unique_ptr<SqliteDocumentStore>> Open(const StoreOptions& options);
   ~SqliteDocumentStore() override;
 
-  // DocumentStore (LastSeq is also ReplicationLog's)
+  // DocumentStore
   void Put(std::string collection, std::string doc_id, std::string json, Done done) override;
   void Delete(std::string collection, std::string doc_id, Done done) override;
   void SetCollectionConfig(CollectionConfig config, Done done) override;
@@ -87,7 +87,6 @@ class SqliteDocumentStore : public DocumentStore, public ReplicationLog, public 
   StatusOr<std::vector<CollectionConfig>> ListCollectionConfigs() override;
   uint64_t AddListener(std::shared_ptr<ChangeListener> listener) override;
   void RemoveListener(uint64_t id) override;
-  uint64_t LastSeq() const override;
   uint64_t NotifiedSeq() const override;
 
   // ReplicationLog
@@ -96,6 +95,7 @@ class SqliteDocumentStore : public DocumentStore, public ReplicationLog, public 
   StatusOr<FeedPage> ReadFeed(const FeedQuery& query) override;
   StatusOr<ReplicationCheckpoint> GetCheckpoint(const std::string& peer_id) override;
   std::string Epoch() const override { return epoch_; }
+  uint64_t LastSeq() const override;
   uint64_t AddFeedObserver(FeedObserver observer) override;
   void RemoveFeedObserver(uint64_t id) override;
 

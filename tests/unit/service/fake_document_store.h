@@ -246,11 +246,6 @@ class FakeDocumentStore : public DocumentStore {
     listeners_.erase(it);
   }
 
-  uint64_t LastSeq() const override {
-    std::lock_guard lock(mu_);
-    return seq_;
-  }
-
   uint64_t NotifiedSeq() const override { return notified_seq_.load(); }
 
   // --- Test hooks ---
