@@ -59,7 +59,7 @@ std::unique_ptr<SqliteDocumentStore> OpenStore(const TempDir& dir, bool encrypte
   return std::move(s).value();
 }
 
-Status Wait(const std::function<void(DocumentStore::Done)>& op) {
+Status Wait(const std::function<void(WriteDone)>& op) {
   std::promise<Status> p;
   auto f = p.get_future();
   op([&p](Status s) { p.set_value(std::move(s)); });
@@ -67,7 +67,7 @@ Status Wait(const std::function<void(DocumentStore::Done)>& op) {
 }
 
 void PutOrDie(DocumentStore& s, const std::string& id, const std::string& json) {
-  if (!Wait([&](DocumentStore::Done d) { s.Put(kCollection, id, json, std::move(d)); }).ok()) {
+  if (!Wait([&](WriteDone d) { s.Put(kCollection, id, json, std::move(d)); }).ok()) {
     std::abort();
   }
 }
@@ -129,7 +129,7 @@ void BM_StoreMergeNew(benchmark::State& state) {
     // A new document id each time, so every merge stores and renders a new state.
     std::vector<RemoteChange> changes{
         RemoteChange{kCollection, e.doc_id + "-" + std::to_string(n), e.state}};
-    if (!Wait([&](DocumentStore::Done d) {
+    if (!Wait([&](WriteDone d) {
            s->MergeRemote("peer", std::move(changes), ReplicationCheckpoint{"ep", n}, std::move(d));
          }).ok()) {
       std::abort();

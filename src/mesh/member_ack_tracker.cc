@@ -2,7 +2,7 @@
 
 namespace peat::mesh {
 
-Status MemberAckTracker::Load(store::DocumentStore& store) {
+Status MemberAckTracker::Load(store::PeerStateStore& store) {
   auto acks = store.ListMemberAcks();
   if (!acks.ok()) return acks.status();
   std::lock_guard lock(mu_);

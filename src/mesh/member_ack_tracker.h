@@ -18,7 +18,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "store/document_store.h"
+#include "store/peer_state_store.h"
 #include "store/tombstone_ack_tracker.h"
 
 namespace peat::mesh {
@@ -26,7 +26,7 @@ namespace peat::mesh {
 class MemberAckTracker : public store::TombstoneAckTracker {
  public:
   // Replaces the in-memory state with the store's persisted members.
-  Status Load(store::DocumentStore& store);
+  Status Load(store::PeerStateStore& store);
 
   bool AllMembersAcknowledged(const std::string& collection, const std::string& doc_id,
                               const crdt::Timestamp& delete_ts, uint64_t seq) override;

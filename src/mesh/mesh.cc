@@ -13,23 +13,6 @@
 
 namespace peat::mesh {
 
-// Store listener → one coalesced "feed advanced" task on the loop (the writer thread must not
-// block, and a burst of commits needs one wake-up, not thousands).
-class Mesh::FeedWatcher : public store::ChangeListener {
- public:
-  explicit FeedWatcher(Mesh* mesh) : mesh_(mesh) {}
-  void OnChange(const store::ChangeEvent&) override {
-    if (mesh_->feed_posted_.exchange(true)) return;
-    boost::asio::post(mesh_->io_, [m = mesh_] {
-      m->feed_posted_.store(false);
-      m->OnFeedAdvanced();
-    });
-  }
-
- private:
-  Mesh* mesh_;
-};
-
 struct ConnectRequest {
   std::string endpoint_id;
   std::vector<std::string> addresses;
@@ -45,12 +28,13 @@ constexpr std::chrono::milliseconds kDrainPoll{20};
 }  // namespace
 
 Mesh::Mesh(MeshOptions options, std::string endpoint_id, std::string node_id,
-           store::DocumentStore& store)
+           store::ReplicationLog& log, store::PeerStateStore& peers)
     : options_(std::move(options)),
       clock_(*options_.clock),
       endpoint_id_(std::move(endpoint_id)),
       node_id_(std::move(node_id)),
-      store_(store) {}
+      log_(log),
+      peer_store_(peers) {}
 
 Mesh::~Mesh() { Stop(); }
 
@@ -58,7 +42,7 @@ Status Mesh::Start() {
   auto formation = FormationKey::Derive(options_.app_id, options_.shared_key.span());
   if (!formation.ok()) return formation.status();
   formation_key_.emplace(std::move(*formation));
-  env_.store = &store_;
+  env_.store = &log_;
   env_.endpoint_id = endpoint_id_;
   env_.node_id = node_id_;
   env_.formation_key = &*formation_key_;
@@ -66,7 +50,6 @@ Status Mesh::Start() {
   env_.options = options_.session;
   env_.counters = &counters_;
   env_.lanes = BuildPriorityLanes(options_.collection_priorities);
-  env_.feed_advanced = [this] { OnFeedAdvanced(); };
   env_.peer_acked = [this](const std::string& peer, uint64_t seq) { OnPeerAcked(peer, seq); };
   env_.clock = &clock_;
 
@@ -93,12 +76,11 @@ Status Mesh::Start() {
   spdlog::info("mesh listening on tcp://{}", listen_address_);
 
   sync_active_.store(options_.auto_sync);
-  feed_watcher_ = std::make_shared<FeedWatcher>(this);
-  listener_id_ = store_.AddListener(feed_watcher_);
+  feed_observer_id_ = log_.AddFeedObserver([this](uint64_t) { PostFeedAdvanced(); });
 
   // Registry: persisted peers (ConnectPeer of earlier runs), then static ones (re-registered at
   // every boot; a persisted entry of the same id takes the static addresses).
-  auto persisted = store_.ListPeerRecords();
+  auto persisted = peer_store_.ListPeerRecords();
   if (!persisted.ok()) return persisted.status();
   for (auto& r : *persisted) {
     if (r.is_static) continue;  // static peers come from this boot's flags only
@@ -123,7 +105,7 @@ Status Mesh::Start() {
 
 void Mesh::Stop() {
   if (stopped_.exchange(true)) return;
-  if (listener_id_ != 0) store_.RemoveListener(listener_id_);
+  if (feed_observer_id_ != 0) log_.RemoveFeedObserver(feed_observer_id_);
   if (thread_.joinable()) {
     std::promise<void> closed;
     boost::asio::post(io_, [this, &closed] {
@@ -242,7 +224,7 @@ void Mesh::RegisterOnLoop(store::PeerRecord record, bool persist) {
   peer.record = std::move(record);
   peer.record.is_static = peer.record.is_static || was_static;
   if (persist && !peer.record.is_static) {
-    store_.SavePeer(peer.record, [id](Status s) {
+    peer_store_.SavePeer(peer.record, [id](Status s) {
       if (!s.ok())
         spdlog::warn("mesh: persisting peer {} failed: {}", ShortEndpointId(id), s.ToString());
     });
@@ -432,7 +414,7 @@ void Mesh::PersistMemberAck(const std::string& peer) {
   if (p.in_flight || stopped_.load()) return;
   p.in_flight = true;
   const uint64_t seq = p.wanted;
-  store_.SaveMemberAck(peer, seq, [this, peer, seq](Status s) {
+  peer_store_.SaveMemberAck(peer, seq, [this, peer, seq](Status s) {
     if (!s.ok())
       spdlog::warn("mesh: persisting peer {}'s ack failed: {}", ShortEndpointId(peer),
                    s.ToString());
@@ -446,6 +428,15 @@ void Mesh::PersistMemberAck(const std::string& peer) {
 
 void Mesh::UpdateConnectedCount() {
   connected_count_.store(static_cast<uint32_t>(established_.size()));
+}
+
+void Mesh::PostFeedAdvanced() {
+  // The writer thread must not block, and a burst of commits needs one wake-up, not one each.
+  if (feed_posted_.exchange(true)) return;
+  boost::asio::post(io_, [this] {
+    feed_posted_.store(false);
+    OnFeedAdvanced();
+  });
 }
 
 void Mesh::OnFeedAdvanced() {
@@ -487,8 +478,9 @@ void Mesh::ConnectAttempt(std::shared_ptr<ConnectRequest> req) {
     RegisterOnLoop(record, false);
     if (!persist) return req->done(Status::Ok());
     // Answer once the registration is durable: a restart right after OK still redials it.
-    store_.SavePeer(std::move(record),
-                    [this, req](Status s) { boost::asio::post(io_, [req, s] { req->done(s); }); });
+    peer_store_.SavePeer(std::move(record), [this, req](Status s) {
+      boost::asio::post(io_, [req, s] { req->done(s); });
+    });
   };
   if (established_.count(req->endpoint_id)) return finish_ok();
   ++req->attempt;
@@ -529,11 +521,11 @@ void Mesh::DisconnectPeer(std::string endpoint_id, Done done) {
     }
     if (options_.member_acks) {
       options_.member_acks->RemoveMember(endpoint_id);
-      store_.RemoveMember(endpoint_id, [](Status) {});
+      peer_store_.RemoveMember(endpoint_id, [](Status) {});
     }
     // Always remove: a persisted record may exist from an earlier run even if not loaded.
-    store_.RemovePeer(endpoint_id,
-                      [this, done](Status s) { boost::asio::post(io_, [done, s] { done(s); }); });
+    peer_store_.RemovePeer(
+        endpoint_id, [this, done](Status s) { boost::asio::post(io_, [done, s] { done(s); }); });
   });
 }
 

@@ -1,7 +1,8 @@
 // Mesh: this node as a peer of its formation. Owns the mesh loop (one thread), the transport and
 // its listener, the peer registry (static --peer entries and ConnectPeer registrations,
 // persisted in the store) with redial-forever backoff, and one ReplicationSession per connected
-// peer. It watches the store's change feed and tells every session when new changes commit.
+// peer. It observes the store's replication log (one "feed advanced" signal per committed group,
+// coalesced into one task on the loop) and tells every session when new changes commit.
 //
 // Connections: any node that passes the formation handshake may connect; registered peers are
 // also dialed by us. Two nodes that dial each other at once end up with one session: the one
@@ -42,7 +43,8 @@
 #include "mesh/replication_session.h"
 #include "mesh/session_options.h"
 #include "mesh/transport.h"
-#include "store/document_store.h"
+#include "store/peer_state_store.h"
+#include "store/replication_log.h"
 
 namespace peat::mesh {
 
@@ -77,10 +79,11 @@ struct ConnectRequest;  // one ConnectPeer call in progress (mesh.cc)
 
 class Mesh : public PeerControl {
  public:
-  // `store` must outlive the Mesh. The store's answers to writes in flight are posted to the mesh
-  // loop, so close the store after Stop() and before destroying the Mesh (as the node does).
+  // `log` and `peers` (the store's replication log and peer state) must outlive the Mesh. The
+  // store's answers to writes in flight are posted to the mesh loop, so close the store after
+  // Stop() and before destroying the Mesh (as the node does).
   Mesh(MeshOptions options, std::string endpoint_id, std::string node_id,
-       store::DocumentStore& store);
+       store::ReplicationLog& log, store::PeerStateStore& peers);
   ~Mesh() override;
 
   // Binds the mesh listener, starts the loop, registers static and persisted peers and dials
@@ -111,7 +114,6 @@ class Mesh : public PeerControl {
   void AppendMetrics(std::string& out) const;
 
  private:
-  class FeedWatcher;
   struct RegisteredPeer {
     store::PeerRecord record;
     std::unique_ptr<Backoff> backoff;
@@ -136,6 +138,8 @@ class Mesh : public PeerControl {
   void OnEstablished(const SessionPtr& session);
   void OnSessionClosed(const SessionPtr& session, const Status& why,
                        const std::string& handshake_failure);
+  // Writer thread: the store's feed advanced; posts OnFeedAdvanced (one task while one is pending).
+  void PostFeedAdvanced();
   void OnFeedAdvanced();
   void RedialSoonAfterReconnect(const std::string& connected_peer);
   void OnPeerAcked(const std::string& peer, uint64_t seq);
@@ -151,7 +155,8 @@ class Mesh : public PeerControl {
   Clock& clock_;
   const std::string endpoint_id_;
   const std::string node_id_;
-  store::DocumentStore& store_;
+  store::ReplicationLog& log_;
+  store::PeerStateStore& peer_store_;
 
   mutable boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
@@ -161,8 +166,7 @@ class Mesh : public PeerControl {
   std::optional<FormationKey> formation_key_;
   SessionEnvironment env_;
   MeshCounters counters_;
-  std::shared_ptr<FeedWatcher> feed_watcher_;
-  uint64_t listener_id_ = 0;
+  uint64_t feed_observer_id_ = 0;
   std::string listen_address_;
 
   std::atomic<bool> sync_active_{false};

@@ -419,7 +419,6 @@ void ReplicationSession::OnBatchMerged(uint64_t stream_id, uint64_t through_seq,
     return;
   }
   in_.checkpoint = std::max(in_.checkpoint, through_seq);
-  if (changes > 0 && env_.feed_advanced) env_.feed_advanced();
   if (closed_) return;
   v1::Frame frame;
   auto* ack = frame.mutable_ack();

@@ -3,7 +3,7 @@
 // directions), then replicates documents both ways (proto/peat/mesh/v1/mesh.proto):
 //
 // - Outbound (our feed → peer): the peer asks with SyncRequest{after_seq = its checkpoint}. We
-//   read our change feed from there (DocumentStore::ReadFeed; one entry per changed document, so
+//   read our change feed from there (ReplicationLog::ReadFeed; one entry per changed document, so
 //   catch-up moves each changed document once) and send ChangeBatch frames, at most
 //   `window_batches` unacknowledged, then keep going as new changes commit (OnFeedAdvanced).
 //   Entries whose state came from this very peer unchanged (src_peer) are not sent back: that is
@@ -39,7 +39,7 @@
 #include "mesh/send_window.h"
 #include "mesh/session_options.h"
 #include "mesh/transport.h"
-#include "store/document_store.h"
+#include "store/replication_log.h"
 
 namespace peat::mesh {
 
@@ -52,7 +52,7 @@ inline constexpr uint32_t kMeshMinProtocolVersion = 1;
 
 // What every session of a node shares (owned by Mesh, outlives the sessions).
 struct SessionEnvironment {
-  store::DocumentStore* store = nullptr;
+  store::ReplicationLog* store = nullptr;
   std::string endpoint_id;  // ours, 64 hex
   std::string node_id;
   const FormationKey* formation_key = nullptr;
@@ -60,10 +60,6 @@ struct SessionEnvironment {
   SessionOptions options;
   std::vector<PriorityLane> lanes = {PriorityLane{}};  // highest class first; at least one
   MeshCounters* counters = nullptr;
-  // Called after a received batch committed. Store listeners only hear about changes that are
-  // visible to readers; a merge that only moves a deleted document forward (a newer delete) gets a
-  // seq without an event, and must still reach the other peers.
-  std::function<void()> feed_advanced;
   // The peer now holds our feed through `seq` (it acknowledged a batch, or asked to resume
   // after it): tombstone purge waits for this (MemberAckTracker).
   std::function<void(const std::string& peer, uint64_t seq)> peer_acked;

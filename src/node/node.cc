@@ -278,7 +278,8 @@ Status Node::StartMesh() {
   mesh::TlsTransportOptions transport;  // the TLS handshake is bounded like the formation's
   transport.handshake_timeout = options.session.handshake_timeout;
   options.transport_factory = mesh::TlsTransportFactory(identity_->key, transport);
-  mesh_ = std::make_unique<mesh::Mesh>(std::move(options), endpoint_id_, node_id_, *store_);
+  mesh_ =
+      std::make_unique<mesh::Mesh>(std::move(options), endpoint_id_, node_id_, *store_, *store_);
   return mesh_->Start();
 }
 

@@ -1,7 +1,11 @@
-// DocumentStore: the node's document database (interface). Collections of JSON documents, each a
-// CRDT state (crdt::Document), with a change feed, change listeners, collection lifecycle
-// configs and optional per-leaf encryption. The SQLite implementation is SqliteDocumentStore
-// (sqlite_document_store.h); tests may substitute fakes.
+// DocumentStore: the node's document database as the services see it (interface). Collections of
+// JSON documents, each a CRDT state (crdt::Document), with change listeners, collection lifecycle
+// configs and optional per-leaf encryption. The same database has two more audiences, each with
+// its own interface: the mesh replicates through ReplicationLog (replication_log.h: the change
+// feed, merges, checkpoints) and keeps its peers in PeerStateStore (peer_state_store.h). Later
+// parts (a blob store, the attachment registry) are further siblings, not more virtuals here.
+// The SQLite implementation of all three is SqliteDocumentStore (sqlite_document_store.h); tests
+// may substitute fakes of the one they need.
 //
 // Threading and durability:
 // - Writes (Put/Delete/SetCollectionConfig) are queued to one writer thread that commits them in
@@ -17,10 +21,10 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "common/status.h"
+#include "store/write_done.h"
 
 namespace peat::store {
 
@@ -48,62 +52,6 @@ class ChangeListener {
   virtual void OnChange(const ChangeEvent& event) = 0;
 };
 
-// --- Replication types (the mesh reads the change feed and merges peers' states) ---
-
-// A document state as it travels between nodes: crdt::Document::Encode() bytes. Values stay as
-// the sender stored them (ciphertext when the formation encrypts); the store never needs the key
-// to merge them.
-struct RemoteChange {
-  std::string collection;
-  std::string doc_id;
-  std::string state;
-};
-
-// One change-feed entry: the current state of a document whose latest change got `seq`. The feed
-// holds one entry per document (its latest), so reading it "since seq N" moves each changed
-// document once, however often it changed.
-struct FeedEntry {
-  uint64_t seq = 0;
-  std::string collection;
-  std::string doc_id;
-  std::string state;     // encoded crdt::Document
-  std::string src_peer;  // endpoint id of the peer whose state this exactly equals; "" otherwise
-};
-
-// What to read from the change feed: entries with after_seq < seq <= upto_seq, optionally only
-// (or all but) some collections — a priority lane of a replication session.
-struct FeedQuery {
-  uint64_t after_seq = 0;
-  uint64_t upto_seq = UINT64_MAX;  // capped at LastSeq() when the query starts
-  size_t max_entries = 512;
-  size_t max_bytes = 256 * 1024;
-  std::string skip_src_peer;             // leave out entries whose state came from this peer
-  std::vector<std::string> collections;  // empty = every collection
-  bool exclude_collections = false;      // true: every collection except `collections`
-};
-
-struct FeedPage {
-  std::vector<FeedEntry> entries;  // ascending seq
-  // Every seq <= this was considered (returned, skipped, or outside the query's collections):
-  // upto_seq when the query ran out of rows, else the last row examined.
-  uint64_t scanned_through = 0;
-};
-
-// Where this node is in a peer's change feed: the peer store's epoch and the last seq of that
-// feed merged here. Empty epoch = never synced.
-struct ReplicationCheckpoint {
-  std::string epoch;
-  uint64_t seq = 0;
-};
-
-// A peer this node dials (static --peer or ConnectPeer), persisted so it is redialed after a
-// restart.
-struct PeerRecord {
-  std::string endpoint_id;             // 64 lowercase hex
-  std::vector<std::string> addresses;  // "host:port"
-  bool is_static = false;              // from --peer (re-registered at every boot)
-};
-
 struct StoreLimits {
   size_t max_document_bytes = 1 << 20;
   int max_depth = 64;
@@ -111,7 +59,7 @@ struct StoreLimits {
 
 class DocumentStore {
  public:
-  using Done = std::function<void(Status)>;
+  using Done = WriteDone;
 
   virtual ~DocumentStore() = default;
 
@@ -144,42 +92,9 @@ class DocumentStore {
   virtual uint64_t AddListener(std::shared_ptr<ChangeListener> listener) = 0;
   virtual void RemoveListener(uint64_t id) = 0;
 
-  // --- Replication ---
-  // Merges peers' states (one transaction for the batch, like a group of local writes) and
-  // persists `checkpoint` for `peer_id` in the same transaction, so the checkpoint never runs
-  // ahead of what was merged. Per change: decode (an undecodable or invalid change is skipped,
-  // counted and logged; it never fails the batch), observe its timestamps in the HLC, merge;
-  // if the state changed it gets the next seq, src_peer = peer_id when the merged state equals
-  // the incoming one (else ""), and listeners get UPSERT/DELETE as for local writes. A merge that
-  // changes nothing gets no seq. Storage failures fail the whole batch (nothing merged, checkpoint
-  // unchanged) with the same codes as Put.
-  virtual void MergeRemote(std::string peer_id, std::vector<RemoteChange> changes,
-                           ReplicationCheckpoint checkpoint, Done done) = 0;
-  // Up to `max_entries` feed entries matching `query` in seq order (at least one if any, then
-  // stopping before `max_bytes` of state would be exceeded). Entries whose src_peer ==
-  // skip_src_peer (when non-empty) are left out but still counted in scanned_through. Never waits
-  // for the writer.
-  virtual StatusOr<FeedPage> ReadFeed(const FeedQuery& query) = 0;
-  // The persisted checkpoint for `peer_id` ({"", 0} if none).
-  virtual StatusOr<ReplicationCheckpoint> GetCheckpoint(const std::string& peer_id) = 0;
-  // Random id of this store instance, created with the database: a peer whose epoch changed has
-  // lost its data, and checkpoints against its old feed are void.
-  virtual std::string Epoch() const = 0;
-  // Peer registry (persisted through the writer; `done` once durable).
-  virtual void SavePeer(PeerRecord record, Done done) = 0;
-  virtual void RemovePeer(std::string endpoint_id, Done done) = 0;
-  virtual StatusOr<std::vector<PeerRecord>> ListPeerRecords() = 0;
-  // Formation members (peers that ever synced with us) and the position of our feed each has
-  // acknowledged: a tombstone is purged only once every member acknowledged its seq
-  // (LESSONS.md 11). SaveMemberAck keeps the larger of the stored and the given seq.
-  virtual void SaveMemberAck(std::string peer_id, uint64_t seq, Done done) = 0;
-  virtual void RemoveMember(std::string peer_id, Done done) = 0;
-  virtual StatusOr<std::vector<std::pair<std::string, uint64_t>>> ListMemberAcks() = 0;
-
-  // Highest committed seq.
-  virtual uint64_t LastSeq() const = 0;
   // Highest seq whose listener calls have completed. Read after AddListener() returns, it bounds
-  // what the new listener can still receive: every later event has a larger seq.
+  // what the new listener can still receive: every later event has a larger seq. (The highest
+  // committed seq is the replication log's: ReplicationLog::LastSeq.)
   virtual uint64_t NotifiedSeq() const = 0;
 };
 

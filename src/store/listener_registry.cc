@@ -38,6 +38,13 @@ void ListenerRegistry::Dispatch(const std::vector<ChangeEvent>& events) {
   }
 }
 
+void ListenerRegistry::PublishAndDispatch(const std::function<void(bool has_listeners)>& publish,
+                                          const std::vector<ChangeEvent>& events) {
+  std::lock_guard lock(mu_);  // recursive: Dispatch takes it again
+  publish(!slots_.empty());
+  Dispatch(events);
+}
+
 size_t ListenerRegistry::size() const {
   std::lock_guard lock(mu_);
   return slots_.size();

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -23,6 +24,13 @@ class ListenerRegistry {
   void Remove(uint64_t id);
   // Calls every registered listener with every event, events in order.
   void Dispatch(const std::vector<ChangeEvent>& events);
+  // The writer's publish step and dispatch as one, under the registry lock: first
+  // `publish(has_listeners)` (has_listeners false: nobody will read the events, so their
+  // contents may be moved away), then Dispatch(events). A listener registered before this call
+  // gets every event, and finds their states published; one registered after it reads a
+  // dispatched_seq() that covers them.
+  void PublishAndDispatch(const std::function<void(bool has_listeners)>& publish,
+                          const std::vector<ChangeEvent>& events);
   size_t size() const;
   // Largest event seq dispatched so far (see DocumentStore::NotifiedSeq).
   uint64_t dispatched_seq() const { return dispatched_seq_.load(std::memory_order_acquire); }

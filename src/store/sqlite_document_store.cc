@@ -122,15 +122,16 @@ Status SqliteDocumentStore::Init() {
 
   readers_ = std::make_unique<ReadConnectionPool>(db_path_, options_.sqlite_vfs,
                                                   options_.max_idle_read_connections);
-  WriterContext ctx;
-  ctx.options = &options_;
-  ctx.cache = &cache_;
-  ctx.configs = &configs_;
-  ctx.listeners = &listeners_;
-  ctx.cipher = cipher_ ? &*cipher_ : nullptr;
-  ctx.counters = &counters_;
+  WriterEnv env;
+  env.options = &options_;
+  env.cache = &cache_;
+  env.configs = &configs_;
+  env.listeners = &listeners_;
+  env.feed_observers = &feed_observers_;
+  env.cipher = cipher_ ? &*cipher_ : nullptr;
+  env.counters = &counters_;
   writer_ =
-      std::make_unique<GroupCommitWriter>(std::move(db).value(), ctx, meta->last_seq, meta->hlc);
+      std::make_unique<GroupCommitWriter>(std::move(db).value(), env, meta->last_seq, meta->hlc);
   return writer_->Start();
 }
 
@@ -152,84 +153,49 @@ void SqliteDocumentStore::Submit(WriteOp op) {
 
 void SqliteDocumentStore::Put(std::string collection, std::string doc_id, std::string json,
                               Done done) {
-  WriteOp op;
-  op.kind = WriteOp::Kind::kPut;
-  op.precheck = ValidateDocumentKey(collection, doc_id);
-  if (op.precheck.ok()) op.precheck = ValidateJsonSize(json, options_.limits);
-  op.collection = std::move(collection);
-  op.doc_id = std::move(doc_id);
-  op.json = std::move(json);
-  op.done = std::move(done);
-  Submit(std::move(op));
+  Status precheck = ValidateDocumentKey(collection, doc_id);
+  if (precheck.ok()) precheck = ValidateJsonSize(json, options_.limits);
+  Submit({PutOp{std::move(collection), std::move(doc_id), std::move(json)}, std::move(precheck),
+          std::move(done)});
 }
 
 void SqliteDocumentStore::Delete(std::string collection, std::string doc_id, Done done) {
-  WriteOp op;
-  op.kind = WriteOp::Kind::kDelete;
-  op.precheck = ValidateDocumentKey(collection, doc_id);
-  op.collection = std::move(collection);
-  op.doc_id = std::move(doc_id);
-  op.done = std::move(done);
-  Submit(std::move(op));
+  Status precheck = ValidateDocumentKey(collection, doc_id);
+  Submit(
+      {DeleteOp{std::move(collection), std::move(doc_id)}, std::move(precheck), std::move(done)});
 }
 
 void SqliteDocumentStore::SetCollectionConfig(CollectionConfig config, Done done) {
-  WriteOp op;
-  op.kind = WriteOp::Kind::kSetConfig;
-  op.precheck = ValidateKey("collection", config.collection);
-  op.collection = config.collection;
-  op.config = std::move(config);
-  op.done = std::move(done);
-  Submit(std::move(op));
+  Status precheck = ValidateKey("collection", config.collection);
+  Submit({SetConfigOp{std::move(config)}, std::move(precheck), std::move(done)});
 }
 
 void SqliteDocumentStore::MergeRemote(std::string peer_id, std::vector<RemoteChange> changes,
                                       ReplicationCheckpoint checkpoint, Done done) {
-  WriteOp op;
-  op.kind = WriteOp::Kind::kMergeRemote;
-  op.precheck = ValidateKey("peer_id", peer_id);
-  op.peer_id = std::move(peer_id);
-  op.changes = std::move(changes);
-  op.checkpoint = std::move(checkpoint);
-  op.done = std::move(done);
-  Submit(std::move(op));
+  Status precheck = ValidateKey("peer_id", peer_id);
+  Submit({MergeRemoteOp{std::move(peer_id), std::move(changes), std::move(checkpoint)},
+          std::move(precheck), std::move(done)});
 }
 
 void SqliteDocumentStore::SavePeer(PeerRecord record, Done done) {
-  WriteOp op;
-  op.kind = WriteOp::Kind::kSavePeer;
-  op.precheck = ValidatePeerRecord(record);
-  op.peer = std::move(record);
-  op.done = std::move(done);
-  Submit(std::move(op));
+  Status precheck = ValidatePeerRecord(record);
+  Submit({SavePeerOp{std::move(record)}, std::move(precheck), std::move(done)});
 }
 
 void SqliteDocumentStore::RemovePeer(std::string endpoint_id, Done done) {
-  WriteOp op;
-  op.kind = WriteOp::Kind::kRemovePeer;
-  op.precheck = ValidateKey("endpoint_id", endpoint_id);
-  op.peer_id = std::move(endpoint_id);
-  op.done = std::move(done);
-  Submit(std::move(op));
+  Status precheck = ValidateKey("endpoint_id", endpoint_id);
+  Submit({RemovePeerOp{std::move(endpoint_id)}, std::move(precheck), std::move(done)});
 }
 
 void SqliteDocumentStore::SaveMemberAck(std::string peer_id, uint64_t seq, Done done) {
-  WriteOp op;
-  op.kind = WriteOp::Kind::kSaveMemberAck;
-  op.precheck = ValidateKey("peer_id", peer_id);
-  op.peer_id = std::move(peer_id);
-  op.checkpoint.seq = std::min<uint64_t>(seq, kMaxSqliteInt);
-  op.done = std::move(done);
-  Submit(std::move(op));
+  Status precheck = ValidateKey("peer_id", peer_id);
+  Submit({SaveMemberAckOp{std::move(peer_id), std::min<uint64_t>(seq, kMaxSqliteInt)},
+          std::move(precheck), std::move(done)});
 }
 
 void SqliteDocumentStore::RemoveMember(std::string peer_id, Done done) {
-  WriteOp op;
-  op.kind = WriteOp::Kind::kRemoveMember;
-  op.precheck = ValidateKey("peer_id", peer_id);
-  op.peer_id = std::move(peer_id);
-  op.done = std::move(done);
-  Submit(std::move(op));
+  Status precheck = ValidateKey("peer_id", peer_id);
+  Submit({RemoveMemberOp{std::move(peer_id)}, std::move(precheck), std::move(done)});
 }
 
 void SqliteDocumentStore::CollectGarbage(Done done) {
@@ -373,6 +339,12 @@ uint64_t SqliteDocumentStore::AddListener(std::shared_ptr<ChangeListener> listen
 }
 
 void SqliteDocumentStore::RemoveListener(uint64_t id) { listeners_.Remove(id); }
+
+uint64_t SqliteDocumentStore::AddFeedObserver(FeedObserver observer) {
+  return feed_observers_.Add(std::move(observer));
+}
+
+void SqliteDocumentStore::RemoveFeedObserver(uint64_t id) { feed_observers_.Remove(id); }
 
 StatusOr<FeedPage> SqliteDocumentStore::ReadFeed(const FeedQuery& q) {
   if (closed_.load()) return Closed();

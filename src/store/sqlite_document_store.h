@@ -1,4 +1,7 @@
-// SqliteDocumentStore: the DocumentStore on SQLite (DESIGN.md "Store").
+// SqliteDocumentStore: the store on SQLite (DESIGN.md "Store"): one database serving three
+// audiences through three interfaces — DocumentStore (the services), ReplicationLog (the mesh's
+// feed, merges, checkpoints) and PeerStateStore (the mesh's peer registry and member acks).
+// Callers hold only the interface they use; the node owns this class.
 //
 // One database file `<data_dir>/peat.db` in WAL mode. Writes go through a GroupCommitWriter (one
 // thread, one write connection, many writes per transaction); `done` runs after the group's
@@ -26,7 +29,7 @@
 // empty page (scanned_through = after_seq). Skipped entries (src_peer == skip_src_peer) do not
 // count against max_entries, but one page examines at most max_entries + kFeedMaxSkipped rows.
 //
-// Deviation from the DocumentStore contract: every write (Put/Delete/SetCollectionConfig,
+// Deviation from the interfaces' contract: every write (Put/Delete/SetCollectionConfig,
 // MergeRemote, SavePeer/RemovePeer) calls `done` synchronously on the calling thread (before
 // returning) when the store is closed (UNAVAILABLE) or its write queue is full
 // (RESOURCE_EXHAUSTED). Validation errors are reported on the writer thread like every other
@@ -48,15 +51,20 @@
 #include "store/document_cache.h"
 #include "store/document_cipher.h"
 #include "store/document_store.h"
+#include "store/feed_observers.h"
 #include "store/group_commit_writer.h"
 #include "store/listener_registry.h"
+#include "store/peer_state_store.h"
 #include "store/read_connection_pool.h"
+#include "store/replication_log.h"
 #include "store/store_options.h"
 
 namespace peat::store {
 
-class SqliteDocumentStore : public DocumentStore {
+class SqliteDocumentStore : public DocumentStore, public ReplicationLog, public PeerStateStore {
  public:
+  using Done = WriteDone;
+
   // ReadFeed examines at most this many skipped rows beyond max_entries per page.
   static constexpr size_t kFeedMaxSkipped = 4096;
 
@@ -79,21 +87,27 @@ class SqliteDocumentStore : public DocumentStore {
   StatusOr<std::vector<CollectionConfig>> ListCollectionConfigs() override;
   uint64_t AddListener(std::shared_ptr<ChangeListener> listener) override;
   void RemoveListener(uint64_t id) override;
+  uint64_t NotifiedSeq() const override;
+
+  // ReplicationLog
   void MergeRemote(std::string peer_id, std::vector<RemoteChange> changes,
                    ReplicationCheckpoint checkpoint, Done done) override;
   StatusOr<FeedPage> ReadFeed(const FeedQuery& query) override;
   StatusOr<ReplicationCheckpoint> GetCheckpoint(const std::string& peer_id) override;
   std::string Epoch() const override { return epoch_; }
+  uint64_t LastSeq() const override;
+  uint64_t AddFeedObserver(FeedObserver observer) override;
+  void RemoveFeedObserver(uint64_t id) override;
+
+  // PeerStateStore
   void SavePeer(PeerRecord record, Done done) override;
   void RemovePeer(std::string endpoint_id, Done done) override;
   StatusOr<std::vector<PeerRecord>> ListPeerRecords() override;
   void SaveMemberAck(std::string peer_id, uint64_t seq, Done done) override;
   void RemoveMember(std::string peer_id, Done done) override;
   StatusOr<std::vector<std::pair<std::string, uint64_t>>> ListMemberAcks() override;
-  uint64_t LastSeq() const override;
-  uint64_t NotifiedSeq() const override;
 
-  // --- Additions (not in DocumentStore) ---
+  // --- Additions (in none of the interfaces) ---
   // Commits queued writes, stops the writer, closes every connection. Idempotent. Later writes
   // fail UNAVAILABLE, later reads UNAVAILABLE.
   void Close();
@@ -128,6 +142,7 @@ class SqliteDocumentStore : public DocumentStore {
   DocumentCache cache_;
   CollectionConfigs configs_;
   ListenerRegistry listeners_;
+  FeedObservers feed_observers_;
   WriterCounters counters_;
   std::unique_ptr<ReadConnectionPool> readers_;
   std::unique_ptr<GroupCommitWriter> writer_;

@@ -78,7 +78,8 @@ class MeshTest : public ::testing::Test {
     o.static_peers = std::move(static_peers);
     o.transport_factory = net_.Factory(id);
     o.clock = &clock_;
-    n->mesh = std::make_unique<Mesh>(std::move(o), id, "node-" + id.substr(0, 1), *n->store);
+    n->mesh =
+        std::make_unique<Mesh>(std::move(o), id, "node-" + id.substr(0, 1), *n->store, *n->store);
     nodes_.push_back(std::move(n));
     return *nodes_.back();
   }

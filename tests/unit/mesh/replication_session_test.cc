@@ -63,22 +63,7 @@ struct Side {
   bool established = false;
   bool closed = false;
   std::string failure;
-  uint64_t listener = 0;
-};
-
-// Forwards store commits to the side's session (the Mesh does this in production).
-class FeedForwarder : public store::ChangeListener {
- public:
-  FeedForwarder(boost::asio::io_context& io, Side& side) : io_(io), side_(side) {}
-  void OnChange(const store::ChangeEvent&) override {
-    boost::asio::post(io_, [this] {
-      if (side_.session) side_.session->OnFeedAdvanced();
-    });
-  }
-
- private:
-  boost::asio::io_context& io_;
-  Side& side_;
+  uint64_t feed_observer = 0;
 };
 
 class ReplicationSessionTest : public ::testing::Test {
@@ -90,8 +75,13 @@ class ReplicationSessionTest : public ::testing::Test {
     Watch(*a_);
     Watch(*b_);
   }
+  // Forwards "feed advanced" to the side's session (the Mesh does this in production).
   void Watch(Side& s) {
-    s.listener = s.store->AddListener(std::make_shared<FeedForwarder>(io_, s));
+    s.feed_observer = s.store->AddFeedObserver([this, &s](uint64_t) {
+      boost::asio::post(io_, [&s] {
+        if (s.session) s.session->OnFeedAdvanced();
+      });
+    });
   }
   void Connect(bool sync_a = true, bool sync_b = true, uint8_t binding = 7) {
     auto [ca, cb] = testing::LoopbackConnection::Pair(io_, kIdA, kIdB, binding);
@@ -271,7 +261,7 @@ TEST_F(ReplicationSessionTest, PeerThatLostItsDataIsResyncedFromZero) {
   a_->session->Close("b wipes its disk");
   ASSERT_TRUE(RunUntil([&] { return a_->closed && b_->closed; }));
   // B loses everything: a new store (new epoch) whose feed restarts at seq 1.
-  b_->store->RemoveListener(b_->listener);
+  b_->store->RemoveFeedObserver(b_->feed_observer);
   b_->session.reset();
   b_ = std::make_unique<Side>(kIdB, 0xB, Key("app", "secret"), "app");
   Watch(*b_);

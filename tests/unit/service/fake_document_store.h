@@ -246,58 +246,6 @@ class FakeDocumentStore : public DocumentStore {
     listeners_.erase(it);
   }
 
-  // --- DocumentStore: replication (not modelled: merges are UNIMPLEMENTED, the feed is empty;
-  // the peer registry is kept in memory) ---
-  void MergeRemote(std::string /*peer_id*/, std::vector<RemoteChange> /*changes*/,
-                   ReplicationCheckpoint /*checkpoint*/, Done done) override {
-    if (done) done(UnimplementedError("FakeDocumentStore does not replicate"));
-  }
-  StatusOr<FeedPage> ReadFeed(const FeedQuery& query) override {
-    FeedPage page;
-    page.scanned_through = query.after_seq;
-    return page;
-  }
-  StatusOr<ReplicationCheckpoint> GetCheckpoint(const std::string& /*peer_id*/) override {
-    return ReplicationCheckpoint{};
-  }
-  std::string Epoch() const override { return "fake-epoch"; }
-  void SavePeer(PeerRecord record, Done done) override {
-    {
-      std::lock_guard lock(mu_);
-      std::string id = record.endpoint_id;
-      peers_[std::move(id)] = std::move(record);
-    }
-    if (done) done(Status::Ok());
-  }
-  void RemovePeer(std::string endpoint_id, Done done) override {
-    {
-      std::lock_guard lock(mu_);
-      peers_.erase(endpoint_id);
-    }
-    if (done) done(Status::Ok());
-  }
-  StatusOr<std::vector<PeerRecord>> ListPeerRecords() override {
-    std::lock_guard lock(mu_);
-    std::vector<PeerRecord> out;
-    for (const auto& [id, r] : peers_) out.push_back(r);
-    return out;
-  }
-
-  void SaveMemberAck(std::string /*peer_id*/, uint64_t /*seq*/, Done done) override {
-    if (done) done(Status::Ok());
-  }
-  void RemoveMember(std::string /*peer_id*/, Done done) override {
-    if (done) done(Status::Ok());
-  }
-  StatusOr<std::vector<std::pair<std::string, uint64_t>>> ListMemberAcks() override {
-    return std::vector<std::pair<std::string, uint64_t>>{};
-  }
-
-  uint64_t LastSeq() const override {
-    std::lock_guard lock(mu_);
-    return seq_;
-  }
-
   uint64_t NotifiedSeq() const override { return notified_seq_.load(); }
 
   // --- Test hooks ---
@@ -506,7 +454,6 @@ class FakeDocumentStore : public DocumentStore {
   std::condition_variable cv_;
   std::map<Key, Doc> docs_;
   std::map<std::string, CollectionConfig> configs_;
-  std::map<std::string, PeerRecord> peers_;
   uint64_t seq_ = 0;
   int writes_ = 0;
   std::optional<Status> fail_next_write_;

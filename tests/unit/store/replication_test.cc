@@ -41,11 +41,11 @@ const std::string kPeerA(64, 'a');
 const std::string kPeerB(64, 'b');
 constexpr uint64_t kRemoteTag = 0x9999;
 
-Status SavePeerSync(DocumentStore& s, PeerRecord r) {
-  return testing::Wait([&](DocumentStore::Done done) { s.SavePeer(r, std::move(done)); });
+Status SavePeerSync(PeerStateStore& s, PeerRecord r) {
+  return testing::Wait([&](WriteDone done) { s.SavePeer(r, std::move(done)); });
 }
-Status RemovePeerSync(DocumentStore& s, const std::string& id) {
-  return testing::Wait([&](DocumentStore::Done done) { s.RemovePeer(id, std::move(done)); });
+Status RemovePeerSync(PeerStateStore& s, const std::string& id) {
+  return testing::Wait([&](WriteDone done) { s.RemovePeer(id, std::move(done)); });
 }
 
 crdt::Timestamp Ts(uint64_t wall_ms, uint64_t tag = kRemoteTag) {
@@ -72,7 +72,7 @@ std::vector<uint64_t> Seqs(const FeedPage& p) {
   return out;
 }
 
-ReplicationCheckpoint CheckpointOrDie(DocumentStore& s, const std::string& peer) {
+ReplicationCheckpoint CheckpointOrDie(ReplicationLog& s, const std::string& peer) {
   auto cp = s.GetCheckpoint(peer);
   EXPECT_TRUE(cp.ok()) << cp.status().ToString();
   return cp.ok() ? *cp : ReplicationCheckpoint{"<error>", 0};
@@ -901,7 +901,7 @@ TEST_F(ReplicationFaultTest, StorageFailureDuringSavePeerChangesNothing) {
 TEST_F(ReplicationTest, MemberAcksKeepTheLargestPositionAndSurviveReopen) {
   auto save = [&](const std::string& peer, uint64_t seq) {
     return testing::Wait(
-        [&](DocumentStore::Done done) { store_->SaveMemberAck(peer, seq, std::move(done)); });
+        [&](WriteDone done) { store_->SaveMemberAck(peer, seq, std::move(done)); });
   };
   ASSERT_TRUE(save(kPeerA, 5).ok());
   ASSERT_TRUE(save(kPeerA, 3).ok());  // an older ack never lowers it
@@ -909,9 +909,8 @@ TEST_F(ReplicationTest, MemberAcksKeepTheLargestPositionAndSurviveReopen) {
   auto acks = store_->ListMemberAcks();
   ASSERT_TRUE(acks.ok());
   EXPECT_EQ(*acks, (std::vector<std::pair<std::string, uint64_t>>{{kPeerA, 5}, {kPeerB, 0}}));
-  ASSERT_TRUE(testing::Wait([&](DocumentStore::Done done) {
-                store_->RemoveMember(kPeerB, std::move(done));
-              }).ok());
+  ASSERT_TRUE(
+      testing::Wait([&](WriteDone done) { store_->RemoveMember(kPeerB, std::move(done)); }).ok());
   Reopen();
   acks = store_->ListMemberAcks();
   ASSERT_TRUE(acks.ok());

@@ -143,7 +143,7 @@ void MakeV3Store(const SecureBytes& key, const std::string& v3_dir, int bulk_doc
     ASSERT_TRUE(PutSync(*peer, "other", "p1", R"({"from":"peer"})").ok());
     ASSERT_TRUE(PutSync(*peer, "other", "p2", R"({"from":"peer","n":2})").ok());
     ASSERT_TRUE(MergeSync(*s, kPeer, FeedChanges(*peer), {peer->Epoch(), peer->LastSeq()}).ok());
-    ASSERT_TRUE(testing::Wait([&](DocumentStore::Done done) {
+    ASSERT_TRUE(testing::Wait([&](WriteDone done) {
                   s->SavePeer(PeerRecord{kPeer, {"h:1", "h:2"}, true}, std::move(done));
                 }).ok());
     ASSERT_TRUE(testing::SetConfigSync(

@@ -37,7 +37,7 @@ crdt::Document RawState(const std::string& dir, const std::string& c, const std:
 }
 
 // The stored state of a document of collection "c", through the change feed.
-crdt::Document RawStateOf(DocumentStore& s, const std::string& d) {
+crdt::Document RawStateOf(ReplicationLog& s, const std::string& d) {
   for (const FeedEntry& e : testing::FeedOrDie(s).entries) {
     if (e.collection == "c" && e.doc_id == d) {
       auto doc = crdt::Document::Decode(e.state);

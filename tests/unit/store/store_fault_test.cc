@@ -47,6 +47,8 @@ class StoreFaultTest : public ::testing::Test {
 TEST_F(StoreFaultTest, DiskFullFailsTheWriteKeepsDataAndRecovers) {
   auto listener = std::make_shared<RecordingListener>();
   store_->AddListener(listener);
+  auto feed_signals = std::make_shared<std::atomic<int>>(0);
+  store_->AddFeedObserver([feed_signals](uint64_t) { feed_signals->fetch_add(1); });
   ASSERT_TRUE(PutSync(*store_, "c", "a", R"({"v":1})").ok());
   ASSERT_TRUE(PutSync(*store_, "c", "b", R"({"v":2})").ok());
   const uint64_t seq = store_->LastSeq();
@@ -68,6 +70,7 @@ TEST_F(StoreFaultTest, DiskFullFailsTheWriteKeepsDataAndRecovers) {
   EXPECT_EQ(store_->LastSeq(), seq);
   EXPECT_EQ(store_->LastHlc(), hlc);
   EXPECT_EQ(listener->events().size(), 2u);
+  EXPECT_EQ(feed_signals->load(), 2);  // a rolled-back group is not announced
   EXPECT_EQ(store_->Stats().live_documents, 2u);
   EXPECT_GE(store_->Stats().failed_groups, 3u);
 

@@ -61,7 +61,7 @@ inline std::unique_ptr<SqliteDocumentStore> OpenOrDie(const StoreOptions& o) {
   return s.ok() ? std::move(s).value() : nullptr;
 }
 
-inline Status Wait(const std::function<void(DocumentStore::Done)>& op) {
+inline Status Wait(const std::function<void(WriteDone)>& op) {
   std::promise<Status> p;
   auto f = p.get_future();
   op([&p](Status s) { p.set_value(std::move(s)); });
@@ -79,19 +79,18 @@ inline Status SetConfigSync(DocumentStore& s, CollectionConfig c) {
   return Wait([&](DocumentStore::Done done) { s.SetCollectionConfig(c, std::move(done)); });
 }
 inline Status GcSync(SqliteDocumentStore& s) {
-  return Wait([&](DocumentStore::Done done) { s.CollectGarbage(std::move(done)); });
+  return Wait([&](WriteDone done) { s.CollectGarbage(std::move(done)); });
 }
-inline Status MergeSync(DocumentStore& s, const std::string& peer,
+inline Status MergeSync(ReplicationLog& s, const std::string& peer,
                         std::vector<RemoteChange> changes, ReplicationCheckpoint checkpoint = {}) {
-  return Wait(
-      [&](DocumentStore::Done done) { s.MergeRemote(peer, changes, checkpoint, std::move(done)); });
+  return Wait([&](WriteDone done) { s.MergeRemote(peer, changes, checkpoint, std::move(done)); });
 }
 
 inline RemoteChange Change(const std::string& c, const std::string& d, std::string state) {
   return RemoteChange{c, d, std::move(state)};
 }
 
-inline FeedPage FeedOrDie(DocumentStore& s, uint64_t after = 0, size_t max_entries = 1000,
+inline FeedPage FeedOrDie(ReplicationLog& s, uint64_t after = 0, size_t max_entries = 1000,
                           size_t max_bytes = 1 << 30, const std::string& skip = "") {
   auto page = s.ReadFeed(FeedQuery{after, UINT64_MAX, max_entries, max_bytes, skip, {}, false});
   EXPECT_TRUE(page.ok()) << page.status().ToString();
@@ -99,7 +98,7 @@ inline FeedPage FeedOrDie(DocumentStore& s, uint64_t after = 0, size_t max_entri
 }
 
 // Everything in a store's feed as changes another store can merge.
-inline std::vector<RemoteChange> FeedChanges(DocumentStore& s, const std::string& skip = "") {
+inline std::vector<RemoteChange> FeedChanges(ReplicationLog& s, const std::string& skip = "") {
   std::vector<RemoteChange> out;
   for (FeedEntry& e : FeedOrDie(s, 0, 100000, 1 << 30, skip).entries) {
     out.push_back(Change(e.collection, e.doc_id, std::move(e.state)));
