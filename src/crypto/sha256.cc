@@ -9,7 +9,7 @@ void Sha256::Init() {
 }
 
 void Sha256::Update(std::span<const uint8_t> bytes) {
-  if (failed_ || bytes.empty()) return;
+  if (failed_ || ctx_ == nullptr || bytes.empty()) return;  // null: a moved-from hasher
   failed_ = EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()) != 1;
 }
 
@@ -22,7 +22,7 @@ StatusOr<Sha256Digest> Sha256::Finish() {
   unsigned int len = 0;
   const bool ok =
       !failed_ && EVP_DigestFinal_ex(ctx_.get(), out.data(), &len) == 1 && len == out.size();
-  Init();
+  if (ctx_ != nullptr) Init();
   if (!ok) return InternalError("SHA-256: OpenSSL digest failed");
   return out;
 }
