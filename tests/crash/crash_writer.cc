@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "crash_child.h"
 #include "store/sqlite_document_store.h"
 
 namespace {
@@ -54,12 +55,7 @@ std::string Body(const std::string& key) {
 // Deletes are issued (after the Put was acknowledged) for keys ending in 0.
 bool MayBeDeleted(const std::string& key) { return key.back() == '0'; }
 
-void WriteLine(const std::string& line) {
-  // One write(2) of < PIPE_BUF bytes: atomic with respect to the other threads' lines.
-  std::string l = line + "\n";
-  ssize_t n = write(STDOUT_FILENO, l.data(), l.size());
-  (void)n;
-}
+using peat::crash::WriteLine;
 
 Status Sync(const std::function<void(SqliteDocumentStore::Done)>& op) {
   std::promise<Status> p;
@@ -101,81 +97,33 @@ struct Acks {
   std::set<std::string> deleted;
 };
 
-// Reads the child's stdout until EOF (the child died); parses acknowledgement lines.
-void ReadAcks(int fd, Acks& acks, std::promise<void>& ready) {
-  std::string buf;
-  char tmp[4096];
-  bool ready_seen = false;
-  for (;;) {
-    const ssize_t n = read(fd, tmp, sizeof(tmp));
-    if (n <= 0) break;
-    buf.append(tmp, static_cast<size_t>(n));
-    size_t pos;
-    while ((pos = buf.find('\n')) != std::string::npos) {
-      const std::string line = buf.substr(0, pos);
-      buf.erase(0, pos + 1);
-      if (line == "READY") {
-        if (!ready_seen) ready.set_value();
-        ready_seen = true;
-      } else if (line.rfind("P ", 0) == 0) {
-        acks.put.insert(line.substr(2));
-      } else if (line.rfind("D ", 0) == 0) {
-        acks.deleted.insert(line.substr(2));
-      }
-    }
+// The acknowledgements among the child's lines.
+Acks ParseAcks(const std::vector<std::string>& lines) {
+  Acks acks;
+  for (const std::string& line : lines) {
+    if (line.rfind("P ", 0) == 0) acks.put.insert(line.substr(2));
+    if (line.rfind("D ", 0) == 0) acks.deleted.insert(line.substr(2));
   }
-  // A partial last line is an acknowledgement the child never finished printing: ignore it.
-  if (!ready_seen) ready.set_value();
+  return acks;
 }
 
-int RunParent(int rounds, uint64_t seed, std::string dir) {
-  bool own_dir = false;
-  if (dir.empty()) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "peat-crash-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) return 2;
-    dir = tmpl;
-    own_dir = true;
-  }
+int RunParent(int rounds, uint64_t seed, const std::string& dir_flag) {
+  const peat::crash::ParentDir work =
+      peat::crash::StartParent("crash_writer", dir_flag, rounds, seed);
+  if (work.path.empty()) return 2;
+  const std::string& dir = work.path;
   std::mt19937_64 rng(seed);
-  std::printf("crash_writer: %d rounds, seed %llu, dir %s\n", rounds,
-              static_cast<unsigned long long>(seed), dir.c_str());
   Acks all;
   uint64_t last_seq = 0, last_hlc = 0;
   int failures = 0;
   for (int round = 0; round < rounds && failures == 0; ++round) {
-    int pipefd[2];
-    if (pipe(pipefd) != 0) return 2;
-    const pid_t pid = fork();
-    if (pid < 0) return 2;
-    if (pid == 0) {
-      dup2(pipefd[1], STDOUT_FILENO);
-      close(pipefd[0]);
-      close(pipefd[1]);
-      const std::string r = std::to_string(round);
-      execl("/proc/self/exe", "crash_writer", "--child", dir.c_str(), r.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(pipefd[1]);
-    Acks acks;
-    std::promise<void> ready;
-    auto ready_f = ready.get_future();
-    std::thread reader([&] { ReadAcks(pipefd[0], acks, ready); });
-    // Every fourth round: kill while the child may still be opening/recovering the store.
-    const bool early = round % 4 == 3;
-    if (!early) ready_f.wait_for(std::chrono::seconds(30));
-    const int delay_ms = early ? static_cast<int>(rng() % 30) : 20 + static_cast<int>(rng() % 300);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    kill(pid, SIGKILL);
-    int wstatus = 0;
-    waitpid(pid, &wstatus, 0);
-    reader.join();
-    close(pipefd[0]);
-    if (!WIFSIGNALED(wstatus)) {
-      std::fprintf(stderr, "round %d: child exited on its own (status %d)\n", round, wstatus);
+    const auto lines = peat::crash::KillRound(
+        {"crash_writer", "--child", dir, std::to_string(round)}, round, rng, 20, 300);
+    if (!lines) {
       ++failures;
       break;
     }
+    const Acks acks = ParseAcks(*lines);
     all.put.insert(acks.put.begin(), acks.put.end());
     all.deleted.insert(acks.deleted.begin(), acks.deleted.end());
 
@@ -215,11 +163,9 @@ int RunParent(int rounds, uint64_t seed, std::string dir) {
     }
     last_seq = s.LastSeq();
     last_hlc = s.LastHlc();
-    std::printf(
-        "round %2d: killed after %3d ms%s; acked %zu puts %zu deletes this round; "
-        "verified %zu keys, seq %llu\n",
-        round, delay_ms, early ? " (early)" : "", acks.put.size(), acks.deleted.size(),
-        all.put.size(), static_cast<unsigned long long>(last_seq));
+    std::printf("          acked %zu puts %zu deletes this round; verified %zu keys, seq %llu\n",
+                acks.put.size(), acks.deleted.size(), all.put.size(),
+                static_cast<unsigned long long>(last_seq));
     if (missing + resurrected + wrong > 0) {
       std::fprintf(stderr, "round %d: %d lost, %d resurrected, %d wrong\n", round, missing,
                    resurrected, wrong);
@@ -230,7 +176,7 @@ int RunParent(int rounds, uint64_t seed, std::string dir) {
     std::fprintf(stderr, "no write was ever acknowledged: the test proved nothing\n");
     ++failures;
   }
-  if (own_dir && failures == 0) std::filesystem::remove_all(dir);
+  if (work.owned && failures == 0) std::filesystem::remove_all(dir);
   std::printf(failures == 0 ? "PASS\n" : "FAIL\n");
   return failures == 0 ? 0 : 1;
 }
