@@ -15,8 +15,6 @@ using rpc::ServerCall;
 
 namespace {
 
-std::string Path(const char* method) { return std::string(kSidecarServicePath) + method; }
-
 store::DeletionPolicy FromProto(pb::DeletionPolicy p) {
   switch (p) {
     case pb::DELETION_POLICY_TOMBSTONE:
@@ -61,7 +59,7 @@ Status ValidateDocKey(const std::string& collection, const std::string& doc_id) 
 void RegisterDocumentService(rpc::MethodTable& table, store::DocumentStore& store,
                              boost::asio::thread_pool& blocking) {
   table.AddAsync<pb::PutDocumentRequest>(
-      Path("PutDocument"), MethodKind::kUnary,
+      SidecarMethodPath("PutDocument"), MethodKind::kUnary,
       [&store](const std::shared_ptr<ServerCall>& call, const pb::PutDocumentRequest& req) {
         if (Status st = ValidateDocKey(req.collection(), req.doc_id()); !st.ok()) {
           return call->Finish(st);
@@ -71,7 +69,7 @@ void RegisterDocumentService(rpc::MethodTable& table, store::DocumentStore& stor
       });
 
   table.AddUnary<pb::GetDocumentRequest, pb::GetDocumentResponse>(
-      Path("GetDocument"),
+      SidecarMethodPath("GetDocument"),
       [&store](const pb::GetDocumentRequest& req, pb::GetDocumentResponse* resp) {
         PEAT_RETURN_IF_ERROR(ValidateDocKey(req.collection(), req.doc_id()));
         auto doc = store.Get(req.collection(), req.doc_id());
@@ -81,7 +79,7 @@ void RegisterDocumentService(rpc::MethodTable& table, store::DocumentStore& stor
       });
 
   table.AddAsync<pb::DeleteDocumentRequest>(
-      Path("DeleteDocument"), MethodKind::kUnary,
+      SidecarMethodPath("DeleteDocument"), MethodKind::kUnary,
       [&store](const std::shared_ptr<ServerCall>& call, const pb::DeleteDocumentRequest& req) {
         if (Status st = ValidateDocKey(req.collection(), req.doc_id()); !st.ok()) {
           return call->Finish(st);
@@ -91,7 +89,7 @@ void RegisterDocumentService(rpc::MethodTable& table, store::DocumentStore& stor
       });
 
   table.AddAsync<pb::ListDocumentsRequest>(
-      Path("ListDocuments"), MethodKind::kUnary,
+      SidecarMethodPath("ListDocuments"), MethodKind::kUnary,
       [&store, &blocking](const std::shared_ptr<ServerCall>& call,
                           const pb::ListDocumentsRequest& req) {
         if (Status st = ValidateIdentifier("collection", req.collection()); !st.ok()) {
@@ -107,7 +105,7 @@ void RegisterDocumentService(rpc::MethodTable& table, store::DocumentStore& stor
       });
 
   table.AddAsync<pb::SetCollectionConfigRequest>(
-      Path("SetCollectionConfig"), MethodKind::kUnary,
+      SidecarMethodPath("SetCollectionConfig"), MethodKind::kUnary,
       [&store](const std::shared_ptr<ServerCall>& call, const pb::SetCollectionConfigRequest& req) {
         if (!req.has_config()) return call->Finish(InvalidArgumentError("config is required"));
         const auto& c = req.config();
@@ -124,7 +122,7 @@ void RegisterDocumentService(rpc::MethodTable& table, store::DocumentStore& stor
       });
 
   table.AddUnary<pb::GetCollectionConfigRequest, pb::GetCollectionConfigResponse>(
-      Path("GetCollectionConfig"),
+      SidecarMethodPath("GetCollectionConfig"),
       [&store](const pb::GetCollectionConfigRequest& req, pb::GetCollectionConfigResponse* resp) {
         PEAT_RETURN_IF_ERROR(ValidateIdentifier("collection", req.collection()));
         auto config = store.GetCollectionConfig(req.collection());
@@ -134,7 +132,7 @@ void RegisterDocumentService(rpc::MethodTable& table, store::DocumentStore& stor
       });
 
   table.AddUnary<pb::ListCollectionConfigsRequest, pb::ListCollectionConfigsResponse>(
-      Path("ListCollectionConfigs"),
+      SidecarMethodPath("ListCollectionConfigs"),
       [&store](const pb::ListCollectionConfigsRequest&, pb::ListCollectionConfigsResponse* resp) {
         auto configs = store.ListCollectionConfigs();
         if (!configs.ok()) return configs.status();

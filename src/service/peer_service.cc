@@ -13,8 +13,6 @@ using rpc::ServerCall;
 
 namespace {
 
-std::string Path(const char* method) { return std::string(kSidecarServicePath) + method; }
-
 Status ValidateEndpointId(const std::string& id) {
   if (!IsValidEndpointId(id)) {
     return InvalidArgumentError("endpoint_id must be 64 lowercase hex characters (got " +
@@ -27,7 +25,7 @@ Status ValidateEndpointId(const std::string& id) {
 
 void RegisterPeerService(rpc::MethodTable& table, PeerControl& mesh) {
   table.AddAsync<pb::ConnectPeerRequest>(
-      Path("ConnectPeer"), MethodKind::kUnary,
+      SidecarMethodPath("ConnectPeer"), MethodKind::kUnary,
       [&mesh](const std::shared_ptr<ServerCall>& call, const pb::ConnectPeerRequest& req) {
         if (Status st = ValidateEndpointId(req.endpoint_id()); !st.ok()) return call->Finish(st);
         std::vector<std::string> addresses(req.addresses().begin(), req.addresses().end());
@@ -45,14 +43,14 @@ void RegisterPeerService(rpc::MethodTable& table, PeerControl& mesh) {
       });
 
   table.AddAsync<pb::DisconnectPeerRequest>(
-      Path("DisconnectPeer"), MethodKind::kUnary,
+      SidecarMethodPath("DisconnectPeer"), MethodKind::kUnary,
       [&mesh](const std::shared_ptr<ServerCall>& call, const pb::DisconnectPeerRequest& req) {
         if (Status st = ValidateEndpointId(req.endpoint_id()); !st.ok()) return call->Finish(st);
         mesh.DisconnectPeer(req.endpoint_id(), ReplyWhenDone<pb::DisconnectPeerResponse>(call));
       });
 
   table.AddAsync<pb::ListPeersRequest>(
-      Path("ListPeers"), MethodKind::kUnary,
+      SidecarMethodPath("ListPeers"), MethodKind::kUnary,
       [&mesh](const std::shared_ptr<ServerCall>& call, const pb::ListPeersRequest&) {
         mesh.ListPeers([call](std::vector<PeerView> peers) {
           auto resp = std::make_unique<pb::ListPeersResponse>();
@@ -67,17 +65,17 @@ void RegisterPeerService(rpc::MethodTable& table, PeerControl& mesh) {
       });
 
   table.AddUnary<pb::StartSyncRequest, pb::StartSyncResponse>(
-      Path("StartSync"), [&mesh](const pb::StartSyncRequest&, pb::StartSyncResponse*) {
+      SidecarMethodPath("StartSync"), [&mesh](const pb::StartSyncRequest&, pb::StartSyncResponse*) {
         mesh.SetSyncActive(true);
         return Status::Ok();
       });
   table.AddUnary<pb::StopSyncRequest, pb::StopSyncResponse>(
-      Path("StopSync"), [&mesh](const pb::StopSyncRequest&, pb::StopSyncResponse*) {
+      SidecarMethodPath("StopSync"), [&mesh](const pb::StopSyncRequest&, pb::StopSyncResponse*) {
         mesh.SetSyncActive(false);
         return Status::Ok();
       });
   table.AddAsync<pb::GetSyncStatsRequest>(
-      Path("GetSyncStats"), MethodKind::kUnary,
+      SidecarMethodPath("GetSyncStats"), MethodKind::kUnary,
       [&mesh](const std::shared_ptr<ServerCall>& call, const pb::GetSyncStatsRequest&) {
         mesh.GetSyncStats([call](SyncStats s) {
           auto resp = std::make_unique<pb::GetSyncStatsResponse>();

@@ -32,15 +32,15 @@ void RegisterUnimplemented(rpc::MethodTable& table) {
   auto* factory = google::protobuf::MessageFactory::generated_factory();
   for (int i = 0; i < service->method_count(); ++i) {
     const auto* m = service->method(i);
-    std::string path = std::string(kSidecarServicePath) + m->name();
+    std::string path = SidecarMethodPath(m->name());
     if (table.Find(path)) continue;
     std::string message = m->name() + " is not implemented in this peat-node build yet";
     table.Add(rpc::MethodSpec{
-        path, m->server_streaming() ? rpc::MethodKind::kServerStreaming : rpc::MethodKind::kUnary,
+        path), m->server_streaming() ? rpc::MethodKind::kServerStreaming : rpc::MethodKind::kUnary,
         factory->GetPrototype(m->input_type()),
         [message](const std::shared_ptr<rpc::ServerCall>& call,
                   std::unique_ptr<google::protobuf::Message>) {
-          call->Finish(UnimplementedError(message));
+      call->Finish(UnimplementedError(message));
         }});
   }
 }
@@ -49,7 +49,7 @@ void RegisterUnimplemented(rpc::MethodTable& table) {
 
 void RegisterSidecarService(rpc::MethodTable& table, const StatusSource& status) {
   table.AddUnary<pb::GetStatusRequest, pb::GetStatusResponse>(
-      std::string(kSidecarServicePath) + "GetStatus",
+      SidecarMethodPath("GetStatus"),
       [&status](const pb::GetStatusRequest&, pb::GetStatusResponse* resp) {
         NodeStatusSnapshot s = status.Snapshot();
         resp->set_node_id(s.node_id);

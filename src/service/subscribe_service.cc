@@ -12,7 +12,7 @@ void RegisterSubscribeService(rpc::MethodTable& table, store::DocumentStore& sto
                               boost::asio::thread_pool& blocking, SubscriberMetrics* metrics,
                               SubscriberLimits limits) {
   table.AddAsync<pb::SubscribeRequest>(
-      std::string(kSidecarServicePath) + "Subscribe", rpc::MethodKind::kServerStreaming,
+      SidecarMethodPath("Subscribe"), rpc::MethodKind::kServerStreaming,
       [&store, &blocking, metrics, limits](const std::shared_ptr<rpc::ServerCall>& call,
                                            const pb::SubscribeRequest& req) {
         std::set<std::string> collections;

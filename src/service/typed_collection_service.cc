@@ -34,7 +34,7 @@ void Register(rpc::MethodTable& table, store::DocumentStore& store,
               boost::asio::thread_pool& blocking,
               TypedCollection<PutReq, PutResp, GetReq, GetResp, Msg> t) {
   table.AddAsync<PutReq>(
-      std::string(kSidecarServicePath) + t.put_method, MethodKind::kUnary,
+      SidecarMethodPath(t.put_method), MethodKind::kUnary,
       [&store, t](const std::shared_ptr<ServerCall>& call, const PutReq& req) {
         if (!(req.*t.has)()) {
           return call->Finish(InvalidArgumentError(std::string(t.message_name) + " is required"));
@@ -54,7 +54,7 @@ void Register(rpc::MethodTable& table, store::DocumentStore& store,
       });
 
   table.AddAsync<GetReq>(
-      std::string(kSidecarServicePath) + t.get_method, MethodKind::kUnary,
+      SidecarMethodPath(t.get_method), MethodKind::kUnary,
       [&store, &blocking, t](const std::shared_ptr<ServerCall>& call, const GetReq&) {
         boost::asio::post(blocking, [&store, t, call] {
           auto resp = std::make_unique<GetResp>();
