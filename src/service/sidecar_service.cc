@@ -36,11 +36,11 @@ void RegisterUnimplemented(rpc::MethodTable& table) {
     if (table.Find(path)) continue;
     std::string message = m->name() + " is not implemented in this peat-node build yet";
     table.Add(rpc::MethodSpec{
-        path), m->server_streaming() ? rpc::MethodKind::kServerStreaming : rpc::MethodKind::kUnary,
+        path, m->server_streaming() ? rpc::MethodKind::kServerStreaming : rpc::MethodKind::kUnary,
         factory->GetPrototype(m->input_type()),
         [message](const std::shared_ptr<rpc::ServerCall>& call,
                   std::unique_ptr<google::protobuf::Message>) {
-      call->Finish(UnimplementedError(message));
+          call->Finish(UnimplementedError(message));
         }});
   }
 }
