@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "rpc/enum_check.h"
+#include "rpc/flat_json_decoder.h"
 #include "rpc/json_shape_check.h"
 
 namespace peat::rpc {
@@ -14,17 +15,19 @@ Status DecodeMessage(Codec codec, std::string_view bytes, google::protobuf::Mess
     }
     return CheckEnumValues(out);
   }
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  auto st = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(bytes.data(), bytes.size()), out, options);
-  if (!st.ok()) {
-    // Protobuf's words for a value of the wrong type name its internals ("Starting an object on
-    // a scalar field"); say it plainly when the body shows what is wrong.
-    if (auto why = ExplainJsonRejection(bytes, *out->GetDescriptor())) {
-      return InvalidArgumentError(*why);
+  if (!TryDecodeFlatJson(bytes, out)) {  // the general path: protobuf's parser and its errors
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    auto st = google::protobuf::util::JsonStringToMessage(
+        google::protobuf::StringPiece(bytes.data(), bytes.size()), out, options);
+    if (!st.ok()) {
+      // Protobuf's words for a value of the wrong type name its internals ("Starting an object on
+      // a scalar field"); say it plainly when the body shows what is wrong.
+      if (auto why = ExplainJsonRejection(bytes, *out->GetDescriptor())) {
+        return InvalidArgumentError(*why);
+      }
+      return InvalidArgumentError("malformed JSON request message: " + std::string(st.message()));
     }
-    return InvalidArgumentError("malformed JSON request message: " + std::string(st.message()));
   }
   // ignore_unknown_fields also turns an unknown enum NAME into 0 silently: look at the text. Then
   // unknown numbers (kept in proto3's open enums), which also resets the defaulting fields.
