@@ -8,8 +8,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 check="$repo/scripts/check-doc-citations.sh"
 work="$(mktemp -d /tmp/peat-citations.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
+source "$(dirname "${BASH_SOURCE[0]}")/expect.sh"
 
 fresh_copy() {
   rm -rf "$work/tree"
@@ -18,20 +17,6 @@ fresh_copy() {
   cp -r "$repo/tests/unit" "$work/tree/tests/"
 }
 
-# expect NAME WANT_EXIT WANT_TEXT: runs the check on the copy.
-expect() {
-  local name="$1" want_exit="$2" want_text="$3" out code=0
-  out="$(bash "$check" "$work/tree" 2>&1)" || code=$?
-  if [[ $code -eq $want_exit && $out == *"$want_text"* ]]; then
-    echo "ok   $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL $name: exit $code (want $want_exit), output:"
-    echo "$out" | sed 's/^/     /'
-    echo "     (want it to contain: $want_text)"
-    failed=$((failed + 1))
-  fi
-}
 
 # cite TEXT: appends a comment citing TEXT to a source file of the copy.
 cite() { printf '// See %s.\n' "$1" >>"$work/tree/src/common/clock.cc"; }
@@ -59,5 +44,4 @@ fresh_copy
 rm "$work/tree/docs/spec/LESSONS.md"
 expect "a spec file removed from docs/spec breaks its citations" 1 "cites LESSONS.md, which is neither"
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+finish

@@ -8,8 +8,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 check="$repo/scripts/check-layers.sh"
 work="$(mktemp -d /tmp/peat-layers.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
+source "$(dirname "${BASH_SOURCE[0]}")/expect.sh"
 
 fresh_copy() {
   rm -rf "$work/tree"
@@ -18,20 +17,6 @@ fresh_copy() {
   cp "$repo/docs/ARCHITECTURE.md" "$work/tree/docs/"
 }
 
-# expect NAME WANT_EXIT WANT_TEXT: runs the check on the copy.
-expect() {
-  local name="$1" want_exit="$2" want_text="$3" out code=0
-  out="$(bash "$check" "$work/tree" 2>&1)" || code=$?
-  if [[ $code -eq $want_exit && $out == *"$want_text"* ]]; then
-    echo "ok   $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL $name: exit $code (want $want_exit), output:"
-    echo "$out" | sed 's/^/     /'
-    echo "     (want it to contain: $want_text)"
-    failed=$((failed + 1))
-  fi
-}
 
 fresh_copy
 expect "the tree as it is follows the layer order" 0 "every include follows the layer order"
@@ -69,5 +54,4 @@ fresh_copy
 mkdir -p "$work/tree/src/extra" && printf '#pragma once\n' >"$work/tree/src/extra/x.h"
 expect "a directory missing from the table is refused" 1 "src/extra/ is not in the layer table"
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+finish
