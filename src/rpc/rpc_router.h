@@ -3,10 +3,10 @@
 // content type (Connect unary/stream, gRPC, gRPC-Web binary/text), finds the method, and
 // dispatches: the protocol's adapter (protocol_adapter.h) supplies the deadline header, decodes
 // the request and makes the encoder; the router runs the handler with a ServerCall that answers
-// in the caller's protocol. Every failure is answered in that protocol's error form. A server stream
-// sends its status and headers as soon as its handler accepts the call (returns without finishing
-// it), before any message.
-// Thread-safe: one router serves all connections; Handle() runs on the exchange's executor.
+// in the caller's protocol. Every failure is answered in that protocol's error form. A server
+// stream sends its status and headers as soon as its handler accepts the call (returns without
+// finishing it), before any message. Thread-safe: one router serves all connections; Handle() runs
+// on the exchange's executor.
 #pragma once
 
 #include <chrono>

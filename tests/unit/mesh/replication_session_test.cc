@@ -10,6 +10,7 @@
 #include <future>
 #include <mutex>
 
+#include "common/fake_clock.h"
 #include "mesh/loopback_connection.h"
 #include "mesh/member_ack_tracker.h"
 #include "store/store_test_util.h"
@@ -137,6 +138,7 @@ class ReplicationSessionTest : public ::testing::Test {
     io_.run_for(std::chrono::milliseconds(20));
   }
 
+  peat::testing::FakeClock fake_clock_;  // for the tests that opt in (env.clock); outlives sessions
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
       io_.get_executor()};
@@ -334,7 +336,11 @@ TEST_F(ReplicationSessionTest, CriticalChangesOvertakeABulkBacklog) {
 }
 
 TEST_F(ReplicationSessionTest, WatchdogRestartsAStreamThatStalled) {
+  // Pings, the stall timeout and the watchdog run on a fake clock: time moves only when the test
+  // moves it, so the outcome does not depend on how fast the machine is.
   SetUpSides("app", "secret", "app", "secret");
+  a_->env.clock = &fake_clock_;
+  b_->env.clock = &fake_clock_;
   b_->env.options.stall_timeout = std::chrono::milliseconds(300);
   b_->env.options.ping_interval = std::chrono::milliseconds(100);
   a_->env.options.ping_interval = std::chrono::milliseconds(100);
@@ -349,8 +355,16 @@ TEST_F(ReplicationSessionTest, WatchdogRestartsAStreamThatStalled) {
   };
   ASSERT_TRUE(PutSync(*a_->store, "c", "lost-once", R"({"payload":"0123456789abcdef"})").ok());
   ASSERT_TRUE(RunUntil([&] { return *dropped; }));
-  // B learns A's head from pings, sees no progress, and asks again.
-  ASSERT_TRUE(RunUntil([&] { return Get(*b_, "c", "lost-once").has_value(); }, 5000));
+  // Nothing arrives while the clock stands still.
+  EXPECT_FALSE(RunUntil([&] { return Get(*b_, "c", "lost-once").has_value(); }, 50));
+  EXPECT_EQ(b_->counters.stalls.Value(), 0u);
+  // B learns A's head from pings, sees no progress for the stall timeout, and asks again.
+  const auto arrived = [&] { return Get(*b_, "c", "lost-once").has_value(); };
+  for (int step = 0; step < 40 && !arrived(); ++step) {
+    fake_clock_.Advance(std::chrono::milliseconds(50));
+    RunUntil(arrived, 20);  // let the loop handle what the step made due
+  }
+  ASSERT_TRUE(RunUntil(arrived));
   EXPECT_GE(b_->counters.stalls.Value(), 1u);
 }
 
