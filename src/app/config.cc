@@ -472,6 +472,10 @@ std::vector<FlagDef> MakeFlagTable() {
          return Status::Ok();
        },
        PrintString(&NodeConfig::mesh_listen)});
+  add("allow-keyless-mesh", Kind::kBool, "BOOL",
+      "let a node without --shared-key listen for the mesh on a non-loopback address; any key-less "
+      "node that reaches it can sync every document (default: false)",
+      BoolField(&NodeConfig::allow_keyless_mesh));
   add("iroh-udp-port", Kind::kScalar, "PORT",
       "alias kept for old deployments: sets the port of --mesh-listen",
       {[](const std::vector<std::string>& v, State& st) -> Status {
@@ -587,6 +591,23 @@ Status ResolveFlag(const FlagDef& f, const CLI::Option* opt, const GetenvFn& get
 }
 
 // Checks that involve more than one flag.
+// Without a formation key the mesh admits any key-less node that can connect, so it listens on
+// loopback unless the operator explicitly accepts the exposure (LESSONS.md 19: partial security
+// must not silently fall back to open).
+Status KeylessMeshStaysLocal(State& st) {
+  if (!st.config.shared_key_b64.empty()) return Status::Ok();
+  if (st.sources["mesh-listen"] == Source::kDefault) {
+    st.mesh_listen.host = "127.0.0.1";
+    return Status::Ok();
+  }
+  if (IsLoopbackIp(st.mesh_listen.host) || st.config.allow_keyless_mesh) return Status::Ok();
+  return InvalidArgumentError(
+      "--shared-key: not set, so --mesh-listen " + st.mesh_listen.ToString() +
+      " would let any key-less node that reaches it read and write every document; set "
+      "--shared-key (make one with: head -c 32 /dev/urandom | base64), listen on 127.0.0.1, "
+      "or accept the exposure with --allow-keyless-mesh");
+}
+
 Status CrossValidate(State& st) {
   NodeConfig& c = st.config;
   if (c.listen.empty()) {
@@ -613,6 +634,7 @@ Status CrossValidate(State& st) {
       st.mesh_listen.port = *st.iroh_udp_port;
     }
   }
+  PEAT_RETURN_IF_ERROR(KeylessMeshStaysLocal(st));
   c.mesh_listen = st.mesh_listen.ToString();
   c.mesh_listen_address = st.mesh_listen;
 

@@ -48,4 +48,8 @@ StatusOr<uint16_t> ParsePort(std::string_view text, bool allow_zero = false);
 // "host:port", bracketing a host that contains ':' (IPv6). ParseHostPort reads it back.
 std::string FormatHostPort(std::string_view host, uint16_t port);
 
+// True iff `host` (no brackets) is an IP literal of this machine's loopback: 127.0.0.0/8 or ::1.
+// Host names are never loopback here (they resolve later, and could resolve elsewhere).
+bool IsLoopbackIp(std::string_view host);
+
 }  // namespace peat

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "common/host_port.h"
 #include "crypto/base64.h"
 #include "mesh/tls_transport.h"
 #include "node/data_dir.h"
@@ -153,6 +154,9 @@ Status Node::Start() {
   ops.ready = [this](std::string* reason) { return IsReady(reason); };
   ops.metrics = &metrics_;
   metrics_.AddCollector([this](std::string& out) {
+    AppendMetricHeader(out, "peat_mesh_formation_keyed", "gauge",
+                       "1 when the formation has a shared key (--shared-key), 0 when key-less.");
+    AppendSample(out, "peat_mesh_formation_keyed", "", config_.shared_key_b64.empty() ? 0 : 1);
     AppendMetricHeader(out, "peat_node_phase", "gauge", "Lifecycle phase (1 = current).");
     const auto cur = CurrentPhase();
     for (auto p : {service::NodePhase::kInitializing, service::NodePhase::kReady,
@@ -280,8 +284,26 @@ Status Node::StartMesh() {
   options.transport_factory = mesh::TlsTransportFactory(identity_->key, transport);
   mesh_ =
       std::make_unique<mesh::Mesh>(std::move(options), endpoint_id_, node_id_, *store_, *store_);
-  return mesh_->Start();
+  PEAT_RETURN_IF_ERROR(mesh_->Start());
+  LogFormationKey();
+  return Status::Ok();
 }
+
+void Node::LogFormationKey() const {
+  if (!config_.shared_key_b64.empty()) return;
+  if (config_.allow_keyless_mesh && !IsLoopbackMesh()) {
+    spdlog::warn(
+        "mesh: the formation has no key (no --shared-key) and --allow-keyless-mesh exposes it on "
+        "{}: any key-less node that reaches it can read and write every document",
+        config_.mesh_listen);
+    return;
+  }
+  spdlog::info(
+      "mesh: the formation has no key (no --shared-key); the mesh listens on loopback only, for "
+      "key-less nodes on this machine");
+}
+
+bool Node::IsLoopbackMesh() const { return IsLoopbackIp(config_.mesh_listen_address.host); }
 
 void Node::SetPhase(service::NodePhase phase) {
   phase_.store(phase);

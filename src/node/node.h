@@ -51,6 +51,10 @@ class Node : public service::StatusSource {
 
  private:
   Status StartMesh();
+  // Logs that the formation has no key: loopback-only (info), or exposed by
+  // --allow-keyless-mesh (warning, at every start).
+  void LogFormationKey() const;
+  bool IsLoopbackMesh() const;
   void SetPhase(service::NodePhase phase);
   // The phase as reported: READY reads SYNCING while sync is active.
   service::NodePhase CurrentPhase() const;

@@ -44,8 +44,11 @@ struct NodeConfig {
   bool print_config = false;
 
   // Mesh
+  // Without a --shared-key the default becomes 127.0.0.1 (config.cc): a key-less mesh accepts any
+  // key-less node that can reach it, so it must not be reachable from other machines.
   std::string mesh_listen = "tcp://0.0.0.0:0";  // alias: --iroh-udp-port sets the port
   ListenAddress mesh_listen_address{ListenAddress::Kind::kTcp, "0.0.0.0", 0, ""};  // parsed
+  bool allow_keyless_mesh = false;  // a non-loopback --mesh-listen without --shared-key
   bool disable_mdns = false;
   bool enable_kubernetes_discovery = false;
   std::string discovery_namespace;

@@ -70,7 +70,8 @@ TEST(ConfigTest, Defaults) {
   EXPECT_EQ(c.rpc_default_timeout_secs, 120u);
   EXPECT_EQ(c.rpc_max_timeout_secs, 300u);
   EXPECT_EQ(c.http2_max_concurrent_streams, 128u);
-  EXPECT_EQ(c.mesh_listen, "tcp://0.0.0.0:0");
+  EXPECT_EQ(c.mesh_listen, "tcp://127.0.0.1:0");  // no --shared-key: loopback only
+  EXPECT_FALSE(c.allow_keyless_mesh);
   EXPECT_EQ(c.log_format, "text");
   EXPECT_EQ(c.log_level, "info");
 }
@@ -294,27 +295,56 @@ TEST(ConfigTest, BooleanForms) {
 }
 
 TEST(ConfigTest, IrohUdpPortAliasSetsTheMeshPort) {
-  EXPECT_EQ(RunConfig({"--iroh-udp-port", "11204"}).mesh_listen, "tcp://0.0.0.0:11204");
+  EXPECT_EQ(RunConfig({"--iroh-udp-port", "11204"}).mesh_listen, "tcp://127.0.0.1:11204");
   EXPECT_EQ(RunConfig({}, Env{{{"PEAT_NODE_IROH_UDP_PORT", "11205"}}}).mesh_listen,
-            "tcp://0.0.0.0:11205");
+            "tcp://127.0.0.1:11205");
   // Keeps the host of --mesh-listen.
-  EXPECT_EQ(RunConfig({"--mesh-listen", "tcp://10.1.2.3:0", "--iroh-udp-port", "7"}).mesh_listen,
-            "tcp://10.1.2.3:7");
-  EXPECT_EQ(RunConfig({"--mesh-listen", "10.1.2.3:9"}).mesh_listen, "tcp://10.1.2.3:9");
+  EXPECT_EQ(RunConfig({"--mesh-listen", "tcp://127.0.0.2:0", "--iroh-udp-port", "7"}).mesh_listen,
+            "tcp://127.0.0.2:7");
+  EXPECT_EQ(RunConfig({"--mesh-listen", "127.0.0.2:9"}).mesh_listen, "tcp://127.0.0.2:9");
   // CLI beats env across the two spellings.
-  EXPECT_EQ(RunConfig({"--mesh-listen", "tcp://0.0.0.0:4000"},
+  EXPECT_EQ(RunConfig({"--mesh-listen", "tcp://127.0.0.1:4000"},
                       Env{{{"PEAT_NODE_IROH_UDP_PORT", "11204"}}})
                 .mesh_listen,
-            "tcp://0.0.0.0:4000");
-  EXPECT_EQ(
-      RunConfig({"--iroh-udp-port", "5000"}, Env{{{"PEAT_NODE_MESH_LISTEN", "tcp://0.0.0.0:4000"}}})
-          .mesh_listen,
-      "tcp://0.0.0.0:5000");
+            "tcp://127.0.0.1:4000");
+  EXPECT_EQ(RunConfig({"--iroh-udp-port", "5000"},
+                      Env{{{"PEAT_NODE_MESH_LISTEN", "tcp://127.0.0.1:4000"}}})
+                .mesh_listen,
+            "tcp://127.0.0.1:5000");
   // Same level, different ports: an error naming the alias.
-  EXPECT_THAT(ErrorOf({"--mesh-listen", "tcp://0.0.0.0:4000", "--iroh-udp-port", "5000"}),
+  EXPECT_THAT(ErrorOf({"--mesh-listen", "tcp://127.0.0.1:4000", "--iroh-udp-port", "5000"}),
               HasSubstr("--iroh-udp-port"));
   EXPECT_THAT(ErrorOf({"--iroh-udp-port", "65536"}), HasSubstr("--iroh-udp-port"));
   EXPECT_THAT(ErrorOf({"--mesh-listen", "unix:///tmp/m.sock"}), HasSubstr("--mesh-listen"));
+}
+
+TEST(ConfigTest, KeylessMeshListensOnLoopbackOnly) {
+  const std::string key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";  // 32 zero bytes
+  // The default host follows the key: every interface with one, loopback without.
+  EXPECT_EQ(RunConfig({"--shared-key", key}).mesh_listen, "tcp://0.0.0.0:0");
+  EXPECT_EQ(RunConfig({}).mesh_listen, "tcp://127.0.0.1:0");
+  EXPECT_EQ(RunConfig({"--iroh-udp-port", "4433"}).mesh_listen, "tcp://127.0.0.1:4433");
+  // A loopback address is fine without a key, IPv4 (all of 127/8) or IPv6.
+  EXPECT_EQ(RunConfig({"--mesh-listen", "tcp://127.9.9.9:7"}).mesh_listen, "tcp://127.9.9.9:7");
+  EXPECT_EQ(RunConfig({"--mesh-listen", "tcp://[::1]:7"}).mesh_listen, "tcp://[::1]:7");
+  // Anything another machine could reach is refused, naming --shared-key and the way out.
+  for (const std::string exposed :
+       {"tcp://0.0.0.0:4433", "tcp://10.0.0.5:4433", "tcp://[::]:4433", "tcp://[fd00::1]:4433"}) {
+    SCOPED_TRACE(exposed);
+    const std::string error = ErrorOf({"--mesh-listen", exposed});
+    EXPECT_THAT(error, ::testing::StartsWith("--shared-key: not set"));
+    EXPECT_THAT(error, HasSubstr("--allow-keyless-mesh"));
+    EXPECT_THAT(ErrorOf({}, Env{{{"PEAT_NODE_MESH_LISTEN", exposed}}}),
+                ::testing::StartsWith("--shared-key"));
+    // With a key, or with the explicit opt-in, the address is taken as given.
+    EXPECT_EQ(RunConfig({"--mesh-listen", exposed, "--shared-key", key}).mesh_listen, exposed);
+    const NodeConfig opted = RunConfig({"--mesh-listen", exposed, "--allow-keyless-mesh"});
+    EXPECT_EQ(opted.mesh_listen, exposed);
+    EXPECT_TRUE(opted.allow_keyless_mesh);
+  }
+  EXPECT_TRUE(RunConfig({"--mesh-listen", "tcp://0.0.0.0:1"},
+                        Env{{{"PEAT_NODE_ALLOW_KEYLESS_MESH", "true"}}})
+                  .allow_keyless_mesh);
 }
 
 TEST(ConfigTest, ValidationErrorsNameTheirFlag) {
@@ -562,7 +592,7 @@ TEST(ConfigTest, EveryContractFlagIsAccepted) {
                             "--log-level",
                             "warn",
                             "--mesh-listen",
-                            "tcp://0.0.0.0:27"});
+                            "tcp://127.0.0.1:27"});
   EXPECT_EQ(c.tombstone_ttl_hours, 1u);
   EXPECT_EQ(c.attachment_max_concurrent_distributions, 8u);
   EXPECT_EQ(c.attachment_default_priority, "bulk");
@@ -575,7 +605,7 @@ TEST(ConfigTest, EveryContractFlagIsAccepted) {
   EXPECT_EQ(c.max_message_bytes, 23u);
   EXPECT_EQ(c.max_connections, 24u);
   EXPECT_EQ(c.shutdown_grace_secs, 26u);
-  EXPECT_EQ(c.mesh_listen, "tcp://0.0.0.0:27");
+  EXPECT_EQ(c.mesh_listen, "tcp://127.0.0.1:27");
 }
 
 TEST(DeriveIdCommandTest, ParsesAndRuns) {

@@ -120,5 +120,15 @@ TEST(HostPortTest, FormatBracketsIpv6AndRoundTrips) {
   EXPECT_EQ(r->port, 4242);
 }
 
+TEST(HostPortTest, LoopbackIpsAreTheLoopbackLiteralsOnly) {
+  for (const char* yes : {"127.0.0.1", "127.255.0.9", "::1", "0:0:0:0:0:0:0:1"}) {
+    EXPECT_TRUE(IsLoopbackIp(yes)) << yes;
+  }
+  for (const char* no : {"0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "fd00::1", "::ffff:10.0.0.1",
+                         "localhost", "", "[::1]", "127.0.0.1:80"}) {
+    EXPECT_FALSE(IsLoopbackIp(no)) << no;
+  }
+}
+
 }  // namespace
 }  // namespace peat
