@@ -84,6 +84,14 @@ Status Mesh::Start() {
   if (!persisted.ok()) return persisted.status();
   for (auto& r : *persisted) {
     if (r.is_static) continue;  // static peers come from this boot's flags only
+    // A record saved by an older build may hold an address today's grammar refuses (a zone id,
+    // a bad host character): it is never dialed, and the operator is told once per start.
+    for (const auto& address : r.addresses) {
+      if (auto parsed = ParseHostPort(address); !parsed.ok()) {
+        spdlog::warn("mesh peer {}: saved address is not dialed: {}",
+                     ShortEndpointId(r.endpoint_id), parsed.status().message());
+      }
+    }
     RegisterOnLoop(std::move(r), /*persist=*/false);
   }
   for (auto r : options_.static_peers) {

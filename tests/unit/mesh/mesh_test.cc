@@ -5,12 +5,15 @@
 #include "mesh/mesh.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <functional>
 #include <future>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -243,6 +246,28 @@ TEST_F(MeshTest, ADownPeerIsRedialedWithJitteredBackoffCappedAt60sAndResetAfterS
   delay = PendingDelay();
   EXPECT_GE(delay.count(), 1'000);
   EXPECT_LE(delay.count(), 2'000);
+}
+
+TEST_F(MeshTest, ASavedAddressTodaysGrammarRefusesIsLoggedAndNotDialed) {
+  auto& a = AddNode(kIdA, kAddrA);
+  // As an older build may have saved it: one address with a zone id, one good one.
+  auto saved = Await<Status>([&](auto done) {
+    a.store->SavePeer(store::PeerRecord{kIdB, {"[fe80::1%eth0]:4002", kAddrB}, false}, done);
+  });
+  ASSERT_TRUE(saved.has_value() && saved->ok());
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  Start(a);
+  spdlog::set_default_logger(previous);
+  EXPECT_NE(log.str().find("saved address is not dialed: " +
+                           ParseHostPort("[fe80::1%eth0]:4002").status().message()),
+            std::string::npos)
+      << log.str();
+  EXPECT_EQ(log.str().find(kAddrB), std::string::npos) << "the good address is not reported";
+  auto b = Peer(a, kIdB);
+  ASSERT_TRUE(b.has_value());  // still registered, and dialed at its good address
 }
 
 TEST_F(MeshTest, DisconnectPeerUnregistersClosesAndNeverRedials) {
