@@ -114,8 +114,9 @@ bool Decode(std::string_view body, Message* out) {
   }
   const Descriptor& d = *out->GetDescriptor();
   const Reflection& r = *out->GetReflection();
+  if (d.field_count() > 64) return false;  // `seen` below is one bit per field
   const FieldIndex& index = IndexOf(d);
-  std::vector<const FieldDescriptor*> seen;
+  uint64_t seen = 0;  // bit i: field i was set (no allocation on the request path)
   for (auto [key, value] : object) {
     const FieldDescriptor* f = index.Find(key);
     if (f == nullptr) {
@@ -125,10 +126,9 @@ bool Decode(std::string_view body, Message* out) {
       continue;
     }
     if (f->is_repeated() || f->containing_oneof() != nullptr) return false;
-    for (const FieldDescriptor* s : seen) {
-      if (s == f) return false;  // the same field twice (by either name)
-    }
-    seen.push_back(f);
+    const uint64_t bit = uint64_t{1} << f->index();
+    if (seen & bit) return false;  // the same field twice (by either name)
+    seen |= bit;
     if (!SetField(*f, value, r, out)) return false;
   }
   return true;

@@ -12,7 +12,8 @@
 // edge case) stays protobuf's. tests/unit/rpc/flat_json_decoder_test.cc checks the fast path
 // against protobuf on tricky and randomly mutated bodies.
 //
-// Thread-safe (per-thread parser and a shared, read-mostly field index).
+// Messages of more than 64 fields are left to protobuf. Thread-safe (a parser and a field index
+// per thread).
 #pragma once
 
 #include <google/protobuf/message.h>
