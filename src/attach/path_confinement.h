@@ -34,6 +34,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "blob/posix_file.h"
 #include "common/status.h"
@@ -56,6 +57,9 @@ StatusOr<AttachmentRoot> OpenAttachmentRoot(std::string name, const std::string&
 // Every `name → path` of --attachment-root (node startup).
 StatusOr<std::map<std::string, AttachmentRoot>> OpenAttachmentRoots(
     const std::map<std::string, std::string>& roots);
+
+// The '/'-separated components of `path`, empty ones dropped ("a//b/" → "a", "b"); "." is kept.
+std::vector<std::string_view> PathComponents(std::string_view path);
 
 // §2 step 4c, no I/O: INVALID_ARGUMENT "<field>: …" for an empty path, a leading '/', a `..`
 // component or a NUL byte. `./a.txt` and `a//b.txt` pass.
