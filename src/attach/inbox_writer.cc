@@ -1,6 +1,5 @@
 #include "attach/inbox_writer.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "attach/dir_walk.h"
 #include "attach/path_confinement.h"
 #include "attach/send_validation.h"
 
@@ -137,42 +137,6 @@ StatusOr<UniqueFd> CreateTemp(int dir, const std::string& temp, const std::strin
   }
 }
 
-Status RemovePartialsIn(int dir_fd, const std::string& where, size_t* removed) {
-  const int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return IoError(errno, "open", where);
-  DIR* d = ::fdopendir(fd);
-  if (d == nullptr) {
-    const int err = errno;
-    ::close(fd);
-    return IoError(err, "opendir", where);
-  }
-  std::vector<std::string> names;
-  while (const dirent* e = ::readdir(d)) {
-    const std::string_view n = e->d_name;
-    if (n != "." && n != "..") names.emplace_back(n);
-  }
-  Status status;
-  for (const std::string& name : names) {
-    struct stat st {};
-    if (::fstatat(::dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-    if (S_ISREG(st.st_mode) && IsPartialName(name)) {
-      if (::unlinkat(::dirfd(d), name.c_str(), 0) == 0) {
-        ++*removed;
-      } else if (errno != ENOENT) {
-        status = IoError(errno, "unlink", where + "/" + name);
-      }
-    } else if (S_ISDIR(st.st_mode)) {
-      UniqueFd child(
-          ::openat(::dirfd(d), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (child.get() < 0) continue;  // replaced by a symlink meanwhile: never followed
-      Status s = RemovePartialsIn(child.get(), where + "/" + name, removed);
-      if (!s.ok()) status = s;
-    }
-  }
-  ::closedir(d);
-  return status;
-}
-
 }  // namespace
 
 std::string InboxRelativeName(std::string_view name, std::string_view distribution_id) {
@@ -197,7 +161,20 @@ StatusOr<InboxWriter> InboxWriter::Open(const std::string& path) {
 
 StatusOr<size_t> InboxWriter::RemoveStalePartials() {
   size_t removed = 0;
-  PEAT_RETURN_IF_ERROR(RemovePartialsIn(dir_.get(), path_, &removed));
+  Status status;
+  PEAT_RETURN_IF_ERROR(WalkTree(
+      dir_.get(), path_,
+      [&](int dir, const std::string& rel, const std::string& name, const struct stat& st) {
+        if (S_ISREG(st.st_mode) && IsPartialName(name)) {
+          if (::unlinkat(dir, name.c_str(), 0) == 0) {
+            ++removed;
+          } else if (errno != ENOENT) {
+            status = IoError(errno, "unlink", path_ + "/" + rel);
+          }
+        }
+        return true;
+      }));
+  PEAT_RETURN_IF_ERROR(status);
   return removed;
 }
 
