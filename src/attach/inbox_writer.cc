@@ -21,6 +21,7 @@ constexpr size_t kMaxComponentBytes = 255;
 constexpr size_t kMaxNameBytes = 4096;
 constexpr size_t kMaxDistributionIdBytes = 128;
 constexpr size_t kWriteChunkBytes = 1 << 20;
+constexpr uint64_t kFreeSpaceMarginBytes = uint64_t{64} << 20;  // §13: free < size + 64 MiB
 constexpr std::string_view kPartialSuffix = ".partial";
 
 // The components of `path` split on '/', empty ones and "." dropped.
@@ -218,6 +219,7 @@ StatusOr<std::string> InboxWriter::Deliver(std::string_view rel, std::string_vie
     return FailedPreconditionError("inbox: " + p.path + " is a directory");
   }
 
+  PEAT_RETURN_IF_ERROR(blob::CheckFreeSpace(path_, size + kFreeSpaceMarginBytes));
   const std::string temp = TempName(p.file, distribution_id);
   const std::string temp_path = p.path.substr(0, p.path.size() - p.file.size()) + temp;
   PEAT_ASSIGN_OR_RETURN(UniqueFd out, CreateTemp(dir, temp, temp_path));

@@ -16,7 +16,8 @@
 //                        where a parent directory should be;
 //   DATA_LOSS            the written bytes do not match `expected_sha256` (nothing is left
 //                        visible), or the reader returned more or fewer bytes than asked;
-//   RESOURCE_EXHAUSTED   ENOSPC / EDQUOT (transient);
+//   RESOURCE_EXHAUSTED   less than size + 64 MiB free in the inbox's filesystem (checked before
+//                        writing), ENOSPC / EDQUOT (transient);
 //   UNAVAILABLE          any other I/O error (transient);
 //   the reader's own error, unchanged.
 // Thread-safety: after Open, every method may run concurrently for different names; two Delivers

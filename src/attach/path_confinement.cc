@@ -240,13 +240,15 @@ StatusOr<OpenedFile> OpenBeneath(const AttachmentRoot& root, std::string_view re
     const std::string path(rel);
     UniqueFd first(Openat2(root.dir.get(), path, O_PATH));
     const int err = errno;
-    if (first.get() >= 0 || err != ENOSYS) {
+    // EPERM: container seccomp profiles older than openat2 deny unknown calls with EPERM rather
+    // than ENOSYS. The walk is as safe, and a genuine EPERM shows up there again.
+    if (first.get() >= 0 || (err != ENOSYS && err != EPERM)) {
       return OpenRegular(
           std::move(first), err,
           [&](int flags) { return Openat2(root.dir.get(), path, static_cast<uint64_t>(flags)); },
           field);
     }
-    g_openat2_missing.store(true, std::memory_order_relaxed);
+    if (err == ENOSYS) g_openat2_missing.store(true, std::memory_order_relaxed);
   }
   return OpenBeneathByWalk(root, rel, field);
 }

@@ -228,6 +228,18 @@ TEST_F(InboxWriterTest, ReaderErrorsAndShortReads) {
   EXPECT_EQ(Listing(), (std::vector<std::string>{"t.txt"}));
 }
 
+TEST_F(InboxWriterTest, NotEnoughFreeSpaceIsTransientAndReadsNothing) {
+  bool read = false;
+  auto r = writer_->Deliver("huge.bin", kId, uint64_t{1} << 62, Sha(""),
+                            [&](uint64_t, size_t) -> StatusOr<std::string> {
+                              read = true;
+                              return std::string("x");
+                            });
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted) << r.status().ToString();
+  EXPECT_FALSE(read);
+  EXPECT_TRUE(Listing().empty());
+}
+
 TEST_F(InboxWriterTest, RefusesNamesAndIdsItWouldNotProduce) {
   for (const char* bad : {"", "../x", "a/../b", "./a", "a//b", "/abs", ".x.partial"}) {
     EXPECT_EQ(Deliver(bad, "x").status().code(), StatusCode::kInvalidArgument) << bad;
