@@ -104,13 +104,7 @@ StatusOr<OpenedFile> OpenRegular(UniqueFd path_fd, int path_err,
 // '/' turned into a final "." so that the component before it must be a directory.
 std::deque<std::string> WalkComponents(std::string_view path) {
   std::deque<std::string> out;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    if (end > start) out.emplace_back(path.substr(start, end - start));
-    start = end + 1;
-  }
+  for (std::string_view c : PathComponents(path)) out.emplace_back(c);
   if (!path.empty() && path.back() == '/') out.emplace_back(".");
   return out;
 }
@@ -214,6 +208,18 @@ StatusOr<std::map<std::string, AttachmentRoot>> OpenAttachmentRoots(
   return out;
 }
 
+std::vector<std::string_view> PathComponents(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    if (end > start) out.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
 Status CheckRelativePathSyntax(std::string_view rel, std::string_view field) {
   const std::string f(field);
   if (rel.empty()) return InvalidArgumentError(f + ": must not be empty");
@@ -221,14 +227,8 @@ Status CheckRelativePathSyntax(std::string_view rel, std::string_view field) {
     return InvalidArgumentError(f + ": contains a NUL byte");
   }
   if (rel.front() == '/') return InvalidArgumentError(f + ": must be relative (starts with '/')");
-  size_t start = 0;
-  while (start <= rel.size()) {
-    size_t end = rel.find('/', start);
-    if (end == std::string_view::npos) end = rel.size();
-    if (rel.substr(start, end - start) == "..") {
-      return InvalidArgumentError(f + ": contains a `..` component");
-    }
-    start = end + 1;
+  for (std::string_view c : PathComponents(rel)) {
+    if (c == "..") return InvalidArgumentError(f + ": contains a `..` component");
   }
   return Status::Ok();
 }
@@ -240,13 +240,15 @@ StatusOr<OpenedFile> OpenBeneath(const AttachmentRoot& root, std::string_view re
     const std::string path(rel);
     UniqueFd first(Openat2(root.dir.get(), path, O_PATH));
     const int err = errno;
-    if (first.get() >= 0 || err != ENOSYS) {
+    // EPERM: container seccomp profiles older than openat2 deny unknown calls with EPERM rather
+    // than ENOSYS. The walk is as safe, and a genuine EPERM shows up there again.
+    if (first.get() >= 0 || (err != ENOSYS && err != EPERM)) {
       return OpenRegular(
           std::move(first), err,
           [&](int flags) { return Openat2(root.dir.get(), path, static_cast<uint64_t>(flags)); },
           field);
     }
-    g_openat2_missing.store(true, std::memory_order_relaxed);
+    if (err == ENOSYS) g_openat2_missing.store(true, std::memory_order_relaxed);
   }
   return OpenBeneathByWalk(root, rel, field);
 }

@@ -8,19 +8,20 @@
 // makes an escape impossible: every symlink, the final one included, is resolved beneath the root,
 // and anything that would leave it (a relative `..` above the root, an absolute target) fails with
 // EXDEV, "escapes the attachment root" (row 18). Absolute symlink targets are refused even when
-// they name a place inside the root (openat2 refuses them; the fallback walk does the same, so both
-// implementations answer alike). The file is first opened O_PATH (no read, so a FIFO or device is
-// never opened for reading), must be a regular file, and is then opened O_RDONLY|O_NONBLOCK the
-// same way; the two opens must name the same inode (st_dev, st_ino), else the file was swapped. On
-// ENOSYS (a seccomp profile without openat2) OpenBeneath falls back to OpenBeneathByWalk, which
-// walks the components with openat(O_NOFOLLOW) from directory fds and resolves in-root symlinks by
-// hand (at most 40, never above the root).
+// they name a place inside the root (openat2 refuses them; the fallback walk does the same, so
+// both implementations answer alike). The file is first opened O_PATH (no read, so a FIFO or
+// device is never opened for reading), must be a regular file, and is then opened
+// O_RDONLY|O_NONBLOCK the same way; the two opens must name the same inode (st_dev, st_ino), else
+// the file was swapped.
+// On ENOSYS (a seccomp profile without openat2; also on EPERM, which older container profiles
+// answer for calls they do not know) OpenBeneath falls back to OpenBeneathByWalk, which walks the
+// components with openat(O_NOFOLLOW) from directory fds and resolves in-root symlinks by hand (at
+// most 40, never above the root).
 //
-// Errors (all messages start with the request's field path, then ": "; `field` is `files[i]`):
-//   INVALID_ARGUMENT `<field>.relative_path`: cannot be resolved (ENOENT, ENOTDIR, ELOOP, EACCES on
-//   a
-//     directory, ENAMETOOLONG, a trailing '/' after a file), escapes the attachment root, not a
-//     regular file (directory, FIFO, socket, device);
+// Errors (every message starts with the request's field path, then ": "; `field` is `files[i]`):
+//   INVALID_ARGUMENT `<field>.relative_path`: cannot be resolved (ENOENT, ENOTDIR, ELOOP, EACCES
+//     on a directory, ENAMETOOLONG, a trailing '/' after a file), escapes the attachment root,
+//     not a regular file (directory, FIFO, socket, device);
 //   INVALID_ARGUMENT `<field>`: the final O_RDONLY open fails (EACCES on the file) or the file was
 //     swapped between the two opens (§2 step 7);
 //   UNAVAILABLE for errors of the machine rather than the request (EMFILE, ENOMEM, EIO).
@@ -34,6 +35,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "blob/posix_file.h"
 #include "common/status.h"
@@ -56,6 +58,9 @@ StatusOr<AttachmentRoot> OpenAttachmentRoot(std::string name, const std::string&
 // Every `name → path` of --attachment-root (node startup).
 StatusOr<std::map<std::string, AttachmentRoot>> OpenAttachmentRoots(
     const std::map<std::string, std::string>& roots);
+
+// The '/'-separated components of `path`, empty ones dropped ("a//b/" → "a", "b"); "." is kept.
+std::vector<std::string_view> PathComponents(std::string_view path);
 
 // §2 step 4c, no I/O: INVALID_ARGUMENT "<field>: …" for an empty path, a leading '/', a `..`
 // component or a NUL byte. `./a.txt` and `a//b.txt` pass.

@@ -5,22 +5,22 @@
 // 6 (bundle_id identity) and 8 (streamed SHA-256) are the caller's.
 //
 // Order and answers (every message starts with the field path, then ": "):
-//   1a `files` empty                                   INVALID_ARGUMENT    files
-//   1b more than max_files_per_bundle                  RESOURCE_EXHAUSTED  files
-//   2  Σ size_bytes overflows u64 or > max_bundle_bytes RESOURCE_EXHAUSTED files
-//   3a no scope                                        INVALID_ARGUMENT    scope
-//   3b node_list without ids                           INVALID_ARGUMENT    scope.node_list.node_ids
-//   3c more ids than max_node_list_len                 RESOURCE_EXHAUSTED  scope.node_list.node_ids
-//   3  (R) node id empty, > 1024 B, NUL/control char   INVALID_ARGUMENT scope.node_list.node_ids[k]
-//   3d formation / capable scope                       FAILED_PRECONDITION scope.formation /
-//   .capable 3  (R) bundle_id > 1024 B or NUL/control char      INVALID_ARGUMENT    bundle_id per
-//   file i: 4a sha256 not exactly 32 bytes (no I/O)            INVALID_ARGUMENT    files[i].sha256
-//   4b root_name not configured (incl. "")             INVALID_ARGUMENT    files[i].root_name
-//   4c relative_path syntax                            INVALID_ARGUMENT    files[i].relative_path
-//   4d–4f, 7: OpenBeneath (path_confinement.h)         INVALID_ARGUMENT    files[i].relative_path /
-//                                                                          files[i]
-//   4g on-disk size ≠ size_bytes                       INVALID_ARGUMENT    files[i].size_bytes
-//   4h size_bytes > max_file_bytes                     RESOURCE_EXHAUSTED  files[i].size_bytes
+//   1a `files` empty                              INVALID_ARGUMENT     files
+//   1b more than max_files_per_bundle             RESOURCE_EXHAUSTED   files
+//   2  Σ size_bytes overflows u64 or > bundle cap RESOURCE_EXHAUSTED   files
+//   3a no scope                                   INVALID_ARGUMENT     scope
+//   3b node_list without ids                      INVALID_ARGUMENT     scope.node_list.node_ids
+//   3c more ids than max_node_list_len            RESOURCE_EXHAUSTED   scope.node_list.node_ids
+//   3R a node id empty, > 1024 B, control char    INVALID_ARGUMENT     ….node_ids[k]
+//   3d formation / capable scope                  FAILED_PRECONDITION  scope.formation / .capable
+//   3R bundle_id > 1024 B or a control char       INVALID_ARGUMENT     bundle_id
+//   then per file i:
+//   4a sha256 not exactly 32 bytes (no I/O)       INVALID_ARGUMENT     files[i].sha256
+//   4b root_name not configured (incl. "")        INVALID_ARGUMENT     files[i].root_name
+//   4c relative_path syntax                       INVALID_ARGUMENT     files[i].relative_path
+//   4d–4f, 7: OpenBeneath (path_confinement.h)    INVALID_ARGUMENT     ….relative_path / files[i]
+//   4g on-disk size ≠ size_bytes                  INVALID_ARGUMENT     files[i].size_bytes
+//   4h size_bytes > max_file_bytes                RESOURCE_EXHAUSTED   files[i].size_bytes
 // "Control character" means C0 (0x00–0x1F), DEL and the C1 range U+0080–U+009F.
 // Pure apart from the opens; thread-safe.
 #pragma once
