@@ -30,7 +30,7 @@ std::string IdentityOf(const SendRequest& request) {
     out.push_back('\0');
     out += std::to_string(f.size_bytes);
     out.push_back('\0');
-    out += HexEncode(f.sha256);
+    out += HexEncode(std::string_view(f.sha256));
     out.push_back('\n');
   }
   return out;
@@ -169,7 +169,7 @@ void AttachmentManager::WatchPeers() {
     if (p.node_id.empty() && !p.connected) return;  // registered, never met: unknown inbox
     KnownPeer k{p.endpoint_id, p.node_id, p.accepts_attachments, NowMs()};
     if (Status st = registry_->UpsertPeer(k); !st.ok()) {
-      spdlog::warn("attachments: remembering peer {}: {}", ShortEndpointId(p.endpoint_id), st);
+      spdlog::warn("attachments: remembering peer {}: {}", ShortEndpointId(p.endpoint_id), st.ToString());
     }
   };
   deps_.transfer->SetPeerEstablishedObserver([this, remember](const blob::BlobPeerInfo& p) {
@@ -326,8 +326,7 @@ void AttachmentManager::AfterValidation(SendRequest request, std::vector<OpenedF
           request.files[i].sha256) {
         failure = InvalidArgumentError(field + ".sha256: does not match the file's content "
                                        "(its SHA-256 is " +
-                                       HexEncode(std::string_view(
-                                           reinterpret_cast<const char*>(sha.data()), 32)) +
+                                       HexEncode(std::span<const uint8_t>(sha)) +
                                        ")");
       }
     }
@@ -385,7 +384,7 @@ void AttachmentManager::AfterIngest(std::string bundle_id, SendRequest request,
     d.sender_short_id = short_id_;
     d.sender_node_id = options_.node_id;
     d.blob_root = h.blob_token;
-    d.blob_sha256 = HexEncode(f.sha256);
+    d.blob_sha256 = HexEncode(std::string_view(f.sha256));
     d.blob_size = in.size;
     d.chunk_bytes = blob::kChunkBytes;
     d.name = f.display_name.value_or(f.relative_path);
@@ -546,7 +545,7 @@ void AttachmentManager::FailSilentTargets(const DistributionDoc& doc, const std:
     s.updated_at_ms = now;
     deps_.store->Put(std::string(kStatusCollection), StatusDocId(doc.distribution_id, target),
                      EncodeTargetStatusDoc(s), [](Status st) {
-                       if (!st.ok()) spdlog::warn("attachments: status write failed: {}", st);
+                       if (!st.ok()) spdlog::warn("attachments: status write failed: {}", st.ToString());
                      });
   }
 }
@@ -837,7 +836,7 @@ void AttachmentManager::Sweep() {
   for (const auto& b : *bundles) {
     if (IsTerminal(b.state) && b.touched_ms <= cutoff && !reservations_.contains(b.bundle_id)) {
       if (Status st = DropBundle(b.bundle_id, /*delete_docs=*/true); !st.ok()) {
-        spdlog::warn("attachments: dropping expired bundle {}: {}", b.bundle_id, st);
+        spdlog::warn("attachments: dropping expired bundle {}: {}", b.bundle_id, st.ToString());
       }
     }
   }

@@ -45,7 +45,7 @@ void OutboxWatcher::Poll() {
   });
 }
 
-void OutboxWatcher::OnScanned(std::vector<StableFile> files) {
+void OutboxWatcher::OnScanned(std::vector<OutboxFile> files) {
   for (auto& f : files) {
     auto seen = m_.registry().GetOutbox(f.root_name, f.relative_path);
     if (seen.ok() && *seen && (*seen)->size == f.size && (*seen)->mtime_ns == f.mtime_ns) {
@@ -62,7 +62,7 @@ void OutboxWatcher::Next() {
     polling_ = false;
     return;
   }
-  StableFile file = pending_.front();
+  OutboxFile file = pending_.front();
   pending_.pop_front();
   boost::asio::post(m_.blocking(), [this, file] {
     StatusOr<std::string> sha = InternalError("unhashed");
@@ -83,7 +83,7 @@ void OutboxWatcher::Next() {
   });
 }
 
-void OutboxWatcher::OnHashed(const StableFile& file, const StatusOr<std::string>& sha256) {
+void OutboxWatcher::OnHashed(const OutboxFile& file, const StatusOr<std::string>& sha256) {
   if (!sha256.ok()) {  // vanished or unreadable meanwhile: the next poll sees it again
     Count("unreadable");
     return Next();
@@ -93,7 +93,7 @@ void OutboxWatcher::OnHashed(const StableFile& file, const StatusOr<std::string>
   record.relative_path = file.relative_path;
   record.size = file.size;
   record.mtime_ns = file.mtime_ns;
-  record.sha256_hex = HexEncode(*sha256);
+  record.sha256_hex = HexEncode(std::string_view(*sha256));
   auto seen = m_.registry().GetOutbox(file.root_name, file.relative_path);
   if (seen.ok() && *seen && (*seen)->sha256_hex == record.sha256_hex) {
     record.bundle_id = (*seen)->bundle_id;  // touched, same content: nothing to send
@@ -108,8 +108,13 @@ void OutboxWatcher::OnHashed(const StableFile& file, const StatusOr<std::string>
   spec.sha256 = *sha256;
   req.files.push_back(std::move(spec));
   req.scope = ScopeKind::kAllNodes;
-  req.bundle_id = OutboxBundleId(file.root_name, file.relative_path, *sha256);
-  record.bundle_id = *req.bundle_id;
+  auto bundle_id = OutboxBundleId(file.root_name, file.relative_path, *sha256);
+  if (!bundle_id.ok()) {
+    Count("retry");
+    return Next();
+  }
+  req.bundle_id = *bundle_id;
+  record.bundle_id = *bundle_id;
   m_.SendOnLoop(std::move(req), [this, record, file](StatusOr<SendResult> result) {
     boost::asio::post(m_.io(), [this, record, file, result] {
       if (stopped_) return;
@@ -122,7 +127,7 @@ void OutboxWatcher::OnHashed(const StableFile& file, const StatusOr<std::string>
         (void)m_.registry().PutOutbox(record);  // this version cannot be sent: skip it
         Count("invalid");
         spdlog::warn("attachments: outbox skips {}/{}: {}", file.root_name, file.relative_path,
-                     result.status());
+                     result.status().ToString());
       } else {
         Count("retry");  // the cap or a transient error: the next poll tries again
       }

@@ -39,9 +39,9 @@ class OutboxWatcher {
  private:
   void ArmPoll();
   void Poll();
-  void OnScanned(std::vector<StableFile> files);
+  void OnScanned(std::vector<OutboxFile> files);
   void Next();
-  void OnHashed(const StableFile& file, const StatusOr<std::string>& sha256);
+  void OnHashed(const OutboxFile& file, const StatusOr<std::string>& sha256);
   void Count(const std::string& result);
 
   AttachmentManager& m_;
@@ -49,7 +49,7 @@ class OutboxWatcher {
   std::unique_ptr<Timer> timer_;
   bool polling_ = false;
   bool stopped_ = false;
-  std::deque<StableFile> pending_;
+  std::deque<OutboxFile> pending_;
   mutable std::mutex metrics_mu_;
   std::map<std::string, uint64_t> results_;  // by result label
 };

@@ -25,8 +25,10 @@ std::chrono::milliseconds BackoffFor(int attempts) {
 
 StatusOr<std::unique_ptr<Receiver>> Receiver::Create(AttachmentManager& manager) {
   PEAT_ASSIGN_OR_RETURN(InboxWriter inbox, InboxWriter::Open(manager.options().inbox));
-  if (Status st = inbox.RemoveStalePartials(); !st.ok()) {
-    spdlog::warn("attachments: removing partial files from the inbox: {}", st);
+  if (auto removed = inbox.RemoveStalePartials(); !removed.ok()) {
+    spdlog::warn("attachments: removing partial files from the inbox: {}", removed.status().ToString());
+  } else if (*removed > 0) {
+    spdlog::info("attachments: removed {} partial file(s) a stop left in the inbox", *removed);
   }
   return std::unique_ptr<Receiver>(new Receiver(manager, std::move(inbox)));
 }
@@ -70,7 +72,7 @@ void Receiver::Rescan() {
                                 }
                                 return true;
                               });
-  if (!st.ok()) spdlog::warn("attachments: scanning distributions: {}", st);
+  if (!st.ok()) spdlog::warn("attachments: scanning distributions: {}", st.ToString());
   for (const auto& d : docs) Consider(d);
   Pump();
 }
@@ -269,13 +271,11 @@ void Receiver::Deliver(const std::string& id) {
   }
   if (newer_exists) return OnDelivered(id, rel, /*written=*/false);
   auto root = blob::ParseBlobToken(doc.blob_root);
-  auto sha = HexDecode(doc.blob_sha256);
-  if (!root.ok() || !sha.ok() || sha->size() != 32) {
+  Sha256Digest expected{};
+  if (!root.ok() || !HexDecode(doc.blob_sha256, expected)) {
     job.delivering = false;
     return Finish(id, TransferState::kFailed, "bad blob reference in the distribution document");
   }
-  Sha256Digest expected{};
-  std::copy(sha->begin(), sha->end(), reinterpret_cast<char*>(expected.data()));
   blob::BlobStore* blobs = &m_.blobs();
   const blob::BlobRoot r = *root;
   const uint32_t chunk = doc.chunk_bytes;
@@ -370,7 +370,7 @@ void Receiver::WriteStatus(Job& job) {
   m_.store().Put(std::string(kStatusCollection),
                  StatusDocId(job.doc.distribution_id, job.my_target),
                  EncodeTargetStatusDoc(job.status), [](Status st) {
-                   if (!st.ok()) spdlog::warn("attachments: writing a status document: {}", st);
+                   if (!st.ok()) spdlog::warn("attachments: writing a status document: {}", st.ToString());
                  });
 }
 
