@@ -21,20 +21,10 @@ namespace {
 using peat::StatusCode;
 namespace attach = peat::attach;
 
-void CheckRefusal(const peat::Status& s, std::string_view kind) {
-  FUZZ_CHECK(s.code() == StatusCode::kInvalidArgument);
-  FUZZ_CHECK(s.message().find(kind) != std::string::npos);
-}
-
 bool WithinLimit(int64_t v) { return v >= 0 && static_cast<uint64_t>(v) <= attach::kMaxDocInteger; }
 
-void CheckDistributionDoc(std::string_view bytes) {
-  auto doc = attach::ParseDistributionDoc(bytes);
-  if (!doc.ok()) {
-    CheckRefusal(doc.status(), "file_distributions doc");
-    return;
-  }
-  const attach::DistributionDoc& d = *doc;
+// The limits ParseDistributionDoc promises.
+void CheckLimits(const attach::DistributionDoc& d) {
   FUZZ_CHECK(attach::IsDistributionId(d.distribution_id));
   FUZZ_CHECK(attach::IsShortId(d.sender_short_id));
   FUZZ_CHECK(attach::ShortId(d.sender_endpoint_id) == d.sender_short_id);
@@ -47,20 +37,10 @@ void CheckDistributionDoc(std::string_view bytes) {
   FUZZ_CHECK(WithinLimit(d.started_at_ms));
   FUZZ_CHECK(!d.deadline_at_ms || WithinLimit(*d.deadline_at_ms));
   FUZZ_CHECK(!d.cancelled_at_ms || WithinLimit(*d.cancelled_at_ms));
-  const std::string encoded = attach::EncodeDistributionDoc(d);
-  auto again = attach::ParseDistributionDoc(encoded);
-  FUZZ_CHECK(again.ok());
-  FUZZ_CHECK(*again == d);
-  FUZZ_CHECK(attach::EncodeDistributionDoc(*again) == encoded);
 }
 
-void CheckTargetStatusDoc(std::string_view bytes) {
-  auto doc = attach::ParseTargetStatusDoc(bytes);
-  if (!doc.ok()) {
-    CheckRefusal(doc.status(), "file_distribution_status doc");
-    return;
-  }
-  const attach::TargetStatusDoc& t = *doc;
+// The limits ParseTargetStatusDoc promises.
+void CheckLimits(const attach::TargetStatusDoc& t) {
   FUZZ_CHECK(attach::IsDistributionId(t.distribution_id));
   FUZZ_CHECK(attach::IsShortId(t.node_id));
   FUZZ_CHECK(t.endpoint_id.empty() || attach::ShortId(t.endpoint_id) == t.node_id);
@@ -70,18 +50,32 @@ void CheckTargetStatusDoc(std::string_view bytes) {
   for (const std::string& s : t.sources) FUZZ_CHECK(attach::IsShortId(s));
   FUZZ_CHECK(WithinLimit(t.started_at_ms) && WithinLimit(t.updated_at_ms));
   FUZZ_CHECK(!t.completed_at_ms || WithinLimit(*t.completed_at_ms));
-  const std::string encoded = attach::EncodeTargetStatusDoc(t);
-  auto again = attach::ParseTargetStatusDoc(encoded);
+}
+
+template <typename Doc>
+void Check(std::string_view bytes, std::string_view kind,
+           peat::StatusOr<Doc> (*parse)(std::string_view), std::string (*encode)(const Doc&)) {
+  auto doc = parse(bytes);
+  if (!doc.ok()) {
+    FUZZ_CHECK(doc.status().code() == StatusCode::kInvalidArgument);
+    FUZZ_CHECK(doc.status().message().find(kind) != std::string::npos);
+    return;
+  }
+  CheckLimits(*doc);
+  const std::string encoded = encode(*doc);
+  auto again = parse(encoded);
   FUZZ_CHECK(again.ok());
-  FUZZ_CHECK(*again == t);
-  FUZZ_CHECK(attach::EncodeTargetStatusDoc(*again) == encoded);
+  FUZZ_CHECK(*again == *doc);
+  FUZZ_CHECK(encode(*again) == encoded);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  CheckDistributionDoc(bytes);
-  CheckTargetStatusDoc(bytes);
+  Check(bytes, "file_distributions doc", &attach::ParseDistributionDoc,
+        &attach::EncodeDistributionDoc);
+  Check(bytes, "file_distribution_status doc", &attach::ParseTargetStatusDoc,
+        &attach::EncodeTargetStatusDoc);
   return 0;
 }
