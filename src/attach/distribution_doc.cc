@@ -58,7 +58,7 @@ constexpr StringRule kTextRule{IsText, "at most 16384 bytes"};
 
 // Reads the fields of one JSON object of a peer-written document. The first failure is kept (in
 // a Status shared with nested readers) and every later read returns a default value, so a parser
-// reads all fields straight through and checks status() once at the end.
+// reads all fields straight through and checks that Status once at the end.
 class FieldReader {
  public:
   FieldReader(std::string_view doc_kind, const json& object, Status* error, std::string prefix)
@@ -111,9 +111,13 @@ class FieldReader {
     }
     out.reserve(v->size());
     for (size_t i = 0; i < v->size(); ++i) {
-      const std::string element = std::string(key) + "[" + std::to_string(i) + "]";
-      out.push_back(CheckString(element.c_str(), (*v)[i], rule));
-      if (!error_->ok()) return {};
+      const json& e = (*v)[i];
+      if (!e.is_string() || !rule.valid(e.get_ref<const std::string&>())) {
+        const std::string element = std::string(key) + "[" + std::to_string(i) + "]";
+        CheckString(element.c_str(), e, rule);  // records why
+        return {};
+      }
+      out.push_back(e.get_ref<const std::string&>());
     }
     return out;
   }
