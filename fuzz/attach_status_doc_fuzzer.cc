@@ -42,8 +42,9 @@ void CheckLimits(const attach::DistributionDoc& d) {
 // The limits ParseTargetStatusDoc promises.
 void CheckLimits(const attach::TargetStatusDoc& t) {
   FUZZ_CHECK(attach::IsDistributionId(t.distribution_id));
-  FUZZ_CHECK(attach::IsShortId(t.node_id));
-  FUZZ_CHECK(t.endpoint_id.empty() || attach::ShortId(t.endpoint_id) == t.node_id);
+  FUZZ_CHECK(!t.node_id.empty() && t.node_id.size() <= attach::kMaxDocIdBytes);
+  FUZZ_CHECK(t.endpoint_id.empty() ||
+             (attach::ShortId(t.endpoint_id) == t.node_id && attach::IsShortId(t.node_id)));
   FUZZ_CHECK(t.status != attach::TransferState::kPartial);
   FUZZ_CHECK(t.progress_bytes <= t.total_bytes && t.total_bytes <= attach::kMaxDocInteger);
   FUZZ_CHECK(t.sources.size() <= attach::kMaxDocListEntries);
