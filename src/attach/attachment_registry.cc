@@ -1,5 +1,10 @@
 #include "attach/attachment_registry.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <initializer_list>
 #include <utility>
@@ -210,10 +215,25 @@ AttachmentRegistry::AttachmentRegistry(std::unique_ptr<Impl> impl) : impl_(std::
 AttachmentRegistry::~AttachmentRegistry() = default;
 
 StatusOr<std::unique_ptr<AttachmentRegistry>> AttachmentRegistry::Open(const std::string& path) {
+  // Private to the node's user like peat.db: created 0600 here (SQLite would use 0644); SQLite
+  // gives -wal and -shm the mode of the database file.
+  if (const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) {
+    ::close(fd);
+  } else {
+    return UnavailableError("cannot create " + path + ": " + std::strerror(errno));
+  }
   auto impl = std::make_unique<Impl>();
-  PEAT_ASSIGN_OR_RETURN(impl->db, store::SqliteConnection::Open(path, /*create=*/true, /*vfs=*/"",
+  PEAT_ASSIGN_OR_RETURN(impl->db, store::SqliteConnection::Open(path, /*create=*/false, /*vfs=*/"",
                                                                 /*busy_timeout_ms=*/5000));
-  PEAT_RETURN_IF_ERROR(impl->db.Exec("PRAGMA journal_mode = WAL"));
+  PEAT_ASSIGN_OR_RETURN(store::SqliteStatement mode, impl->db.Prepare("PRAGMA journal_mode = WAL"));
+  if (const int rc = mode.Step(); rc != SQLITE_ROW) {
+    return store::SqliteStatus(rc, "attachments.db: journal_mode", impl->db.get());
+  }
+  if (mode.ColumnText(0) != "wal") {
+    return UnavailableError("cannot put attachments.db in WAL mode (got " +
+                            std::string(mode.ColumnText(0)) + ")");
+  }
+  mode = store::SqliteStatement();
   PEAT_RETURN_IF_ERROR(impl->db.Exec("PRAGMA synchronous = FULL"));
   PEAT_RETURN_IF_ERROR(impl->InitializeSchema());
   return std::unique_ptr<AttachmentRegistry>(new AttachmentRegistry(std::move(impl)));

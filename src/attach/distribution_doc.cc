@@ -39,7 +39,8 @@ bool IsDocId(std::string_view s) {
   return !s.empty() && s.size() <= kMaxDocIdBytes && NoControlChars(s);
 }
 bool IsHash(std::string_view s) { return s.size() == 64 && IsLowerHex(s); }
-bool IsName(std::string_view s) { return !s.empty() && s.size() <= kMaxDocNameBytes; }
+// Any name (even "") is the receiver's to sanitize (§13); only its size is bounded here.
+bool IsName(std::string_view s) { return s.size() <= kMaxDocNameBytes; }
 bool IsText(std::string_view s) { return s.size() <= kMaxDocTextBytes; }
 
 // A check on a string field and the words that describe what it must be.
@@ -53,12 +54,12 @@ constexpr StringRule kDocIdRule{IsDocId, "1..1024 bytes without control characte
 constexpr StringRule kEndpointIdRule{IsValidEndpointId, "64 lowercase hex digits"};
 constexpr StringRule kHashRule{IsHash, "64 lowercase hex digits"};
 constexpr StringRule kShortIdRule{IsShortId, "10 lowercase hex digits"};
-constexpr StringRule kNameRule{IsName, "1..65536 bytes"};
+constexpr StringRule kNameRule{IsName, "at most 65536 bytes"};
 constexpr StringRule kTextRule{IsText, "at most 16384 bytes"};
 
 // Reads the fields of one JSON object of a peer-written document. The first failure is kept (in
 // a Status shared with nested readers) and every later read returns a default value, so a parser
-// reads all fields straight through and checks status() once at the end.
+// reads all fields straight through and checks that Status once at the end.
 class FieldReader {
  public:
   FieldReader(std::string_view doc_kind, const json& object, Status* error, std::string prefix)
@@ -111,9 +112,13 @@ class FieldReader {
     }
     out.reserve(v->size());
     for (size_t i = 0; i < v->size(); ++i) {
-      const std::string element = std::string(key) + "[" + std::to_string(i) + "]";
-      out.push_back(CheckString(element.c_str(), (*v)[i], rule));
-      if (!error_->ok()) return {};
+      const json& e = (*v)[i];
+      if (!e.is_string() || !rule.valid(e.get_ref<const std::string&>())) {
+        const std::string element = std::string(key) + "[" + std::to_string(i) + "]";
+        CheckString(element.c_str(), e, rule);  // records why
+        return {};
+      }
+      out.push_back(e.get_ref<const std::string&>());
     }
     return out;
   }
@@ -380,7 +385,7 @@ namespace {
 
 void FillTargetStatusDoc(FieldReader& r, TargetStatusDoc& doc) {
   doc.distribution_id = r.String("distribution_id", kDistributionIdRule);
-  doc.node_id = r.String("node_id", kShortIdRule);
+  doc.node_id = r.String("node_id", kDocIdRule);
   doc.endpoint_id =
       r.String("endpoint_id", {[](std::string_view s) { return s.empty() || IsValidEndpointId(s); },
                                "\"\" or 64 lowercase hex digits"});

@@ -14,7 +14,8 @@
 // in every JSON reader); distribution ids IsDistributionId (they name inbox files, §13); bundle and
 // node ids 1..1024 bytes without control characters; at most kMaxDocListEntries entries per list;
 // chunk_bytes a power of two within the blob store's range; progress_bytes <= total_bytes; a
-// sender's / target's short id must be the prefix of its endpoint id.
+// sender's / target's short id must be the prefix of its endpoint id (a status doc without an
+// endpoint id may name its target by any target string).
 // Pure functions; thread-safe.
 #pragma once
 
@@ -89,7 +90,9 @@ StatusOr<DistributionDoc> ParseDistributionDoc(std::string_view json);
 
 struct TargetStatusDoc {
   std::string distribution_id;
-  std::string node_id;      // the target's short id (10 hex)
+  // The target as listed in `targets`: its short id (10 hex), or, only in a FAILED doc the sender
+  // writes for a target it never resolved (endpoint_id ""), the name kept verbatim.
+  std::string node_id;
   std::string endpoint_id;  // 64 hex; "" when the sender writes it for a target it never met
   TransferState status = TransferState::kPending;  // never kPartial
   uint64_t progress_bytes = 0;

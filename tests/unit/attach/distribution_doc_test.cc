@@ -302,6 +302,14 @@ TEST(DistributionDocTest, NumbersOutOfRangeAreRefused) {
   EXPECT_TRUE(ParseDistributionDoc(WithValue(json, "size", "9007199254740991")).ok());
 }
 
+TEST(DistributionDocTest, NamesAreTheReceiversToSanitize) {
+  // §13: the receiver maps a bad name to <distribution_id>.bin; the document still parses.
+  const std::string json = EncodeDistributionDoc(SampleDoc());
+  EXPECT_TRUE(ParseDistributionDoc(WithValue(json, "name", "\"\"")).ok());
+  EXPECT_TRUE(ParseDistributionDoc(WithValue(json, "name", "\"../a\\u0000b\"")).ok());
+  EXPECT_TRUE(ParseDistributionDoc(WithValue(json, "name", "\"/etc/passwd\"")).ok());
+}
+
 TEST(DistributionDocTest, BadIdsAreRefused) {
   const std::string json = EncodeDistributionDoc(SampleDoc());
   const std::string upper(64, 'A');
@@ -326,7 +334,6 @@ TEST(DistributionDocTest, BadIdsAreRefused) {
       {"bundle_id", "\"\""},
       {"bundle_id", "\"b\\n1\""},
       {"bundle_id", "\"" + std::string(kMaxDocIdBytes + 1, 'b') + "\""},
-      {"name", "\"\""},
       {"name", "\"" + std::string(kMaxDocNameBytes + 1, 'n') + "\""},
       {"content_type", "\"" + std::string(kMaxDocTextBytes + 1, 'c') + "\""},
   };
@@ -419,6 +426,9 @@ TEST(TargetStatusDocTest, RoundTrips) {
   failed.error = "discovery grace expired: peer never connected";
   failed.completed_at_ms = 1700000030000;
   docs.push_back(failed);
+  TargetStatusDoc unresolved = failed;  // a --node-id name no known peer had
+  unresolved.node_id = "charlie node";
+  docs.push_back(unresolved);
   TargetStatusDoc done = SampleStatus();
   done.status = TransferState::kCompleted;
   done.progress_bytes = done.total_bytes = kMaxDocInteger;
@@ -442,7 +452,9 @@ TEST(TargetStatusDocTest, MistypedOrOutOfRangeIsRefused) {
       {"v", "2", "v"},
       {"distribution_id", "null", "distribution_id"},
       {"distribution_id", "\"a/b\"", "distribution_id"},
-      {"node_id", "\"bravo\"", "node_id"},
+      {"node_id", "\"bravo\"", "node_id"},  // a name needs endpoint_id ""
+      {"node_id", "\"\"", "node_id"},
+      {"node_id", "\"a\\u0007b\"", "node_id"},
       {"node_id", "\"0123456788\"", "node_id"},  // not the prefix of endpoint_id
       {"endpoint_id", "null", "endpoint_id"},
       {"endpoint_id", "\"0123456789\"", "endpoint_id"},
