@@ -1,14 +1,21 @@
 #include "attach/path_confinement.h"
 
 #include <gtest/gtest.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdio>
+#include <cstdlib>
+#include <iterator>
 #include <string>
 #include <thread>
 
@@ -233,6 +240,49 @@ TEST_P(OpenBeneathTest, Row26DirectorySwappedForASymlinkNeverLeavesTheRoot) {
   EXPECT_EQ(wrong_inode, 0);
   EXPECT_GT(opened + refused, 0);
 }
+
+// Without openat2 (a seccomp filter answers ENOSYS, or EPERM as older container profiles do),
+// OpenBeneath itself falls back to the walk and gives the same answers. Runs in a forked child:
+// the filter cannot be removed once installed.
+class OpenBeneathFallbackTest : public RootFixture, public ::testing::WithParamInterface<int> {};
+
+// 0 when the answers were right, else the number of the first wrong one.
+int OpenWithoutOpenat2(const AttachmentRoot& root, const std::string& inside, int err) {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K,
+               SECCOMP_RET_ERRNO | (static_cast<uint32_t>(err) & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(std::size(filter)), filter};
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return 1;
+  if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) return 2;
+  if (::syscall(SYS_openat2, AT_FDCWD, ".", nullptr, 0) != -1 || errno != err) return 3;
+  for (int round = 0; round < 2; ++round) {  // the second time after ENOSYS was remembered
+    auto ok = OpenBeneath(root, "link", "files[0]");
+    if (!ok.ok() || ok->st.st_ino != Inode(inside)) return 4;
+    auto escape = OpenBeneath(root, "passwd", "files[0]");
+    if (escape.status().message() != "files[0].relative_path: escapes the attachment root")
+      return 5;
+    auto missing = OpenBeneath(root, "nope", "files[0]");
+    if (missing.status().code() != StatusCode::kInvalidArgument) return 6;
+  }
+  return 0;
+}
+
+TEST_P(OpenBeneathFallbackTest, WalksWhenOpenat2IsBlocked) {
+  WriteFile(InRoot("a.txt"), "hello");
+  Symlink("a.txt", InRoot("link"));
+  Symlink("/etc/passwd", InRoot("passwd"));
+  EXPECT_EXIT(std::exit(OpenWithoutOpenat2(DocsRoot(), InRoot("a.txt"), GetParam())),
+              ::testing::ExitedWithCode(0), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Errno, OpenBeneathFallbackTest, ::testing::Values(ENOSYS, EPERM),
+                         [](const auto& info) {
+                           return info.param == ENOSYS ? "ENOSYS" : "EPERM";
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Both, OpenBeneathTest, ::testing::Values("openat2", "walk"),
                          [](const auto& info) { return info.param; });
