@@ -24,6 +24,7 @@
 namespace peat::attach {
 namespace {
 
+using testing::ExpectAsUnprivileged;
 using testing::Inode;
 using testing::RootFixture;
 using testing::Symlink;
@@ -194,12 +195,27 @@ TEST_P(OpenBeneathTest, Row20OnlyRegularFiles) {
   }
 }
 
-TEST_P(OpenBeneathTest, Row24UnreadableFileNamesTheWholeFile) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root reads a mode-000 file";
+// §16 row 24 (EACCES on the file: field `files[i]`, step 7) and step 4d (EACCES on a directory:
+// the path cannot be resolved), checked as an unprivileged user.
+TEST_P(OpenBeneathTest, Row24UnreadableFileAndUnsearchableDirectory) {
+  WriteFile(InRoot("locked/f.txt"), "f");
   ASSERT_EQ(::chmod(InRoot("a.txt").c_str(), 0), 0);
-  auto r = Open("a.txt");
-  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(r.status().message().starts_with("files[2]: ")) << r.status().message();
+  ASSERT_EQ(::chmod(InRoot("locked").c_str(), 0), 0);
+  MakeTraversable();
+  ExpectAsUnprivileged([&]() -> std::string {
+    auto file = Open("a.txt");
+    if (file.status().code() != StatusCode::kInvalidArgument ||
+        !file.status().message().starts_with("files[2]: cannot be opened for reading")) {
+      return "a.txt: " + file.status().ToString();
+    }
+    auto dir = Open("locked/f.txt");
+    if (dir.status().code() != StatusCode::kInvalidArgument ||
+        !dir.status().message().starts_with("files[2].relative_path: cannot be resolved")) {
+      return "locked/f.txt: " + dir.status().ToString();
+    }
+    return "";
+  });
+  ::chmod(InRoot("locked").c_str(), 0755);  // so that the scratch tree can be removed
 }
 
 // §16 row 26, §18: a thread swaps `d` (a directory in the root) with a symlink to a directory
