@@ -208,6 +208,22 @@ StatusOr<std::map<std::string, AttachmentRoot>> OpenAttachmentRoots(
   return out;
 }
 
+StatusOr<std::optional<std::string>> RootContaining(
+    const std::string& path, const std::map<std::string, AttachmentRoot>& roots) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (real == nullptr) {
+    return InvalidArgumentError(path + " cannot be resolved: " + Errno(errno));
+  }
+  const std::string canonical(real);
+  std::free(real);
+  for (const auto& [name, root] : roots) {
+    if (canonical == root.path || canonical.starts_with(root.path + "/") || root.path == "/") {
+      return std::optional<std::string>(name);
+    }
+  }
+  return std::optional<std::string>();
+}
+
 std::vector<std::string_view> PathComponents(std::string_view path) {
   std::vector<std::string_view> out;
   size_t start = 0;

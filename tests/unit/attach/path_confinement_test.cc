@@ -67,6 +67,23 @@ TEST(AttachmentRootTest, OpenCanonicalizesAndRequiresADirectory) {
   EXPECT_NE(bad.status().message().find("`two`"), std::string::npos) << bad.status().message();
 }
 
+TEST(AttachmentRootTest, RootContainingFindsTheInboxInsideARoot) {
+  peat::testing::TempDir dir("peat-attach-root");
+  std::filesystem::create_directories(dir.path() + "/roots/docs/inbox");
+  std::filesystem::create_directories(dir.path() + "/roots/docs2");
+  std::filesystem::create_directories(dir.path() + "/data/inbox");
+  Symlink(dir.path() + "/roots/docs/inbox", dir.path() + "/alias");
+  auto roots = OpenAttachmentRoots({{"docs", dir.path() + "/roots/docs"}});
+  ASSERT_TRUE(roots.ok());
+  EXPECT_EQ(*RootContaining(dir.path() + "/roots/docs/inbox", *roots), "docs");
+  EXPECT_EQ(*RootContaining(dir.path() + "/roots/docs", *roots), "docs");
+  EXPECT_EQ(*RootContaining(dir.path() + "/alias", *roots), "docs");              // canonicalized
+  EXPECT_EQ(*RootContaining(dir.path() + "/roots/docs2", *roots), std::nullopt);  // not a prefix
+  EXPECT_EQ(*RootContaining(dir.path() + "/data/inbox", *roots), std::nullopt);
+  EXPECT_EQ(RootContaining(dir.path() + "/missing", *roots).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 // §16 row 15 and 17 (NUL), without I/O.
 TEST(RelativePathSyntaxTest, RejectsEmptyAbsoluteDotDotAndNul) {
   for (const std::string& rel :
