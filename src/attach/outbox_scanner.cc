@@ -8,7 +8,8 @@ namespace peat::attach {
 
 std::vector<OutboxFile> OutboxScanner::Poll(const std::map<std::string, AttachmentRoot>& roots) {
   std::map<std::pair<std::string, std::string>, Version> now;
-  for (const auto& [name, root] : roots) {
+  for (const auto& [root_name, root] : roots) {
+    const std::string& name = root_name;  // lambdas cannot capture structured bindings (clang)
     // An unreadable root yields no files this poll; the next poll tries again.
     (void)WalkTree(
         root.dir.get(), root.path,

@@ -167,6 +167,15 @@ int WalkBeneath(int root_fd, std::string_view rel, Walked* out) {
   return 0;
 }
 
+// realpath(3); INVALID_ARGUMENT "<path> cannot be resolved: …".
+StatusOr<std::string> Canonical(const std::string& path) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (real == nullptr) return InvalidArgumentError(path + " cannot be resolved: " + Errno(errno));
+  std::string out(real);
+  std::free(real);
+  return out;
+}
+
 }  // namespace
 
 bool IsValidRootName(std::string_view name) {
@@ -184,12 +193,9 @@ StatusOr<AttachmentRoot> OpenAttachmentRoot(std::string name, const std::string&
   if (!IsValidRootName(name)) {
     return InvalidArgumentError(what + ": the name may contain only letters, digits, '-' and '_'");
   }
-  char* real = ::realpath(path.c_str(), nullptr);
-  if (real == nullptr) {
-    return InvalidArgumentError(what + ": " + path + " cannot be resolved: " + Errno(errno));
-  }
-  AttachmentRoot root{std::move(name), real, UniqueFd()};
-  std::free(real);
+  auto canonical = Canonical(path);
+  if (!canonical.ok()) return InvalidArgumentError(what + ": " + canonical.status().message());
+  AttachmentRoot root{std::move(name), std::move(*canonical), UniqueFd()};
   root.dir = UniqueFd(::open(root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (root.dir.get() < 0) {
     return InvalidArgumentError(what + ": " + root.path +
@@ -206,6 +212,17 @@ StatusOr<std::map<std::string, AttachmentRoot>> OpenAttachmentRoots(
     out.emplace(name, std::move(root));
   }
   return out;
+}
+
+StatusOr<std::optional<std::string>> RootContaining(
+    const std::string& path, const std::map<std::string, AttachmentRoot>& roots) {
+  PEAT_ASSIGN_OR_RETURN(const std::string canonical, Canonical(path));
+  for (const auto& [name, root] : roots) {
+    if (canonical == root.path || canonical.starts_with(root.path + "/") || root.path == "/") {
+      return std::optional<std::string>(name);
+    }
+  }
+  return std::optional<std::string>();
 }
 
 std::vector<std::string_view> PathComponents(std::string_view path) {

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,12 @@ StatusOr<AttachmentRoot> OpenAttachmentRoot(std::string name, const std::string&
 // Every `name → path` of --attachment-root (node startup).
 StatusOr<std::map<std::string, AttachmentRoot>> OpenAttachmentRoots(
     const std::map<std::string, std::string>& roots);
+
+// The name of the root that holds `path` (canonicalized; the root itself counts), if any: the
+// inbox must not lie inside a root when outbox-watch is on (§1 "Inbox", the echo loop of §14).
+// INVALID_ARGUMENT if `path` cannot be canonicalized.
+StatusOr<std::optional<std::string>> RootContaining(
+    const std::string& path, const std::map<std::string, AttachmentRoot>& roots);
 
 // The '/'-separated components of `path`, empty ones dropped ("a//b/" → "a", "b"); "." is kept.
 std::vector<std::string_view> PathComponents(std::string_view path);

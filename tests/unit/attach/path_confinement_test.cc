@@ -1,14 +1,21 @@
 #include "attach/path_confinement.h"
 
 #include <gtest/gtest.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdio>
+#include <cstdlib>
+#include <iterator>
 #include <string>
 #include <thread>
 
@@ -17,12 +24,11 @@
 namespace peat::attach {
 namespace {
 
+using testing::ExpectAsUnprivileged;
 using testing::Inode;
 using testing::RootFixture;
 using testing::Symlink;
 using testing::WriteFile;
-
-using OpenFn = StatusOr<OpenedFile> (*)(const AttachmentRoot&, std::string_view, std::string_view);
 
 TEST(AttachmentRootTest, NamesFollowTheOriginalCharset) {
   EXPECT_TRUE(IsValidRootName("docs"));
@@ -61,6 +67,23 @@ TEST(AttachmentRootTest, OpenCanonicalizesAndRequiresADirectory) {
   EXPECT_NE(bad.status().message().find("`two`"), std::string::npos) << bad.status().message();
 }
 
+TEST(AttachmentRootTest, RootContainingFindsTheInboxInsideARoot) {
+  peat::testing::TempDir dir("peat-attach-root");
+  std::filesystem::create_directories(dir.path() + "/roots/docs/inbox");
+  std::filesystem::create_directories(dir.path() + "/roots/docs2");
+  std::filesystem::create_directories(dir.path() + "/data/inbox");
+  Symlink(dir.path() + "/roots/docs/inbox", dir.path() + "/alias");
+  auto roots = OpenAttachmentRoots({{"docs", dir.path() + "/roots/docs"}});
+  ASSERT_TRUE(roots.ok());
+  EXPECT_EQ(*RootContaining(dir.path() + "/roots/docs/inbox", *roots), "docs");
+  EXPECT_EQ(*RootContaining(dir.path() + "/roots/docs", *roots), "docs");
+  EXPECT_EQ(*RootContaining(dir.path() + "/alias", *roots), "docs");              // canonicalized
+  EXPECT_EQ(*RootContaining(dir.path() + "/roots/docs2", *roots), std::nullopt);  // not a prefix
+  EXPECT_EQ(*RootContaining(dir.path() + "/data/inbox", *roots), std::nullopt);
+  EXPECT_EQ(RootContaining(dir.path() + "/missing", *roots).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 // §16 row 15 and 17 (NUL), without I/O.
 TEST(RelativePathSyntaxTest, RejectsEmptyAbsoluteDotDotAndNul) {
   for (const std::string& rel :
@@ -76,8 +99,9 @@ TEST(RelativePathSyntaxTest, RejectsEmptyAbsoluteDotDotAndNul) {
   }
 }
 
-// Both implementations must give the same answers: every test runs with each.
-class OpenBeneathTest : public RootFixture, public ::testing::WithParamInterface<OpenFn> {
+// Both implementations must give the same answers: every test runs with each ("openat2": the
+// production entry point; "walk": the fallback called directly).
+class OpenBeneathTest : public RootFixture, public ::testing::WithParamInterface<std::string> {
  protected:
   void SetUp() override {
     RootFixture::SetUp();
@@ -87,7 +111,8 @@ class OpenBeneathTest : public RootFixture, public ::testing::WithParamInterface
   }
 
   StatusOr<OpenedFile> Open(std::string_view rel) {
-    return GetParam()(DocsRoot(), rel, "files[2]");
+    return GetParam() == "walk" ? OpenBeneathByWalk(DocsRoot(), rel, "files[2]")
+                                : OpenBeneath(DocsRoot(), rel, "files[2]");
   }
 
   // The answer must be INVALID_ARGUMENT with a message that starts with `prefix`.
@@ -187,12 +212,27 @@ TEST_P(OpenBeneathTest, Row20OnlyRegularFiles) {
   }
 }
 
-TEST_P(OpenBeneathTest, Row24UnreadableFileNamesTheWholeFile) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root reads a mode-000 file";
+// §16 row 24 (EACCES on the file: field `files[i]`, step 7) and step 4d (EACCES on a directory:
+// the path cannot be resolved), checked as an unprivileged user.
+TEST_P(OpenBeneathTest, Row24UnreadableFileAndUnsearchableDirectory) {
+  WriteFile(InRoot("locked/f.txt"), "f");
   ASSERT_EQ(::chmod(InRoot("a.txt").c_str(), 0), 0);
-  auto r = Open("a.txt");
-  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(r.status().message().starts_with("files[2]: ")) << r.status().message();
+  ASSERT_EQ(::chmod(InRoot("locked").c_str(), 0), 0);
+  MakeTraversable();
+  ExpectAsUnprivileged([&]() -> std::string {
+    auto file = Open("a.txt");
+    if (file.status().code() != StatusCode::kInvalidArgument ||
+        !file.status().message().starts_with("files[2]: cannot be opened for reading")) {
+      return "a.txt: " + file.status().ToString();
+    }
+    auto dir = Open("locked/f.txt");
+    if (dir.status().code() != StatusCode::kInvalidArgument ||
+        !dir.status().message().starts_with("files[2].relative_path: cannot be resolved")) {
+      return "locked/f.txt: " + dir.status().ToString();
+    }
+    return "";
+  });
+  ::chmod(InRoot("locked").c_str(), 0755);  // so that the scratch tree can be removed
 }
 
 // §16 row 26, §18: a thread swaps `d` (a directory in the root) with a symlink to a directory
@@ -234,8 +274,51 @@ TEST_P(OpenBeneathTest, Row26DirectorySwappedForASymlinkNeverLeavesTheRoot) {
   EXPECT_GT(opened + refused, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Openat2, OpenBeneathTest, ::testing::Values(&OpenBeneath));
-INSTANTIATE_TEST_SUITE_P(Walk, OpenBeneathTest, ::testing::Values(&OpenBeneathByWalk));
+// Without openat2 (a seccomp filter answers ENOSYS, or EPERM as older container profiles do),
+// OpenBeneath itself falls back to the walk and gives the same answers. Runs in a forked child:
+// the filter cannot be removed once installed.
+class OpenBeneathFallbackTest : public RootFixture, public ::testing::WithParamInterface<int> {};
+
+// 0 when the answers were right, else the number of the first wrong one.
+int OpenWithoutOpenat2(const AttachmentRoot& root, const std::string& inside, int err) {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K,
+               SECCOMP_RET_ERRNO | (static_cast<uint32_t>(err) & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(std::size(filter)), filter};
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return 1;
+  if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) return 2;
+  if (::syscall(SYS_openat2, AT_FDCWD, ".", nullptr, 0) != -1 || errno != err) return 3;
+  for (int round = 0; round < 2; ++round) {  // the second time after ENOSYS was remembered
+    auto ok = OpenBeneath(root, "link", "files[0]");
+    if (!ok.ok() || ok->st.st_ino != Inode(inside)) return 4;
+    auto escape = OpenBeneath(root, "passwd", "files[0]");
+    if (escape.status().message() != "files[0].relative_path: escapes the attachment root")
+      return 5;
+    auto missing = OpenBeneath(root, "nope", "files[0]");
+    if (missing.status().code() != StatusCode::kInvalidArgument) return 6;
+  }
+  return 0;
+}
+
+TEST_P(OpenBeneathFallbackTest, WalksWhenOpenat2IsBlocked) {
+  WriteFile(InRoot("a.txt"), "hello");
+  Symlink("a.txt", InRoot("link"));
+  Symlink("/etc/passwd", InRoot("passwd"));
+  EXPECT_EXIT(std::exit(OpenWithoutOpenat2(DocsRoot(), InRoot("a.txt"), GetParam())),
+              ::testing::ExitedWithCode(0), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Errno, OpenBeneathFallbackTest, ::testing::Values(ENOSYS, EPERM),
+                         [](const auto& info) {
+                           return info.param == ENOSYS ? "ENOSYS" : "EPERM";
+                         });
+
+INSTANTIATE_TEST_SUITE_P(Both, OpenBeneathTest, ::testing::Values("openat2", "walk"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace peat::attach

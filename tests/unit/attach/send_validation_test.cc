@@ -219,11 +219,16 @@ TEST_F(SendValidationTest, EveryCheckOfFileIComesBeforeFileIPlusOne) {
 }
 
 TEST_F(SendValidationTest, Row24UnreadableFileNamesTheFile) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root reads a mode-000 file";
   ASSERT_EQ(::chmod(InRoot("a.txt").c_str(), 0), 0);
-  auto v = Validate(Request({File("sub/b.txt", 10), File("a.txt", 5)}));
-  EXPECT_EQ(v.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(v.status().message().starts_with("files[1]: ")) << v.status().message();
+  MakeTraversable();
+  testing::ExpectAsUnprivileged([&]() -> std::string {
+    auto v = Validate(Request({File("sub/b.txt", 10), File("a.txt", 5)}));
+    if (v.status().code() == StatusCode::kInvalidArgument &&
+        v.status().message().starts_with("files[1]: ")) {
+      return "";
+    }
+    return v.status().ToString();
+  });
 }
 
 TEST(HasControlCharacterTest, C0DelAndC1) {
