@@ -96,10 +96,10 @@ class BundleSink {
 class AttachmentManager {
  public:
   struct Dependencies {
-    store::DocumentStore* store = nullptr;  // required
-    blob::BlobStore* blobs = nullptr;       // required
+    store::DocumentStore* store = nullptr;   // required
+    blob::BlobStore* blobs = nullptr;        // required
     blob::BlobTransfer* transfer = nullptr;  // may be null (no mesh): nothing is fetched
-    Clock* clock = &RealClock();  // timers (grace, deadline, sweep, retries, polls)
+    Clock* clock = &RealClock();             // timers (grace, deadline, sweep, retries, polls)
     // Wall time in ms since the epoch, written into documents; empty = the system clock.
     std::function<int64_t()> wall_clock_ms;
   };

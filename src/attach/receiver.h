@@ -57,8 +57,8 @@ class Receiver {
     bool active = false;
     bool delivering = false;
     blob::BlobTransfer::FetchId fetch = 0;
-    int attempts = 0;        // consecutive failures
-    int bad_data = 0;        // deliveries whose file SHA-256 did not match
+    int attempts = 0;  // consecutive failures
+    int bad_data = 0;  // deliveries whose file SHA-256 did not match
     std::unique_ptr<Timer> retry;
     bool waiting_retry = false;
     int64_t last_progress_write_ms = 0;

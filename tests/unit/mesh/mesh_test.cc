@@ -265,7 +265,14 @@ TEST_F(MeshTest, ASavedAddressTodaysGrammarRefusesIsLoggedAndNotDialed) {
                            ParseHostPort("[fe80::1%eth0]:4002").status().message()),
             std::string::npos)
       << log.str();
-  EXPECT_EQ(log.str().find(kAddrB), std::string::npos) << "the good address is not reported";
+  // Only the refused address is reported (the mesh may also log its dial of the good one).
+  const std::string text = log.str();
+  size_t reports = 0;
+  for (size_t at = text.find("is not dialed"); at != std::string::npos;
+       at = text.find("is not dialed", at + 1)) {
+    ++reports;
+  }
+  EXPECT_EQ(reports, 1u) << text;
   auto b = Peer(a, kIdB);
   ASSERT_TRUE(b.has_value());  // still registered, and dialed at its good address
 }
