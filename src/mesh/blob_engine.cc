@@ -25,9 +25,12 @@ void SetRoot(std::string* field, const blob::BlobRoot& root) {
 
 }  // namespace
 
-BlobEngine::BlobEngine(BlobEngineOptions options, Clock& clock,
+BlobEngine::BlobEngine(BlobEngineOptions options, Clock& clock, boost::asio::io_context& io,
                        const std::map<std::string, SessionPtr>& established)
-    : options_(std::move(options)), clock_(clock), established_(established) {}
+    : options_(std::move(options)),
+      clock_(clock),
+      established_(established),
+      stall_timer_(clock.MakeTimer(io)) {}
 
 BlobEngine::SessionPtr BlobEngine::Connected(const std::string& peer) const {
   auto it = established_.find(peer);
@@ -188,6 +191,50 @@ void BlobEngine::NotifyChunksAvailable(const blob::BlobRoot& root) {
   for (const auto& [peer, s] : established_) s->OnBlobChunksAvailable(root);
 }
 
+void BlobEngine::FailBlockedServes(const blob::BlobRoot& root) {
+  for (const auto& [peer, s] : established_) s->FailBlockedServes(root);
+}
+
+void BlobEngine::ArmStallCheck() {
+  if (stall_armed_ || fetches_.empty()) return;
+  stall_armed_ = true;
+  stall_timer_->Arm(options_.stall / 6, [this](bool expired) {
+    if (!expired) return;
+    stall_armed_ = false;
+    CheckStalls();
+    ArmStallCheck();
+  });
+}
+
+void BlobEngine::CheckStalls() {
+  const auto now = clock_.Now();
+  std::vector<blob::BlobRoot> roots;
+  for (auto& [root, f] : fetches_) {
+    bool changed = false;
+    for (auto& [peer, s] : f.sources) {
+      if (s.phase == Source::Phase::kGone || now - s.last_heard < options_.stall) continue;
+      const bool waiting = s.phase == Source::Phase::kProbing ||
+                           std::any_of(f.assigned.begin(), f.assigned.end(),
+                                       [&](const auto& a) { return a.second.source == peer; }) ||
+                           (f.manifest_request != 0 && requests_.count(f.manifest_request) &&
+                            requests_[f.manifest_request].source == peer);
+      if (!waiting) continue;
+      spdlog::warn("mesh peer {}: no answer for blob {} in {} s; asking elsewhere",
+                   ShortEndpointId(peer), Short(root), options_.stall.count());
+      s.phase = Source::Phase::kGone;
+      if (f.manifest_request != 0 && requests_.count(f.manifest_request) &&
+          requests_[f.manifest_request].source == peer) {
+        requests_.erase(f.manifest_request);
+        f.manifest_request = 0;
+      }
+      Unassign(f, peer, /*cancel=*/true);
+      changed = true;
+    }
+    if (changed) roots.push_back(root);
+  }
+  for (const auto& root : roots) Reschedule(root);
+}
+
 // --- Fetching --------------------------------------------------------------------------------
 
 BlobEngine::Fetch& BlobEngine::NewFetch(const blob::BlobRoot& root, int priority_class,
@@ -281,7 +328,8 @@ void BlobEngine::Probe(Fetch& f, const SessionPtr& session) {
   if (!inserted && it->second.phase != Source::Phase::kGone) return;
   it->second = Source{};
   it->second.listed = std::find(f.listed.begin(), f.listed.end(), peer) != f.listed.end();
-  it->second.since = clock_.Now();
+  it->second.since = it->second.last_heard = clock_.Now();
+  ArmStallCheck();
   v1::Frame frame;
   BeginWant(f, peer, RequestKind::kProbe, frame);
   session->SendBlobFrame(frame);
@@ -389,7 +437,7 @@ void BlobEngine::Schedule(Fetch& f) {
       ++it;
       continue;
     }
-    ++outstanding[best];
+    if (outstanding[best]++ == 0) f.sources[best].last_heard = clock_.Now();
     const uint64_t held =
         pieces_.count(f.root) && pieces_[f.root].count(chunk) ? pieces_[f.root][chunk].size() : 0;
     f.sources[best].outstanding_bytes += f.manifest->ChunkLength(chunk) - held;
@@ -496,7 +544,11 @@ void BlobEngine::Finish(const blob::BlobRoot& root, Status status) {
     if (sub.done) sub.done(status);
   }
   AnswerWaiters(root, status.ok());
-  if (status.ok()) NotifyChunksAvailable(root);
+  if (status.ok()) {
+    NotifyChunksAvailable(root);
+  } else {
+    FailBlockedServes(root);
+  }
   ScheduleAll();  // sources held back for this fetch are free
 }
 
@@ -541,7 +593,7 @@ void BlobEngine::OnHave(const SessionPtr& session, const v1::BlobHave& have) {
   Source& s = f.sources[session->peer_endpoint_id()];
   s.phase = Source::Phase::kReady;
   s.complete = have.complete();
-  s.since = clock_.Now();
+  s.since = s.last_heard = clock_.Now();
   if (!s.complete) {
     s.have.reset();
     if (f.manifest) {
@@ -563,6 +615,7 @@ void BlobEngine::OnManifest(const SessionPtr& session, const v1::BlobManifest& m
   if (it == fetches_.end()) return;
   Fetch& f = it->second;
   f.manifest_request = 0;
+  f.sources[session->peer_endpoint_id()].last_heard = clock_.Now();
   if (!f.manifest) {
     Status loaded = LoadManifest(f, m.manifest());
     if (!loaded.ok()) {
@@ -635,6 +688,7 @@ void BlobEngine::OnPiece(const SessionPtr& session, const v1::BlobPiece& piece) 
     return;
   }
   Source& src = f.sources[peer];
+  src.last_heard = clock_.Now();
   src.received_bytes += len;
   src.outstanding_bytes -= std::min(src.outstanding_bytes, len);
   std::string& buf = pieces_[root][piece.chunk()];
@@ -737,6 +791,7 @@ void BlobEngine::Shutdown() {
   for (const auto& [root, f] : fetches_) roots.push_back(root);
   for (const auto& root : roots) Finish(root, CancelledError("mesh stopped"));
   waiters_.clear();
+  stall_timer_->Cancel();
 }
 
 BlobMetrics BlobEngine::Metrics() const {

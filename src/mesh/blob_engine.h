@@ -66,6 +66,9 @@ struct BlobEngineOptions {
   uint32_t hops = 2;  // hops_left of our own wants (relay depth)
   int chunks_per_source = 4;
   std::chrono::seconds ban{60};
+  // A source that answers nothing (probe, manifest, pieces) for this long is given up for the
+  // fetch (its chunks are asked elsewhere): a live link whose peer stopped serving.
+  std::chrono::seconds stall{30};
   int bad_chunks_for_data_loss = 3;
   Counter* bad_frames = nullptr;  // peat_blob_bad_frames_total (may be null)
 };
@@ -84,8 +87,9 @@ class BlobEngine : public BlobFrameHandler {
   using SessionPtr = std::shared_ptr<ReplicationSession>;
   using FetchId = blob::BlobTransfer::FetchId;
 
-  // `established`: the Mesh's established sessions by peer endpoint id (outlives the engine).
-  BlobEngine(BlobEngineOptions options, Clock& clock,
+  // `established`: the Mesh's established sessions by peer endpoint id (outlives the engine);
+  // `io`: the mesh loop (for the stall timer).
+  BlobEngine(BlobEngineOptions options, Clock& clock, boost::asio::io_context& io,
              const std::map<std::string, SessionPtr>& established);
 
   void StartFetch(FetchId id, blob::FetchRequest request, blob::BlobTransfer::ProgressFn progress,
@@ -118,6 +122,7 @@ class BlobEngine : public BlobFrameHandler {
     uint64_t outstanding_bytes = 0;
     uint64_t received_bytes = 0;
     Clock::TimePoint since{};
+    Clock::TimePoint last_heard{};  // the last answer or piece (stall detection)
   };
   struct Assigned {
     std::string source;
@@ -161,6 +166,10 @@ class BlobEngine : public BlobFrameHandler {
   bool StartRelay(const blob::BlobRoot& root, uint32_t hops_left, const std::string& exclude);
   void AnswerWaiters(const blob::BlobRoot& root, bool found);
   void NotifyChunksAvailable(const blob::BlobRoot& root);
+  // Serves of `root` waiting for chunks that will not come (its fetch ended) get BlobError.
+  void FailBlockedServes(const blob::BlobRoot& root);
+  void ArmStallCheck();
+  void CheckStalls();
 
   // Fetching.
   Fetch& NewFetch(const blob::BlobRoot& root, int priority_class, uint32_t hops_left);
@@ -198,6 +207,8 @@ class BlobEngine : public BlobFrameHandler {
   BlobEngineOptions options_;
   Clock& clock_;
   const std::map<std::string, SessionPtr>& established_;
+  std::unique_ptr<Timer> stall_timer_;
+  bool stall_armed_ = false;
   std::map<blob::BlobRoot, Fetch> fetches_;
   std::map<FetchId, blob::BlobRoot> fetch_roots_;
   std::map<uint64_t, Request> requests_;

@@ -58,7 +58,7 @@ Status Mesh::Start() {
   blob_options.max_sources = std::max(1, options_.blob_max_sources);
   blob_options.relay_cache_bytes = options_.blob_relay_cache_bytes;
   blob_options.bad_frames = &counters_.blob_bad_frames;
-  blob_ = std::make_unique<BlobEngine>(std::move(blob_options), clock_, established_);
+  blob_ = std::make_unique<BlobEngine>(std::move(blob_options), clock_, io_, established_);
   env_.blob_store = options_.blob_store;
   env_.blob_handler = blob_.get();
   env_.accepts_attachments = options_.accepts_attachments;

@@ -463,6 +463,20 @@ void ReplicationSession::OnBlobChunksAvailable(const blob::BlobRoot& root) {
   if (any) Pump();
 }
 
+void ReplicationSession::FailBlockedServes(const blob::BlobRoot& root) {
+  for (auto it = serves_.begin(); it != serves_.end();) {
+    if (it->second.root != root || !it->second.blocked) {
+      ++it;
+      continue;
+    }
+    v1::Frame error;
+    error.mutable_blob_error()->set_request_id(it->first);
+    error.mutable_blob_error()->set_reason(v1::BlobError::REASON_NOT_FOUND);
+    SendBlobFrame(error);
+    it = serves_.erase(it);
+  }
+}
+
 bool ReplicationSession::SendPiece(int priority_class) {
   for (auto it = serves_.begin(); it != serves_.end();) {
     Serve& serve = it->second;

@@ -167,6 +167,9 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
                  const blob::BlobManifest& manifest, std::vector<BlobSpan> spans);
   // Chunks of `root` may have become readable: retries serves that waited for them.
   void OnBlobChunksAvailable(const blob::BlobRoot& root);
+  // Serves of `root` waiting for chunks end with BlobError{not_found} (the fetch that would have
+  // verified them ended).
+  void FailBlockedServes(const blob::BlobRoot& root);
   size_t serving_requests() const { return serves_.size(); }
 
  private:

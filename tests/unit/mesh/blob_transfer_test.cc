@@ -298,6 +298,22 @@ TEST_F(BlobTransferTest, ALinkCutMidBlobResendsOnlyTheMissingPieces) {
   EXPECT_EQ(Sample(b, "peat_blob_duplicate_bytes_total"), 0);
 }
 
+TEST_F(BlobTransferTest, ASourceThatStopsServingIsGivenUpAfter30Seconds) {
+  std::atomic<int> dropped{0};
+  DropPiecesOfA(dropped, [](const v1::BlobPiece& p) { return p.chunk() >= 1; });
+  auto [a, b] = TwoNodes();
+  const uint64_t size = 3 * kChunk;
+  const auto root = Ingest(a, size);
+  Link(b, a);
+  auto fetch = StartFetch(b, root, size, {kIdA});
+  ASSERT_TRUE(WaitUntil([&] { return dropped.load() >= 1; }));
+  Pass(29);
+  EXPECT_FALSE(Ended(fetch));
+  Pass(6);  // checked every 5 s
+  EXPECT_EQ(Finish(fetch), "UNAVAILABLE");
+  EXPECT_TRUE(Connected(b, kIdA));  // the link itself is fine
+}
+
 TEST_F(BlobTransferTest, AReceiverRestartResumesFromThePersistedBitmap) {
   std::atomic<int> dropped{0};
   DropPiecesOfA(dropped, [](const v1::BlobPiece& p) { return p.chunk() >= 2; });

@@ -132,7 +132,13 @@ TEST_F(MeshTest, ASavedAddressTodaysGrammarRefusesIsLoggedAndNotDialed) {
                            ParseHostPort("[fe80::1%eth0]:4002").status().message()),
             std::string::npos)
       << log.str();
-  EXPECT_EQ(log.str().find(kAddrB), std::string::npos) << "the good address is not reported";
+  // The good address is not reported (the loop, already running, may log its dial meanwhile).
+  std::istringstream lines(log.str());
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("saved address") != std::string::npos) {
+      EXPECT_EQ(line.find(kAddrB), std::string::npos) << line;
+    }
+  }
   auto b = Peer(a, kIdB);
   ASSERT_TRUE(b.has_value());  // still registered, and dialed at its good address
 }
