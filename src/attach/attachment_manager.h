@@ -110,6 +110,8 @@ class AttachmentManager {
                                                              Dependencies deps);
   ~AttachmentManager();
 
+  // The mesh, once it exists (the mesh needs MayServe first). Before Start.
+  void SetTransfer(blob::BlobTransfer* transfer) { deps_.transfer = transfer; }
   // Starts the loop: store listener, re-arms timers of running bundles, the receiver (scan of
   // distributions addressed to us) and the outbox watcher.
   Status Start();
