@@ -154,9 +154,11 @@ Status AttachmentManager::Start() {
       }
     }
     sweep_timer_ = deps_.clock->MakeTimer(io_);
-    ArmSweep();
     WatchPeers();
-    if (receiver_) receiver_->Start();
+    if (receiver_) receiver_->Start();  // its jobs keep their blobs from the collection below
+    // Blobs nobody references any more, e.g. from an ingest a kill -9 cut short.
+    CollectBlobs();
+    ArmSweep();
     if (outbox_) outbox_->Start();
     started.set_value(st);
   });
@@ -822,9 +824,12 @@ void AttachmentManager::RefreshBundle(const std::string& bundle_id) {
 // ---------------------------------------------------------------------------------------------
 
 void AttachmentManager::ArmSweep() {
-  if (options_.handle_retention.count() == 0) return;
+  const auto half = [](std::chrono::seconds s) {
+    return s.count() == 0 ? std::chrono::seconds(60) : s / 2;
+  };
   const auto period = std::clamp<std::chrono::seconds>(
-      options_.handle_retention / 2, std::chrono::seconds(1), std::chrono::seconds(60));
+      std::min(half(options_.handle_retention), half(options_.blob_retention)),
+      std::chrono::seconds(1), std::chrono::seconds(60));
   sweep_timer_->Arm(period, [this](bool expired) {
     if (!expired || stopped_) return;
     Sweep();
@@ -833,6 +838,38 @@ void AttachmentManager::ArmSweep() {
 }
 
 void AttachmentManager::Sweep() {
+  ExpireBundles();
+  CollectBlobs();
+}
+
+void AttachmentManager::CollectBlobs() {
+  // A blob being ingested is in the store before its bundle is in the registry.
+  if (!reservations_.empty()) return;
+  auto blobs = deps_.blobs->ListComplete();
+  if (!blobs.ok()) {
+    spdlog::warn("attachments: listing blobs: {}", blobs.status().ToString());
+    return;
+  }
+  const int64_t now = NowMs();
+  const int64_t keep_ms = options_.blob_retention.count() * 1000;
+  for (const auto& b : *blobs) {
+    const std::string token = blob::BlobToken(b.root);
+    auto referenced = registry_->BlobReferenced(token);  // a retained bundle we sent
+    if (!referenced.ok() || *referenced) continue;
+    if (receiver_ && receiver_->UsesBlob(token)) continue;  // being delivered
+    int64_t last_use = b.modified_ms;
+    if (auto d = registry_->LatestDeliveryOfBlob(token); d.ok() && *d) {
+      last_use = std::max(last_use, (*d)->delivered_ms);
+    }
+    if (now - last_use < keep_ms) continue;
+    if (Status st = deps_.blobs->Remove(b.root); !st.ok()) {
+      spdlog::warn("attachments: removing blob {}: {}", token, st.ToString());
+    }
+  }
+}
+
+void AttachmentManager::ExpireBundles() {
+  if (options_.handle_retention.count() == 0) return;
   auto bundles = registry_->ListBundles();
   if (!bundles.ok()) return;
   const int64_t cutoff = NowMs() - options_.handle_retention.count() * 1000;

@@ -204,6 +204,11 @@ class AttachmentManager {
   void WatchPeers();
   void ArmSweep();
   void Sweep();
+  // Drops terminal bundles untouched for --attachment-handle-retention-secs (§11).
+  void ExpireBundles();
+  // Removes complete blobs no retained bundle references and no delivery used within
+  // --attachment-blob-retention-secs (by the later of the last delivery and the file's mtime).
+  void CollectBlobs();
   Status DropBundle(const std::string& bundle_id, bool delete_docs);
   Status MakeRoomForBundle();
   uint64_t RunningBundles() const;

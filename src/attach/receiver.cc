@@ -400,6 +400,13 @@ void Receiver::WriteTerminalStatus(const DistributionDoc& doc, const std::string
   WriteStatus(job);
 }
 
+bool Receiver::UsesBlob(const std::string& blob_token) const {
+  for (const auto& [id, job] : jobs_) {
+    if (job.doc.blob_root == blob_token) return true;
+  }
+  return false;
+}
+
 void Receiver::AppendMetrics(std::string& out) const {
   AppendMetricHeader(out, "peat_attachment_deliveries_total", "counter",
                      "Attachment files delivered into this node's inbox.");

@@ -48,6 +48,8 @@ class Receiver {
   // A peer completed a session: waiting fetches try again now.
   void OnPeerEstablished();
   void AppendMetrics(std::string& out) const;
+  // Whether a job is fetching or delivering this blob (the blob collector keeps it).
+  bool UsesBlob(const std::string& blob_token) const;
 
  private:
   struct Job {

@@ -94,6 +94,7 @@ class AttachmentManagerTest : public ::testing::Test {
     o.endpoint_id = kSelf;
     o.node_id = "alpha";
     o.handle_retention = retention_;
+    o.blob_retention = blob_retention_;
     AttachmentManager::Dependencies deps;
     deps.store = store_.get();
     deps.blobs = blobs_.get();
@@ -178,6 +179,7 @@ class AttachmentManagerTest : public ::testing::Test {
   peat::testing::FakeClock clock_;
   std::atomic<int64_t> wall_ms_{1'700'000'000'000};
   std::chrono::seconds retention_{86400};
+  std::chrono::seconds blob_retention_{86400};
   std::unique_ptr<store::SqliteDocumentStore> store_;
   std::unique_ptr<blob::BlobStore> blobs_;
   std::unique_ptr<AttachmentManager> manager_;
@@ -406,6 +408,20 @@ TEST_F(AttachmentManagerTest, RetentionDropsFinishedBundles) {
   ASSERT_TRUE(Eventually([&] { return Get(id).status().code() == StatusCode::kNotFound; }));
   auto root = blob::ParseBlobToken(r->handles[0].blob_token);
   EXPECT_FALSE(blobs_->Has(*root));  // no retained bundle references it any more
+}
+
+TEST_F(AttachmentManagerTest, UnreferencedBlobsAreCollectedAtStart) {
+  auto r = Send(NodeList({"bbbbbbbbbb"}, {"a.txt"}, "kept"));
+  ASSERT_TRUE(r.ok());
+  // A blob no bundle references, as an ingest cut short by kill -9 leaves it.
+  auto orphan = blobs_->Ingest(root_ + "/sub/b.bin");
+  ASSERT_TRUE(orphan.ok());
+  manager_->Stop();
+  manager_.reset();
+  blob_retention_ = std::chrono::seconds(0);
+  StartManager();
+  EXPECT_FALSE(blobs_->Has(orphan->root));
+  EXPECT_TRUE(blobs_->Has(*blob::ParseBlobToken(r->handles[0].blob_token)));
 }
 
 TEST_F(AttachmentManagerTest, UnknownIdsAreNotFound) {
