@@ -861,7 +861,7 @@ void AttachmentManager::CollectBlobs() {
     if (auto d = registry_->LatestDeliveryOfBlob(token); d.ok() && *d) {
       last_use = std::max(last_use, (*d)->delivered_ms);
     }
-    if (now - last_use < keep_ms) continue;
+    if (keep_ms > 0 && now - last_use < keep_ms) continue;
     if (Status st = deps_.blobs->Remove(b.root); !st.ok()) {
       spdlog::warn("attachments: removing blob {}: {}", token, st.ToString());
     }
