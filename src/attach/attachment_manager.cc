@@ -263,32 +263,34 @@ void AttachmentManager::AfterValidation(SendRequest request, std::vector<OpenedF
   }
   const std::string identity = IdentityOf(request);
 
-  // Step 6 before step 5 (Q1): an identical resubmit is answered even when the cap is reached.
+  // Step 6's idempotent hit comes before step 5 (Q1): an identical resubmit is answered even
+  // when the cap is reached. A conflicting bundle id is still step 6, after the cap.
+  std::optional<Status> conflict;
+  bool replace = false;
   if (auto it = reservations_.find(bundle_id); it != reservations_.end()) {
-    if (it->second.identity != identity) {
-      return fail(
-          AlreadyExistsError("bundle_id `" + bundle_id + "` is being sent with other files"));
+    if (it->second.identity == identity) {
+      it->second.waiters.push_back(std::move(done));
+      return;
     }
-    it->second.waiters.push_back(std::move(done));
-    return;
-  }
-  auto existing = registry_->GetBundle(bundle_id);
-  if (!existing.ok()) return fail(existing.status());
-  if (*existing) {
-    const BundleRecord& b = **existing;
-    if (b.state != TransferState::kFailed && b.state != TransferState::kCancelled) {
-      if (b.identity != identity) {
-        return fail(AlreadyExistsError("bundle_id `" + bundle_id +
-                                       "` already exists with other files (created at " +
-                                       std::to_string(b.created_ms) + " ms since the epoch)"));
+    conflict = AlreadyExistsError("bundle_id `" + bundle_id + "` is being sent with other files");
+  } else {
+    auto existing = registry_->GetBundle(bundle_id);
+    if (!existing.ok()) return fail(existing.status());
+    if (*existing) {
+      const BundleRecord& b = **existing;
+      if (b.state == TransferState::kFailed || b.state == TransferState::kCancelled) {
+        replace = true;
+      } else if (b.identity == identity) {
+        (void)registry_->TouchBundle(bundle_id, NowMs());
+        auto result = ResultOf(bundle_id);
+        CountSend(result.status());
+        return done(std::move(result));
+      } else {
+        conflict = AlreadyExistsError("bundle_id `" + bundle_id +
+                                      "` already exists with other files (created at " +
+                                      std::to_string(b.created_ms) + " ms since the epoch)");
       }
-      (void)registry_->TouchBundle(bundle_id, NowMs());
-      auto result = ResultOf(bundle_id);
-      CountSend(result.status());
-      return done(std::move(result));
     }
-    // A FAILED or CANCELLED bundle is replaced: its old distribution ids become NOT_FOUND.
-    if (Status st = DropBundle(bundle_id, /*delete_docs=*/true); !st.ok()) return fail(st);
   }
 
   // Step 5: the concurrency cap (with --attachment-queue-when-full the bundle waits instead).
@@ -298,6 +300,11 @@ void AttachmentManager::AfterValidation(SendRequest request, std::vector<OpenedF
         std::to_string(RunningBundles() + reservations_.size()) +
         " bundles are still being distributed (--attachment-max-concurrent-distributions " +
         std::to_string(options_.max_concurrent_distributions) + ")"));
+  }
+  if (conflict) return fail(*conflict);
+  // A FAILED or CANCELLED bundle is replaced: its old distribution ids become NOT_FOUND.
+  if (replace) {
+    if (Status st = DropBundle(bundle_id, /*delete_docs=*/true); !st.ok()) return fail(st);
   }
 
   Reservation& r = reservations_[bundle_id];
@@ -531,28 +538,22 @@ void AttachmentManager::OnGraceExpired(const std::string& distribution_id) {
   auto doc = LoadDistribution(distribution_id);
   if (!doc.ok() || !*doc || (*doc)->status != DistributionDocStatus::kDistributing) return;
   FailSilentTargets(**doc, "discovery grace expired: peer never connected",
-                    /*only_unknown=*/true);
+                    /*only_silent=*/true);
 }
 
 void AttachmentManager::OnDeadline(const std::string& distribution_id) {
   auto doc = LoadDistribution(distribution_id);
   if (!doc.ok() || !*doc || (*doc)->status != DistributionDocStatus::kDistributing) return;
-  FailSilentTargets(**doc, "delivery timeout", /*only_unknown=*/false);
+  FailSilentTargets(**doc, "delivery timeout", /*only_silent=*/false);
 }
 
 void AttachmentManager::FailSilentTargets(const DistributionDoc& doc, const std::string& error,
-                                          bool only_unknown) {
+                                          bool only_silent) {
   auto statuses = LoadStatuses(doc);
-  std::set<std::string> known;
-  if (only_unknown) {
-    if (auto peers = registry_->ListPeers(); peers.ok()) {
-      for (const auto& p : *peers) known.insert(ShortEndpointId(p.endpoint_id));
-    }
-  }
   const int64_t now = NowMs();
   for (const auto& target : doc.targets) {
     auto it = statuses.find(target);
-    if (only_unknown && (it != statuses.end() || known.contains(target))) continue;
+    if (only_silent && it != statuses.end()) continue;  // it showed up: served, not failed
     if (it != statuses.end() && IsTerminal(it->second.status)) continue;
     TargetStatusDoc s = it != statuses.end() ? it->second : TargetStatusDoc{};
     s.distribution_id = doc.distribution_id;

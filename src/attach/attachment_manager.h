@@ -183,8 +183,9 @@ class AttachmentManager {
   void ArmTimers(const DistributionDoc& doc);
   void OnGraceExpired(const std::string& distribution_id);
   void OnDeadline(const std::string& distribution_id);
-  // Writes a FAILED status doc for each target of `doc` that has none (or a non-terminal one).
-  void FailSilentTargets(const DistributionDoc& doc, const std::string& error, bool only_unknown);
+  // Writes a FAILED status doc for each target of `doc` that is not terminal; with
+  // `only_silent`, only for those that never wrote one (the discovery grace, §3).
+  void FailSilentTargets(const DistributionDoc& doc, const std::string& error, bool only_silent);
 
   // Reading the documents.
   StatusOr<std::optional<DistributionDoc>> LoadDistribution(const std::string& distribution_id);

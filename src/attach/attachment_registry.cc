@@ -225,13 +225,8 @@ AttachmentRegistry::AttachmentRegistry(std::unique_ptr<Impl> impl) : impl_(std::
 AttachmentRegistry::~AttachmentRegistry() = default;
 
 StatusOr<std::unique_ptr<AttachmentRegistry>> AttachmentRegistry::Open(const std::string& path) {
-  // Private to the node's user like peat.db: created 0600 here (SQLite would use 0644); SQLite
-  // gives -wal and -shm the mode of the database file.
-  if (const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) {
-    ::close(fd);
-  } else {
-    return UnavailableError("cannot create " + path + ": " + std::strerror(errno));
-  }
+  // Private to the node's user like peat.db.
+  PEAT_RETURN_IF_ERROR(store::CreatePrivateDatabaseFile(path));
   auto impl = std::make_unique<Impl>();
   PEAT_ASSIGN_OR_RETURN(impl->db, store::SqliteConnection::Open(path, /*create=*/false, /*vfs=*/"",
                                                                 /*busy_timeout_ms=*/5000));

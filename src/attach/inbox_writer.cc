@@ -155,7 +155,7 @@ std::string InboxRelativeName(std::string_view name, std::string_view distributi
 }
 
 StatusOr<InboxWriter> InboxWriter::Open(const std::string& path) {
-  PEAT_RETURN_IF_ERROR(blob::MakeDirs(path));
+  PEAT_RETURN_IF_ERROR(blob::MakeDirs(path, 0750));  // like the directories delivered into it
   PEAT_ASSIGN_OR_RETURN(UniqueFd dir, blob::OpenFile(path, O_RDONLY | O_DIRECTORY));
   return InboxWriter(path, std::move(dir));
 }

@@ -15,6 +15,7 @@ constexpr const char* kSchema =
 }  // namespace
 
 StatusOr<ChunkIndex> ChunkIndex::Open(const std::string& path) {
+  PEAT_RETURN_IF_ERROR(store::CreatePrivateDatabaseFile(path));  // private, like peat.db
   PEAT_ASSIGN_OR_RETURN(store::SqliteConnection db,
                         store::SqliteConnection::Open(path, /*create=*/true, /*vfs=*/"",
                                                       /*busy_timeout_ms=*/5000));

@@ -117,10 +117,19 @@ Status FsyncDir(const std::string& dir) {
   return Fsync(fd.get(), dir);
 }
 
-Status MakeDirs(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return ErrnoStatus(ec.value(), "mkdir", dir);
+Status MakeDirs(const std::string& dir, mode_t mode) {
+  // Each missing component is created with `mode` (std::filesystem would use 0777 & ~umask).
+  std::string prefix;
+  for (const auto& part : std::filesystem::path(dir)) {
+    prefix = prefix.empty() ? part.string() : (std::filesystem::path(prefix) / part).string();
+    if (part == "/" || part.empty()) continue;
+    if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) {
+      return ErrnoStatus(errno, "mkdir", prefix);
+    }
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return ErrnoStatus(errno, "stat", dir);
+  if (!S_ISDIR(st.st_mode)) return ErrnoStatus(ENOTDIR, "mkdir", dir);
   return Status::Ok();
 }
 

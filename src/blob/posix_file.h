@@ -48,7 +48,7 @@ Status WriteAllAppend(int fd, std::span<const uint8_t> bytes, const std::string&
 Status Fsync(int fd, const std::string& path);
 Status FsyncDir(const std::string& dir);
 // mkdir -p with mode 0700 for the directories it creates.
-Status MakeDirs(const std::string& dir);
+Status MakeDirs(const std::string& dir, mode_t mode = 0700);
 // Writes `bytes` to `tmp` (created exclusively, 0600), fsyncs it, renames it onto `path` and
 // fsyncs the directory of `path`: readers see the old file or the new one, never a mix.
 Status WriteFileAtomic(const std::string& tmp, const std::string& path, std::string_view bytes);

@@ -1,8 +1,21 @@
 #include "store/sqlite_connection.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <utility>
 
 namespace peat::store {
+
+Status CreatePrivateDatabaseFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return UnavailableError("cannot create " + path + ": " + std::strerror(errno));
+  ::close(fd);
+  return Status::Ok();
+}
 
 Status SqliteStatus(int rc, std::string_view what, sqlite3* db) {
   std::string msg(what);

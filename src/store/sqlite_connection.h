@@ -19,6 +19,11 @@
 
 namespace peat::store {
 
+// Creates the database file at `path` with mode 0600 if it does not exist (SQLite would create
+// it 0644); SQLite gives the -wal and -shm files the mode of the database file, so the whole
+// database stays private to the node's user. UNAVAILABLE if it cannot be created.
+Status CreatePrivateDatabaseFile(const std::string& path);
+
 // `rc` is an SQLite (extended) result code; `what` says which operation failed.
 Status SqliteStatus(int rc, std::string_view what, sqlite3* db = nullptr);
 

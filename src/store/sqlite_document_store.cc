@@ -76,13 +76,8 @@ Status SqliteDocumentStore::Init() {
     return UnavailableError("cannot create data dir " + options_.data_dir + ": " + ec.message());
   }
   db_path_ = (std::filesystem::path(options_.data_dir) / "peat.db").string();
-  // The store is private to the node's user: peat.db is created 0600 here (SQLite would use
-  // 0644), and SQLite gives -wal and -shm the mode of peat.db.
-  if (const int fd = ::open(db_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) {
-    ::close(fd);
-  } else {
-    return UnavailableError("cannot create " + db_path_ + ": " + std::strerror(errno));
-  }
+  // The store is private to the node's user (peat.db, -wal and -shm 0600).
+  PEAT_RETURN_IF_ERROR(CreatePrivateDatabaseFile(db_path_));
 
   auto db = SqliteConnection::Open(db_path_, /*create=*/true, options_.sqlite_vfs,
                                    /*busy_timeout_ms=*/5000);

@@ -107,14 +107,19 @@ describe("unix socket: never taken from a live server", () => {
 });
 
 describe("file modes", () => {
-  it("a fresh data dir is 0700, every file in it 0600 (peat.db, -wal, -shm, identity, lock), the socket 0660", async (t) => {
+  it("a fresh data dir is 0700, every file in it 0600 (peat.db, -wal, -shm, identity, lock, the blob store), every directory 0700, the socket 0660", async (t) => {
     const node = await startNode({ t });
     assert.equal(octal(modeOf(node.dataDir)), "0700", "data dir");
     const files = fs.readdirSync(node.dataDir).sort();
-    for (const name of ["LOCK", "identity.key", "node-id", "peat.db", "peat.db-shm", "peat.db-wal"]) {
+    for (const name of ["LOCK", "identity.key", "node-id", "peat.db", "peat.db-shm", "peat.db-wal", "blobs"]) {
       assert.ok(files.includes(name), `${name} missing from ${files.join(", ")}`);
     }
-    for (const name of files) assert.equal(octal(modeOf(path.join(node.dataDir, name))), "0600", name);
+    const entries = fs.readdirSync(node.dataDir, { recursive: true }).map((name) => path.join(node.dataDir, name));
+    assert.ok(entries.some((p) => p.endsWith(path.join("blobs", "index.db"))), entries.join(", "));
+    for (const p of entries) {
+      const dir = fs.statSync(p).isDirectory();
+      assert.equal(octal(modeOf(p)), dir ? "0700" : "0600", path.relative(node.dataDir, p));
+    }
     assert.equal(octal(modeOf(node.unixPath)), "0660", "unix socket (default --unix-socket-mode)");
   });
 
@@ -143,7 +148,10 @@ describe("file modes", () => {
       assert.ok(lines[0].includes(change), `"${change}" missing from: ${lines[0]}`);
     }
     assert.equal(octal(modeOf(dataDir)), "0700");
-    for (const name of fs.readdirSync(dataDir)) assert.equal(octal(modeOf(path.join(dataDir, name))), "0600", name);
+    for (const name of fs.readdirSync(dataDir)) {
+      const p = path.join(dataDir, name);
+      assert.equal(octal(modeOf(p)), fs.statSync(p).isDirectory() ? "0700" : "0600", name);
+    }
 
     // Nothing to change the next time: no such line.
     const again = await node.stop("SIGTERM", 15_000);

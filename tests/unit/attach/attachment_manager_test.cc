@@ -251,9 +251,18 @@ TEST_F(AttachmentManagerTest, IdempotencyConflictAndTheCap) {
   auto again = Send(NodeList({"bbbbbbbbbb"}, {"a.txt"}, "one"));
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->handles[0].distribution_id, first->handles[0].distribution_id);
-  // Same id, other files.
+  // Same id, other files: step 6, so the cap (step 5) answers first while it is reached...
   auto other = Send(NodeList({"bbbbbbbbbb"}, {"sub/b.bin"}, "one"));
-  EXPECT_EQ(other.status().code(), StatusCode::kAlreadyExists) << other.status().ToString();
+  EXPECT_EQ(other.status().code(), StatusCode::kResourceExhausted) << other.status().ToString();
+  // ...and ALREADY_EXISTS once there is room.
+  auto second = Send(NodeList({"bbbbbbbbbb"}, {"a.txt"}, "two"));
+  ASSERT_TRUE(second.ok());
+  TargetReports(second->handles[0].distribution_id, "bbbbbbbbbb", TransferState::kCompleted, 17,
+                17);
+  ASSERT_TRUE(Eventually([&] {
+    return Send(NodeList({"bbbbbbbbbb"}, {"sub/b.bin"}, "one")).status().code() ==
+           StatusCode::kAlreadyExists;
+  }));
 }
 
 TEST_F(AttachmentManagerTest, ConcurrentIdenticalSendsGetIdenticalHandles) {
