@@ -38,8 +38,8 @@ import {
 
 const MiB = 1024 * 1024;
 
-/** Waits until B's inbox holds spec's file under `rel` (default: its relative path) byte-identical; returns ms. */
-const delivered = (root, nd, spec, rel = spec.relativePath, timeoutMs = 60_000) =>
+/** Waits until nd's inbox holds spec's file under `rel` (default: its relative path) byte-identical; returns ms. */
+const delivered = (nd, spec, rel = spec.relativePath, timeoutMs = 60_000) =>
   waitInboxFile(nd.inbox, rel, Buffer.from(spec.sha256, "base64").toString("hex"), Number(spec.sizeBytes), { timeoutMs });
 
 describe("attachments: two nodes", () => {
@@ -57,7 +57,13 @@ describe("attachments: two nodes", () => {
       const s = await api.sendOk({ files: [spec], scope: ALL_NODES });
       const id = s.handles[0].distributionId;
       const sub = sapi.subscribe(s.bundleId);
-      const recvMs = await delivered(root, b, spec);
+      const recvMs = await delivered(b, spec);
+      // the receiver's own status document says completed ≤ 15 s after the send
+      const statusDocId = `${id}:${bId.shortId}`;
+      await waitFor(async () => (await readDoc(b.attach(), STATUSES, statusDocId))?.status === "completed", {
+        timeoutMs: Math.max(1, 15_000 - (Date.now() - t0)),
+        what: `${kind}: ${STATUSES}/${statusDocId} completed on the receiver ≤ 15 s after the send`,
+      });
       const d = await api.waitStatus(id, [ST.COMPLETED], { timeoutMs: Math.max(1, 30_000 - (Date.now() - t0)), what: `${kind}: sender COMPLETED` });
       t.diagnostic(`${PROTOCOL_OF[kind]}: ${size} B in B's inbox after ${recvMs} ms, sender COMPLETED after ${Date.now() - t0} ms`);
       assert.deepEqual(d.perNode, [{ nodeId: bId.shortId, status: ST.COMPLETED, bytesTransferred: size }]);
@@ -72,7 +78,6 @@ describe("attachments: two nodes", () => {
       assert.equal(terminal[0].bytesTransferred, size);
 
       // the receiver's status document, replicated to the sender (§6)
-      const statusDocId = `${id}:${bId.shortId}`;
       const sd = await waitFor(async () => {
         const doc = await readDoc(api, STATUSES, statusDocId);
         return doc?.status === "completed" && doc;
@@ -101,18 +106,18 @@ describe("attachments: two nodes", () => {
 
     const v1 = root.write("same/x.bin", randomBytes(65_536));
     const s1 = await api.sendOk({ files: [v1], scope: ALL_NODES });
-    await delivered(root, b, v1, undefined, 30_000);
+    await delivered(b, v1, undefined, 30_000);
     await api.waitStatus(s1.handles[0].distributionId, [ST.COMPLETED], { timeoutMs: 10_000 });
     const v2 = root.write("same/x.bin", randomBytes(65_536));
     assert.equal(v2.sizeBytes, v1.sizeBytes);
     const s2 = await api.sendOk({ files: [v2], scope: ALL_NODES });
-    await delivered(root, b, v2, undefined, 30_000);
+    await delivered(b, v2, undefined, 30_000);
     await api.waitStatus(s2.handles[0].distributionId, [ST.COMPLETED], { timeoutMs: 10_000 });
 
     const named = root.write("src/orig.txt", "named\n");
     const sn = await api.sendOk({ files: [{ ...named, displayName: "renamed/shown.txt" }, { ...named, displayName: "../escape.txt" }], scope: ALL_NODES });
-    await delivered(root, b, named, "renamed/shown.txt", 30_000);
-    await delivered(root, b, named, `${sn.handles[1].distributionId}.bin`, 30_000);
+    await delivered(b, named, "renamed/shown.txt", 30_000);
+    await delivered(b, named, `${sn.handles[1].distributionId}.bin`, 30_000);
     for (const h of sn.handles) await api.waitStatus(h.distributionId, [ST.COMPLETED], { timeoutMs: 10_000 });
     assert.ok(!fs.existsSync(path.join(path.dirname(b.inbox), "escape.txt")), "a '..' name escaped the inbox");
     assert.ok(!dirFiles(b.inbox).includes("src/orig.txt"), "display_name wins over the relative path");
@@ -141,14 +146,14 @@ describe("attachments: three nodes A–B, A–C (A sends; every node has an inbo
       const spec = root.write("only-b.bin", randomBytes(300_000));
       const s = await api.sendOk({ files: [spec], scope: nodeList(bId.shortId) });
       const id = s.handles[0].distributionId;
-      await delivered(root, b, spec, undefined, 30_000);
+      await delivered(b, spec, undefined, 30_000);
       const d = await api.waitStatus(id, [ST.COMPLETED], { timeoutMs: 15_000 });
       const doneAt = Date.now();
       assert.deepEqual(d.perNode.map((n) => n.nodeId), [bId.shortId]);
       // a later all-nodes file reaches C: C has seen the feed past the node-list document
       const marker = root.write("marker.txt", "marker\n");
       await api.sendOk({ files: [marker], scope: ALL_NODES });
-      await delivered(root, c, marker, undefined, 30_000);
+      await delivered(c, marker, undefined, 30_000);
       // ...and stays without it until 3 s after B's COMPLETED (an observation window, polled)
       while (Date.now() - doneAt < 3_000) {
         assert.ok(!fs.existsSync(path.join(c.inbox, "only-b.bin")), "C received a file it was not listed for");
@@ -162,7 +167,7 @@ describe("attachments: three nodes A–B, A–C (A sends; every node has an inbo
       const spec = root.write("by-name.bin", randomBytes(100_000));
       const s = await api.sendOk({ files: [spec], scope: nodeList(bId.endpointId, c.nodeId, aId.shortId, bId.shortId, aId.endpointId) });
       const id = s.handles[0].distributionId;
-      await Promise.all([delivered(root, b, spec, undefined, 30_000), delivered(root, c, spec, undefined, 30_000)]);
+      await Promise.all([delivered(b, spec, undefined, 30_000), delivered(c, spec, undefined, 30_000)]);
       const d = await api.waitStatus(id, [ST.COMPLETED], { timeoutMs: 15_000 });
       const want = [bId.shortId, cId.shortId].sort();
       assert.deepEqual(d.perNode, want.map((nodeId) => ({ nodeId, status: ST.COMPLETED, bytesTransferred: Number(spec.sizeBytes) })), "per_node sorted by node id, self dropped");
@@ -175,7 +180,7 @@ describe("attachments: three nodes A–B, A–C (A sends; every node has an inbo
     await t.test("all nodes: every peer with an inbox, never self", async () => {
       const spec = root.write("everyone.bin", randomBytes(50_000));
       const s = await api.sendOk({ files: [spec], scope: ALL_NODES });
-      await Promise.all([delivered(root, b, spec, undefined, 30_000), delivered(root, c, spec, undefined, 30_000)]);
+      await Promise.all([delivered(b, spec, undefined, 30_000), delivered(c, spec, undefined, 30_000)]);
       const d = await api.waitStatus(s.handles[0].distributionId, [ST.COMPLETED], { timeoutMs: 15_000 });
       assert.deepEqual(d.perNode.map((n) => n.nodeId), [bId.shortId, cId.shortId].sort());
       assert.ok(!fs.existsSync(path.join(a.inbox, "everyone.bin")));
@@ -187,7 +192,7 @@ describe("attachments: three nodes A–B, A–C (A sends; every node has an inbo
       const s = await api.sendOk({ files: [spec], scope: nodeList(bId.shortId, "ghost-partial") });
       const id = s.handles[0].distributionId;
       const sub = a.attach("cn-grpcweb-h1").subscribe(s.bundleId);
-      await delivered(root, b, spec, undefined, 30_000);
+      await delivered(b, spec, undefined, 30_000);
       const d = await api.waitStatus(id, [ST.PARTIAL], { timeoutMs: 10_000 });
       assert.deepEqual(
         d.perNode,
