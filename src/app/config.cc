@@ -333,11 +333,13 @@ std::vector<FlagDef> MakeFlagTable() {
            }
            const std::string name = item.substr(0, eq);
            for (char c : name) {
+             // The original's charset (ATTACHMENTS.md decision 3): a values file that works
+             // there works here, and nothing looser.
              const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                             (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+                             (c >= '0' && c <= '9') || c == '-' || c == '_';
              if (!ok) {
                return InvalidArgumentError("root name '" + name +
-                                           "' may contain only letters, digits, '-', '_', '.'");
+                                           "' may contain only letters, digits, '-' and '_'");
              }
            }
            if (!st.config.attachment_roots.emplace(name, item.substr(eq + 1)).second) {
@@ -378,20 +380,45 @@ std::vector<FlagDef> MakeFlagTable() {
   add("attachment-discovery-grace-secs", Kind::kScalar, "SECS",
       "wait for scope members to appear" + dflt(d.attachment_discovery_grace_secs),
       UintField(&NodeConfig::attachment_discovery_grace_secs, 0));
+  add("attachment-queue-when-full", Kind::kBool, "BOOL",
+      "accept bundles beyond the concurrency cap instead of refusing them (default: " +
+          Def(d.attachment_queue_when_full) + ")",
+      BoolField(&NodeConfig::attachment_queue_when_full));
   add("attachment-handle-retention-secs", Kind::kScalar, "SECS",
-      "keep finished distribution handles" + dflt(d.attachment_handle_retention_secs),
-      UintField(&NodeConfig::attachment_handle_retention_secs, 1));
+      "keep finished distribution handles; 0 = forever" +
+          dflt(d.attachment_handle_retention_secs),
+      UintField(&NodeConfig::attachment_handle_retention_secs, 0));
+  add("attachment-max-known-bundles", Kind::kScalar, "N",
+      "bundles remembered before the least recently used is dropped" +
+          dflt(d.attachment_max_known_bundles),
+      UintField(&NodeConfig::attachment_max_known_bundles, 1));
+  add("attachment-delivery-timeout-secs", Kind::kScalar, "SECS",
+      "a target not done after this fails; 0 = no deadline" +
+          dflt(d.attachment_delivery_timeout_secs),
+      UintField(&NodeConfig::attachment_delivery_timeout_secs, 0));
+  add("attachment-blob-retention-secs", Kind::kScalar, "SECS",
+      "keep received blobs after their last use" + dflt(d.attachment_blob_retention_secs),
+      UintField(&NodeConfig::attachment_blob_retention_secs, 0));
+  add("attachment-max-active-fetches", Kind::kScalar, "N",
+      "blobs fetched at once" + dflt(d.attachment_max_active_fetches),
+      UintField(&NodeConfig::attachment_max_active_fetches, 1));
+  add("attachment-max-sources", Kind::kScalar, "N",
+      "peers one blob is fetched from at once" + dflt(d.attachment_max_sources),
+      UintField(&NodeConfig::attachment_max_sources, 1));
+  add("attachment-relay-cache-bytes", Kind::kScalar, "BYTES",
+      "space for blobs relayed to other nodes" + dflt(d.attachment_relay_cache_bytes),
+      UintField(&NodeConfig::attachment_relay_cache_bytes, 0));
   add("attachment-inbox", Kind::kScalar, "PATH", "receiver inbox directory (default: unset)",
       StringField(&NodeConfig::attachment_inbox));
   add("attachment-inbox-poll-secs", Kind::kScalar, "SECS",
-      "inbox poll interval" + dflt(d.attachment_inbox_poll_secs),
-      UintField(&NodeConfig::attachment_inbox_poll_secs, 1));
+      "inbox retry and rescan interval; 0 means 1" + dflt(d.attachment_inbox_poll_secs),
+      UintField(&NodeConfig::attachment_inbox_poll_secs, 0));
   add("attachment-outbox-watch", Kind::kBool, "BOOL",
       "send files dropped into the outbox (default: " + Def(d.attachment_outbox_watch) + ")",
       BoolField(&NodeConfig::attachment_outbox_watch));
   add("attachment-outbox-poll-secs", Kind::kScalar, "SECS",
-      "outbox poll interval" + dflt(d.attachment_outbox_poll_secs),
-      UintField(&NodeConfig::attachment_outbox_poll_secs, 1));
+      "outbox poll interval; 0 means 1" + dflt(d.attachment_outbox_poll_secs),
+      UintField(&NodeConfig::attachment_outbox_poll_secs, 0));
 
   // --- Agent watcher
   add("agent-addr", Kind::kScalar, "URL", "agent to watch (default: unset = no watcher)",

@@ -10,10 +10,16 @@
 // values). Parse* read documents that came from peers, so they are strict and total: any missing
 // or mistyped field, a wrong "v", an unknown status, a bad hex id, or a size beyond limits →
 // INVALID_ARGUMENT naming the field; never a crash (fuzzed). Unknown extra fields are ignored
-// (add-only evolution).
+// (add-only evolution). Limits on peer input: every integer in 0..kMaxDocInteger (2^53 - 1, exact
+// in every JSON reader); distribution ids IsDistributionId (they name inbox files, §13); bundle and
+// node ids 1..1024 bytes without control characters; at most kMaxDocListEntries entries per list;
+// chunk_bytes a power of two within the blob store's range; progress_bytes <= total_bytes; a
+// sender's / target's short id must be the prefix of its endpoint id (a status doc without an
+// endpoint id may name its target by any target string).
 // Pure functions; thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +34,13 @@ namespace peat::attach {
 inline constexpr std::string_view kDistributionsCollection = "file_distributions";
 inline constexpr std::string_view kStatusCollection = "file_distribution_status";
 
+inline constexpr uint64_t kMaxDocInteger = (uint64_t{1} << 53) - 1;
+inline constexpr size_t kMaxDocListEntries = 4096;
+inline constexpr size_t kMaxDocIdBytes = 1024;  // bundle ids, node ids, targets
+inline constexpr size_t kMaxDistributionIdBytes = 128;
+inline constexpr size_t kMaxDocNameBytes = 65536;  // name (sanitized by the receiver, §13)
+inline constexpr size_t kMaxDocTextBytes = 16384;  // content_type, error
+
 // True for the two reserved collections.
 bool IsReservedAttachmentCollection(std::string_view collection);
 
@@ -35,6 +48,9 @@ bool IsReservedAttachmentCollection(std::string_view collection);
 std::string ShortId(std::string_view endpoint_id);
 // True for exactly 10 lowercase hex digits.
 bool IsShortId(std::string_view s);
+
+// 1..kMaxDistributionIdBytes characters of [A-Za-z0-9_-] (a UUIDv4 fits).
+bool IsDistributionId(std::string_view s);
 
 // "bulk", "low", "routine", "priority", "critical" for classes 1..5; nullopt otherwise.
 std::optional<std::string_view> PriorityName(int priority_class);
@@ -65,6 +81,8 @@ struct DistributionDoc {
   std::optional<int64_t> deadline_at_ms;  // null: no deadline
   DistributionDocStatus status = DistributionDocStatus::kDistributing;
   std::optional<int64_t> cancelled_at_ms;
+
+  friend bool operator==(const DistributionDoc&, const DistributionDoc&) = default;
 };
 
 std::string EncodeDistributionDoc(const DistributionDoc& doc);
@@ -72,7 +90,9 @@ StatusOr<DistributionDoc> ParseDistributionDoc(std::string_view json);
 
 struct TargetStatusDoc {
   std::string distribution_id;
-  std::string node_id;      // the target's short id (10 hex)
+  // The target as listed in `targets`: its short id (10 hex), or, only in a FAILED doc the sender
+  // writes for a target it never resolved (endpoint_id ""), the name kept verbatim.
+  std::string node_id;
   std::string endpoint_id;  // 64 hex; "" when the sender writes it for a target it never met
   TransferState status = TransferState::kPending;  // never kPartial
   uint64_t progress_bytes = 0;
@@ -82,6 +102,8 @@ struct TargetStatusDoc {
   std::optional<int64_t> completed_at_ms;
   std::optional<std::string> error;
   int64_t updated_at_ms = 0;
+
+  friend bool operator==(const TargetStatusDoc&, const TargetStatusDoc&) = default;
 };
 
 // "<distribution_id>:<short_id>"

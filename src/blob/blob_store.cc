@@ -41,6 +41,21 @@ Status Rename(const std::string& from, const std::string& to) {
   return Status::Ok();
 }
 
+Status FileChanged(const std::string& name) {
+  return InvalidArgumentError("ingest " + name + ": file changed during ingest");
+}
+
+// INVALID_ARGUMENT unless the file behind `fd` still has the size and mtime it had at `opened`.
+Status CheckUnchanged(int fd, const std::string& name, const struct stat& opened) {
+  struct stat now {};
+  if (::fstat(fd, &now) != 0) return ErrnoStatus(errno, "stat", name);
+  if (now.st_size != opened.st_size || now.st_mtim.tv_sec != opened.st_mtim.tv_sec ||
+      now.st_mtim.tv_nsec != opened.st_mtim.tv_nsec) {
+    return FileChanged(name);
+  }
+  return Status::Ok();
+}
+
 std::string ChunkName(const BlobRoot& root, uint64_t index) {
   return "chunk " + std::to_string(index) + " of blob " + BlobToken(root);
 }
@@ -187,7 +202,7 @@ Status BlobStore::WriteSealedCopy(int src_fd, const std::string& src, const Blob
                           PreadExact(src_fd, m.ChunkOffset(i), m.ChunkLength(i), src));
     PEAT_ASSIGN_OR_RETURN(Sha256Digest h, Sha256Of(plain));
     if (h != m.chunk_hashes[i]) {
-      return Status(StatusCode::kAborted, "ingest " + src + ": the file changed while it was read");
+      return FileChanged(src);
     }
     PEAT_ASSIGN_OR_RETURN(std::string sealed, ChunkCipher::Seal(key, i, plain));
     PEAT_RETURN_IF_ERROR(PwriteAll(dst_fd, StoredOffset(m, i), sealed, dst));
@@ -199,11 +214,20 @@ StatusOr<IngestResult> BlobStore::Ingest(const std::string& path) {
   PEAT_ASSIGN_OR_RETURN(UniqueFd src, OpenFile(path, O_RDONLY));
   struct stat st {};
   if (::fstat(src.get(), &st) != 0) return ErrnoStatus(errno, "stat", path);
-  if (!S_ISREG(st.st_mode)) return InvalidArgumentError("ingest " + path + ": not a regular file");
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  return IngestFd(src.get(), path, st);
+}
+
+StatusOr<IngestResult> BlobStore::IngestFd(int fd, const std::string& name_for_errors,
+                                           const struct stat& opened) {
+  const std::string& name = name_for_errors;
+  if (!S_ISREG(opened.st_mode))
+    return InvalidArgumentError("ingest " + name + ": not a regular file");
+  PEAT_RETURN_IF_ERROR(CheckUnchanged(fd, name, opened));
+  const uint64_t size = static_cast<uint64_t>(opened.st_size);
   const uint64_t overhead =
       ChunkCountFor(size, kChunkBytes) * (kHashBytes + (cipher_ ? ChunkCipher::kOverheadBytes : 0));
   PEAT_RETURN_IF_ERROR(CheckFreeSpace(root_dir_, size + overhead + kManifestHeaderBytes));
+  if (::lseek(fd, 0, SEEK_SET) < 0) return ErrnoStatus(errno, "seek", name);
 
   const std::string tmp = NewTempPath("ingest");
   PEAT_ASSIGN_OR_RETURN(UniqueFd dst, OpenFile(tmp, O_RDWR | O_CREAT | O_EXCL));
@@ -214,21 +238,30 @@ StatusOr<IngestResult> BlobStore::Ingest(const std::string& path) {
 
   std::optional<BlobDigest> digest;
   if (cipher_) {
-    PEAT_ASSIGN_OR_RETURN(digest, HashFd(src.get(), path));
+    PEAT_ASSIGN_OR_RETURN(digest, HashFd(fd, name));
+    if (digest->size() != size) return FileChanged(name);
+    PEAT_RETURN_IF_ERROR(CheckUnchanged(fd, name, opened));
     if (Has(digest->root))
       return IngestResult{digest->root, digest->size(), digest->file_sha256, true};
-    PEAT_RETURN_IF_ERROR(WriteSealedCopy(src.get(), path, *digest, dst.get(), tmp));
-  } else if (TryReflink(src.get(), dst.get())) {
+    PEAT_RETURN_IF_ERROR(WriteSealedCopy(fd, name, *digest, dst.get(), tmp));
+  } else if (TryReflink(fd, dst.get())) {
     // Hash the copy, not the source: the store holds exactly what was hashed.
     PEAT_ASSIGN_OR_RETURN(digest, HashFd(dst.get(), tmp));
   } else {
     BlobHasher hasher;
-    PEAT_RETURN_IF_ERROR(ReadAll(src.get(), path, [&](std::span<const uint8_t> bytes) {
+    uint64_t copied = 0;
+    PEAT_RETURN_IF_ERROR(ReadAll(fd, name, [&](std::span<const uint8_t> bytes) {
+      copied += bytes.size();
+      if (copied > size) return FileChanged(name);
+      PEAT_RETURN_IF_ERROR(CheckUnchanged(fd, name, opened));
       hasher.Update(bytes);
       return WriteAllAppend(dst.get(), bytes, tmp);
     }));
     PEAT_ASSIGN_OR_RETURN(digest, hasher.Finish());
   }
+  // What was stored must be the version that was opened: same size, same mtime, after the copy.
+  if (digest->size() != size) return FileChanged(name);
+  PEAT_RETURN_IF_ERROR(CheckUnchanged(fd, name, opened));
   IngestResult result{digest->root, digest->size(), digest->file_sha256, false};
   PEAT_RETURN_IF_ERROR(Fsync(dst.get(), tmp));
 

@@ -18,14 +18,17 @@
 // blob was already completed).
 //
 // Errors: NOT_FOUND (no such blob/partial/source file, chunk not verified yet), INVALID_ARGUMENT
-// (bad manifest, chunk index or length), DATA_LOSS (a chunk or whole file that does not match its
-// hash; a stored file that is damaged), RESOURCE_EXHAUSTED (not enough disk space), OUT_OF_RANGE
-// (an offset past the chunk), FAILED_PRECONDITION (wrong or missing encryption key, Complete
-// before every chunk is verified), UNAVAILABLE (other I/O errors).
+// (bad manifest, chunk index or length; an ingested file that is not regular or changed), DATA_LOSS
+// (a chunk or whole file that does not match its hash; a stored file that is damaged),
+// RESOURCE_EXHAUSTED (not enough disk space), OUT_OF_RANGE (an offset past the chunk),
+// FAILED_PRECONDITION (wrong or missing encryption key, Complete before every chunk is verified),
+// UNAVAILABLE (other I/O errors).
 //
 // Thread-safe: every method may be called concurrently. One mutex guards the index and the
 // in-memory partial table; hashing, encryption and chunk I/O run outside it.
 #pragma once
+
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cstdint>
@@ -71,10 +74,17 @@ class BlobStore {
  public:
   static StatusOr<std::unique_ptr<BlobStore>> Open(BlobStoreOptions options);
 
-  // Copies the file at `path` into the store (FICLONE reflink when plaintext and possible, else a
-  // copy), hashing in the same pass (with encryption: a hashing pass, then an encrypting pass
-  // that re-verifies every chunk — ABORTED if the file changed in between). Idempotent: an
+  // Copies the regular file open as `fd` into the store (FICLONE reflink when plaintext and
+  // possible, else a copy), hashing in the same pass (with encryption: a hashing pass, then an
+  // encrypting pass that re-verifies every chunk). Reads the whole file from offset 0 through
+  // `fd` (leaving its offset at the end); `opened` is its fstat when it was opened (§12 "R
+  // ingest"): if its size or mtime differ from `opened` before, during or after the copy, or the
+  // bytes read are not `opened.st_size`, INVALID_ARGUMENT "file changed during ingest" (§16 row
+  // 27) and nothing is stored. `name_for_errors` names the file in messages. Idempotent: an
   // existing root is left as it is (already_present).
+  StatusOr<IngestResult> IngestFd(int fd, const std::string& name_for_errors,
+                                  const struct stat& opened);
+  // Opens `path` and calls IngestFd.
   StatusOr<IngestResult> Ingest(const std::string& path);
 
   // Creates the partial for `manifest_bytes` (or finds the existing one, or the complete blob)

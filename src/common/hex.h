@@ -14,6 +14,11 @@ inline constexpr char kLowerHexDigits[] = "0123456789abcdef";
 
 // Two lowercase hex digits per byte.
 std::string HexEncode(std::span<const uint8_t> bytes);
+// The same for bytes held in a string (raw digests from the wire).
+inline std::string HexEncode(std::string_view bytes) {
+  return HexEncode(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+}
 
 // The value (0..15) of one hex digit of either case; -1 for any other character.
 int HexDigitValue(char c);

@@ -8,6 +8,7 @@
 #include "crypto/base64.h"
 #include "mesh/tls_transport.h"
 #include "node/data_dir.h"
+#include "service/attachment_service.h"
 #include "service/document_service.h"
 #include "service/peer_service.h"
 #include "service/sidecar_service.h"
@@ -123,7 +124,10 @@ Status Node::Start() {
   service::RegisterSubscribeService(methods_, *store_, *snapshots_, &subscriber_metrics_);
   store_->RegisterMetrics(metrics_);
   metrics_.AddCollector([this](std::string& out) { AppendSubscriberMetrics(out); });
+  PEAT_RETURN_IF_ERROR(OpenAttachments());
   PEAT_RETURN_IF_ERROR(StartMesh());
+  PEAT_RETURN_IF_ERROR(StartAttachments());
+  service::RegisterAttachmentService(methods_, attachments_.get());
   service::RegisterPeerService(methods_, *mesh_);
   metrics_.AddCollector([this](std::string& out) { mesh_->AppendMetrics(out); });
   service::RegisterSidecarService(methods_, *this);  // GetStatus; UNIMPLEMENTED for the rest
@@ -197,6 +201,7 @@ bool Node::Shutdown() {
                  config_.shutdown_grace_secs, server_->open_connections());
   }
   server_->Stop();
+  if (attachments_) attachments_->Stop();  // its last status documents go out with the drain
   if (mesh_) {
     // Pending changes reach connected peers within the grace period (BEHAVIOR.md "Operations").
     if (!mesh_->Drain(deadline)) {
@@ -260,6 +265,75 @@ void Node::AppendSubscriberMetrics(std::string& out) const {
   one("peat_subscriber_lagged_total", "counter",
       "Subscribe streams ended because they lagged too far.",
       static_cast<double>(subscriber_metrics_.lagged.Value()));
+}
+
+Status Node::OpenAttachments() {
+  blob::BlobStoreOptions blob_options;
+  blob_options.root_dir = config_.data_dir + "/blobs";
+  if (!config_.encryption_key_b64.empty()) {
+    auto key = DecodeBase64Key32(config_.encryption_key_b64);
+    if (!key.ok()) return InvalidArgumentError("--encryption-key: " + key.status().message());
+    blob_options.encryption_key = std::move(*key);  // decision 6: blob chunks encrypted too
+  }
+  auto blobs = blob::BlobStore::Open(std::move(blob_options));
+  if (!blobs.ok()) return blobs.status();
+  blobs_ = std::move(*blobs);
+  metrics_.AddCollector([this](std::string& out) {
+    const blob::BlobUsage usage = blobs_->Usage();
+    AppendMetricHeader(out, "peat_blob_store_bytes", "gauge",
+                       "Bytes in the attachment blob store, by kind.");
+    AppendSample(out, "peat_blob_store_bytes", "kind=\"complete\"",
+                 static_cast<double>(usage.complete_bytes));
+    AppendSample(out, "peat_blob_store_bytes", "kind=\"partial\"",
+                 static_cast<double>(usage.partial_bytes));
+  });
+  if (config_.attachment_roots.empty() && config_.attachment_inbox.empty()) return Status::Ok();
+
+  attach::AttachmentOptions o;
+  o.roots = config_.attachment_roots;
+  o.inbox = config_.attachment_inbox;
+  o.registry_path = config_.data_dir + "/attachments.db";
+  o.limits.max_file_bytes = config_.attachment_max_file_bytes;
+  o.limits.max_bundle_bytes = config_.attachment_max_bundle_bytes;
+  o.limits.max_files_per_bundle = config_.attachment_max_files_per_bundle;
+  o.limits.max_node_list_len = config_.attachment_max_node_list_len;
+  o.max_concurrent_distributions = config_.attachment_max_concurrent_distributions;
+  o.queue_when_full = config_.attachment_queue_when_full;
+  o.default_priority = attach::ParsePriorityName(config_.attachment_default_priority).value_or(3);
+  o.discovery_grace = std::chrono::seconds(config_.attachment_discovery_grace_secs);
+  o.handle_retention = std::chrono::seconds(config_.attachment_handle_retention_secs);
+  o.max_known_bundles = config_.attachment_max_known_bundles;
+  o.delivery_timeout = std::chrono::seconds(config_.attachment_delivery_timeout_secs);
+  o.blob_retention = std::chrono::seconds(config_.attachment_blob_retention_secs);
+  auto at_least_one = [](uint64_t secs, const char* flag) {
+    if (secs > 0) return std::chrono::seconds(secs);
+    spdlog::warn("{} 0 runs as 1 second", flag);
+    return std::chrono::seconds(1);
+  };
+  o.inbox_poll = at_least_one(config_.attachment_inbox_poll_secs, "--attachment-inbox-poll-secs");
+  o.outbox_watch = config_.attachment_outbox_watch;
+  o.outbox_poll =
+      at_least_one(config_.attachment_outbox_poll_secs, "--attachment-outbox-poll-secs");
+  o.max_active_fetches = config_.attachment_max_active_fetches;
+  o.endpoint_id = endpoint_id_;
+  o.node_id = node_id_;
+  attach::AttachmentManager::Dependencies deps;
+  deps.store = store_.get();
+  deps.blobs = blobs_.get();
+  auto manager = attach::AttachmentManager::Create(std::move(o), deps);
+  if (!manager.ok()) return manager.status();
+  attachments_ = std::move(*manager);
+  metrics_.AddCollector([this](std::string& out) { attachments_->AppendMetrics(out); });
+  return Status::Ok();
+}
+
+Status Node::StartAttachments() {
+  if (!attachments_) return Status::Ok();
+  PEAT_RETURN_IF_ERROR(attachments_->Start());
+  spdlog::info("attachments: {} root(s){}", config_.attachment_roots.size(),
+               config_.attachment_inbox.empty() ? ", no inbox (this node receives no files)"
+                                                : ", inbox " + config_.attachment_inbox);
+  return Status::Ok();
 }
 
 Status Node::StartMesh() {

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "attach/attachment_manager.h"
+#include "blob/blob_store.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "mesh/mesh.h"
@@ -51,6 +53,9 @@ class Node : public service::StatusSource {
 
  private:
   Status StartMesh();
+  // The blob store, and the attachment manager when a root or an inbox is configured.
+  Status OpenAttachments();
+  Status StartAttachments();
   // Logs that the formation has no key: loopback-only (info), or exposed by
   // --allow-keyless-mesh (warning, at every start).
   void LogFormationKey() const;
@@ -78,6 +83,8 @@ class Node : public service::StatusSource {
   std::unique_ptr<boost::asio::thread_pool> blocking_;   // scans and large lists
   std::unique_ptr<boost::asio::thread_pool> snapshots_;  // Subscribe snapshots (may stall on a
                                                          // slow client; kept apart from scans)
+  std::unique_ptr<blob::BlobStore> blobs_;
+  std::unique_ptr<attach::AttachmentManager> attachments_;  // stopped before the mesh
   std::unique_ptr<mesh::Mesh> mesh_;                     // stopped before the store closes
   rpc::MethodTable methods_;
   service::HealthState health_;

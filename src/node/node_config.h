@@ -71,7 +71,14 @@ struct NodeConfig {
   uint64_t attachment_max_concurrent_distributions = 4;
   std::string attachment_default_priority = "routine";
   uint64_t attachment_discovery_grace_secs = 30;
-  uint64_t attachment_handle_retention_secs = 86400;
+  uint64_t attachment_handle_retention_secs = 86400;  // 0 = never expire
+  bool attachment_queue_when_full = false;
+  uint64_t attachment_max_known_bundles = 4096;
+  uint64_t attachment_delivery_timeout_secs = 86400;  // 0 = no deadline
+  uint64_t attachment_blob_retention_secs = 86400;
+  uint64_t attachment_max_active_fetches = 4;
+  uint64_t attachment_max_sources = 3;
+  uint64_t attachment_relay_cache_bytes = 1ull << 30;
   std::string attachment_inbox;
   uint64_t attachment_inbox_poll_secs = 1;
   bool attachment_outbox_watch = false;

@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "attach/distribution_doc.h"
 #include "common/identifier.h"
 #include "peat/sidecar/v1/sidecar.pb.h"
 #include "service/reply_when_done.h"
@@ -54,6 +55,18 @@ Status ValidateDocKey(const std::string& collection, const std::string& doc_id) 
   return ValidateIdentifier("doc_id", doc_id);
 }
 
+// Writes also stay out of the collections the attachment layer owns (ATTACHMENTS.md §6): their
+// documents are written by the sender and the targets of a distribution, never by clients.
+Status ValidateWritableDocKey(const std::string& collection, const std::string& doc_id) {
+  PEAT_RETURN_IF_ERROR(ValidateDocKey(collection, doc_id));
+  if (attach::IsReservedAttachmentCollection(collection)) {
+    return InvalidArgumentError("collection: `" + collection +
+                                "` is reserved for attachment distribution (read-only for "
+                                "clients; use the attachment RPCs)");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 void RegisterDocumentService(rpc::MethodTable& table, store::DocumentStore& store,
@@ -61,7 +74,7 @@ void RegisterDocumentService(rpc::MethodTable& table, store::DocumentStore& stor
   table.AddAsync<pb::PutDocumentRequest>(
       SidecarMethodPath("PutDocument"), MethodKind::kUnary,
       [&store](const std::shared_ptr<ServerCall>& call, const pb::PutDocumentRequest& req) {
-        if (Status st = ValidateDocKey(req.collection(), req.doc_id()); !st.ok()) {
+        if (Status st = ValidateWritableDocKey(req.collection(), req.doc_id()); !st.ok()) {
           return call->Finish(st);
         }
         store.Put(req.collection(), req.doc_id(), req.json_data(),
@@ -81,7 +94,7 @@ void RegisterDocumentService(rpc::MethodTable& table, store::DocumentStore& stor
   table.AddAsync<pb::DeleteDocumentRequest>(
       SidecarMethodPath("DeleteDocument"), MethodKind::kUnary,
       [&store](const std::shared_ptr<ServerCall>& call, const pb::DeleteDocumentRequest& req) {
-        if (Status st = ValidateDocKey(req.collection(), req.doc_id()); !st.ok()) {
+        if (Status st = ValidateWritableDocKey(req.collection(), req.doc_id()); !st.ok()) {
           return call->Finish(st);
         }
         store.Delete(req.collection(), req.doc_id(),

@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { REPO_ROOT, startNode } from "./lib/node_process.mjs";
@@ -41,7 +42,12 @@ function exportedFamilies(text) {
 
 describe("docs/OPERATIONS.md metrics table vs GET /metrics", () => {
   it("every exported family is documented with its type, and every documented one is exported", async (t) => {
-    const node = await startNode({ unix: false, t });
+    // Attachments on (a root, an inbox outside it, the outbox watcher), so their families exist.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peat-metrics-doc-"));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.mkdirSync(path.join(dir, "root"));
+    const args = ["--attachment-root", `files=${path.join(dir, "root")}`, "--attachment-inbox", path.join(dir, "inbox"), "--attachment-outbox-watch", "true"];
+    const node = await startNode({ unix: false, t, args });
     const { text } = await scrapeMetrics({ via: "tcp", addr: node.tcpAddr });
     const exported = exportedFamilies(text);
     const documented = documentedFamilies();

@@ -1,6 +1,8 @@
 #include "blob/blob_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <random>
@@ -103,6 +105,67 @@ TEST_F(BlobStoreTest, IngestEmptyFileAndErrors) {
 
   EXPECT_EQ(store->Ingest(dir_.path() + "/nope").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(store->Ingest(dir_.path()).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Ingest from an fd the caller opened (the sender's confined open, ATTACHMENTS.md §12): the whole
+// file from offset 0, whatever the fd's position, in both at-rest modes.
+TEST_F(BlobStoreTest, IngestFdReadsTheWholeOpenedFile) {
+  for (const std::string& key : {std::string(), std::string(32, 'k')}) {
+    auto store = OpenStore(key);
+    const std::string content = RandomBytes(k600KiB, 7);
+    const std::string src = Source(content);
+    auto expected = HashFile(src);
+    ASSERT_TRUE(expected.ok());
+    auto fd = OpenFile(src, O_RDONLY);
+    ASSERT_TRUE(fd.ok());
+    struct stat st {};
+    ASSERT_EQ(::fstat(fd->get(), &st), 0);
+    char skip[100];
+    ASSERT_EQ(::read(fd->get(), skip, sizeof(skip)), 100);
+    auto r = store->IngestFd(fd->get(), "docs/src", st);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->root, expected->root);
+    EXPECT_EQ(r->file_sha256, expected->file_sha256);
+    EXPECT_EQ(ReadAllChunks(*store, r->root, 100000), content);
+    store.reset();
+    std::filesystem::remove_all(BlobsDir());
+  }
+}
+
+// §16 row 27: a file whose size or mtime differ from what was seen at open is refused, in both
+// at-rest modes, and nothing is left in the store.
+TEST_F(BlobStoreTest, IngestFdRefusesAFileThatChanged) {
+  for (const std::string& key : {std::string(), std::string(32, 'k')}) {
+    auto store = OpenStore(key);
+    for (const bool grow : {true, false}) {
+      const std::string src = Source(RandomBytes(k600KiB, 8));
+      auto fd = OpenFile(src, O_RDWR);
+      ASSERT_TRUE(fd.ok());
+      struct stat opened {};
+      ASSERT_EQ(::fstat(fd->get(), &opened), 0);
+      if (grow) {
+        ASSERT_TRUE(PwriteAll(fd->get(), k600KiB, "more", src).ok());
+      } else {  // same size, new content and a new mtime
+        ASSERT_TRUE(PwriteAll(fd->get(), 0, "new!", src).ok());
+        struct timespec times[2] = {opened.st_atim, opened.st_mtim};
+        times[1].tv_sec += 5;
+        ASSERT_EQ(::futimens(fd->get(), times), 0);
+      }
+      auto r = store->IngestFd(fd->get(), "docs/changing.bin", opened);
+      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+      EXPECT_NE(r.status().message().find("docs/changing.bin: file changed during ingest"),
+                std::string::npos)
+          << r.status().message();
+      EXPECT_TRUE(std::filesystem::is_empty(BlobsDir() + "/tmp"));
+      EXPECT_EQ(store->Usage().complete_bytes, 0u);
+    }
+    // A directory's fstat is refused before any read.
+    struct stat dir_st {};
+    ASSERT_EQ(::stat(dir_.path().c_str(), &dir_st), 0);
+    EXPECT_EQ(store->IngestFd(-1, "dir", dir_st).status().code(), StatusCode::kInvalidArgument);
+    store.reset();
+    std::filesystem::remove_all(BlobsDir());
+  }
 }
 
 TEST_F(BlobStoreTest, PartialFilledInRandomOrderRejectsABadChunk) {

@@ -1,0 +1,20 @@
+// The four attachment RPCs (SendAttachments, GetAttachmentDistribution,
+// SubscribeAttachmentBundle, CancelAttachmentDistribution): each converts between the wire
+// messages and attach::AttachmentManager. Without an attachment root (or with no manager at
+// all) every one answers UNIMPLEMENTED "<Rpc> requires --attachment-root to be configured",
+// before looking at the request (docs/spec/ATTACHMENTS.md §1).
+// A bundle subscriber more than kMaxLagBytes behind on its connection is ended
+// RESOURCE_EXHAUSTED "subscriber lagged; resubscribe" (§9): terminal frames are never dropped.
+#pragma once
+
+#include <cstddef>
+
+#include "attach/attachment_manager.h"
+#include "rpc/method_table.h"
+
+namespace peat::service {
+
+// `manager` may be null (attachments off); it must outlive the table.
+void RegisterAttachmentService(rpc::MethodTable& table, attach::AttachmentManager* manager);
+
+}  // namespace peat::service
