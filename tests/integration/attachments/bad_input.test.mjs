@@ -290,17 +290,25 @@ describe("attachments: bad input (§16) and which error wins (§2)", () => {
       // Rows 28–31 and the orderings around the concurrency cap (§2 steps 5, 6; R: the idempotent
       // hit before the cap). Four bundles to absent node ids hold the four slots (default cap 4,
       // grace 30 s); everything this test sent is cancelled at the end.
+      /** Four bundles to absent ids (PENDING for the 30 s grace) fill the cap of `cap`; returns their answers. */
+      async function fillCap(tag, sent) {
+        for (let i = 0; i < 4; i++) {
+          const s = await capApi.sendOk(capReq(tag, i));
+          sent.push(s);
+          const d = await capApi.get(s.handles[0].distributionId);
+          assert.ok([ST.PENDING, ST.IN_PROGRESS].includes(d.status), `bundle ${i} with an absent target: ${d.status}`);
+        }
+      }
+      const capReq = (tag, i, file = A()) => ({ files: [file], scope: nodeList(`ghost-${kind}-${i}`), bundleId: `${tag}-${kind}-${i}` });
+      const cancelAll = async (sent) => {
+        for (const s of sent) for (const h of s.handles) await capApi.cancelRaw(h.distributionId);
+      };
+
       it("rows 28–31: the concurrency cap, idempotent resubmit, ALREADY_EXISTS, reuse after CANCELLED; the cap comes after every file check", async () => {
         const sent = [];
-        const bundle = (i) => `cap-${kind}-${i}`;
-        const ghostReq = (i, file = A()) => ({ files: [file], scope: nodeList(`ghost-${kind}-${i}`), bundleId: bundle(i) });
+        const ghostReq = (i, file) => capReq("cap", i, file);
         try {
-          for (let i = 0; i < 4; i++) {
-            const s = await capApi.sendOk(ghostReq(i));
-            sent.push(s);
-            const d = await capApi.get(s.handles[0].distributionId);
-            assert.ok([ST.PENDING, ST.IN_PROGRESS].includes(d.status), `bundle ${i} with an absent target: ${d.status}`);
-          }
+          await fillCap("cap", sent);
           // row 28: a fifth new bundle
           expectError(await capApi.send(ghostReq(4)), "resource_exhausted", undefined, "row 28: 5th bundle");
           expectError(await capApi.send({ files: [A()], scope: ALL_NODES }), "resource_exhausted", undefined, "row 28: 5th bundle, all nodes, no bundle id");
@@ -311,9 +319,6 @@ describe("attachments: bad input (§16) and which error wins (§2)", () => {
           expectError(await capApi.send({ files: [f("a.txt", { relativePath: "../x" })], scope: ALL_NODES }), "invalid_argument", "files[0].relative_path", "bad path with the cap full");
           expectError(await capApi.send({ files: [f("big")], scope: ALL_NODES }), "resource_exhausted", "files[0].size_bytes", "size cap with the cap full");
           expectError(await capApi.send({ files: [f("a.txt", { sha256: shaOfLength(2) })], scope: ALL_NODES }), "invalid_argument", "files[0].sha256", "bad sha with the cap full");
-          // the cap (step 5) comes before the bundle-id conflict (step 6) and the streamed hash (step 8)
-          expectError(await capApi.send(ghostReq(0, f("c.txt"))), "resource_exhausted", undefined, "conflicting bundle id with the cap full");
-          expectError(await capApi.send({ files: [f("c.txt", { sha256: docs.shas.get("a.txt").toString("base64") })], scope: ALL_NODES }), "resource_exhausted", undefined, "content ≠ sha256 with the cap full");
 
           // row 31: cancel bundle 0 (one file) → CANCELLED; its id is free for other files, new ids; old ids NOT_FOUND
           const old = sent[0].handles[0].distributionId;
@@ -321,7 +326,7 @@ describe("attachments: bad input (§16) and which error wins (§2)", () => {
           await capApi.waitStatus(old, [ST.CANCELLED], { timeoutMs: 1_000 });
           assert.equal(await capApi.cancel(old), false, "a second cancel answers false (R, Q12)");
           const reused = await capApi.sendOk(ghostReq(0, f("c.txt")));
-          assert.equal(reused.bundleId, bundle(0));
+          assert.equal(reused.bundleId, `cap-${kind}-0`);
           assert.notEqual(reused.handles[0].distributionId, old, "row 31: new distribution ids");
           sent[0] = reused;
           expectError(await capApi.getRaw(old), "not_found", undefined, "row 31: the old distribution id");
@@ -331,7 +336,20 @@ describe("attachments: bad input (§16) and which error wins (§2)", () => {
           // ...and the idempotent hit still answers the same handles
           assert.deepEqual(await capApi.sendOk(ghostReq(0, f("c.txt"))), reused);
         } finally {
-          for (const s of sent) for (const h of s.handles) await capApi.cancelRaw(h.distributionId);
+          await cancelAll(sent);
+        }
+      });
+
+      // §2: step 5 (the cap) before step 6 (a bundle id with other files) and step 8 (the streamed
+      // SHA-256); R moves only the idempotent hit of step 6 before the cap.
+      it("which wins: with the cap full, content ≠ sha256 and a conflicting bundle id → RESOURCE_EXHAUSTED (the cap comes first)", async () => {
+        const sent = [];
+        try {
+          await fillCap("order", sent);
+          expectError(await capApi.send({ files: [f("c.txt", { sha256: docs.shas.get("a.txt").toString("base64") })], scope: ALL_NODES }), "resource_exhausted", undefined, "content ≠ sha256 with the cap full");
+          expectError(await capApi.send(capReq("order", 0, f("c.txt"))), "resource_exhausted", undefined, "conflicting bundle id with the cap full");
+        } finally {
+          await cancelAll(sent);
         }
       });
     });
@@ -365,13 +383,14 @@ describe("attachments: bad input (§16) and which error wins (§2)", () => {
   // read the file outside.
   it("row 26: a directory swapped for a symlink during validation never makes the server read outside the root", async (t) => {
     const api = attachApi("grpc-js", main);
+    const spec = race.spec("d/secret.txt"); // size and sha256 of the file inside, read before the flips
     const flipper = spawn("bash", ["-c", `cd '${race.dir}' && while :; do mv d d.real && ln -s '${outside}' d && rm d && mv d.real d; done`], { stdio: "ignore" });
     t.after(() => flipper.kill("SIGKILL"));
     const counts = { ok: 0, path: 0 };
     try {
       const deadline = Date.now() + 15_000;
       for (let i = 0; i < 200 && Date.now() < deadline; i++) {
-        const r = await api.send({ files: [race.spec("d/secret.txt")], scope: ALL_NODES });
+        const r = await api.send({ files: [spec], scope: ALL_NODES });
         if (r.ok) counts.ok++;
         else {
           expectError(r, "invalid_argument", /^files\[0\](\.relative_path)?: /, `attempt ${i}`);
