@@ -23,7 +23,7 @@ BUILD="${FUZZ_BUILD:-$ROOT/build-fuzz}"
 SECS="${FUZZ_SECONDS:-20}"
 JOBS="${JOBS:-$(nproc)}"
 ALL=(envelope_fuzzer timeout_fuzzer base64_fuzzer gzip_fuzzer router_fuzzer request_decode_fuzzer
-  mesh_frame_fuzzer document_state_fuzzer blob_manifest_fuzzer
+  mesh_frame_fuzzer mesh_blob_frame_fuzzer document_state_fuzzer blob_manifest_fuzzer
   attach_status_doc_fuzzer)
 if [[ $# -gt 0 ]]; then FUZZERS=("$@"); else FUZZERS=("${ALL[@]}"); fi
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scenario: examples/quickstart works as its README says: start.sh -> bootstrap.sh -> demo.sh ->
-# stop.sh --clean, plus the idempotent reruns (start and bootstrap twice, demo twice, stop twice).
+# send-file.sh -> stop.sh --clean, plus the idempotent reruns (start and bootstrap twice, demo twice, stop twice).
 # Ports are chosen free by the OS (bind to port 0) so the run never collides with anything, and
 # state goes to a temporary directory instead of examples/quickstart/.data.
 # PEAT_NODE_BIN (set by CTest) is used as is; without it, start.sh builds build/peat-node if needed.
@@ -91,6 +91,10 @@ grep -q "arrived on bravo" "$out" || fail "demo.sh did not report the arrival on
 grep -q "arrived on alpha" "$out" || fail "demo.sh did not report the arrival on alpha"
 step demo.sh # again: a new version must travel again (not be mistaken for the previous run's)
 grep -q "^demo.sh: OK" "$out" || fail "second demo.sh did not finish OK"
+
+step send-file.sh
+grep -q "appeared in bravo's inbox" "$out" || fail "send-file.sh did not report the file in bravo's inbox"
+step send-file.sh # again: new content, a new distribution
 
 step stop.sh --clean
 for pid in "$pid_a" "$pid_b"; do

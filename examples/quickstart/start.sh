@@ -2,6 +2,8 @@
 # Starts two peat-node peers on this machine, in the background:
 #   alpha: API 127.0.0.1:50061, mesh 127.0.0.1:4461, --auto-sync true (the default)
 #   bravo: API 127.0.0.1:50062, mesh 127.0.0.1:4462, --auto-sync false (bootstrap.sh starts it)
+# alpha has an attachment root ".data/alpha-files" (named "files"), bravo an inbox
+# ".data/bravo-inbox": send-file.sh sends a file from one to the other.
 # Same --app-id, same generated shared key (kept in .data/shared-key so restarts keep the
 # identities). Stores, logs and pid files go to examples/quickstart/.data.
 #
@@ -121,6 +123,8 @@ start_node() {
   say "started $node (pid $pid): API http://$QS_HOST:$api, mesh $QS_HOST:$mesh, log $QS_DATA/$node.log"
 }
 
+mkdir -p "$QS_DATA/alpha-files" # an attachment root must exist (bravo's inbox is created)
+
 to_start=()
 for node in "${QS_NODES[@]}"; do
   if pid=$(node_pid "$node"); then
@@ -138,8 +142,10 @@ for node in "${to_start[@]}"; do
 done
 for node in "${to_start[@]}"; do
   case $node in
-    alpha) start_node alpha ;;
-    bravo) start_node bravo --auto-sync false ;; # bootstrap.sh's StartSync turns replication on
+    # alpha sends files from its attachment root "files"; bravo receives them in its inbox.
+    alpha) start_node alpha --attachment-root "files=$QS_DATA/alpha-files" ;;
+    bravo) start_node bravo --auto-sync false --attachment-inbox "$QS_DATA/bravo-inbox" ;;
+    # (bootstrap.sh's StartSync turns bravo's replication on)
   esac
 done
 

@@ -385,8 +385,7 @@ std::vector<FlagDef> MakeFlagTable() {
           Def(d.attachment_queue_when_full) + ")",
       BoolField(&NodeConfig::attachment_queue_when_full));
   add("attachment-handle-retention-secs", Kind::kScalar, "SECS",
-      "keep finished distribution handles; 0 = forever" +
-          dflt(d.attachment_handle_retention_secs),
+      "keep finished distribution handles; 0 = forever" + dflt(d.attachment_handle_retention_secs),
       UintField(&NodeConfig::attachment_handle_retention_secs, 0));
   add("attachment-max-known-bundles", Kind::kScalar, "N",
       "bundles remembered before the least recently used is dropped" +

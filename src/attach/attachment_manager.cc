@@ -86,15 +86,15 @@ StatusOr<std::unique_ptr<AttachmentManager>> AttachmentManager::Create(Attachmen
       const auto rel = std::filesystem::path(inbox).lexically_relative(root.path);
       if (!ec && !rel.empty() && *rel.begin() != "..") {
         return FailedPreconditionError(
-            "--attachment-inbox " + options.inbox + " lies inside --attachment-root " + name +
-            "=" + root.path +
+            "--attachment-inbox " + options.inbox + " lies inside --attachment-root " + name + "=" +
+            root.path +
             ": with --attachment-outbox-watch every delivered file would be sent again");
       }
     }
   }
   PEAT_ASSIGN_OR_RETURN(auto registry, AttachmentRegistry::Open(options.registry_path));
-  return std::unique_ptr<AttachmentManager>(new AttachmentManager(
-      std::move(options), deps, std::move(roots), std::move(registry)));
+  return std::unique_ptr<AttachmentManager>(
+      new AttachmentManager(std::move(options), deps, std::move(roots), std::move(registry)));
 }
 
 AttachmentManager::AttachmentManager(AttachmentOptions options, Dependencies deps,
@@ -154,9 +154,11 @@ Status AttachmentManager::Start() {
       }
     }
     sweep_timer_ = deps_.clock->MakeTimer(io_);
-    ArmSweep();
     WatchPeers();
-    if (receiver_) receiver_->Start();
+    if (receiver_) receiver_->Start();  // its jobs keep their blobs from the collection below
+    // Blobs nobody references any more, e.g. from an ingest a kill -9 cut short.
+    CollectBlobs();
+    ArmSweep();
     if (outbox_) outbox_->Start();
     started.set_value(st);
   });
@@ -169,7 +171,8 @@ void AttachmentManager::WatchPeers() {
     if (p.node_id.empty() && !p.connected) return;  // registered, never met: unknown inbox
     KnownPeer k{p.endpoint_id, p.node_id, p.accepts_attachments, NowMs()};
     if (Status st = registry_->UpsertPeer(k); !st.ok()) {
-      spdlog::warn("attachments: remembering peer {}: {}", ShortEndpointId(p.endpoint_id), st.ToString());
+      spdlog::warn("attachments: remembering peer {}: {}", ShortEndpointId(p.endpoint_id),
+                   st.ToString());
     }
   };
   deps_.transfer->SetPeerEstablishedObserver([this, remember](const blob::BlobPeerInfo& p) {
@@ -219,8 +222,7 @@ void AttachmentManager::Stop() {
 // Send
 // ---------------------------------------------------------------------------------------------
 
-void AttachmentManager::Send(SendRequest request,
-                             std::function<void(StatusOr<SendResult>)> done) {
+void AttachmentManager::Send(SendRequest request, std::function<void(StatusOr<SendResult>)> done) {
   boost::asio::post(io_, [this, request = std::move(request), done = std::move(done)]() mutable {
     SendOnLoop(std::move(request), std::move(done));
   });
@@ -230,20 +232,20 @@ void AttachmentManager::SendOnLoop(SendRequest request,
                                    std::function<void(StatusOr<SendResult>)> done) {
   if (stopped_) return done(UnavailableError("node is stopping"));
   // Steps 1–4 (and the race-free open of each file) touch the disk: off the loop.
-  boost::asio::post(blocking_, [this, request = std::move(request),
-                                done = std::move(done)]() mutable {
-    auto files = ValidateSendRequest(request, options_.limits, roots_);
-    auto shared = std::make_shared<StatusOr<std::vector<OpenedFile>>>(std::move(files));
-    boost::asio::post(io_, [this, request = std::move(request), done = std::move(done),
-                            shared]() mutable {
-      if (stopped_) return done(UnavailableError("node is stopping"));
-      if (!shared->ok()) {
-        CountSend(shared->status());
-        return done(shared->status());
-      }
-      AfterValidation(std::move(request), std::move(**shared), std::move(done));
-    });
-  });
+  boost::asio::post(
+      blocking_, [this, request = std::move(request), done = std::move(done)]() mutable {
+        auto files = ValidateSendRequest(request, options_.limits, roots_);
+        auto shared = std::make_shared<StatusOr<std::vector<OpenedFile>>>(std::move(files));
+        boost::asio::post(
+            io_, [this, request = std::move(request), done = std::move(done), shared]() mutable {
+              if (stopped_) return done(UnavailableError("node is stopping"));
+              if (!shared->ok()) {
+                CountSend(shared->status());
+                return done(shared->status());
+              }
+              AfterValidation(std::move(request), std::move(**shared), std::move(done));
+            });
+      });
 }
 
 void AttachmentManager::AfterValidation(SendRequest request, std::vector<OpenedFile> files,
@@ -263,8 +265,8 @@ void AttachmentManager::AfterValidation(SendRequest request, std::vector<OpenedF
   // Step 6 before step 5 (Q1): an identical resubmit is answered even when the cap is reached.
   if (auto it = reservations_.find(bundle_id); it != reservations_.end()) {
     if (it->second.identity != identity) {
-      return fail(AlreadyExistsError("bundle_id `" + bundle_id +
-                                     "` is being sent with other files"));
+      return fail(
+          AlreadyExistsError("bundle_id `" + bundle_id + "` is being sent with other files"));
     }
     it->second.waiters.push_back(std::move(done));
     return;
@@ -303,47 +305,46 @@ void AttachmentManager::AfterValidation(SendRequest request, std::vector<OpenedF
 
   // Steps 8–9: ingest every file from the descriptor that was validated.
   auto shared_files = std::make_shared<std::vector<OpenedFile>>(std::move(files));
-  boost::asio::post(blocking_, [this, bundle_id, request = std::move(request),
-                                shared_files]() mutable {
-    std::vector<blob::IngestResult> results;
-    Status failure = Status::Ok();
-    for (size_t i = 0; i < shared_files->size() && failure.ok(); ++i) {
-      const std::string field = "files[" + std::to_string(i) + "]";
-      OpenedFile& f = (*shared_files)[i];
-      auto ingested =
-          deps_.blobs->IngestFd(f.fd.get(), request.files[i].relative_path, f.st);
-      if (!ingested.ok()) {
-        const Status& s = ingested.status();
-        failure = s.code() == StatusCode::kInvalidArgument ||
-                          s.code() == StatusCode::kResourceExhausted
-                      ? Status(s.code(), field + ": " + s.message())
-                      : InternalError(field + ": " + s.message());
-        break;
-      }
-      results.push_back(*ingested);
-      const auto& sha = ingested->file_sha256;
-      if (std::string(reinterpret_cast<const char*>(sha.data()), sha.size()) !=
-          request.files[i].sha256) {
-        failure = InvalidArgumentError(field + ".sha256: does not match the file's content "
-                                       "(its SHA-256 is " +
-                                       HexEncode(std::span<const uint8_t>(sha)) +
-                                       ")");
-      }
-    }
-    StatusOr<std::vector<blob::IngestResult>> outcome = std::move(results);
-    if (!failure.ok()) {
-      // Only blobs this request created are removed (Q2).
-      for (const auto& r : results) {
-        if (!r.already_present) (void)deps_.blobs->Remove(r.root);
-      }
-      outcome = failure;
-    }
-    boost::asio::post(io_, [this, bundle_id, request = std::move(request),
-                            outcome = std::move(outcome)]() mutable {
-      if (stopped_) return;
-      AfterIngest(bundle_id, std::move(request), std::move(outcome));
-    });
-  });
+  boost::asio::post(
+      blocking_, [this, bundle_id, request = std::move(request), shared_files]() mutable {
+        std::vector<blob::IngestResult> results;
+        Status failure = Status::Ok();
+        for (size_t i = 0; i < shared_files->size() && failure.ok(); ++i) {
+          const std::string field = "files[" + std::to_string(i) + "]";
+          OpenedFile& f = (*shared_files)[i];
+          auto ingested = deps_.blobs->IngestFd(f.fd.get(), request.files[i].relative_path, f.st);
+          if (!ingested.ok()) {
+            const Status& s = ingested.status();
+            failure = s.code() == StatusCode::kInvalidArgument ||
+                              s.code() == StatusCode::kResourceExhausted
+                          ? Status(s.code(), field + ": " + s.message())
+                          : InternalError(field + ": " + s.message());
+            break;
+          }
+          results.push_back(*ingested);
+          const auto& sha = ingested->file_sha256;
+          if (std::string(reinterpret_cast<const char*>(sha.data()), sha.size()) !=
+              request.files[i].sha256) {
+            failure = InvalidArgumentError(field +
+                                           ".sha256: does not match the file's content "
+                                           "(its SHA-256 is " +
+                                           HexEncode(std::span<const uint8_t>(sha)) + ")");
+          }
+        }
+        if (!failure.ok()) {
+          // Only blobs this request created are removed (Q2).
+          for (const auto& r : results) {
+            if (!r.already_present) (void)deps_.blobs->Remove(r.root);
+          }
+        }
+        StatusOr<std::vector<blob::IngestResult>> outcome =
+            failure.ok() ? StatusOr<std::vector<blob::IngestResult>>(std::move(results)) : failure;
+        boost::asio::post(io_, [this, bundle_id, request = std::move(request),
+                                outcome = std::move(outcome)]() mutable {
+          if (stopped_) return;
+          AfterIngest(bundle_id, std::move(request), std::move(outcome));
+        });
+      });
 }
 
 void AttachmentManager::AfterIngest(std::string bundle_id, SendRequest request,
@@ -395,10 +396,13 @@ void AttachmentManager::AfterIngest(std::string bundle_id, SendRequest request,
     d.priority_class = bundle.priority_class;
     d.started_at_ms = now;
     if (options_.delivery_timeout.count() > 0) {
-      d.deadline_at_ms = now + options_.delivery_timeout.count() * 1000;
+      // Documents carry integers below 2^53 (JSON numbers every reader keeps exactly).
+      constexpr auto kMax = static_cast<int64_t>(kMaxDocInteger);
+      const int64_t timeout_s = std::min<int64_t>(options_.delivery_timeout.count(), kMax / 1000);
+      d.deadline_at_ms = std::min(now + timeout_s * 1000, kMax);
     }
-    d.status = targets.empty() ? DistributionDocStatus::kFinished
-                               : DistributionDocStatus::kDistributing;
+    d.status =
+        targets.empty() ? DistributionDocStatus::kFinished : DistributionDocStatus::kDistributing;
     docs.push_back(std::move(d));
   }
   if (targets.empty()) bundle.state = TransferState::kCompleted;  // nobody to wait for
@@ -545,7 +549,8 @@ void AttachmentManager::FailSilentTargets(const DistributionDoc& doc, const std:
     s.updated_at_ms = now;
     deps_.store->Put(std::string(kStatusCollection), StatusDocId(doc.distribution_id, target),
                      EncodeTargetStatusDoc(s), [](Status st) {
-                       if (!st.ok()) spdlog::warn("attachments: status write failed: {}", st.ToString());
+                       if (!st.ok())
+                         spdlog::warn("attachments: status write failed: {}", st.ToString());
                      });
   }
 }
@@ -563,8 +568,7 @@ StatusOr<std::optional<DistributionDoc>> AttachmentManager::LoadDistribution(
   return std::optional<DistributionDoc>(std::move(doc));
 }
 
-std::map<std::string, TargetStatusDoc> AttachmentManager::LoadStatuses(
-    const DistributionDoc& doc) {
+std::map<std::string, TargetStatusDoc> AttachmentManager::LoadStatuses(const DistributionDoc& doc) {
   std::map<std::string, TargetStatusDoc> out;
   for (const auto& target : doc.targets) {
     auto json =
@@ -727,18 +731,21 @@ bool AttachmentManager::EmitFrames(Subscription& sub, const std::string& distrib
                                    const DistributionView& view) {
   if (sub.terminal_sent.contains(distribution_id)) return true;
   const DistributionView& before = sub.last[distribution_id];
-  std::optional<NodeTransferView> changed;
+  std::vector<NodeTransferView> changed;
   for (const auto& n : view.per_node) {
     auto it = std::find_if(before.per_node.begin(), before.per_node.end(),
                            [&](const NodeTransferView& b) { return b.node_id == n.node_id; });
-    if (it == before.per_node.end() || !(*it == n)) {
-      changed = n;
-      // One frame per changed target, so a subscriber sees each target's transitions.
-      if (!sub.sink->OnFrame(ProgressFrame{view, changed})) return false;
-    }
+    if (it == before.per_node.end() || !(*it == n)) changed.push_back(n);
   }
-  if (!changed && (before.status != view.status ||
-                   before.bytes_transferred != view.bytes_transferred)) {
+  // One frame per changed target, so a subscriber sees each target's transitions; but exactly
+  // one terminal frame per distribution: when the state is terminal, one frame names the last.
+  if (IsTerminal(view.status) && changed.size() > 1)
+    changed.erase(changed.begin(), changed.end() - 1);
+  for (const auto& n : changed) {
+    if (!sub.sink->OnFrame(ProgressFrame{view, n})) return false;
+  }
+  if (changed.empty() &&
+      (before.status != view.status || before.bytes_transferred != view.bytes_transferred)) {
     if (!sub.sink->OnFrame(ProgressFrame{view, std::nullopt})) return false;
   }
   sub.last[distribution_id] = view;
@@ -808,8 +815,7 @@ void AttachmentManager::RefreshBundle(const std::string& bundle_id) {
   }
   if (state != (*bundle)->state) {
     const bool touch = IsTerminal(state) || (*bundle)->state == TransferState::kPending;
-    (void)registry_->SetBundleState(bundle_id, state,
-                                    touch ? NowMs() : (*bundle)->touched_ms);
+    (void)registry_->SetBundleState(bundle_id, state, touch ? NowMs() : (*bundle)->touched_ms);
   }
 }
 
@@ -818,10 +824,12 @@ void AttachmentManager::RefreshBundle(const std::string& bundle_id) {
 // ---------------------------------------------------------------------------------------------
 
 void AttachmentManager::ArmSweep() {
-  if (options_.handle_retention.count() == 0) return;
-  const auto period = std::clamp<std::chrono::seconds>(options_.handle_retention / 2,
-                                                       std::chrono::seconds(1),
-                                                       std::chrono::seconds(60));
+  const auto half = [](std::chrono::seconds s) {
+    return s.count() == 0 ? std::chrono::seconds(60) : s / 2;
+  };
+  const auto period = std::clamp<std::chrono::seconds>(
+      std::min(half(options_.handle_retention), half(options_.blob_retention)),
+      std::chrono::seconds(1), std::chrono::seconds(60));
   sweep_timer_->Arm(period, [this](bool expired) {
     if (!expired || stopped_) return;
     Sweep();
@@ -830,6 +838,38 @@ void AttachmentManager::ArmSweep() {
 }
 
 void AttachmentManager::Sweep() {
+  ExpireBundles();
+  CollectBlobs();
+}
+
+void AttachmentManager::CollectBlobs() {
+  // A blob being ingested is in the store before its bundle is in the registry.
+  if (!reservations_.empty()) return;
+  auto blobs = deps_.blobs->ListComplete();
+  if (!blobs.ok()) {
+    spdlog::warn("attachments: listing blobs: {}", blobs.status().ToString());
+    return;
+  }
+  const int64_t now = NowMs();
+  const int64_t keep_ms = options_.blob_retention.count() * 1000;
+  for (const auto& b : *blobs) {
+    const std::string token = blob::BlobToken(b.root);
+    auto referenced = registry_->BlobReferenced(token);  // a retained bundle we sent
+    if (!referenced.ok() || *referenced) continue;
+    if (receiver_ && receiver_->UsesBlob(token)) continue;  // being delivered
+    int64_t last_use = b.modified_ms;
+    if (auto d = registry_->LatestDeliveryOfBlob(token); d.ok() && *d) {
+      last_use = std::max(last_use, (*d)->delivered_ms);
+    }
+    if (keep_ms > 0 && now - last_use < keep_ms) continue;
+    if (Status st = deps_.blobs->Remove(b.root); !st.ok()) {
+      spdlog::warn("attachments: removing blob {}: {}", token, st.ToString());
+    }
+  }
+}
+
+void AttachmentManager::ExpireBundles() {
+  if (options_.handle_retention.count() == 0) return;
   auto bundles = registry_->ListBundles();
   if (!bundles.ok()) return;
   const int64_t cutoff = NowMs() - options_.handle_retention.count() * 1000;
@@ -858,8 +898,7 @@ Status AttachmentManager::DropBundle(const std::string& bundle_id, bool delete_d
                             [](Status) {});
       }
     }
-    deps_.store->Delete(std::string(kDistributionsCollection), h.distribution_id,
-                        [](Status) {});
+    deps_.store->Delete(std::string(kDistributionsCollection), h.distribution_id, [](Status) {});
   }
   PEAT_RETURN_IF_ERROR(registry_->DeleteBundle(bundle_id));
   for (const auto& h : handles) {
@@ -918,8 +957,8 @@ void AttachmentManager::AppendMetrics(std::string& out) const {
   AppendMetricHeader(out, "peat_attachment_sends_total", "counter",
                      "SendAttachments answers by status code.");
   for (const auto& [code, n] : sends_by_code_) {
-    AppendSample(out, "peat_attachment_sends_total",
-                 "code=\"" + PrometheusLabelValue(code) + "\"", static_cast<double>(n));
+    AppendSample(out, "peat_attachment_sends_total", "code=\"" + PrometheusLabelValue(code) + "\"",
+                 static_cast<double>(n));
   }
   AppendMetricHeader(out, "peat_attachment_distributions", "gauge",
                      "Distributions this node sent, by state.");
@@ -928,8 +967,7 @@ void AttachmentManager::AppendMetrics(std::string& out) const {
   for (auto s : {TransferState::kPending, TransferState::kInProgress, TransferState::kCompleted,
                  TransferState::kPartial, TransferState::kFailed, TransferState::kCancelled}) {
     AppendSample(out, "peat_attachment_distributions",
-                 "state=\"" + std::string(StateName(s)) + "\"",
-                 static_cast<double>(by_state[s]));
+                 "state=\"" + std::string(StateName(s)) + "\"", static_cast<double>(by_state[s]));
   }
   if (receiver_) receiver_->AppendMetrics(out);
   if (outbox_) outbox_->AppendMetrics(out);

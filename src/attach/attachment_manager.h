@@ -96,10 +96,10 @@ class BundleSink {
 class AttachmentManager {
  public:
   struct Dependencies {
-    store::DocumentStore* store = nullptr;  // required
-    blob::BlobStore* blobs = nullptr;       // required
+    store::DocumentStore* store = nullptr;   // required
+    blob::BlobStore* blobs = nullptr;        // required
     blob::BlobTransfer* transfer = nullptr;  // may be null (no mesh): nothing is fetched
-    Clock* clock = &RealClock();  // timers (grace, deadline, sweep, retries, polls)
+    Clock* clock = &RealClock();             // timers (grace, deadline, sweep, retries, polls)
     // Wall time in ms since the epoch, written into documents; empty = the system clock.
     std::function<int64_t()> wall_clock_ms;
   };
@@ -110,6 +110,8 @@ class AttachmentManager {
                                                              Dependencies deps);
   ~AttachmentManager();
 
+  // The mesh, once it exists (the mesh needs MayServe first). Before Start.
+  void SetTransfer(blob::BlobTransfer* transfer) { deps_.transfer = transfer; }
   // Starts the loop: store listener, re-arms timers of running bundles, the receiver (scan of
   // distributions addressed to us) and the outbox watcher.
   Status Start();
@@ -202,6 +204,11 @@ class AttachmentManager {
   void WatchPeers();
   void ArmSweep();
   void Sweep();
+  // Drops terminal bundles untouched for --attachment-handle-retention-secs (§11).
+  void ExpireBundles();
+  // Removes complete blobs no retained bundle references and no delivery used within
+  // --attachment-blob-retention-secs (by the later of the last delivery and the file's mtime).
+  void CollectBlobs();
   Status DropBundle(const std::string& bundle_id, bool delete_docs);
   Status MakeRoomForBundle();
   uint64_t RunningBundles() const;

@@ -46,6 +46,7 @@ CREATE TABLE deliveries(
   delivered_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX deliveries_by_path ON deliveries(path, started_at_ms, distribution_id);
+CREATE INDEX deliveries_by_blob ON deliveries(blob_token, delivered_ms);
 CREATE TABLE outbox(
   root_name TEXT NOT NULL,
   relative_path TEXT NOT NULL,
@@ -328,6 +329,14 @@ StatusOr<std::optional<DeliveryRecord>> AttachmentRegistry::LatestDeliveryAt(
                               " FROM deliveries WHERE path = ?"
                               " ORDER BY started_at_ms DESC, distribution_id DESC LIMIT 1"}),
                          {path}, "attachments.db: latest delivery", &ReadDelivery);
+}
+
+StatusOr<std::optional<DeliveryRecord>> AttachmentRegistry::LatestDeliveryOfBlob(
+    const std::string& blob_token) {
+  return impl_->QueryOne(Sql({"SELECT ", kDeliveryColumns,
+                              " FROM deliveries WHERE blob_token = ?"
+                              " ORDER BY delivered_ms DESC LIMIT 1"}),
+                         {blob_token}, "attachments.db: latest delivery of a blob", &ReadDelivery);
 }
 
 Status AttachmentRegistry::PutOutbox(const OutboxRecord& r) {

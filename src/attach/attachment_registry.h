@@ -97,6 +97,9 @@ class AttachmentRegistry {
   // The delivery into `path` with the latest (started_at_ms, distribution_id), if any.
   StatusOr<std::optional<DeliveryRecord>> LatestDeliveryAt(const std::string& path);
 
+  // The most recent delivery of the blob (receiver-side blob retention), if any.
+  StatusOr<std::optional<DeliveryRecord>> LatestDeliveryOfBlob(const std::string& blob_token);
+
   // --- outbox ledger
   Status PutOutbox(const OutboxRecord& record);
   StatusOr<std::optional<OutboxRecord>> GetOutbox(const std::string& root_name,

@@ -147,8 +147,7 @@ void OutboxWatcher::AppendMetrics(std::string& out) const {
                      "Outbox files handled, by result (sent, retry, invalid, unreadable).");
   for (const char* r : {"sent", "retry", "invalid", "unreadable"}) {
     auto it = results_.find(r);
-    AppendSample(out, "peat_attachment_outbox_files_total",
-                 std::string("result=\"") + r + "\"",
+    AppendSample(out, "peat_attachment_outbox_files_total", std::string("result=\"") + r + "\"",
                  static_cast<double>(it == results_.end() ? 0 : it->second));
   }
 }

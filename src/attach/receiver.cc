@@ -26,7 +26,8 @@ std::chrono::milliseconds BackoffFor(int attempts) {
 StatusOr<std::unique_ptr<Receiver>> Receiver::Create(AttachmentManager& manager) {
   PEAT_ASSIGN_OR_RETURN(InboxWriter inbox, InboxWriter::Open(manager.options().inbox));
   if (auto removed = inbox.RemoveStalePartials(); !removed.ok()) {
-    spdlog::warn("attachments: removing partial files from the inbox: {}", removed.status().ToString());
+    spdlog::warn("attachments: removing partial files from the inbox: {}",
+                 removed.status().ToString());
   } else if (*removed > 0) {
     spdlog::info("attachments: removed {} partial file(s) a stop left in the inbox", *removed);
   }
@@ -65,13 +66,13 @@ void Receiver::ArmRescan() {
 
 void Receiver::Rescan() {
   std::vector<DistributionDoc> docs;
-  Status st = m_.store().Scan({std::string(kDistributionsCollection)},
-                              [&](const store::ChangeEvent& e) {
-                                if (auto d = ParseDistributionDoc(e.json); d.ok()) {
-                                  docs.push_back(std::move(*d));
-                                }
-                                return true;
-                              });
+  Status st =
+      m_.store().Scan({std::string(kDistributionsCollection)}, [&](const store::ChangeEvent& e) {
+        if (auto d = ParseDistributionDoc(e.json); d.ok()) {
+          docs.push_back(std::move(*d));
+        }
+        return true;
+      });
   if (!st.ok()) spdlog::warn("attachments: scanning distributions: {}", st.ToString());
   for (const auto& d : docs) Consider(d);
   Pump();
@@ -290,8 +291,7 @@ void Receiver::Deliver(const std::string& id) {
   });
 }
 
-void Receiver::OnDelivered(const std::string& id, const StatusOr<std::string>& path,
-                           bool written) {
+void Receiver::OnDelivered(const std::string& id, const StatusOr<std::string>& path, bool written) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
   Job& job = it->second;
@@ -320,8 +320,8 @@ void Receiver::OnDelivered(const std::string& id, const StatusOr<std::string>& p
   rec.delivered_ms = m_.NowMs();
   if (Status st = m_.registry().RecordDelivery(rec); !st.ok()) return Transient(job, st);
   if (written) {
-    spdlog::info("attachments: delivered {} ({} bytes) into the inbox as {}", id,
-                 job.doc.blob_size, *path);
+    spdlog::info("attachments: delivered {} ({} bytes) into the inbox as {}", id, job.doc.blob_size,
+                 *path);
   }
   job.status.progress_bytes = job.doc.blob_size;
   Finish(id, TransferState::kCompleted, std::nullopt);
@@ -358,8 +358,7 @@ void Receiver::Finish(const std::string& id, TransferState state,
     delivered_.Inc();
   } else if (state == TransferState::kFailed) {
     failed_.Inc();
-    spdlog::warn("attachments: distribution {} failed here: {}", id,
-                 job.status.error.value_or(""));
+    spdlog::warn("attachments: distribution {} failed here: {}", id, job.status.error.value_or(""));
   }
   WriteStatus(job);
   Pump();
@@ -370,7 +369,8 @@ void Receiver::WriteStatus(Job& job) {
   m_.store().Put(std::string(kStatusCollection),
                  StatusDocId(job.doc.distribution_id, job.my_target),
                  EncodeTargetStatusDoc(job.status), [](Status st) {
-                   if (!st.ok()) spdlog::warn("attachments: writing a status document: {}", st.ToString());
+                   if (!st.ok())
+                     spdlog::warn("attachments: writing a status document: {}", st.ToString());
                  });
 }
 
@@ -398,6 +398,13 @@ void Receiver::WriteTerminalStatus(const DistributionDoc& doc, const std::string
     job.status.completed_at_ms = m_.NowMs();
   }
   WriteStatus(job);
+}
+
+bool Receiver::UsesBlob(const std::string& blob_token) const {
+  for (const auto& [id, job] : jobs_) {
+    if (job.doc.blob_root == blob_token) return true;
+  }
+  return false;
 }
 
 void Receiver::AppendMetrics(std::string& out) const {

@@ -48,6 +48,8 @@ class Receiver {
   // A peer completed a session: waiting fetches try again now.
   void OnPeerEstablished();
   void AppendMetrics(std::string& out) const;
+  // Whether a job is fetching or delivering this blob (the blob collector keeps it).
+  bool UsesBlob(const std::string& blob_token) const;
 
  private:
   struct Job {
@@ -57,8 +59,8 @@ class Receiver {
     bool active = false;
     bool delivering = false;
     blob::BlobTransfer::FetchId fetch = 0;
-    int attempts = 0;        // consecutive failures
-    int bad_data = 0;        // deliveries whose file SHA-256 did not match
+    int attempts = 0;  // consecutive failures
+    int bad_data = 0;  // deliveries whose file SHA-256 did not match
     std::unique_ptr<Timer> retry;
     bool waiting_retry = false;
     int64_t last_progress_write_ms = 0;

@@ -1,5 +1,6 @@
 #include "attach/send_validation.h"
 
+#include "attach/distribution_doc.h"
 #include "common/identifier.h"
 
 namespace peat::attach {
@@ -73,6 +74,15 @@ StatusOr<OpenedFile> CheckFile(const FileSpec& f, size_t i, const AttachmentLimi
   if (f.sha256.size() != 32) {
     return InvalidArgumentError(field + ".sha256: must be exactly 32 bytes (got " +
                                 std::to_string(f.sha256.size()) + ")");
+  }
+  // Text that goes into the distribution document must fit what receivers accept (§6 limits).
+  if (f.display_name && f.display_name->size() > kMaxDocNameBytes) {
+    return InvalidArgumentError(field + ".display_name: longer than " +
+                                std::to_string(kMaxDocNameBytes) + " bytes");
+  }
+  if (f.content_type && f.content_type->size() > kMaxDocTextBytes) {
+    return InvalidArgumentError(field + ".content_type: longer than " +
+                                std::to_string(kMaxDocTextBytes) + " bytes");
   }
   auto root = roots.find(f.root_name);
   if (f.root_name.empty()) {

@@ -151,6 +151,25 @@ Status BlobStore::Reconcile() {
   return Status::Ok();
 }
 
+StatusOr<std::vector<BlobStore::StoredBlob>> BlobStore::ListComplete() const {
+  std::vector<StoredBlob> out;
+  std::error_code ec;
+  for (const auto& shard : fs::directory_iterator(root_dir_, ec)) {
+    const std::string name = shard.path().filename().string();
+    if (name.size() != 2 || !IsLowerHex(name) || !shard.is_directory()) continue;
+    for (const auto& e : fs::directory_iterator(shard.path(), ec)) {
+      auto root = ParseBlobToken(e.path().filename().string());  // skips the .manifest files
+      if (!root.ok()) continue;
+      struct stat st {};
+      if (::stat(e.path().c_str(), &st) != 0) continue;  // removed meanwhile
+      out.push_back(
+          {*root, static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000});
+    }
+  }
+  if (ec) return ErrnoStatus(ec.value(), "list", root_dir_);
+  return out;
+}
+
 uint64_t BlobStore::StoredSize(const BlobManifest& m) const {
   return m.size + (cipher_ ? m.chunk_count() * ChunkCipher::kOverheadBytes : 0);
 }

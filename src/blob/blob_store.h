@@ -110,6 +110,12 @@ class BlobStore {
   // Deletes the complete blob and/or the partial of `root`. OK if there was nothing.
   Status Remove(const BlobRoot& root);
   BlobUsage Usage() const;
+  // Every complete blob with the time its data file was last modified (when it was stored).
+  struct StoredBlob {
+    BlobRoot root{};
+    int64_t modified_ms = 0;  // ms since the epoch
+  };
+  StatusOr<std::vector<StoredBlob>> ListComplete() const;
 
   // Where the bytes of `root` live (for tests and diagnostics).
   std::string CompletePath(const BlobRoot& root) const;

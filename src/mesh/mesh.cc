@@ -52,6 +52,16 @@ Status Mesh::Start() {
   env_.lanes = BuildPriorityLanes(options_.collection_priorities);
   env_.peer_acked = [this](const std::string& peer, uint64_t seq) { OnPeerAcked(peer, seq); };
   env_.clock = &clock_;
+  BlobEngineOptions blob_options;
+  blob_options.store = options_.blob_store;
+  blob_options.serve_policy = options_.blob_serve_policy;
+  blob_options.max_sources = std::max(1, options_.blob_max_sources);
+  blob_options.relay_cache_bytes = options_.blob_relay_cache_bytes;
+  blob_options.bad_frames = &counters_.blob_bad_frames;
+  blob_ = std::make_unique<BlobEngine>(std::move(blob_options), clock_, io_, established_);
+  env_.blob_store = options_.blob_store;
+  env_.blob_handler = blob_.get();
+  env_.accepts_attachments = options_.accepts_attachments;
 
   if (!options_.transport_factory) return FailedPreconditionError("mesh: no transport factory");
   auto transport = options_.transport_factory(io_);
@@ -125,6 +135,7 @@ void Mesh::Stop() {
       drains_.clear();
       for (auto& [id, waiter] : drains) waiter.done(false);
       if (drain_poll_) drain_poll_->Cancel();
+      if (blob_) blob_->Shutdown();
       for (const auto& s : std::vector<SessionPtr>(sessions_.begin(), sessions_.end())) {
         s->Close("shutdown");
       }
@@ -353,6 +364,10 @@ void Mesh::OnEstablished(const SessionPtr& session) {
                session->peer_node_id());
   if (auto r = registered_.find(peer); r != registered_.end()) r->second.backoff->Reset();
   RedialSoonAfterReconnect(peer);
+  blob::BlobPeerInfo info{peer, session->peer_node_id(), true, session->peer_accepts_attachments()};
+  blob_peers_seen_[peer] = info;
+  blob_->OnSessionEstablished(session);
+  if (peer_established_observer_) peer_established_observer_(info);
   auto waiter = handshake_waiters_.find(session.get());
   if (waiter != handshake_waiters_.end()) {
     auto done = std::move(waiter->second);
@@ -396,8 +411,13 @@ void Mesh::OnSessionClosed(const SessionPtr& session, const Status& why,
   }
   const std::string peer = session->peer_endpoint_id();
   auto it = established_.find(peer);
-  if (it == established_.end() || it->second != session) return;
+  if (it == established_.end()) {
+    if (session->established() && blob_) blob_->OnSessionClosed(session);  // DisconnectPeer
+    return;
+  }
+  if (it->second != session) return;
   established_.erase(it);
+  blob_->OnSessionClosed(session);
   UpdateConnectedCount();
   CheckDrains();  // a peer that went away no longer holds a Drain up
   spdlog::info("mesh peer {} disconnected: {}", ShortEndpointId(peer), why.message());
@@ -580,6 +600,53 @@ void Mesh::GetSyncStats(std::function<void(SyncStats)> done) {
   });
 }
 
+// --- BlobTransfer ---------------------------------------------------------------------------
+
+blob::BlobTransfer::FetchId Mesh::Fetch(blob::FetchRequest request, ProgressFn progress,
+                                        DoneFn done) {
+  const FetchId id = next_fetch_id_.fetch_add(1);
+  if (stopped_.load() || !thread_.joinable()) {
+    done(UnavailableError("the mesh is not running"));
+    return id;
+  }
+  boost::asio::post(io_, [this, id, request = std::move(request), progress = std::move(progress),
+                          done = std::move(done)]() mutable {
+    if (stopped_.load()) return done(CancelledError("mesh stopped"));
+    blob_->StartFetch(id, std::move(request), std::move(progress), std::move(done));
+  });
+  return id;
+}
+
+void Mesh::CancelFetch(FetchId id) {
+  if (stopped_.load() || !thread_.joinable()) return;
+  boost::asio::post(io_, [this, id] { blob_->CancelFetch(id); });
+}
+
+void Mesh::ListBlobPeers(std::function<void(std::vector<blob::BlobPeerInfo>)> done) {
+  boost::asio::post(io_, [this, done = std::move(done)] {
+    std::map<std::string, blob::BlobPeerInfo> peers = blob_peers_seen_;
+    for (auto& [id, p] : peers) p.connected = false;
+    for (const auto& [id, r] : registered_) {
+      if (!peers.count(id)) peers[id] = blob::BlobPeerInfo{id, "", false, false};
+    }
+    for (const auto& [id, s] : established_) {
+      peers[id] = blob::BlobPeerInfo{id, s->peer_node_id(), true, s->peer_accepts_attachments()};
+    }
+    std::vector<blob::BlobPeerInfo> out;
+    for (auto& [id, p] : peers) out.push_back(std::move(p));
+    done(std::move(out));
+  });
+}
+
+void Mesh::SetPeerEstablishedObserver(std::function<void(const blob::BlobPeerInfo&)> fn) {
+  if (stopped_.load() || !thread_.joinable()) {
+    peer_established_observer_ = std::move(fn);  // before Start: no loop yet
+    return;
+  }
+  boost::asio::post(
+      io_, [this, fn = std::move(fn)]() mutable { peer_established_observer_ = std::move(fn); });
+}
+
 void Mesh::AppendMetrics(std::string& out) const {
   struct PeerSample {
     std::string label;
@@ -667,6 +734,43 @@ void Mesh::AppendMetrics(std::string& out) const {
   counter("peat_mesh_stalls_total",
           "Inbound streams the watchdog restarted (peer ahead, no progress for 30 s).",
           counters_.stalls);
+  AppendBlobMetrics(out);
+}
+
+void Mesh::AppendBlobMetrics(std::string& out) const {
+  const BlobMetrics m = RunOnLoop<BlobMetrics>(
+      [this] { return blob_ ? blob_->Metrics() : BlobMetrics{}; }, BlobMetrics{});
+  auto by_peer = [&out](const char* name, const char* help,
+                        const std::map<std::string, uint64_t>& values) {
+    AppendMetricHeader(out, name, "counter", help);
+    for (const auto& [peer, v] : values) {
+      AppendSample(out, name, "peer=\"" + ShortEndpointId(peer) + "\"", static_cast<double>(v));
+    }
+  };
+  AppendMetricHeader(out, "peat_blob_bytes_sent_total", "counter",
+                     "Blob piece bytes served to the peer, by priority class.");
+  for (const auto& [key, v] : m.bytes_sent) {
+    AppendSample(
+        out, "peat_blob_bytes_sent_total",
+        "peer=\"" + ShortEndpointId(key.first) + "\",class=\"" + std::to_string(key.second) + "\"",
+        static_cast<double>(v));
+  }
+  by_peer("peat_blob_bytes_received_total", "Blob piece bytes received from the peer.",
+          m.bytes_received);
+  by_peer("peat_blob_bad_chunks_total",
+          "Blob chunks from the peer that did not match the manifest (the peer is banned for "
+          "that blob for 60 s).",
+          m.bad_chunks);
+  AppendMetricHeader(out, "peat_blob_duplicate_bytes_total", "counter",
+                     "Blob piece bytes received that were already held or no longer wanted.");
+  AppendSample(out, "peat_blob_duplicate_bytes_total", "", static_cast<double>(m.duplicate_bytes));
+  AppendMetricHeader(out, "peat_blob_active_fetches", "gauge",
+                     "Blob fetches in progress (relays for other peers not counted).");
+  AppendSample(out, "peat_blob_active_fetches", "", static_cast<double>(m.active_fetches));
+  AppendMetricHeader(out, "peat_blob_bad_frames_total", "counter",
+                     "Blob frames with a malformed field (dropped; the session stays up).");
+  AppendSample(out, "peat_blob_bad_frames_total", "",
+               static_cast<double>(counters_.blob_bad_frames.Value()));
 }
 
 }  // namespace peat::mesh

@@ -12,6 +12,11 @@
 // Time and the network are injected (MeshOptions::clock, ::transport_factory): the node passes
 // RealClock() and TlsTransportFactory; unit tests a fake clock and an in-memory transport.
 //
+// Blobs: the Mesh is the node's blob::BlobTransfer (blob/blob_transfer.h): Fetch and the other
+// methods post to the loop, where the BlobEngine (mesh/blob_engine.h) fetches, serves and relays
+// over the sessions. MeshOptions::blob_store null: blob wants are answered not_found and Fetch
+// fails FAILED_PRECONDITION.
+//
 // Threading: public methods are thread-safe (they post to the loop); Start/Drain/Stop are called
 // from the node's control thread. AppendMetrics and Drain wait for the loop (bounded) and must
 // not be called on it.
@@ -32,11 +37,14 @@
 #include <thread>
 #include <vector>
 
+#include "blob/blob_store.h"
+#include "blob/blob_transfer.h"
 #include "common/clock.h"
 #include "common/peer_control.h"
 #include "common/status.h"
 #include "crypto/secure_bytes.h"
 #include "mesh/backoff.h"
+#include "mesh/blob_engine.h"
 #include "mesh/formation_proof.h"
 #include "mesh/member_ack_tracker.h"
 #include "mesh/mesh_counters.h"
@@ -73,11 +81,22 @@ struct MeshOptions {
   TransportFactory transport_factory;
   // Time and timers of the mesh and its sessions; must outlive the Mesh.
   Clock* clock = &RealClock();
+
+  // Blobs (docs/spec/ATTACHMENTS.md §15). The store blobs are served from and fetched into
+  // (null: none; must outlive the Mesh), which roots may be served (empty: all), whether our
+  // Hello says we have an attachment inbox (the node sets it when --attachment-inbox is given),
+  // sources used at once per fetch (--attachment-max-sources) and the bytes of blobs this node
+  // relays for others (--attachment-relay-cache-bytes).
+  blob::BlobStore* blob_store = nullptr;
+  blob::BlobServePolicy blob_serve_policy;
+  bool accepts_attachments = false;
+  int blob_max_sources = 3;
+  uint64_t blob_relay_cache_bytes = uint64_t{1} << 30;
 };
 
 struct ConnectRequest;  // one ConnectPeer call in progress (mesh.cc)
 
-class Mesh : public PeerControl {
+class Mesh : public PeerControl, public blob::BlobTransfer {
  public:
   // `log` and `peers` (the store's replication log and peer state) must outlive the Mesh. The
   // store's answers to writes in flight are posted to the mesh loop, so close the store after
@@ -108,6 +127,13 @@ class Mesh : public PeerControl {
   void SetSyncActive(bool active) override;
   bool sync_active() const override { return sync_active_.load(); }
   void GetSyncStats(std::function<void(SyncStats)> done) override;
+
+  // blob::BlobTransfer (see blob/blob_transfer.h and mesh/blob_engine.h for the semantics).
+  // Fetch on a mesh that is not running answers done(UNAVAILABLE) at once.
+  FetchId Fetch(blob::FetchRequest request, ProgressFn progress, DoneFn done) override;
+  void CancelFetch(FetchId id) override;
+  void ListBlobPeers(std::function<void(std::vector<blob::BlobPeerInfo>)> done) override;
+  void SetPeerEstablishedObserver(std::function<void(const blob::BlobPeerInfo&)> fn) override;
 
   uint32_t connected_peers() const { return connected_count_.load(); }
   // peat_mesh_* samples for /metrics.
@@ -148,6 +174,7 @@ class Mesh : public PeerControl {
   bool OutboundCaughtUp() const;
   void CheckDrains();
   void FinishDrain(uint64_t id, bool caught_up);
+  void AppendBlobMetrics(std::string& out) const;
   template <typename T>
   T RunOnLoop(std::function<T()> fn, T fallback) const;
 
@@ -194,6 +221,12 @@ class Mesh : public PeerControl {
     bool in_flight = false;
   };
   std::map<std::string, AckPersistence> ack_persistence_;  // one SaveMemberAck in flight per peer
+
+  // Blobs (loop only, except the atomic id).
+  std::unique_ptr<BlobEngine> blob_;
+  std::atomic<uint64_t> next_fetch_id_{1};
+  std::function<void(const blob::BlobPeerInfo&)> peer_established_observer_;
+  std::map<std::string, blob::BlobPeerInfo> blob_peers_seen_;  // every peer established this run
 };
 
 }  // namespace peat::mesh

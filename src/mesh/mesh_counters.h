@@ -33,8 +33,9 @@ class MeshCounters {
   Counter batches_received;
   Counter changes_sent;
   Counter changes_received;
-  Counter merge_failures;  // a batch the store could not commit (session restarted)
-  Counter stalls;          // inbound streams restarted by the watchdog
+  Counter merge_failures;   // a batch the store could not commit (session restarted)
+  Counter stalls;           // inbound streams restarted by the watchdog
+  Counter blob_bad_frames;  // blob frames with a bad field (dropped; the session stays up)
 
  private:
   mutable std::mutex mu_;

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include "common/endpoint_id.h"
+#include "mesh/blob_frames.h"
 #include "peat/mesh/v1/mesh.pb.h"
 
 namespace peat::mesh {
@@ -31,7 +32,8 @@ ReplicationSession::ReplicationSession(boost::asio::io_context& io, const Sessio
         SendWindowOptions o = env.options.send_window;
         o.max_batch_bytes = env.options.batch_max_bytes;
         return o;
-      }()) {}
+      }()),
+      scheduler_(env.lanes.front().priority_class) {}
 
 ReplicationSession::~ReplicationSession() = default;
 
@@ -73,6 +75,8 @@ void ReplicationSession::Start(bool sync_active) {
   hello->set_node_id(env_.node_id);
   hello->set_store_epoch(env_.store->Epoch());
   hello->set_last_seq(env_.store->LastSeq());
+  hello->set_accepts_attachments(env_.accepts_attachments);
+  hello->set_blob_protocol(env_.blob_handler != nullptr ? kBlobProtocol : 0);
   SendFrame(frame);
 
   handshake_timer_->Arm(env_.options.handshake_timeout, [weak](bool expired) {
@@ -145,6 +149,25 @@ void ReplicationSession::OnFrame(std::string bytes) {
     }
     return;
   }
+  if (IsBlobFrame(frame)) {
+    Status checked = env_.blob_handler == nullptr
+                         ? FailedPreconditionError("this node serves no blob frames")
+                         : CheckBlobFrame(frame);
+    if (!checked.ok()) {
+      env_.counters->blob_bad_frames.Inc();
+      spdlog::debug("mesh peer {}: blob frame dropped: {}", ShortEndpointId(peer_endpoint_id()),
+                    checked.message());
+      return;
+    }
+    if (frame.has_blob_ack()) {
+      OnBlobAck();
+    } else if (frame.has_blob_cancel()) {
+      serves_.erase(frame.blob_cancel().request_id());
+    } else {
+      env_.blob_handler->OnBlobFrame(shared_from_this(), frame);
+    }
+    return;
+  }
   switch (frame.body_case()) {
     case v1::Frame::kSyncRequest:
       OnSyncRequest(frame);
@@ -208,6 +231,8 @@ void ReplicationSession::OnHello(const v1::Frame& frame) {
   peer_node_id_ = hello.node_id();
   peer_epoch_ = hello.store_epoch();
   peer_last_seq_ = hello.last_seq();
+  peer_blob_protocol_ = hello.blob_protocol();
+  peer_accepts_attachments_ = hello.accepts_attachments();
   env_.counters->sessions_established.Inc();
   ArmKeepalive();
   auto self = shared_from_this();
@@ -291,29 +316,63 @@ uint64_t ReplicationSession::LowWatermark() const {
   return *std::min_element(out_.lane_cursor.begin(), out_.lane_cursor.end());
 }
 
-void ReplicationSession::Pump() {
-  if (closed_ || !established_ || !sync_active_ || !out_.requested || !out_.active) return;
-  while (send_window_.in_flight_batches() < out_.window) {
+bool ReplicationSession::DocumentsFlowing() const {
+  return sync_active_ && out_.requested && out_.active;
+}
+
+std::vector<SendUnit> ReplicationSession::ReadyUnits() {
+  std::vector<SendUnit> ready;
+  if (DocumentsFlowing() && send_window_.in_flight_batches() < out_.window) {
     const uint64_t head = env_.store->LastSeq();
-    bool sent = false;
-    bool failed = false;
-    bool room = false;
-    for (size_t lane = 0; lane < env_.lanes.size() && !sent; ++lane) {
-      // Lanes below the top stop at three quarters of the send window: an urgent change never
-      // waits behind a full window of bulk.
-      if (!send_window_.CanSend(lane == 0)) break;
-      room = true;
-      sent = SendFromLane(lane, head, &failed);
-      if (failed) return;
+    for (size_t lane = 0; lane < env_.lanes.size(); ++lane) {
+      if (out_.lane_cursor[lane] < head) {
+        ready.push_back(SendUnit{env_.lanes[lane].priority_class, UnitKind::kDocument});
+      }
     }
-    if (sent) continue;
-    if (!room) return;
-    // Nothing to send, but the peer's checkpoint may still move (entries skipped as echoes, or
-    // lanes that had no rows).
-    const uint64_t through = LowWatermark();
-    if (through <= out_.sent_through) return;
-    SendBatch({}, head);
   }
+  for (const auto& [id, serve] : serves_) {
+    if (!serve.blocked) ready.push_back(SendUnit{serve.priority_class, UnitKind::kBlobPiece});
+  }
+  return ready;
+}
+
+void ReplicationSession::Pump() {
+  if (closed_ || !established_) return;
+  for (;;) {
+    const auto order = scheduler_.Order(ReadyUnits());
+    bool sent = false;
+    for (const SendUnit& unit : order) {
+      // Classes below the top stop at three quarters of the send window: an urgent change or
+      // piece never waits behind a full window of bulk.
+      if (!send_window_.CanSend(scheduler_.IsTop(unit.priority_class))) continue;
+      if (unit.kind == UnitKind::kBlobPiece) {
+        sent = SendPiece(unit.priority_class);
+      } else {
+        const uint64_t head = env_.store->LastSeq();
+        for (size_t lane = 0; lane < env_.lanes.size() && !sent; ++lane) {
+          if (env_.lanes[lane].priority_class != unit.priority_class) continue;
+          bool failed = false;
+          sent = SendFromLane(lane, head, &failed);
+          if (failed) return;
+        }
+      }
+      if (sent) {
+        scheduler_.OnSent(unit);
+        break;
+      }
+    }
+    if (closed_) return;
+    if (sent) continue;
+    break;
+  }
+  // Nothing to send, but the peer's checkpoint may still move (entries skipped as echoes, or
+  // lanes that had no rows).
+  if (!DocumentsFlowing() || send_window_.in_flight_batches() >= out_.window ||
+      !send_window_.CanSend(true)) {
+    return;
+  }
+  if (LowWatermark() <= out_.sent_through) return;
+  SendBatch({}, env_.store->LastSeq());
 }
 
 bool ReplicationSession::SendFromLane(size_t lane, uint64_t head, bool* failed) {
@@ -372,6 +431,107 @@ void ReplicationSession::OnBatchAck(const v1::Frame& frame) {
     out_.acked = ack.through_seq();
     if (env_.peer_acked) env_.peer_acked(peer_endpoint_id(), out_.acked);
   }
+  Pump();
+}
+
+void ReplicationSession::SendBlobFrame(const v1::Frame& frame) {
+  if (!established_ || !peer_blob_capable()) return;
+  SendFrame(frame);
+}
+
+void ReplicationSession::ServeBlob(uint64_t request_id, const blob::BlobRoot& root,
+                                   int priority_class, const blob::BlobManifest& manifest,
+                                   std::vector<BlobSpan> spans) {
+  if (closed_ || spans.empty()) return;
+  Serve& serve = serves_[request_id];
+  serve.root = root;
+  serve.priority_class = priority_class;
+  serve.manifest = manifest;
+  serve.todo.assign(spans.begin(), spans.end());
+  serve.blocked = false;
+  Pump();
+}
+
+void ReplicationSession::OnBlobChunksAvailable(const blob::BlobRoot& root) {
+  bool any = false;
+  for (auto& [id, serve] : serves_) {
+    if (serve.root == root && serve.blocked) {
+      serve.blocked = false;
+      any = true;
+    }
+  }
+  if (any) Pump();
+}
+
+void ReplicationSession::FailBlockedServes(const blob::BlobRoot& root) {
+  for (auto it = serves_.begin(); it != serves_.end();) {
+    if (it->second.root != root || !it->second.blocked) {
+      ++it;
+      continue;
+    }
+    v1::Frame error;
+    error.mutable_blob_error()->set_request_id(it->first);
+    error.mutable_blob_error()->set_reason(v1::BlobError::REASON_NOT_FOUND);
+    SendBlobFrame(error);
+    it = serves_.erase(it);
+  }
+}
+
+bool ReplicationSession::SendPiece(int priority_class) {
+  for (auto it = serves_.begin(); it != serves_.end();) {
+    Serve& serve = it->second;
+    if (serve.priority_class != priority_class || serve.blocked) {
+      ++it;
+      continue;
+    }
+    BlobSpan& span = serve.todo.front();
+    const uint32_t chunk_len = serve.manifest.ChunkLength(span.chunk);
+    const size_t want = std::min<size_t>(LinkScheduler::PieceBytes(send_window_.window_bytes()),
+                                         chunk_len - span.offset);
+    auto data = env_.blob_store == nullptr
+                    ? StatusOr<std::string>(NotFoundError("no blob store"))
+                    : env_.blob_store->ReadChunk(serve.root, span.chunk, span.offset, want);
+    if (!data.ok() || data->empty()) {
+      if (data.ok() || data.status().code() == StatusCode::kNotFound) {
+        serve.blocked = true;  // not verified yet: a fetch or relay will tell us
+        ++it;
+        continue;
+      }
+      spdlog::warn("mesh peer {}: reading blob {} chunk {} failed: {}",
+                   ShortEndpointId(peer_endpoint_id()), blob::BlobToken(serve.root).substr(0, 12),
+                   span.chunk, data.status().ToString());
+      v1::Frame error;
+      error.mutable_blob_error()->set_request_id(it->first);
+      error.mutable_blob_error()->set_reason(v1::BlobError::REASON_IO);
+      SendBlobFrame(error);
+      it = serves_.erase(it);
+      continue;
+    }
+    v1::Frame frame;
+    auto* piece = frame.mutable_blob_piece();
+    piece->set_request_id(it->first);
+    piece->set_root(serve.root.data(), serve.root.size());
+    piece->set_chunk(span.chunk);
+    piece->set_offset(span.offset);
+    const size_t bytes = data->size();
+    piece->set_data(std::move(*data));
+    span.offset += static_cast<uint32_t>(bytes);
+    if (span.offset >= chunk_len) {
+      span.offset = 0;
+      if (++span.chunk >= span.end) serve.todo.pop_front();
+    }
+    send_window_.OnSent(frame.ByteSizeLong(), env_.clock->Now(), Flow::kBlobPieces);
+    SendFrame(frame);
+    if (env_.blob_handler)
+      env_.blob_handler->OnPieceSent(peer_endpoint_id(), priority_class, bytes);
+    if (serve.todo.empty()) serves_.erase(it);
+    return true;
+  }
+  return false;
+}
+
+void ReplicationSession::OnBlobAck() {
+  send_window_.OnAcked(env_.clock->Now(), Flow::kBlobPieces);
   Pump();
 }
 

@@ -15,6 +15,13 @@
 // - StopSync pauses both directions (we stop sending and ask the peer to stop); the connection
 //   stays up. StartSync resumes from the checkpoints, so writes made while paused flow.
 // - Keepalive: Ping after send silence, close after receive silence.
+// - Blobs (protocol 2, docs/spec/ATTACHMENTS.md §15.3–§15.4): blob frames are checked
+//   (blob_frames.h; a bad one is dropped and counted, the session stays up) and handed to the
+//   mesh's BlobFrameHandler, which answers BlobWant by ServeBlob(): the session sends the wanted
+//   pieces from the BlobStore, sharing its send window with document batches through the
+//   LinkScheduler (class order, ¾ rule, anti-starvation, piece size). BlobAck returns credit and
+//   an RTT sample like BatchAck; BlobCancel stops a serve. Blob frames go only to a peer whose
+//   Hello said blob_protocol >= 1.
 //
 // Time: read and waited for through env.clock (common/clock.h), so tests can run it on a fake.
 //
@@ -27,13 +34,19 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "blob/blob_store.h"
+#include "blob/manifest.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "mesh/formation_proof.h"
+#include "mesh/link_scheduler.h"
 #include "mesh/mesh_counters.h"
 #include "mesh/priority_lanes.h"
 #include "mesh/send_window.h"
@@ -47,8 +60,29 @@ namespace v1 {
 class Frame;
 }
 
-inline constexpr uint32_t kMeshProtocolVersion = 1;
+// 2: blob frames (a protocol 1 peer never gets one).
+inline constexpr uint32_t kMeshProtocolVersion = 2;
 inline constexpr uint32_t kMeshMinProtocolVersion = 1;
+
+class ReplicationSession;
+
+// The mesh's blob engine as a session sees it (mesh/blob_engine.h). Loop only.
+class BlobFrameHandler {
+ public:
+  virtual ~BlobFrameHandler() = default;
+  // A checked BlobWant, BlobManifest, BlobPiece, BlobHave or BlobError arrived on `session`.
+  virtual void OnBlobFrame(const std::shared_ptr<ReplicationSession>& session,
+                           const v1::Frame& frame) = 0;
+  // `bytes` of piece data went out to `peer` in `priority_class`.
+  virtual void OnPieceSent(const std::string& peer, int priority_class, size_t bytes) = 0;
+};
+
+// Chunks [chunk, end) of a served blob, the first from byte `offset`.
+struct BlobSpan {
+  uint64_t chunk = 0;
+  uint64_t end = 0;
+  uint32_t offset = 0;
+};
 
 // What every session of a node shares (owned by Mesh, outlives the sessions).
 struct SessionEnvironment {
@@ -65,6 +99,11 @@ struct SessionEnvironment {
   std::function<void(const std::string& peer, uint64_t seq)> peer_acked;
   // Time and timers (never null; must outlive the sessions).
   Clock* clock = &RealClock();
+  // Blobs: where pieces are read from (null: nothing is served) and who handles blob frames
+  // (null: blob frames are dropped as bad). `accepts_attachments` goes into our Hello.
+  blob::BlobStore* blob_store = nullptr;
+  BlobFrameHandler* blob_handler = nullptr;
+  bool accepts_attachments = false;
 };
 
 class ReplicationSession : public std::enable_shared_from_this<ReplicationSession> {
@@ -115,6 +154,24 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   // does not want it now): nothing of ours is waiting to reach it.
   bool OutboundCaughtUp() const;
 
+  // Blobs (see above). The peer speaks blob frames / has an inbox (from its Hello).
+  bool peer_blob_capable() const { return peer_blob_protocol_ >= 1; }
+  bool peer_accepts_attachments() const { return peer_accepts_attachments_; }
+  // Sends a blob control frame (want, manifest, have, ack, cancel, error) at once; dropped when
+  // the peer does not speak blob frames.
+  void SendBlobFrame(const v1::Frame& frame);
+  // Serves `spans` of `root` (whose manifest is `manifest`; spans checked against it) for the
+  // peer's request `request_id` in `priority_class`. Chunks not readable yet (a partial being
+  // fetched) wait for OnBlobChunksAvailable.
+  void ServeBlob(uint64_t request_id, const blob::BlobRoot& root, int priority_class,
+                 const blob::BlobManifest& manifest, std::vector<BlobSpan> spans);
+  // Chunks of `root` may have become readable: retries serves that waited for them.
+  void OnBlobChunksAvailable(const blob::BlobRoot& root);
+  // Serves of `root` waiting for chunks end with BlobError{not_found} (the fetch that would have
+  // verified them ended).
+  void FailBlockedServes(const blob::BlobRoot& root);
+  size_t serving_requests() const { return serves_.size(); }
+
  private:
   struct Outbound {  // serving the peer's SyncRequest
     bool requested = false;
@@ -124,6 +181,13 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
     uint64_t sent_through = 0;          // min of the lane cursors, as last sent
     uint64_t acked = 0;                 // feed position acknowledged through
     uint32_t window = 1;                // batches the peer allows in flight
+  };
+  struct Serve {  // a BlobWant being answered
+    blob::BlobRoot root{};
+    int priority_class = 3;
+    blob::BlobManifest manifest;
+    std::deque<BlobSpan> todo;
+    bool blocked = false;  // the next chunk is not readable yet
   };
   struct Inbound {  // our stream of the peer's feed
     uint64_t stream_id = 0;
@@ -144,6 +208,13 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   void Pump();
   // Reads the next page of lane `lane` and sends it; false when the lane had nothing to send.
   bool SendFromLane(size_t lane, uint64_t head, bool* failed);
+  // Documents are on: the peer asked for our feed and sync is active.
+  bool DocumentsFlowing() const;
+  // What has data now, for the scheduler.
+  std::vector<SendUnit> ReadyUnits();
+  // Sends one piece of the oldest serve of `priority_class`; false when none could go.
+  bool SendPiece(int priority_class);
+  void OnBlobAck();
   void SendBatch(std::vector<store::FeedEntry> entries, uint64_t head);
   uint64_t LowWatermark() const;
   void SendFrame(const v1::Frame& frame);
@@ -170,6 +241,10 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   uint64_t ping_nonce_ = 0;
   Outbound out_;
   SendWindow send_window_;
+  LinkScheduler scheduler_;
+  std::map<uint64_t, Serve> serves_;  // by request id
+  uint32_t peer_blob_protocol_ = 0;
+  bool peer_accepts_attachments_ = false;
   Inbound in_;
   Clock::TimePoint last_received_;
   Clock::TimePoint last_progress_;  // inbound: last merge or stream request

@@ -22,9 +22,10 @@ size_t SendWindow::NextBatchBytes() const {
   return std::clamp(window_ / 4, options_.min_batch_bytes, options_.max_batch_bytes);
 }
 
-void SendWindow::OnSent(size_t bytes, Clock::time_point now) {
-  in_flight_.push_back(Sent{bytes, now});
+void SendWindow::OnSent(size_t bytes, Clock::time_point now, Flow flow) {
+  in_flight_.push_back(Sent{bytes, now, flow});
   in_flight_bytes_ += bytes;
+  if (flow == Flow::kBlobPieces) ++in_flight_pieces_;
 }
 
 SendWindow::Clock::duration SendWindow::base_rtt() const {
@@ -40,11 +41,14 @@ void SendWindow::ObserveRtt(Clock::duration rtt, Clock::time_point now) {
   min_rtt_current_ = std::min(min_rtt_current_, rtt);
 }
 
-void SendWindow::OnAcked(Clock::time_point now) {
-  if (in_flight_.empty()) return;
-  const Sent sent = in_flight_.front();
-  in_flight_.pop_front();
+void SendWindow::OnAcked(Clock::time_point now, Flow flow) {
+  auto it = std::find_if(in_flight_.begin(), in_flight_.end(),
+                         [flow](const Sent& s) { return s.flow == flow; });
+  if (it == in_flight_.end()) return;
+  const Sent sent = *it;
+  in_flight_.erase(it);
   in_flight_bytes_ -= sent.bytes;
+  if (flow == Flow::kBlobPieces) --in_flight_pieces_;
   const Clock::duration rtt = now - sent.at;
   ObserveRtt(rtt, now);
   recent_rtt_[recent_count_++ % kRecentRtts] = rtt;
@@ -65,8 +69,11 @@ void SendWindow::OnAcked(Clock::time_point now) {
 }
 
 void SendWindow::Reset() {
-  in_flight_.clear();
-  in_flight_bytes_ = 0;
+  std::erase_if(in_flight_, [this](const Sent& s) {
+    if (s.flow != Flow::kDocuments) return false;
+    in_flight_bytes_ -= s.bytes;
+    return true;
+  });
   recent_count_ = 0;
 }
 

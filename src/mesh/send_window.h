@@ -13,6 +13,10 @@
 // second while still filling fast links (on loopback the window grows to its maximum within a few
 // milliseconds). Acks come in send order (the peer merges batches in order).
 //
+// Documents and blob pieces share the window (docs/spec/ATTACHMENTS.md §15.4): each unit in
+// flight is tagged with its flow, and an ack returns the oldest unit of its flow (each flow is
+// acknowledged in its own send order; the two interleave freely). Reset drops documents only.
+//
 // Not thread-safe (one session, on the mesh loop).
 #pragma once
 
@@ -34,6 +38,8 @@ struct SendWindowOptions {
   size_t min_batch_bytes = 4 * 1024;
 };
 
+enum class Flow : uint8_t { kDocuments = 0, kBlobPieces = 1 };
+
 class SendWindow {
  public:
   using Clock = std::chrono::steady_clock;
@@ -46,21 +52,23 @@ class SendWindow {
   bool CanSend(bool top_lane) const;
   // Bytes of state the next batch may carry.
   size_t NextBatchBytes() const;
-  void OnSent(size_t bytes, Clock::time_point now);
-  // The oldest unacknowledged batch was acknowledged.
-  void OnAcked(Clock::time_point now);
-  // A new stream: what was in flight will never be acknowledged.
+  void OnSent(size_t bytes, Clock::time_point now, Flow flow = Flow::kDocuments);
+  // The oldest unacknowledged unit of `flow` was acknowledged (ignored when none is in flight).
+  void OnAcked(Clock::time_point now, Flow flow = Flow::kDocuments);
+  // A new document stream: the batches in flight will never be acknowledged.
   void Reset();
 
   size_t window_bytes() const { return window_; }
   size_t in_flight_bytes() const { return in_flight_bytes_; }
-  size_t in_flight_batches() const { return in_flight_.size(); }
+  size_t in_flight_batches() const { return in_flight_.size() - in_flight_pieces_; }
+  size_t in_flight_pieces() const { return in_flight_pieces_; }
   Clock::duration base_rtt() const;
 
  private:
   struct Sent {
     size_t bytes;
     Clock::time_point at;
+    Flow flow;
   };
   void ObserveRtt(Clock::duration rtt, Clock::time_point now);
 
@@ -72,6 +80,7 @@ class SendWindow {
   size_t recent_count_ = 0;  // samples seen (the ring holds the last kRecentRtts)
   size_t in_flight_bytes_ = 0;
   std::deque<Sent> in_flight_;
+  size_t in_flight_pieces_ = 0;
   // Base delay: the minimum over the current and the previous 10 s bucket, so it follows a path
   // whose delay really changed.
   Clock::duration min_rtt_current_ = Clock::duration::max();

@@ -329,6 +329,7 @@ Status Node::OpenAttachments() {
 
 Status Node::StartAttachments() {
   if (!attachments_) return Status::Ok();
+  attachments_->SetTransfer(mesh_.get());
   PEAT_RETURN_IF_ERROR(attachments_->Start());
   spdlog::info("attachments: {} root(s){}", config_.attachment_roots.size(),
                config_.attachment_inbox.empty() ? ", no inbox (this node receives no files)"
@@ -353,6 +354,13 @@ Status Node::StartMesh() {
   options.collection_priorities = config_.collection_priorities;
   options.member_acks = member_acks_;
   options.on_sync_changed = [this](bool) { LogPhaseChange(); };  // READY ↔ SYNCING
+  options.blob_store = blobs_.get();
+  options.blob_serve_policy = [this](const blob::BlobRoot& root) {
+    return !attachments_ || attachments_->MayServe(root);
+  };
+  options.accepts_attachments = !config_.attachment_inbox.empty();
+  options.blob_max_sources = static_cast<int>(config_.attachment_max_sources);
+  options.blob_relay_cache_bytes = config_.attachment_relay_cache_bytes;
   mesh::TlsTransportOptions transport;  // the TLS handshake is bounded like the formation's
   transport.handshake_timeout = options.session.handshake_timeout;
   options.transport_factory = mesh::TlsTransportFactory(identity_->key, transport);

@@ -85,7 +85,7 @@ class Node : public service::StatusSource {
                                                          // slow client; kept apart from scans)
   std::unique_ptr<blob::BlobStore> blobs_;
   std::unique_ptr<attach::AttachmentManager> attachments_;  // stopped before the mesh
-  std::unique_ptr<mesh::Mesh> mesh_;                     // stopped before the store closes
+  std::unique_ptr<mesh::Mesh> mesh_;                        // stopped before the store closes
   rpc::MethodTable methods_;
   service::HealthState health_;
   service::SubscriberMetrics subscriber_metrics_;

@@ -148,8 +148,7 @@ void RegisterAttachmentService(rpc::MethodTable& table, attach::AttachmentManage
         if (Status st = Gate(manager, "SubscribeAttachmentBundle"); !st.ok()) {
           return call->Finish(st);
         }
-        const uint64_t id =
-            manager->Subscribe(req.bundle_id(), std::make_shared<CallSink>(call));
+        const uint64_t id = manager->Subscribe(req.bundle_id(), std::make_shared<CallSink>(call));
         call->SetCancelHook([manager, id] { manager->Unsubscribe(id); });
       });
 

@@ -33,7 +33,8 @@
 // (free it and re-run). Likewise the blocks run `build/peat-node`, so PEAT_NODE_BIN (CTest passes
 // the build's binary) must be that file; otherwise the test fails and says so.
 //
-// The README's ports are fixed (50051; the self-contained blocks 50071, 50072, 4471, 4472, 50081):
+// The README's ports are fixed (50051; the self-contained blocks 50071, 50072, 4471, 4472, 50075, 50076, 4475, 4476,
+// 50081):
 // like test/quickstart.sh this test wants them free while it runs.
 //
 // Run: PEAT_NODE_BIN=build/peat-node node --test tests/integration/readme.test.mjs

@@ -47,8 +47,8 @@ printf '#include "mesh/mesh.h"\n' >>"$work/tree/src/app/config.cc"
 expect "app including mesh is refused" 1 "app includes mesh/"
 
 fresh_copy
-sed -i 's/^| `crdt` | common |$/| `crdt` | common |\n| `attach` | store, common |/' "$work/tree/docs/ARCHITECTURE.md"
-expect "a table row for a layer without a directory is refused" 2 "src/attach/ does not exist"
+sed -i 's/^| `crdt` | common |$/| `crdt` | common |\n| `ghost` | store, common |/' "$work/tree/docs/ARCHITECTURE.md"
+expect "a table row for a layer without a directory is refused" 2 "src/ghost/ does not exist"
 
 fresh_copy
 mkdir -p "$work/tree/src/extra" && printf '#pragma once\n' >"$work/tree/src/extra/x.h"

@@ -72,12 +72,12 @@ class AttachmentManagerTest : public ::testing::Test {
     so.node_tag = 7;
     so.gc_interval = std::chrono::milliseconds(0);
     auto store = store::SqliteDocumentStore::Open(so);
-    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
     blob::BlobStoreOptions bo;
     bo.root_dir = dir_.path() + "/data/blobs";
-    auto blobs = blob::BlobStore::Open(bo);
-    ASSERT_TRUE(blobs.ok()) << blobs.status();
+    auto blobs = blob::BlobStore::Open(std::move(bo));
+    ASSERT_TRUE(blobs.ok()) << blobs.status().ToString();
     blobs_ = std::move(*blobs);
     StartManager();
   }
@@ -94,13 +94,14 @@ class AttachmentManagerTest : public ::testing::Test {
     o.endpoint_id = kSelf;
     o.node_id = "alpha";
     o.handle_retention = retention_;
+    o.blob_retention = blob_retention_;
     AttachmentManager::Dependencies deps;
     deps.store = store_.get();
     deps.blobs = blobs_.get();
     deps.clock = &clock_;
     deps.wall_clock_ms = [this] { return wall_ms_.load(); };
-    auto m = AttachmentManager::Create(o, deps);
-    ASSERT_TRUE(m.ok()) << m.status();
+    auto m = AttachmentManager::Create(std::move(o), deps);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
     manager_ = std::move(*m);
     ASSERT_TRUE(manager_->Start().ok());
   }
@@ -178,6 +179,7 @@ class AttachmentManagerTest : public ::testing::Test {
   peat::testing::FakeClock clock_;
   std::atomic<int64_t> wall_ms_{1'700'000'000'000};
   std::chrono::seconds retention_{86400};
+  std::chrono::seconds blob_retention_{86400};
   std::unique_ptr<store::SqliteDocumentStore> store_;
   std::unique_ptr<blob::BlobStore> blobs_;
   std::unique_ptr<AttachmentManager> manager_;
@@ -185,7 +187,7 @@ class AttachmentManagerTest : public ::testing::Test {
 
 TEST_F(AttachmentManagerTest, SendWritesOneDistributionDocumentPerFile) {
   auto r = Send(NodeList({"bbbbbbbbbb", kPeerC}, {"a.txt", "sub/b.bin"}, "bundle-1"));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->bundle_id, "bundle-1");
   ASSERT_EQ(r->handles.size(), 2u);
   EXPECT_EQ(r->handles[0].file_index, 0u);
@@ -196,7 +198,7 @@ TEST_F(AttachmentManagerTest, SendWritesOneDistributionDocumentPerFile) {
   auto json = store_->Get(std::string(kDistributionsCollection), r->handles[1].distribution_id);
   ASSERT_TRUE(json.ok() && *json);
   auto doc = ParseDistributionDoc(**json);
-  ASSERT_TRUE(doc.ok()) << doc.status();
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
   EXPECT_EQ(doc->name, "sub/b.bin");
   EXPECT_EQ(doc->blob_size, 300u * 1024);
   EXPECT_EQ(doc->targets, (std::vector<std::string>{"bbbbbbbbbb", "cccccccccc"}));
@@ -215,7 +217,7 @@ TEST_F(AttachmentManagerTest, SendWritesOneDistributionDocumentPerFile) {
 
 TEST_F(AttachmentManagerTest, SelfAndDuplicatesAreDroppedFromTargets) {
   auto r = Send(NodeList({"alpha", kSelf, "aaaaaaaaaa", "bbbbbbbbbb", kPeerB}, {"a.txt"}));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
   auto view = Get(r->handles[0].distribution_id);
   ASSERT_TRUE(view.ok());
   ASSERT_EQ(view->per_node.size(), 1u);
@@ -227,7 +229,7 @@ TEST_F(AttachmentManagerTest, AllNodesWithNoKnownPeerCompletesAtOnce) {
   req.files.push_back(Spec("a.txt"));
   req.scope = ScopeKind::kAllNodes;
   auto r = Send(req);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->bundle_id.size(), 36u);  // a UUIDv4
   auto view = Get(r->handles[0].distribution_id);
   ASSERT_TRUE(view.ok());
@@ -242,14 +244,14 @@ TEST_F(AttachmentManagerTest, IdempotencyConflictAndTheCap) {
   ASSERT_TRUE(Send(NodeList({"bbbbbbbbbb"}, {"a.txt"}, "two")).ok());
   // The cap (2 running bundles) refuses a third new bundle...
   auto third = Send(NodeList({"bbbbbbbbbb"}, {"a.txt"}, "three"));
-  EXPECT_EQ(third.status().code(), StatusCode::kResourceExhausted) << third.status();
+  EXPECT_EQ(third.status().code(), StatusCode::kResourceExhausted) << third.status().ToString();
   // ...but an identical resubmit is answered with the same handles (Q1).
   auto again = Send(NodeList({"bbbbbbbbbb"}, {"a.txt"}, "one"));
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->handles[0].distribution_id, first->handles[0].distribution_id);
   // Same id, other files.
   auto other = Send(NodeList({"bbbbbbbbbb"}, {"sub/b.bin"}, "one"));
-  EXPECT_EQ(other.status().code(), StatusCode::kAlreadyExists) << other.status();
+  EXPECT_EQ(other.status().code(), StatusCode::kAlreadyExists) << other.status().ToString();
 }
 
 TEST_F(AttachmentManagerTest, ConcurrentIdenticalSendsGetIdenticalHandles) {
@@ -260,7 +262,7 @@ TEST_F(AttachmentManagerTest, ConcurrentIdenticalSendsGetIdenticalHandles) {
                  [&](StatusOr<SendResult> r) { p2.set_value(r); });
   auto a = p1.get_future().get();
   auto b = p2.get_future().get();
-  ASSERT_TRUE(a.ok() && b.ok()) << a.status() << " / " << b.status();
+  ASSERT_TRUE(a.ok() && b.ok()) << a.status().ToString() << " / " << b.status().ToString();
   EXPECT_EQ(a->handles[0].distribution_id, b->handles[0].distribution_id);
 }
 
@@ -269,7 +271,7 @@ TEST_F(AttachmentManagerTest, ShaMismatchLeavesNoBlobNoDocumentNoRow) {
   req.files[0].sha256 = Sha256Raw("something else");
   auto r = Send(req);
   ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(r.status().message().rfind("files[0].sha256: ", 0), 0u) << r.status();
+  EXPECT_EQ(r.status().message().rfind("files[0].sha256: ", 0), 0u) << r.status().ToString();
   EXPECT_EQ(blobs_->Usage().complete_bytes, 0u);
   auto docs = store_->List(std::string(kDistributionsCollection));
   ASSERT_TRUE(docs.ok());
@@ -337,7 +339,7 @@ TEST_F(AttachmentManagerTest, CancelFlipsAtOnceAndFreesTheBundleId) {
     return s->WaitEnd().ok();
   }));
   auto fresh = Send(NodeList({"bbbbbbbbbb"}, {"a.txt"}, "c1"));
-  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
   EXPECT_NE(fresh->handles[0].distribution_id, id);
   EXPECT_EQ(Get(id).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(Cancel("nope").status().code(), StatusCode::kNotFound);
@@ -378,7 +380,7 @@ TEST_F(AttachmentManagerTest, EverythingSurvivesARestart) {
   ASSERT_TRUE(r.ok());
   RestartManager();
   auto v = Get(r->handles[1].distribution_id);
-  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(v->status, TransferState::kPending);
   auto again = Send(NodeList({"bbbbbbbbbb"}, {"a.txt", "sub/b.bin"}, "r1"));
   ASSERT_TRUE(again.ok());
@@ -386,8 +388,8 @@ TEST_F(AttachmentManagerTest, EverythingSurvivesARestart) {
   auto sink = std::make_shared<RecordingSink>();
   manager_->Subscribe("r1", sink);
   TargetReports(r->handles[0].distribution_id, "bbbbbbbbbb", TransferState::kCompleted, 17, 17);
-  TargetReports(r->handles[1].distribution_id, "bbbbbbbbbb", TransferState::kCompleted,
-                300 * 1024, 300 * 1024);
+  TargetReports(r->handles[1].distribution_id, "bbbbbbbbbb", TransferState::kCompleted, 300 * 1024,
+                300 * 1024);
   EXPECT_TRUE(sink->WaitEnd().ok());
 }
 
@@ -406,6 +408,20 @@ TEST_F(AttachmentManagerTest, RetentionDropsFinishedBundles) {
   ASSERT_TRUE(Eventually([&] { return Get(id).status().code() == StatusCode::kNotFound; }));
   auto root = blob::ParseBlobToken(r->handles[0].blob_token);
   EXPECT_FALSE(blobs_->Has(*root));  // no retained bundle references it any more
+}
+
+TEST_F(AttachmentManagerTest, UnreferencedBlobsAreCollectedAtStart) {
+  auto r = Send(NodeList({"bbbbbbbbbb"}, {"a.txt"}, "kept"));
+  ASSERT_TRUE(r.ok());
+  // A blob no bundle references, as an ingest cut short by kill -9 leaves it.
+  auto orphan = blobs_->Ingest(root_ + "/sub/b.bin");
+  ASSERT_TRUE(orphan.ok());
+  manager_->Stop();
+  manager_.reset();
+  blob_retention_ = std::chrono::seconds(0);
+  StartManager();
+  EXPECT_FALSE(blobs_->Has(orphan->root));
+  EXPECT_TRUE(blobs_->Has(*blob::ParseBlobToken(r->handles[0].blob_token)));
 }
 
 TEST_F(AttachmentManagerTest, UnknownIdsAreNotFound) {

@@ -17,156 +17,23 @@
 #include <string>
 #include <vector>
 
-#include "common/fake_clock.h"
 #include "common/host_port.h"
-#include "mesh/fake_network.h"
+#include "mesh/mesh_fixture.h"
 #include "peat/mesh/v1/mesh.pb.h"
-#include "store/store_test_util.h"
 
 namespace peat::mesh {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using store::testing::BaseOptions;
-using store::testing::OpenOrDie;
 using store::testing::PutSync;
-using store::testing::TempDir;
-
-const std::string kIdA(64, 'a');  // the smaller id: its dial wins a tie
-const std::string kIdB(64, 'b');
-const std::string kAddrA = "127.0.0.1:4001";
-const std::string kAddrB = "127.0.0.1:4002";
-constexpr auto kSafetyNet = seconds(20);  // real time; only a broken test waits this long
-
-// Blocks on an answer a mesh gives on its loop; nullopt if none came within the safety net.
-template <typename T>
-std::optional<T> Await(const std::function<void(std::function<void(T)>)>& ask) {
-  auto answer = std::make_shared<std::promise<T>>();
-  auto future = answer->get_future();
-  ask([answer](T value) { answer->set_value(std::move(value)); });
-  if (future.wait_for(kSafetyNet) != std::future_status::ready) return std::nullopt;
-  return future.get();
-}
-
-class MeshTest : public ::testing::Test {
- protected:
-  struct TestNode {
-    std::string id;
-    TempDir dir;
-    std::unique_ptr<store::SqliteDocumentStore> store;
-    std::unique_ptr<Mesh> mesh;
-    bool running = false;
-  };
-
-  ~MeshTest() override {
-    // Every mesh stops before any is destroyed: a running loop may still post to another. Then
-    // the stores close: their writers finish in-flight merges and saves, whose answers post to
-    // the (stopped, still alive) mesh loops. As in the node: mesh stopped, store closed, mesh gone.
-    for (auto& n : nodes_) n->mesh->Stop();
-    for (auto& n : nodes_) n->store.reset();
-  }
-
-  TestNode& AddNode(const std::string& id, const std::string& address,
-                    std::vector<store::PeerRecord> static_peers = {}) {
-    auto n = std::make_unique<TestNode>();
-    n->id = id;
-    auto so = BaseOptions(n->dir.path());
-    so.node_tag = 0x1000 + nodes_.size();
-    n->store = OpenOrDie(so);
-    MeshOptions o;
-    o.listen_ip = address.substr(0, address.find(':'));
-    o.listen_port = static_cast<uint16_t>(std::stoi(address.substr(address.find(':') + 1)));
-    o.app_id = "mesh-test";
-    o.static_peers = std::move(static_peers);
-    o.transport_factory = net_.Factory(id);
-    o.clock = &clock_;
-    n->mesh =
-        std::make_unique<Mesh>(std::move(o), id, "node-" + id.substr(0, 1), *n->store, *n->store);
-    nodes_.push_back(std::move(n));
-    return *nodes_.back();
-  }
-  void Start(TestNode& n) {
-    Status st = n.mesh->Start();
-    ASSERT_TRUE(st.ok()) << st.ToString();
-    n.running = true;
-  }
-  void Stop(TestNode& n) {
-    n.mesh->Stop();
-    n.running = false;
-  }
-
-  static std::vector<PeerView> Peers(TestNode& n) {
-    auto peers = Await<std::vector<PeerView>>([&n](auto done) { n.mesh->ListPeers(done); });
-    EXPECT_TRUE(peers.has_value()) << "ListPeers did not answer";
-    return peers.value_or(std::vector<PeerView>{});
-  }
-  static std::optional<PeerView> Peer(TestNode& n, const std::string& id) {
-    for (auto& p : Peers(n)) {
-      if (p.endpoint_id == id) return p;
-    }
-    return std::nullopt;
-  }
-  static bool Connected(TestNode& n, const std::string& id) {
-    auto p = Peer(n, id);
-    return p && p->connected;
-  }
-  static Status ConnectPeer(TestNode& n, const std::string& id, const std::string& address) {
-    auto st = Await<Status>([&](auto done) { n.mesh->ConnectPeer(id, {address}, done); });
-    return st.value_or(InternalError("ConnectPeer did not answer"));
-  }
-  static Status DisconnectPeer(TestNode& n, const std::string& id) {
-    auto st = Await<Status>([&](auto done) { n.mesh->DisconnectPeer(id, done); });
-    return st.value_or(InternalError("DisconnectPeer did not answer"));
-  }
-  static std::optional<std::string> Get(TestNode& n, const std::string& doc) {
-    auto r = n.store->Get("c", doc);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : std::nullopt;
-  }
-  static uint64_t MetricValue(TestNode& n, const std::string& name) {
-    std::string out;
-    n.mesh->AppendMetrics(out);
-    const auto at = out.find("\n" + name + " ");
-    if (at == std::string::npos) return ~uint64_t{0};
-    return std::stoull(out.substr(at + name.size() + 2));
-  }
-
-  // One round trip through every running mesh loop: whatever was posted to them before (timer
-  // handlers the clock fired, dial answers, frames) has run.
-  void Settle() {
-    for (auto& n : nodes_) {
-      if (n->running) Peers(*n);
-    }
-  }
-  // Settles until `pred` holds; false if it does not within the safety net.
-  bool WaitUntil(const std::function<bool()>& pred) {
-    const auto give_up = std::chrono::steady_clock::now() + kSafetyNet;
-    while (!pred()) {
-      if (std::chrono::steady_clock::now() > give_up) return pred();
-      Settle();
-    }
-    return true;
-  }
-
-  // The pending redial of a mesh with one registered peer that is down: the only armed timer.
-  milliseconds PendingDelay() {
-    auto next = clock_.NextExpiry();
-    EXPECT_TRUE(next.has_value());
-    return std::chrono::duration_cast<milliseconds>(next.value_or(clock_.Now()) - clock_.Now());
-  }
-
-  testing::FakeNetwork::FrameFilter AckFrames() {
-    return [](const std::string& bytes) {
-      v1::Frame frame;
-      return frame.ParseFromString(bytes) && frame.has_ack();
-    };
-  }
-
-  peat::testing::FakeClock clock_;
-  testing::FakeNetwork net_{clock_};
-  std::vector<std::unique_ptr<TestNode>> nodes_;
-};
+using testing::Await;
+using testing::kAddrA;
+using testing::kAddrB;
+using testing::kIdA;
+using testing::kIdB;
+using testing::kSafetyNet;
+using MeshTest = testing::MeshFixture;
 
 TEST_F(MeshTest, SimultaneousDialsEndWithTheSessionTheSmallerIdDialed) {
   // Both nodes boot with the other as a static peer and dial at once.
@@ -265,7 +132,14 @@ TEST_F(MeshTest, ASavedAddressTodaysGrammarRefusesIsLoggedAndNotDialed) {
                            ParseHostPort("[fe80::1%eth0]:4002").status().message()),
             std::string::npos)
       << log.str();
-  EXPECT_EQ(log.str().find(kAddrB), std::string::npos) << "the good address is not reported";
+  // Only the refused address is reported (the mesh may also log its dial of the good one).
+  const std::string text = log.str();
+  size_t reports = 0;
+  for (size_t at = text.find("is not dialed"); at != std::string::npos;
+       at = text.find("is not dialed", at + 1)) {
+    ++reports;
+  }
+  EXPECT_EQ(reports, 1u) << text;
   auto b = Peer(a, kIdB);
   ASSERT_TRUE(b.has_value());  // still registered, and dialed at its good address
 }

@@ -11,8 +11,10 @@
 #include <mutex>
 
 #include "common/fake_clock.h"
+#include "mesh/blob_frames.h"
 #include "mesh/loopback_connection.h"
 #include "mesh/member_ack_tracker.h"
+#include "peat/mesh/v1/mesh.pb.h"
 #include "store/store_test_util.h"
 
 namespace peat::mesh {
@@ -415,6 +417,56 @@ TEST_F(ReplicationSessionTest, CheckpointAdvancesPastEchoesAndPurgedRows) {
   // B's feed holds only A's echo: A's checkpoint of B still reaches B's head.
   ASSERT_TRUE(RunUntil([&] { return a_->session->inbound_checkpoint() == b_->store->LastSeq(); }));
   EXPECT_EQ(b_->counters.changes_sent.Value(), 0u);
+}
+
+}  // namespace
+}  // namespace peat::mesh
+
+namespace peat::mesh {
+namespace {
+
+// Records the blob frames a session hands on.
+class RecordingBlobHandler : public BlobFrameHandler {
+ public:
+  void OnBlobFrame(const std::shared_ptr<ReplicationSession>&, const v1::Frame& frame) override {
+    kinds.push_back(frame.body_case());
+  }
+  void OnPieceSent(const std::string&, int, size_t) override {}
+  std::vector<v1::Frame::BodyCase> kinds;
+};
+
+TEST_F(ReplicationSessionTest, GarbageBlobFramesAreDroppedAndCountedAndTheSessionStaysUp) {
+  SetUpSides("app", "secret", "app", "secret");
+  RecordingBlobHandler handler;
+  b_->env.blob_handler = &handler;
+  Connect();
+  ASSERT_TRUE(RunUntil([&] { return a_->established && b_->established; }));
+  const std::string root(32, 'r');
+  std::vector<v1::Frame> bad(6);
+  bad[0].mutable_blob_want()->set_request_id(1);  // no root
+  bad[1].mutable_blob_want()->set_request_id(1);
+  bad[1].mutable_blob_want()->set_root(root);
+  bad[1].mutable_blob_want()->set_priority_class(9);
+  bad[2].mutable_blob_piece()->set_request_id(1);
+  bad[2].mutable_blob_piece()->set_root(root);
+  bad[2].mutable_blob_piece()->set_data(std::string(kMaxBlobPieceBytes + 1, 'x'));
+  bad[3].mutable_blob_error()->set_request_id(1);
+  bad[3].mutable_blob_error()->set_reason(static_cast<v1::BlobError::Reason>(42));
+  bad[4].mutable_blob_cancel()->set_request_id(0);
+  bad[5].mutable_blob_have()->set_root("short");
+  for (const auto& f : bad) a_conn_->Send(f.SerializeAsString());
+  v1::Frame good;
+  good.mutable_blob_error()->set_request_id(3);
+  good.mutable_blob_error()->set_reason(v1::BlobError::REASON_BUSY);
+  a_conn_->Send(good.SerializeAsString());
+  ASSERT_TRUE(RunUntil([&] { return !handler.kinds.empty(); }));
+  EXPECT_EQ(handler.kinds, std::vector<v1::Frame::BodyCase>{v1::Frame::kBlobError});
+  EXPECT_EQ(b_->counters.blob_bad_frames.Value(), bad.size());
+  EXPECT_EQ(b_->counters.bad_frames.Value(), 0u);
+  EXPECT_FALSE(b_->closed);
+  // Documents still flow.
+  ASSERT_TRUE(PutSync(*a_->store, "c", "after", R"({"ok":1})").ok());
+  ASSERT_TRUE(RunUntil([&] { return Get(*b_, "c", "after").has_value(); }));
 }
 
 }  // namespace
