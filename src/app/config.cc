@@ -381,7 +381,7 @@ std::vector<FlagDef> MakeFlagTable() {
       "wait for scope members to appear" + dflt(d.attachment_discovery_grace_secs),
       UintField(&NodeConfig::attachment_discovery_grace_secs, 0));
   add("attachment-queue-when-full", Kind::kBool, "BOOL",
-      "accept bundles beyond the concurrency cap instead of refusing them (default: " +
+      "queue bundles beyond the concurrency cap instead of refusing them (default: " +
           Def(d.attachment_queue_when_full) + ")",
       BoolField(&NodeConfig::attachment_queue_when_full));
   add("attachment-handle-retention-secs", Kind::kScalar, "SECS",

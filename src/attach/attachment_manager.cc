@@ -158,6 +158,7 @@ Status AttachmentManager::Start() {
     if (receiver_) receiver_->Start();  // its jobs keep their blobs from the collection below
     // Blobs nobody references any more, e.g. from an ingest a kill -9 cut short.
     CollectBlobs();
+    StartQueued();
     ArmSweep();
     if (outbox_) outbox_->Start();
     started.set_value(st);
@@ -290,7 +291,7 @@ void AttachmentManager::AfterValidation(SendRequest request, std::vector<OpenedF
     if (Status st = DropBundle(bundle_id, /*delete_docs=*/true); !st.ok()) return fail(st);
   }
 
-  // Step 5: the concurrency cap.
+  // Step 5: the concurrency cap (with --attachment-queue-when-full the bundle waits instead).
   if (!options_.queue_when_full &&
       RunningBundles() + reservations_.size() >= options_.max_concurrent_distributions) {
     return fail(ResourceExhaustedError(
@@ -406,13 +407,26 @@ void AttachmentManager::AfterIngest(std::string bundle_id, SendRequest request,
     docs.push_back(std::move(d));
   }
   if (targets.empty()) bundle.state = TransferState::kCompleted;  // nobody to wait for
+  const bool queue = !targets.empty() && MustQueue();
 
   // The registry row first: once a document replicates, Get must find its handle.
-  if (Status st = registry_->InsertBundle(bundle, handles); !st.ok()) {
+  Status inserted = registry_->InsertBundle(bundle, handles);
+  if (inserted.ok() && queue) {
+    std::vector<std::pair<std::string, std::string>> waiting;
+    for (const auto& d : docs) waiting.emplace_back(d.distribution_id, EncodeDistributionDoc(d));
+    inserted = registry_->QueueDistributions(bundle_id, waiting, now);
+    if (!inserted.ok()) (void)registry_->DeleteBundle(bundle_id);
+  }
+  if (!inserted.ok()) {
     for (const auto& in : *ingested) {
       if (!in.already_present) (void)deps_.blobs->Remove(in.root);
     }
-    return FinishReservation(bundle_id, st);
+    return FinishReservation(bundle_id, inserted);
+  }
+  if (queue) {  // PENDING until a running bundle ends (StartQueued)
+    spdlog::info("attachments: bundle {} waits for a slot (--attachment-queue-when-full)",
+                 bundle_id);
+    return FinishReservation(bundle_id, ResultOf(bundle_id));
   }
   // Answer once every document is durable.
   auto remaining = std::make_shared<size_t>(docs.size());
@@ -625,7 +639,13 @@ StatusOr<DistributionView> AttachmentManager::CurrentView(const std::string& dis
   PEAT_ASSIGN_OR_RETURN(auto handle, registry_->HandleByDistribution(distribution_id));
   if (!handle) return not_found;
   PEAT_ASSIGN_OR_RETURN(auto doc, LoadDistribution(distribution_id));
-  if (!doc) return not_found;
+  if (!doc) {
+    // Waiting in the queue: every target PENDING.
+    PEAT_ASSIGN_OR_RETURN(auto queued, registry_->QueuedDistributionDoc(distribution_id));
+    if (!queued) return not_found;
+    PEAT_ASSIGN_OR_RETURN(auto parsed, ParseDistributionDoc(*queued));
+    return ViewOf(parsed, {});
+  }
   return ViewOf(*doc, LoadStatuses(*doc));
 }
 
@@ -648,6 +668,14 @@ void AttachmentManager::Cancel(std::string distribution_id,
     if (IsTerminal(view->status)) return done(false);
     auto doc = LoadDistribution(id);
     if (!doc.ok()) return done(doc.status());
+    if (!*doc) {  // still queued: it is written cancelled, and skipped when its bundle starts
+      auto queued = registry_->QueuedDistributionDoc(id);
+      if (queued.ok() && *queued) {
+        if (auto parsed = ParseDistributionDoc(**queued); parsed.ok()) {
+          doc = std::optional<DistributionDoc>(std::move(*parsed));
+        }
+      }
+    }
     if (!*doc) return done(NotFoundError("distribution_id `" + id + "` not found"));
     DistributionDoc d = **doc;
     d.status = DistributionDocStatus::kCancelled;
@@ -814,6 +842,12 @@ void AttachmentManager::RefreshBundle(const std::string& bundle_id) {
     state = any_started ? TransferState::kInProgress : TransferState::kPending;
   }
   if (state != (*bundle)->state) {
+    if (IsTerminal(state)) {
+      // A slot frees: after the state is recorded, start what waits (posted: not re-entrant).
+      boost::asio::post(io_, [this] {
+        if (!stopped_) StartQueued();
+      });
+    }
     const bool touch = IsTerminal(state) || (*bundle)->state == TransferState::kPending;
     (void)registry_->SetBundleState(bundle_id, state, touch ? NowMs() : (*bundle)->touched_ms);
   }
@@ -938,9 +972,46 @@ Status AttachmentManager::MakeRoomForBundle() {
 uint64_t AttachmentManager::RunningBundles() const {
   auto bundles = registry_->ListBundles();
   if (!bundles.ok()) return 0;
+  auto queued = registry_->QueuedBundles();
+  std::set<std::string> waiting;
+  if (queued.ok()) waiting.insert(queued->begin(), queued->end());
   uint64_t n = 0;
-  for (const auto& b : *bundles) n += IsTerminal(b.state) ? 0 : 1;
+  for (const auto& b : *bundles) n += IsTerminal(b.state) || waiting.contains(b.bundle_id) ? 0 : 1;
   return n;
+}
+
+bool AttachmentManager::MustQueue() const {
+  if (!options_.queue_when_full) return false;
+  auto queued = registry_->QueuedBundles();
+  return RunningBundles() >= options_.max_concurrent_distributions ||
+         (queued.ok() && !queued->empty());  // first in, first out
+}
+
+void AttachmentManager::StartQueued() {
+  if (!options_.queue_when_full) return;
+  while (RunningBundles() < options_.max_concurrent_distributions) {
+    auto queued = registry_->QueuedBundles();
+    if (!queued.ok() || queued->empty()) return;
+    const std::string bundle_id = queued->front();
+    auto docs = registry_->TakeQueued(bundle_id);
+    if (!docs.ok()) return;
+    const int64_t now = NowMs();
+    for (const auto& [id, json] : *docs) {
+      auto doc = ParseDistributionDoc(json);
+      if (!doc.ok()) continue;
+      if (auto existing = LoadDistribution(id); existing.ok() && *existing) continue;  // cancelled
+      // Its clock starts now: the time it waited does not count against its deadline.
+      if (doc->deadline_at_ms) *doc->deadline_at_ms += now - doc->started_at_ms;
+      doc->started_at_ms = now;
+      ArmTimers(*doc);
+      deps_.store->Put(std::string(kDistributionsCollection), id, EncodeDistributionDoc(*doc),
+                       [](Status st) {
+                         if (!st.ok())
+                           spdlog::warn("attachments: starting a queued bundle: {}", st.ToString());
+                       });
+    }
+    spdlog::info("attachments: bundle {} leaves the queue", bundle_id);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -211,7 +211,12 @@ class AttachmentManager {
   void CollectBlobs();
   Status DropBundle(const std::string& bundle_id, bool delete_docs);
   Status MakeRoomForBundle();
+  // Bundles not terminal and not waiting in the queue.
   uint64_t RunningBundles() const;
+  // --attachment-queue-when-full: the cap is reached or others wait already.
+  bool MustQueue() const;
+  // Starts queued bundles, oldest first, while there is room.
+  void StartQueued();
 
   void CountSend(const Status& status);
 

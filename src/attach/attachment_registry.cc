@@ -56,6 +56,13 @@ CREATE TABLE outbox(
   bundle_id TEXT NOT NULL,
   PRIMARY KEY(root_name, relative_path)
 ) WITHOUT ROWID;
+CREATE TABLE queued(
+  distribution_id TEXT PRIMARY KEY,
+  bundle_id TEXT NOT NULL,
+  queued_ms INTEGER NOT NULL,
+  doc TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX queued_by_time ON queued(queued_ms, bundle_id);
 CREATE TABLE peers(
   endpoint_id TEXT PRIMARY KEY,
   node_id TEXT NOT NULL,
@@ -191,6 +198,8 @@ struct AttachmentRegistry::Impl {
   Status DeleteBundleRows(std::string_view bundle_id) {
     PEAT_RETURN_IF_ERROR(Run("DELETE FROM handles WHERE bundle_id = ?", {bundle_id},
                              "attachments.db: delete handles"));
+    PEAT_RETURN_IF_ERROR(Run("DELETE FROM queued WHERE bundle_id = ?", {bundle_id},
+                             "attachments.db: delete queued distributions"));
     return Run("DELETE FROM bundles WHERE bundle_id = ?", {bundle_id},
                "attachments.db: delete bundle");
   }
@@ -329,6 +338,55 @@ StatusOr<std::optional<DeliveryRecord>> AttachmentRegistry::LatestDeliveryAt(
                               " FROM deliveries WHERE path = ?"
                               " ORDER BY started_at_ms DESC, distribution_id DESC LIMIT 1"}),
                          {path}, "attachments.db: latest delivery", &ReadDelivery);
+}
+
+namespace {
+StatusOr<std::pair<std::string, std::string>> ReadQueued(const store::SqliteStatement& stmt) {
+  return std::make_pair(std::string(stmt.ColumnText(0)), std::string(stmt.ColumnText(1)));
+}
+StatusOr<std::string> ReadText(const store::SqliteStatement& stmt) {
+  return std::string(stmt.ColumnText(0));
+}
+}  // namespace
+
+Status AttachmentRegistry::QueueDistributions(
+    const std::string& bundle_id, const std::vector<std::pair<std::string, std::string>>& docs,
+    int64_t queued_ms) {
+  return impl_->Transaction([&]() -> Status {
+    for (const auto& [id, doc] : docs) {
+      PEAT_RETURN_IF_ERROR(
+          impl_->Run("INSERT OR REPLACE INTO queued(distribution_id, bundle_id, queued_ms, doc)"
+                     " VALUES (?, ?, ?, ?)",
+                     {id, bundle_id, queued_ms, doc}, "attachments.db: queue a distribution"));
+    }
+    return Status::Ok();
+  });
+}
+
+StatusOr<std::optional<std::string>> AttachmentRegistry::QueuedDistributionDoc(
+    const std::string& distribution_id) {
+  return impl_->QueryOne("SELECT doc FROM queued WHERE distribution_id = ?", {distribution_id},
+                         "attachments.db: read a queued distribution", &ReadText);
+}
+
+StatusOr<std::vector<std::string>> AttachmentRegistry::QueuedBundles() {
+  return impl_->Query(
+      "SELECT bundle_id FROM queued GROUP BY bundle_id ORDER BY MIN(queued_ms), bundle_id", {},
+      "attachments.db: list queued bundles", &ReadText);
+}
+
+StatusOr<std::vector<std::pair<std::string, std::string>>> AttachmentRegistry::TakeQueued(
+    const std::string& bundle_id) {
+  std::vector<std::pair<std::string, std::string>> out;
+  PEAT_RETURN_IF_ERROR(impl_->Transaction([&]() -> Status {
+    PEAT_ASSIGN_OR_RETURN(out,
+                          impl_->Query("SELECT distribution_id, doc FROM queued"
+                                       " WHERE bundle_id = ? ORDER BY distribution_id",
+                                       {bundle_id}, "attachments.db: read queued", &ReadQueued));
+    return impl_->Run("DELETE FROM queued WHERE bundle_id = ?", {bundle_id},
+                      "attachments.db: unqueue");
+  }));
+  return out;
 }
 
 StatusOr<std::optional<DeliveryRecord>> AttachmentRegistry::LatestDeliveryOfBlob(

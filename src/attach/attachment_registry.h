@@ -6,6 +6,7 @@
 //   deliveries  distribution id → inbox path, blob token, started/delivered times (receiver
 //               delivery ledger: nothing is fetched or written twice)
 //   outbox      (root, relative path) → size, mtime, SHA-256, bundle id (outbox ledger)
+//   queued      distribution documents of bundles waiting for a slot (queue-when-full)
 //   peers       endpoint id → node id, accepts_attachments, last seen (peers that completed a
 //               session with us: the AllNodes scope)
 // Retention and LRU are policy of the caller; the registry answers the queries they need.
@@ -90,6 +91,17 @@ class AttachmentRegistry {
   Status DeleteBundle(const std::string& bundle_id);
   // Whether any handle of a retained bundle references the blob.
   StatusOr<bool> BlobReferenced(const std::string& blob_token);
+
+  // --- bundles beyond the concurrency cap (--attachment-queue-when-full): their distribution
+  // documents wait here, oldest bundle first, until a running bundle ends.
+  Status QueueDistributions(const std::string& bundle_id,
+                            const std::vector<std::pair<std::string, std::string>>& docs,
+                            int64_t queued_ms);  // (distribution id, document JSON)
+  StatusOr<std::optional<std::string>> QueuedDistributionDoc(const std::string& distribution_id);
+  StatusOr<std::vector<std::string>> QueuedBundles();  // oldest first
+  // The queued documents of a bundle, removed from the queue (one transaction).
+  StatusOr<std::vector<std::pair<std::string, std::string>>> TakeQueued(
+      const std::string& bundle_id);
 
   // --- delivery ledger (receiver)
   Status RecordDelivery(const DeliveryRecord& delivery);

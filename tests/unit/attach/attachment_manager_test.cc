@@ -95,6 +95,7 @@ class AttachmentManagerTest : public ::testing::Test {
     o.node_id = "alpha";
     o.handle_retention = retention_;
     o.blob_retention = blob_retention_;
+    o.queue_when_full = queue_when_full_;
     AttachmentManager::Dependencies deps;
     deps.store = store_.get();
     deps.blobs = blobs_.get();
@@ -180,6 +181,7 @@ class AttachmentManagerTest : public ::testing::Test {
   std::atomic<int64_t> wall_ms_{1'700'000'000'000};
   std::chrono::seconds retention_{86400};
   std::chrono::seconds blob_retention_{86400};
+  bool queue_when_full_ = false;
   std::unique_ptr<store::SqliteDocumentStore> store_;
   std::unique_ptr<blob::BlobStore> blobs_;
   std::unique_ptr<AttachmentManager> manager_;
@@ -422,6 +424,34 @@ TEST_F(AttachmentManagerTest, UnreferencedBlobsAreCollectedAtStart) {
   StartManager();
   EXPECT_FALSE(blobs_->Has(orphan->root));
   EXPECT_TRUE(blobs_->Has(*blob::ParseBlobToken(r->handles[0].blob_token)));
+}
+
+TEST_F(AttachmentManagerTest, QueueWhenFullHoldsBundlesPendingUntilASlotFrees) {
+  manager_->Stop();
+  manager_.reset();
+  queue_when_full_ = true;  // cap 2
+  StartManager();
+  auto first = Send(NodeList({"bbbbbbbbbb"}, {"a.txt"}, "q1"));
+  ASSERT_TRUE(Send(NodeList({"bbbbbbbbbb"}, {"a.txt"}, "q2")).ok());
+  auto third = Send(NodeList({"bbbbbbbbbb"}, {"sub/b.bin"}, "q3"));
+  ASSERT_TRUE(first.ok() && third.ok()) << third.status().ToString();
+  const std::string waiting = third->handles[0].distribution_id;
+  auto v = Get(waiting);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->status, TransferState::kPending);
+  ASSERT_EQ(v->per_node.size(), 1u);
+  auto doc = store_->Get(std::string(kDistributionsCollection), waiting);
+  ASSERT_TRUE(doc.ok());
+  EXPECT_FALSE(doc->has_value()) << "a queued distribution is not sent to anyone yet";
+  // It survives a restart in the queue.
+  RestartManager();
+  EXPECT_EQ(Get(waiting)->status, TransferState::kPending);
+  // The first bundle ends: the queued one starts.
+  TargetReports(first->handles[0].distribution_id, "bbbbbbbbbb", TransferState::kCompleted, 17, 17);
+  ASSERT_TRUE(Eventually([&] {
+    auto d = store_->Get(std::string(kDistributionsCollection), waiting);
+    return d.ok() && d->has_value();
+  }));
 }
 
 TEST_F(AttachmentManagerTest, UnknownIdsAreNotFound) {

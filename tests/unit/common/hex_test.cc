@@ -9,7 +9,7 @@ namespace peat {
 namespace {
 
 TEST(HexTest, EncodesLowercaseTwoDigitsPerByte) {
-  EXPECT_EQ(HexEncode({}), "");
+  EXPECT_EQ(HexEncode(std::span<const uint8_t>{}), "");
   const std::vector<uint8_t> bytes = {0x00, 0x01, 0x0f, 0x10, 0x7f, 0x80, 0xab, 0xff};
   EXPECT_EQ(HexEncode(bytes), "00010f107f80abff");
 }
