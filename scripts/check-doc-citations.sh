@@ -16,14 +16,15 @@ set -euo pipefail
 root="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 cd "$root"
 
-# The doc a bare NAME.md means: the top-level README, our own docs, then the project spec kept in
-# docs/spec/.
+# The docs a bare NAME.md may mean, in this order: the top-level README, our own docs, then the
+# project spec kept in docs/spec/. A name can exist twice (docs/ATTACHMENTS.md, the user guide, and
+# docs/spec/ATTACHMENTS.md, the spec): a citation with an anchor resolves when any of them has it.
 resolve() {
-  local name="$1"
+  local name="$1" found=1
   for dir in . docs docs/spec; do
-    [[ -f $dir/$name ]] && { echo "$dir/$name"; return 0; }
+    [[ -f $dir/$name ]] && { echo "$dir/$name"; found=0; }
   done
-  return 1
+  return $found
 }
 
 # has_anchor FILE KIND VALUE: the cited part exists in FILE.
@@ -57,7 +58,7 @@ while IFS= read -r hit; do
   name="$(grep -oE '^[A-Z][A-Z_]+\.md' <<<"$match")"
   tail="${match#"$name"}"
   cited=$((cited + 1))
-  if ! doc="$(resolve "$name")"; then
+  if ! docs="$(resolve "$name")"; then
     echo "$where:$line: cites $name, which is neither docs/$name nor docs/spec/$name"
     broken=$((broken + 1))
     continue
@@ -70,9 +71,15 @@ while IFS= read -r hit; do
   elif [[ $tail =~ ^\ ([0-9]+)([^0-9.]|$) ]]; then
     kind=item value="${BASH_REMATCH[1]}"
   fi
-  if [[ -n $kind ]] && ! has_anchor "$doc" "$kind" "$value"; then
-    echo "$where:$line: cites $name ${tail# } but $doc has no such $kind"
-    broken=$((broken + 1))
+  if [[ -n $kind ]]; then
+    anchored=0
+    while IFS= read -r doc; do
+      if has_anchor "$doc" "$kind" "$value"; then anchored=1; break; fi
+    done <<<"$docs"
+    if ((anchored == 0)); then
+      echo "$where:$line: cites $name ${tail# } but ${docs//$'\n'/ or } has no such $kind"
+      broken=$((broken + 1))
+    fi
   fi
 done < <(grep -rnoE '\b[A-Z][A-Z_]+\.md( "[^"]+"| §[0-9]+| [0-9]+)?' src tests \
   --include='*.h' --include='*.cc' --include='*.sh' --include='*.mjs' --include='*.cmake' \

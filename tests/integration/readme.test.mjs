@@ -42,261 +42,16 @@
 // CTest the integration_npm_deps fixture has installed them already)
 
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { RUNNABLE_LANGS, docBlocks, firstLineOf, problemsOf, runBlock } from "./lib/doc_blocks.mjs";
 import { waitReady } from "./lib/documents.mjs";
 import { REPO_ROOT, nodeBinary } from "./lib/node_process.mjs";
 import { spawnNodeExact } from "./lib/raw.mjs";
 
 const README = path.join(REPO_ROOT, "README.md");
-const BLOCK_TIMEOUT_MS = 120_000;
-const GROUP_EXIT_MS = 5_000; // after bash exits, how long its processes may take to be gone
-const MARKER_RE = /^<!--\s*readme-test:\s*(.*?)\s*-->\s*$/;
-const SKIP_RE = /^skip \((.+)\)$/;
-const FENCE_OPEN_RE = /^```(\S*)\s*$/;
-const RUNNABLE_LANGS = new Set(["sh", "bash"]);
-
-// ---------------------------------------------------------------------------------------------
-// Extraction
-// ---------------------------------------------------------------------------------------------
-
-/** Whether `text` is a complete bash command list (bash -n parses it). */
-function bashParses(text) {
-  const r = spawnSync("bash", ["-n"], { input: text, encoding: "utf8" });
-  return { ok: r.status === 0, error: (r.stderr || "").trim() };
-}
-
-/**
- * Splits the lines of one block into commands, each with the comment lines directly under it as
- * its expected output. `firstLine` is the README line number of lines[0].
- */
-function commandsOf(lines, firstLine) {
-  const commands = [];
-  let i = 0;
-  while (i < lines.length) {
-    if (/^\s*$/.test(lines[i]) || /^\s*#/.test(lines[i])) {
-      i++;
-      continue;
-    }
-    let j = i;
-    let text = lines[i];
-    for (;;) {
-      const parsed = bashParses(text);
-      if (!text.endsWith("\\") && parsed.ok) break;
-      if (++j >= lines.length) {
-        throw new Error(`README.md:${firstLine + i}: the command starting here does not end inside its block (bash -n: ${parsed.error})`);
-      }
-      text += "\n" + lines[j];
-    }
-    let k = j + 1;
-    const expected = [];
-    while (k < lines.length && /^#( |$)/.test(lines[k])) expected.push(lines[k++].replace(/^# ?/, ""));
-    commands.push({
-      line: firstLine + i,
-      text,
-      expect: expected.length ? { line: firstLine + j + 1, lastLine: firstLine + k - 1, text: expected.join("\n") } : null,
-    });
-    i = k;
-  }
-  return commands;
-}
-
-/** Every fenced block of README.md: {line (of the opening fence), lang, skip (reason or null), commands}. */
-function readmeBlocks(markdown) {
-  const lines = markdown.split("\n");
-  const blocks = [];
-  let pendingMarker = null; // {line, skip}
-  for (let i = 0; i < lines.length; i++) {
-    const marker = MARKER_RE.exec(lines[i]);
-    if (marker) {
-      const skip = SKIP_RE.exec(marker[1]);
-      if (!skip) throw new Error(`README.md:${i + 1}: unknown readme-test marker "${marker[1]}" (only "skip (reason)" exists)`);
-      pendingMarker = { line: i + 1, skip: skip[1] };
-      continue;
-    }
-    const fence = FENCE_OPEN_RE.exec(lines[i]);
-    if (!fence) {
-      if (pendingMarker && lines[i].trim() !== "") {
-        throw new Error(`README.md:${pendingMarker.line}: a readme-test marker must be the line right before a fenced block`);
-      }
-      continue;
-    }
-    if (pendingMarker && pendingMarker.line !== i) {
-      throw new Error(`README.md:${pendingMarker.line}: a readme-test marker must be the line right before a fenced block`);
-    }
-    let end = i + 1;
-    while (end < lines.length && !/^```\s*$/.test(lines[end])) end++;
-    if (end >= lines.length) throw new Error(`README.md:${i + 1}: fenced block is never closed`);
-    const body = lines.slice(i + 1, end);
-    const lang = fence[1];
-    blocks.push({
-      line: i + 1,
-      lang,
-      skip: pendingMarker?.skip ?? null,
-      commands: RUNNABLE_LANGS.has(lang) ? commandsOf(body, i + 2) : [],
-    });
-    pendingMarker = null;
-    i = end;
-  }
-  if (pendingMarker) throw new Error(`README.md:${pendingMarker.line}: a readme-test marker must be the line right before a fenced block`);
-  return blocks;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Expectations: exact after trimming, `…` = any run of characters
-// ---------------------------------------------------------------------------------------------
-
-/** null when `actual` matches `expected`; else {offset, part}: the first expected part that fails. */
-function mismatch(expected, actual) {
-  const parts = expected.split("…");
-  if (parts.length === 1) {
-    if (actual === expected) return null;
-    let at = 0;
-    while (at < actual.length && at < expected.length && actual[at] === expected[at]) at++;
-    return { offset: at, part: expected.slice(at) };
-  }
-  if (!actual.startsWith(parts[0])) return { offset: 0, part: parts[0] };
-  let pos = parts[0].length;
-  for (let k = 1; k < parts.length - 1; k++) {
-    const found = actual.indexOf(parts[k], pos);
-    if (found < 0) return { offset: pos, part: parts[k] };
-    pos = found + parts[k].length;
-  }
-  const last = parts[parts.length - 1];
-  if (actual.endsWith(last) && actual.length - last.length >= pos) return null;
-  return { offset: pos, part: last };
-}
-
-const indent = (s) => (s === "" ? "    (nothing)" : s.split("\n").map((l) => `    | ${l}`).join("\n"));
-const excerpt = (s, n = 80) => JSON.stringify(s.length > n ? s.slice(0, n) + "…" : s);
-const firstLineOf = (text) => text.split("\n")[0];
-
-// ---------------------------------------------------------------------------------------------
-// Running one block
-// ---------------------------------------------------------------------------------------------
-
-/** The test's environment without PEAT_NODE_* (those would configure the README's nodes). */
-function blockEnv(tmpDir) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PEAT_NODE_")) env[k] = v;
-  env.TMPDIR = tmpDir;
-  return env;
-}
-
-function groupAlive(pgid) {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Runs the commands of one block in one bash (its own process group), each followed by a line
- * that reports its exit status on stdout. Resolves {results: [{stdout, rc}] (one per finished
- * command), exitCode, signal, stderr, timedOut, leftProcesses, leftFiles}.
- */
-async function runBlock(commands) {
-  const tag = `@@readme-test-${crypto.randomBytes(8).toString("hex")}`;
-  let script = "";
-  commands.forEach((c, idx) => {
-    const okCodes = c.text.startsWith("timeout ") ? "0|124" : "0";
-    script += `${c.text}\n`;
-    script += `__readme_rc=$?; printf '\\n${tag} %d %d\\n' ${idx} "$__readme_rc"; `;
-    script += `case $__readme_rc in ${okCodes}) ;; *) exit 97 ;; esac\n`;
-  });
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "peat-readme-"));
-  const tmpDir = path.join(work, "tmp");
-  fs.mkdirSync(tmpDir);
-  const scriptPath = path.join(work, "block.sh");
-  fs.writeFileSync(scriptPath, script);
-
-  const proc = spawn("bash", ["--noprofile", "--norc", scriptPath], {
-    cwd: REPO_ROOT,
-    env: blockEnv(tmpDir),
-    detached: true, // own process group: everything the block starts can be found and killed
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  proc.stdout.setEncoding("utf8");
-  proc.stderr.setEncoding("utf8");
-  proc.stdout.on("data", (d) => (stdout += d));
-  proc.stderr.on("data", (d) => (stderr += d));
-  const closed = new Promise((resolve) => proc.on("close", resolve));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    if (groupAlive(proc.pid)) process.kill(-proc.pid, "SIGKILL");
-  }, BLOCK_TIMEOUT_MS);
-  const [exitCode, signal] = await new Promise((resolve, reject) => {
-    proc.on("error", reject);
-    proc.on("exit", (code, sig) => resolve([code, sig]));
-  });
-  clearTimeout(timer);
-
-  // bash is gone; whatever it started must be gone too (the README's cleanup waits for its nodes).
-  const deadline = Date.now() + GROUP_EXIT_MS;
-  while (groupAlive(proc.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  const leftProcesses = groupAlive(proc.pid);
-  if (leftProcesses) process.kill(-proc.pid, "SIGKILL");
-  await closed;
-
-  const leftFiles = fs.readdirSync(tmpDir);
-  fs.rmSync(work, { recursive: true, force: true });
-
-  const results = [];
-  const re = new RegExp(`\\n${tag} (\\d+) (\\d+)\\n`, "g");
-  let from = 0;
-  for (let m; (m = re.exec(stdout)) !== null; ) {
-    results[Number(m[1])] = { stdout: stdout.slice(from, m.index), rc: Number(m[2]) };
-    from = re.lastIndex;
-  }
-  return { results, exitCode, signal, stderr, timedOut, leftProcesses, leftFiles, trailing: stdout.slice(from) };
-}
-
-/** Problems of one run, each naming README lines; empty when the block did what the README says. */
-function problemsOf(commands, run) {
-  const problems = [];
-  commands.forEach((c, idx) => {
-    const r = run.results[idx];
-    const where = `README.md:${c.line}`;
-    if (!r) {
-      if (run.results.length === idx) {
-        problems.push(`${where}: the block ended in (or before) this command without finishing it (bash exit ${run.exitCode ?? run.signal})\n  command: ${c.text}`);
-      }
-      return;
-    }
-    const actual = r.stdout.trim();
-    if (r.rc !== 0 && !(r.rc === 124 && c.text.startsWith("timeout "))) {
-      problems.push(`${where}: exited ${r.rc} (want 0${c.text.startsWith("timeout ") ? " or 124" : ""}); the block stops here\n  command: ${c.text}\n  stdout:\n${indent(actual)}`);
-    }
-    if (c.expect) {
-      const expected = c.expect.text.trim();
-      const bad = mismatch(expected, actual);
-      if (bad) {
-        const lines = c.expect.line === c.expect.lastLine ? `${c.expect.line}` : `${c.expect.line}-${c.expect.lastLine}`;
-        problems.push(
-          `${where}: output differs from README.md:${lines}\n  command: ${c.text}\n` +
-            `  expected (README.md:${lines}; … matches anything):\n${indent(expected)}\n  actual:\n${indent(actual)}\n` +
-            `  first mismatch: expected ${excerpt(bad.part)} at offset ${bad.offset} of the actual output, found ${excerpt(actual.slice(bad.offset))}`,
-        );
-      }
-    }
-  });
-  if (run.timedOut) problems.push(`the block did not finish within ${BLOCK_TIMEOUT_MS} ms (killed)`);
-  if (run.leftProcesses) problems.push(`the block left processes running ${GROUP_EXIT_MS} ms after its shell exited (its cleanup must stop what it starts)`);
-  if (run.leftFiles.length) problems.push(`the block left files in its TMPDIR (its cleanup must remove its mktemp dirs): ${run.leftFiles.join(", ")}`);
-  if (run.trailing.trim()) problems.push(`output after the last finished command:\n${indent(run.trailing.trim())}`);
-  if (problems.length && run.stderr.trim()) problems.push(`the block's stderr (last 3000 characters):\n${indent(run.stderr.trim().slice(-3000))}`);
-  return problems;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The node of `make run`
@@ -325,7 +80,7 @@ function portTaken(host, port) {
 
 // ---------------------------------------------------------------------------------------------
 
-const blocks = readmeBlocks(fs.readFileSync(README, "utf8"));
+const blocks = docBlocks(fs.readFileSync(README, "utf8"), "README.md");
 const runnable = blocks.filter((b) => RUNNABLE_LANGS.has(b.lang));
 
 describe("README.md command blocks, run as written", () => {
@@ -372,7 +127,7 @@ describe("README.md command blocks, run as written", () => {
     it(name, async () => {
       if (makeRunNode?.exit) assert.fail(`the make-run node exited (${JSON.stringify(makeRunNode.exit)})\n${makeRunNode.stderrText}`);
       const run = await runBlock(block.commands);
-      const problems = problemsOf(block.commands, run);
+      const problems = problemsOf(block.commands, run, "README.md");
       if (problems.length) assert.fail(`README.md block at line ${block.line}:\n${problems.join("\n\n")}`);
     });
   }
