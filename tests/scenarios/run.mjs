@@ -24,6 +24,7 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Cluster, MeshNode, line, makeDoc, randomKey, ring, waitDoc, waitFor } from "../../tests/integration/lib/mesh_cluster.mjs";
@@ -117,6 +118,17 @@ const STEP_PARAMS = {
   expect_bytes: ["node", "since", "changed_since", "max_ratio_of_changed", "plus_bytes", "max_bytes"],
   show: ["node", "collection", "id"],
   repeat: ["times", "steps"],
+  // attachments (every node runs with --attachment-root files=<dir> --attachment-inbox <dir>)
+  send_file: ["node", "file", "bytes", "seed", "path", "scope", "priority", "bundle_id"],
+  expect_inbox: ["file", "nodes", "node", "within_ms", "max_ms", "max_ratio_of", "max_ratio"],
+  expect_no_file: ["file", "nodes", "node", "for_ms", "partials", "within_ms"],
+  expect_distribution: ["file", "node", "status", "error", "per_node", "within_ms"],
+  expect_target_status: ["file", "node", "on", "status", "error", "within_ms"],
+  cancel: ["file", "node", "was_cancelled"],
+  wait_blob_progress: ["node", "file", "percent", "bytes", "within_ms"],
+  expect_blob_dup_bytes: ["node", "nodes", "max_bytes"],
+  expect_blob_sent: ["node", "to", "file", "max_bytes", "max_extra_bytes"],
+  expect_doc_latency: ["node", "to", "collection", "count", "interval_ms", "size", "max_p50_ms", "max_ms", "prefix"],
 };
 
 function checkSteps(steps, where) {
@@ -136,6 +148,28 @@ function checkSteps(steps, where) {
 
 const fmtS = (ms) => `${(ms / 1000).toFixed(1)} s`;
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
+/** "DISTRIBUTION_STATUS_COMPLETED" → "COMPLETED". */
+const shortStatus = (s) => String(s ?? "DISTRIBUTION_STATUS_UNSPECIFIED").replace(/^DISTRIBUTION_STATUS_/, "");
+
+/** Writes `bytes` bytes of seeded pseudo-random data (AES-128-CTR keystream of sha256(seed)) to file; returns its SHA-256 hex. */
+function writeSeededFile(file, bytes, seed) {
+  const key = crypto.createHash("sha256").update(`peat-scenario-file:${seed}`).digest().subarray(0, 16);
+  const cipher = crypto.createCipheriv("aes-128-ctr", key, Buffer.alloc(16));
+  const h = crypto.createHash("sha256");
+  const fd = fs.openSync(file, "w");
+  try {
+    const block = 8 << 20;
+    for (let done = 0; done < bytes; done += block) {
+      const data = cipher.update(Buffer.alloc(Math.min(block, bytes - done)));
+      h.update(data);
+      fs.writeSync(fd, data);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest("hex");
+}
+
 const asList = (x) => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
 
 /**
@@ -185,7 +219,12 @@ class Run {
     this.lastNet = null; // the latest partition/heal {label, what, at}, for "converged N s after the heal"
     this.done = [];
     this.current = "";
+    this.attachDir = null; // per run: <dir>/<node>/{root,inbox}
+    this.files = new Map(); // send_file handles by name
+    this.inboxWatch = null; // the inbox monitor (every 100 ms), see watchInboxes()
+    this.inboxViolations = [];
     this.say(`scenario ${scenario.name}: ${scenario.description ?? ""}`.trimEnd());
+    if (scenario.known_issue) this.say(`  KNOWN ISSUE: ${scenario.known_issue}`);
     this.say(`  link seed ${this.seed} (PEAT_SCENARIO_SEED=${this.seed} repeats the loss/jitter pattern), app id ${this.appId}`);
   }
 
@@ -262,7 +301,12 @@ class Run {
           t: this.t,
         }),
     );
-    for (const nd of nodes) this.byName.set(nd.name, nd);
+    this.attachDir = fs.mkdtempSync(path.join(os.tmpdir(), "peat-scn-attach-"));
+    for (const nd of nodes) {
+      this.byName.set(nd.name, nd);
+      for (const d of [this.rootDir(nd.name), this.inboxDir(nd.name)]) fs.mkdirSync(d, { recursive: true });
+      nd.args = this.attachArgs(nd.name);
+    }
     this.cluster = new Cluster(nodes, this.edges, { sharedKey: this.sharedKey, appId: this.appId });
     return `${names.map((h) => `${h}=${this.net.addr(h)}`).join(" ")}; links ${JSON.stringify(p.links ?? {})}`;
   }
@@ -347,7 +391,7 @@ class Run {
     await Promise.all(
       names.map(async (n) => {
         const nd = this.node(n);
-        if (args) nd.args = args;
+        if (args) nd.args = [...this.attachArgs(n), ...args];
         await nd.start({ timeoutMs: 30_000 });
       }),
     );
@@ -548,6 +592,361 @@ class Run {
     return `${detail}; bound ${bounds.map(([, limit, how]) => `${kib(limit)} (${how})`).join(", ")}`;
   }
 
+  // ---- attachments ---------------------------------------------------------------------------
+  // Every node runs with --attachment-root files=<attachDir>/<node>/root and --attachment-inbox
+  // <attachDir>/<node>/inbox. send_file remembers a handle under `file`; the other verbs name it.
+
+  rootDir(name) {
+    return path.join(this.attachDir, name, "root");
+  }
+  inboxDir(name) {
+    return path.join(this.attachDir, name, "inbox");
+  }
+  attachArgs(name) {
+    return ["--attachment-root", `files=${this.rootDir(name)}`, "--attachment-inbox", this.inboxDir(name)];
+  }
+  file(name) {
+    const f = this.files.get(name);
+    if (!f) throw new Error(`no file "${name}" (send_file it first; have ${[...this.files.keys()].join(", ") || "none"})`);
+    return f;
+  }
+  /** Names of the nodes a file-check step looks at: nodes/node, default the file's targets. */
+  fileNodes(p, f) {
+    return p.nodes || p.node ? this.names(p) : f.targetNames;
+  }
+
+  async step_send_file(p) {
+    const nd = this.node(p.node);
+    if (!p.file) throw new Error("send_file: give file (the handle's name)");
+    if (this.files.has(p.file)) throw new Error(`send_file: file "${p.file}" sent already`);
+    if (!Number.isInteger(p.bytes) || p.bytes < 0) throw new Error(`send_file: bytes must be an integer ≥ 0, got ${JSON.stringify(p.bytes)}`);
+    const rel = p.path ?? `${p.file}.bin`;
+    const abs = path.join(this.rootDir(nd.name), rel);
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    const sha256 = writeSeededFile(abs, p.bytes, `${p.seed ?? p.file}`);
+    const scopeNames = p.scope === undefined || p.scope === "all" ? null : asList(p.scope);
+    for (const n of scopeNames ?? []) this.node(n);
+    const scope = scopeNames ? { nodeList: { nodeIds: scopeNames.map((n) => this.node(n).shortId) } } : { allNodes: {} };
+    const priority = `ATTACHMENT_PRIORITY_${String(p.priority ?? "routine").toUpperCase()}`;
+    const req = { files: [{ rootName: "files", relativePath: rel, sizeBytes: String(p.bytes), sha256: Buffer.from(sha256, "hex") }], scope, priority };
+    if (p.bundle_id !== undefined) req.bundleId = p.bundle_id;
+    const recvBase = new Map();
+    for (const x of this.cluster.running) recvBase.set(x.name, { proc: x.proc, bytes: await this.blobReceived(x) });
+    const t0 = Date.now();
+    const r = await nd.callRaw("SendAttachments", req, { timeoutMs: 120_000 });
+    assert.equal(r.ok, true, `SendAttachments on ${nd.name}: ${r.code} ${r.errorMessage}`);
+    const h = r.message.handles[0];
+    const targetNames = scopeNames ?? this.cluster.nodes.filter((x) => x !== nd).map((x) => x.name);
+    this.files.set(p.file, {
+      name: p.file,
+      sender: nd.name,
+      rel,
+      size: p.bytes,
+      sha256,
+      bundleId: r.message.bundleId,
+      distributionId: h.distributionId,
+      root: h.blobToken,
+      targetNames,
+      sentAt: t0,
+      recvBase, // node → {proc, bytes}: blob bytes it had received before the send (wait_blob_progress)
+      delivered: new Map(), // node → first time the inbox monitor saw the whole file
+      seen: new Map(), // node → "size:mtime:ino" last hashed
+    });
+    this.watchInboxes();
+    return `${kib(p.bytes)} ${rel} from ${nd.name} (${priority.slice(20).toLowerCase()}, ${scopeNames ? `node_list ${scopeNames.join(",")}` : "all_nodes"}) in ${fmtS(Date.now() - t0)}: distribution ${h.distributionId}, root ${h.blobToken.slice(0, 12)}, sha256 ${sha256.slice(0, 12)}`;
+  }
+
+  /**
+   * Every 100 ms, every sent file in every other node's inbox: a file with the final name must be
+   * whole (its size and SHA-256); anything else is a violation ("partial visible"), reported by
+   * expect_inbox / expect_no_file. Records when each node first held the whole file.
+   */
+  watchInboxes() {
+    if (this.inboxWatch) return;
+    const w = { busy: false, timer: null };
+    w.timer = setInterval(async () => {
+      if (w.busy) return;
+      w.busy = true;
+      try {
+        for (const f of this.files.values()) {
+          for (const nd of this.cluster.nodes) {
+            if (nd.name === f.sender) continue;
+            const abs = path.join(this.inboxDir(nd.name), f.rel);
+            let st;
+            try {
+              st = await fs.promises.stat(abs);
+            } catch {
+              continue;
+            }
+            const key = `${st.size}:${st.mtimeMs}:${st.ino}`;
+            if (f.seen.get(nd.name) === key) continue;
+            f.seen.set(nd.name, key);
+            const at = Date.now();
+            let bad = null;
+            if (st.size !== f.size) bad = `size ${st.size}, expected ${f.size}`;
+            else {
+              const sha = crypto.createHash("sha256").update(await fs.promises.readFile(abs)).digest("hex");
+              if (sha !== f.sha256) bad = `sha256 ${sha.slice(0, 12)}, expected ${f.sha256.slice(0, 12)}`;
+            }
+            if (bad) this.inboxViolations.push({ file: f.name, node: nd.name, at, what: `${nd.name}: ${f.rel} visible in the inbox with ${bad} at +${fmtS(at - this.t0)}` });
+            else if (!f.delivered.has(nd.name)) f.delivered.set(nd.name, at);
+          }
+        }
+      } catch (e) {
+        this.inboxViolations.push({ file: "*", node: "*", at: Date.now(), what: `inbox monitor: ${e.message}` });
+      } finally {
+        w.busy = false;
+      }
+    }, 100);
+    this.inboxWatch = w;
+  }
+
+  checkViolations(f) {
+    const v = this.inboxViolations.filter((x) => x.file === f.name || x.file === "*");
+    if (v.length) throw new Error(`a partial or wrong file was visible: ${v.map((x) => x.what).join("; ")}`);
+  }
+
+  async step_expect_inbox(p) {
+    const f = this.file(p.file);
+    const names = this.fileNodes(p, f);
+    const t0 = Date.now();
+    await waitFor(
+      () => {
+        this.checkViolations(f);
+        return names.every((n) => f.delivered.has(n));
+      },
+      { timeoutMs: p.within_ms ?? 60_000, intervalMs: 100, what: `${f.rel} whole in the inbox of ${names.join(", ")}`, describe: () => `delivered to ${[...f.delivered.keys()].join(", ") || "none"}` },
+    ).catch((e) => {
+      this.checkViolations(f);
+      throw e;
+    });
+    this.checkViolations(f);
+    const per = names.map((n) => `${n} at ${fmtS(f.delivered.get(n) - f.sentAt)}`).join(", ");
+    const goodput = Math.max(...names.map((n) => f.delivered.get(n) - f.sentAt));
+    f.slowestMs = goodput;
+    let bound = "";
+    if (p.max_ms !== undefined) {
+      assert.ok(goodput <= p.max_ms, `${f.rel} took ${fmtS(goodput)} from the send to the last inbox (${per}): over ${fmtS(p.max_ms)}`);
+      bound += `; ≤ ${fmtS(p.max_ms)}`;
+    }
+    if (p.max_ratio_of !== undefined) {
+      const ref = this.file(p.max_ratio_of);
+      if (ref.slowestMs === undefined) throw new Error(`expect_inbox: ${p.max_ratio_of} has not been expect_inbox'ed yet`);
+      const ratio = p.max_ratio ?? 1;
+      assert.ok(goodput <= ratio * ref.slowestMs, `${f.rel} took ${fmtS(goodput)} (${per}): over ${ratio} × the ${fmtS(ref.slowestMs)} of ${ref.name}`);
+      bound += `; ${(goodput / ref.slowestMs).toFixed(2)} × ${ref.name} (≤ ${ratio})`;
+    }
+    return `${f.rel} byte-identical (SHA-256) in ${names.length} inbox(es), never a partial visible; after the send: ${per} (waited ${fmtS(Date.now() - t0)}; ${((f.size * 8) / Math.max(1, goodput)).toFixed(0)} kbit/s end to end)${bound}`;
+  }
+
+  /** Partials: `.partial` temporaries in the inbox, and the blob store's partial of the file's root. */
+  partialsOf(name, f) {
+    const out = [];
+    const walk = (d) => {
+      let ents = [];
+      try {
+        ents = fs.readdirSync(d, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of ents) {
+        if (e.isDirectory()) walk(path.join(d, e.name));
+        else if (e.name.endsWith(".partial")) out.push(path.join(d, e.name));
+      }
+    };
+    walk(this.inboxDir(name));
+    const partialDir = path.join(this.node(name).dataDir, "blobs", "partial");
+    if (!fs.existsSync(partialDir)) throw new Error(`${partialDir} does not exist: the blob store layout changed (see src/blob/blob_store.h)`);
+    const blobPartial = path.join(this.node(name).dataDir, "blobs", "partial", f.root);
+    if (fs.existsSync(blobPartial)) out.push(blobPartial);
+    return out;
+  }
+
+  async step_expect_no_file(p) {
+    const f = this.file(p.file);
+    const names = this.fileNodes(p, f);
+    const present = () => names.filter((n) => fs.existsSync(path.join(this.inboxDir(n), f.rel)));
+    const end = Date.now() + (p.for_ms ?? 0);
+    for (;;) {
+      this.checkViolations(f);
+      const got = present();
+      if (got.length) throw new Error(`${f.rel} is in the inbox of ${got.join(", ")}`);
+      if (Date.now() >= end) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (p.partials === false) return `${f.rel} absent from ${names.join(", ")}${p.for_ms ? ` for ${fmtS(p.for_ms)}` : ""}`;
+    const t0 = Date.now();
+    await waitFor(() => names.every((n) => this.partialsOf(n, f).length === 0), {
+      timeoutMs: p.within_ms ?? 10_000,
+      intervalMs: 100,
+      what: `no partial of ${f.rel} left on ${names.join(", ")}`,
+      describe: () => names.flatMap((n) => this.partialsOf(n, f)).join(", "),
+    });
+    return `${f.rel} absent from ${names.join(", ")}${p.for_ms ? ` for ${fmtS(p.for_ms)}` : ""}; no inbox .partial and no blob partial (after ${fmtS(Date.now() - t0)})`;
+  }
+
+  async getDistribution(nd, f) {
+    const r = await nd.callRaw("GetAttachmentDistribution", { distributionId: f.distributionId }, { timeoutMs: 10_000 });
+    assert.equal(r.ok, true, `GetAttachmentDistribution on ${nd.name}: ${r.code} ${r.errorMessage}`);
+    const m = r.message;
+    return {
+      status: shortStatus(m.status),
+      transferred: Number(m.bytesTransferred ?? 0),
+      total: Number(m.bytesTotal ?? 0),
+      error: m.error,
+      perNode: Object.fromEntries((m.perNode ?? []).map((x) => [x.nodeId, { status: shortStatus(x.status), bytes: Number(x.bytesTransferred ?? 0) }])),
+    };
+  }
+
+  async step_expect_distribution(p) {
+    const f = this.file(p.file);
+    const nd = this.node(p.node ?? f.sender);
+    const want = String(p.status).toUpperCase();
+    const byShort = new Map(this.cluster.nodes.map((x) => [x.shortId, x.name]));
+    const perNodeOk = (d) =>
+      !p.per_node ||
+      Object.entries(p.per_node).every(([n, s]) => {
+        const e = d.perNode[this.node(n).shortId] ?? d.perNode[n];
+        return e && e.status === String(s).toUpperCase();
+      });
+    const t0 = Date.now();
+    let last;
+    await waitFor(
+      async () => {
+        last = await this.getDistribution(nd, f);
+        return last.status === want && (p.error === undefined || (last.error ?? "").includes(p.error)) && perNodeOk(last);
+      },
+      { timeoutMs: p.within_ms ?? 60_000, intervalMs: 100, what: `distribution ${f.name} ${want}${p.error ? ` with error containing "${p.error}"` : ""} on ${nd.name}`, describe: () => JSON.stringify(last) },
+    );
+    const per = Object.entries(last.perNode)
+      .map(([id, e]) => `${byShort.get(id) ?? id} ${e.status} ${kib(e.bytes)}`)
+      .join(", ");
+    const since = f.cancelledAt ? `${fmtS(Date.now() - f.cancelledAt)} after the cancel` : `${fmtS(Date.now() - f.sentAt)} after the send`;
+    return `${f.name} on ${nd.name}: ${last.status} (${since}; waited ${fmtS(Date.now() - t0)}), ${kib(last.transferred)} of ${kib(last.total)}${last.error ? `, error "${last.error}"` : ""}; per node: ${per || "none"}`;
+  }
+
+  /**
+   * The target `node`'s own status document (file_distribution_status/<distribution id>:<its
+   * short id>), read on `on` (default: the target itself), has `status` (and `error` within).
+   */
+  async step_expect_target_status(p) {
+    const f = this.file(p.file);
+    const target = this.node(p.node);
+    const on = this.node(p.on ?? p.node);
+    const id = `${f.distributionId}:${target.shortId}`;
+    const want = String(p.status).toLowerCase();
+    const t0 = Date.now();
+    const text = await waitDoc(
+      on,
+      "file_distribution_status",
+      id,
+      (s) => {
+        if (s === undefined) return false;
+        const d = JSON.parse(s);
+        return d.status === want && (p.error === undefined || String(d.error ?? "").includes(p.error));
+      },
+      { timeoutMs: p.within_ms ?? 0, intervalMs: 100, what: `${target.name}'s status doc of ${f.name} ${want} on ${on.name}` },
+    );
+    const d = JSON.parse(text);
+    return `file_distribution_status/${id.slice(0, 8)}…:${target.shortId} on ${on.name}: ${d.status}, progress ${kib(d.progress_bytes ?? 0)}${d.error ? `, error "${d.error}"` : ""} (after ${fmtS(Date.now() - t0)}${f.cancelledAt ? `; ${fmtS(Date.now() - f.cancelledAt)} after the cancel` : ""})`;
+  }
+
+  async step_cancel(p) {
+    const f = this.file(p.file);
+    const nd = this.node(p.node ?? f.sender);
+    const t0 = Date.now();
+    const r = await nd.callRaw("CancelAttachmentDistribution", { distributionId: f.distributionId }, { timeoutMs: 10_000 });
+    assert.equal(r.ok, true, `CancelAttachmentDistribution on ${nd.name}: ${r.code} ${r.errorMessage}`);
+    const was = !!r.message.wasCancelled;
+    assert.equal(was, p.was_cancelled ?? true, `was_cancelled ${was}`);
+    f.cancelledAt = t0;
+    return `${f.name} on ${nd.name}: was_cancelled ${was} in ${fmtS(Date.now() - t0)}, ${fmtS(t0 - f.sentAt)} after the send`;
+  }
+
+  /** Blob piece bytes the node received (peat_blob_bytes_received_total, every peer, since its start). */
+  async blobReceived(nd) {
+    return (await nd.metric("peat_blob_bytes_received_total")) ?? 0;
+  }
+
+  async step_wait_blob_progress(p) {
+    const f = this.file(p.file);
+    const nd = this.node(p.node);
+    const want = p.bytes ?? Math.ceil((f.size * (p.percent ?? 50)) / 100);
+    const t0 = Date.now();
+    const base = f.recvBase.get(nd.name);
+    const since = base && base.proc === nd.proc ? base.bytes : 0; // restarted since the send: counted from its start
+    let got = 0;
+    await waitFor(
+      async () => {
+        got = (await this.blobReceived(nd)) - since;
+        return got >= want;
+      },
+      { timeoutMs: p.within_ms ?? 60_000, intervalMs: 50, what: `${nd.name} to receive ${kib(want)} of blob pieces`, describe: () => kib(got) },
+    );
+    return `${nd.name} received ${kib(got)} of blob pieces since the send (≥ ${kib(want)}, ${((100 * got) / Math.max(1, f.size)).toFixed(0)} % of ${f.name}) after ${fmtS(Date.now() - t0)}, ${fmtS(Date.now() - f.sentAt)} after the send`;
+  }
+
+  async step_expect_blob_dup_bytes(p) {
+    const names = this.names(p, undefined);
+    if (typeof p.max_bytes !== "number") throw new Error("expect_blob_dup_bytes: give max_bytes");
+    const out = [];
+    for (const n of names) {
+      const nd = this.node(n);
+      const dup = (await nd.metric("peat_blob_duplicate_bytes_total")) ?? 0;
+      const recv = await this.blobReceived(nd);
+      out.push(`${n} ${kib(dup)} duplicate of ${kib(recv)} received`);
+      assert.ok(dup <= p.max_bytes, `${n}: peat_blob_duplicate_bytes_total ${dup} (${kib(dup)}) > ${p.max_bytes} (${kib(p.max_bytes)}); received ${kib(recv)} since its start`);
+    }
+    return `${out.join(", ")} (≤ ${kib(p.max_bytes)}; counters since each node's last start)`;
+  }
+
+  /** Blob piece bytes `node` served (to `to`, or to everyone) since its start ≤ max_bytes, or ≤ the file's size + max_extra_bytes. */
+  async step_expect_blob_sent(p) {
+    const nd = this.node(p.node);
+    const labels = p.to ? { peer: this.node(p.to).shortId } : {};
+    const sent = (await nd.metric("peat_blob_bytes_sent_total", labels)) ?? 0;
+    let limit = p.max_bytes;
+    if (p.max_extra_bytes !== undefined) {
+      const f = this.file(p.file);
+      limit = f.size + p.max_extra_bytes;
+    }
+    if (typeof limit !== "number") throw new Error("expect_blob_sent: give max_bytes, or file and max_extra_bytes");
+    const extra = p.file ? `; ${kib(sent - this.file(p.file).size)} more than ${p.file}` : "";
+    const all = [];
+    for (const x of this.cluster.running) all.push(`${x.name} ${kib((await x.metric("peat_blob_bytes_sent_total")) ?? 0)}`);
+    const detail = `${nd.name} served ${kib(sent)}${p.to ? ` to ${p.to}` : ""}${extra}`;
+    assert.ok(sent <= limit, `${detail}: more than ${kib(limit)} (${limit} bytes); every node served: ${all.join(", ")}`);
+    return `${detail} (≤ ${kib(limit)}); every node served: ${all.join(", ")}`;
+  }
+
+  /**
+   * Writes `count` documents on `node`, one every interval_ms; after each, polls `to` (every
+   * 10 ms) until it holds it. Latency = from before the PutDocument to the first Get that finds it.
+   */
+  async step_expect_doc_latency(p) {
+    const w = this.node(p.node);
+    const r = this.node(p.to);
+    const count = p.count ?? 10;
+    const lat = [];
+    for (let i = 0; i < count; i++) {
+      const id = `${p.prefix ?? `${w.name}-urgent-`}${i}`;
+      const doc = { ...makeDoc(i, 0), doc_id: id, writer: w.name };
+      if (p.size) doc.pad = "x".repeat(Math.max(0, p.size - Buffer.byteLength(JSON.stringify(doc)) - 10));
+      const t0 = Date.now();
+      await w.put(p.collection, id, doc);
+      this.jsonWritten += Buffer.byteLength(JSON.stringify(doc));
+      await waitDoc(r, p.collection, id, (s) => s !== undefined, { timeoutMs: p.max_ms ?? 10_000, intervalMs: 10, what: `${p.collection}/${id} on ${r.name}` });
+      lat.push(Date.now() - t0);
+      if (p.interval_ms && i + 1 < count) await new Promise((res) => setTimeout(res, p.interval_ms));
+    }
+    this.collections.add(p.collection);
+    const sorted = [...lat].sort((a, b) => a - b);
+    const p50 = sorted[Math.floor((sorted.length - 1) / 2)];
+    const detail = `${count} doc(s) ${w.name} → ${r.name}: p50 ${p50} ms, max ${sorted.at(-1)} ms (${lat.join(", ")} ms)`;
+    if (p.max_p50_ms !== undefined) assert.ok(p50 <= p.max_p50_ms, `${detail}: p50 over ${p.max_p50_ms} ms`);
+    return detail;
+  }
+
   // ---- failure and cleanup -------------------------------------------------------------------
 
   /** One line per running node from its /metrics (since its last start): changes, sessions, stalls. */
@@ -599,9 +998,11 @@ class Run {
   }
 
   async close() {
+    clearInterval(this.inboxWatch?.timer);
     for (const nd of this.cluster?.nodes ?? []) await nd.kill().catch(() => {});
     this.saveLogs();
     await this.net?.close();
+    if (this.attachDir) fs.rmSync(this.attachDir, { recursive: true, force: true });
   }
 }
 
