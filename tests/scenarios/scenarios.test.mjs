@@ -18,10 +18,16 @@ const notRoot = process.getuid() !== 0;
 
 if (notRoot) console.log("PEAT SCENARIOS SKIPPED: not root (tests/net needs network namespaces and TUN devices)");
 if (!chosen.length) throw new Error(`no scenario matches PEAT_SCENARIOS=${pick}`);
+for (const { scenario } of listScenarios()) {
+  if (scenario.ci && scenario.known_issue) throw new Error(`${scenario.name}: a CI scenario cannot have a known_issue`);
+}
 
 for (const { scenario } of chosen) {
   const timeout = (scenario.timeout_s ?? 600) * 1000;
-  test(`${scenario.name}${scenario.ci ? "" : " (long)"}: ${scenario.description ?? ""}`, { timeout, skip: notRoot && "root only" }, async (t) => {
+  // A scenario with a "known_issue" still runs, and its result shows, as a TODO: it reports a
+  // defect of the node that is not fixed yet, so it does not fail the run (and never runs in CI).
+  const todo = scenario.known_issue ? `known issue: ${scenario.known_issue}` : false;
+  test(`${scenario.name}${scenario.ci ? "" : " (long)"}: ${scenario.description ?? ""}`, { timeout, skip: notRoot && "root only", todo }, async (t) => {
     const r = await runScenario(scenario, { t });
     t.diagnostic(`${scenario.name}: passed in ${(r.ms / 1000).toFixed(1)} s (link seed ${r.seed})`);
   });
