@@ -9,7 +9,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nghttp2-client wrk redis-server redis-tools jq curl ca-certificates procps
-  iproute2
+  iproute2 sqlite3
 )
 # Node.js: the machine image ships Node 20 with its own npm; Debian's npm conflicts with it, so the
 # Debian packages are used only where no node exists at all.

@@ -128,6 +128,7 @@ Status AttachmentManager::Start() {
 
   std::promise<Status> started;
   boost::asio::post(io_, [this, &started] {
+    DropUnansweredBundles();
     // Timers of running bundles, from their documents (they survive restarts).
     Status st = Status::Ok();
     auto bundles = registry_->ListBundles();
@@ -970,12 +971,21 @@ Status AttachmentManager::MakeRoomForBundle() {
   return DropBundle(victim->bundle_id, /*delete_docs=*/true);
 }
 
+std::vector<std::string> AttachmentManager::WaitingBundles() const {
+  auto queued = registry_->QueuedBundles();
+  std::vector<std::string> out;
+  if (!queued.ok()) return out;
+  for (auto& b : *queued) {
+    if (!starting_.contains(b)) out.push_back(std::move(b));
+  }
+  return out;
+}
+
 uint64_t AttachmentManager::RunningBundles() const {
   auto bundles = registry_->ListBundles();
   if (!bundles.ok()) return 0;
-  auto queued = registry_->QueuedBundles();
-  std::set<std::string> waiting;
-  if (queued.ok()) waiting.insert(queued->begin(), queued->end());
+  const auto waiting_list = WaitingBundles();
+  const std::set<std::string> waiting(waiting_list.begin(), waiting_list.end());
   uint64_t n = 0;
   for (const auto& b : *bundles) n += IsTerminal(b.state) || waiting.contains(b.bundle_id) ? 0 : 1;
   return n;
@@ -983,35 +993,74 @@ uint64_t AttachmentManager::RunningBundles() const {
 
 bool AttachmentManager::MustQueue() const {
   if (!options_.queue_when_full) return false;
-  auto queued = registry_->QueuedBundles();
   return RunningBundles() >= options_.max_concurrent_distributions ||
-         (queued.ok() && !queued->empty());  // first in, first out
+         !WaitingBundles().empty();  // first in, first out
 }
 
 void AttachmentManager::StartQueued() {
   if (!options_.queue_when_full) return;
   while (RunningBundles() < options_.max_concurrent_distributions) {
-    auto queued = registry_->QueuedBundles();
-    if (!queued.ok() || queued->empty()) return;
-    const std::string bundle_id = queued->front();
-    auto docs = registry_->TakeQueued(bundle_id);
+    const auto waiting = WaitingBundles();
+    if (waiting.empty()) return;
+    const std::string bundle_id = waiting.front();
+    auto docs = registry_->QueuedDocs(bundle_id);
     if (!docs.ok()) return;
+    // The documents go to the store first; the queue rows go once they are durable, so a stop in
+    // between publishes them again at the next start rather than losing the bundle.
+    starting_.insert(bundle_id);
+    auto remaining = std::make_shared<size_t>(docs->size() + 1);
+    auto one_done = [this, bundle_id, remaining] {
+      if (--*remaining > 0 || stopped_) return;
+      if (Status st = registry_->Unqueue(bundle_id); !st.ok()) {
+        spdlog::warn("attachments: unqueue {}: {}", bundle_id, st.ToString());
+      }
+      starting_.erase(bundle_id);
+    };
     const int64_t now = NowMs();
     for (const auto& [id, json] : *docs) {
       auto doc = ParseDistributionDoc(json);
-      if (!doc.ok()) continue;
-      if (auto existing = LoadDistribution(id); existing.ok() && *existing) continue;  // cancelled
+      auto existing = LoadDistribution(id);
+      if (!doc.ok() || (existing.ok() && *existing)) {  // cancelled while queued, or restarted
+        one_done();
+        continue;
+      }
       // Its clock starts now: the time it waited does not count against its deadline.
       if (doc->deadline_at_ms) *doc->deadline_at_ms += now - doc->started_at_ms;
       doc->started_at_ms = now;
       ArmTimers(*doc);
       deps_.store->Put(std::string(kDistributionsCollection), id, EncodeDistributionDoc(*doc),
-                       [](Status st) {
-                         if (!st.ok())
+                       [this, one_done](Status st) {
+                         if (!st.ok()) {
                            spdlog::warn("attachments: starting a queued bundle: {}", st.ToString());
+                         }
+                         boost::asio::post(io_, one_done);
                        });
     }
+    one_done();
     spdlog::info("attachments: bundle {} leaves the queue", bundle_id);
+  }
+}
+
+void AttachmentManager::DropUnansweredBundles() {
+  // A bundle is answered only once its documents are durable, so one whose documents are neither
+  // in the store nor in the queue was cut short by a stop before its answer: drop it (its blobs
+  // are collected next), so a retry with the same bundle id starts afresh.
+  auto bundles = registry_->ListBundles();
+  if (!bundles.ok()) return;
+  for (const auto& b : *bundles) {
+    auto handles = registry_->Handles(b.bundle_id);
+    if (!handles.ok()) continue;
+    bool complete = true;
+    for (const auto& h : *handles) {
+      auto doc = deps_.store->Get(std::string(kDistributionsCollection), h.distribution_id);
+      auto queued = registry_->QueuedDistributionDoc(h.distribution_id);
+      if (doc.ok() && !*doc && queued.ok() && !*queued) complete = false;
+    }
+    if (complete) continue;
+    spdlog::warn("attachments: bundle {} was stopped before it was answered; dropped", b.bundle_id);
+    if (Status st = DropBundle(b.bundle_id, /*delete_docs=*/true); !st.ok()) {
+      spdlog::warn("attachments: dropping bundle {}: {}", b.bundle_id, st.ToString());
+    }
   }
 }
 

@@ -212,8 +212,12 @@ class AttachmentManager {
   void CollectBlobs();
   Status DropBundle(const std::string& bundle_id, bool delete_docs);
   Status MakeRoomForBundle();
+  // Queued bundles not being started, oldest first.
+  std::vector<std::string> WaitingBundles() const;
   // Bundles not terminal and not waiting in the queue.
   uint64_t RunningBundles() const;
+  // At start: drops bundles a stop cut short before their documents were durable.
+  void DropUnansweredBundles();
   // --attachment-queue-when-full: the cap is reached or others wait already.
   bool MustQueue() const;
   // Starts queued bundles, oldest first, while there is room.
@@ -237,6 +241,7 @@ class AttachmentManager {
 
   // Loop-only state.
   std::map<std::string, Reservation> reservations_;  // bundle ids being ingested
+  std::set<std::string> starting_;  // queued bundles whose documents are being written
   std::map<uint64_t, Subscription> subscriptions_;
   uint64_t next_subscription_ = 1;
   std::map<std::string, DistributionTimers> timers_;  // by distribution id

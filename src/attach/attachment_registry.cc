@@ -370,18 +370,16 @@ StatusOr<std::vector<std::string>> AttachmentRegistry::QueuedBundles() {
       "attachments.db: list queued bundles", &ReadText);
 }
 
-StatusOr<std::vector<std::pair<std::string, std::string>>> AttachmentRegistry::TakeQueued(
+StatusOr<std::vector<std::pair<std::string, std::string>>> AttachmentRegistry::QueuedDocs(
     const std::string& bundle_id) {
-  std::vector<std::pair<std::string, std::string>> out;
-  PEAT_RETURN_IF_ERROR(impl_->Transaction([&]() -> Status {
-    PEAT_ASSIGN_OR_RETURN(out,
-                          impl_->Query("SELECT distribution_id, doc FROM queued"
-                                       " WHERE bundle_id = ? ORDER BY distribution_id",
-                                       {bundle_id}, "attachments.db: read queued", &ReadQueued));
-    return impl_->Run("DELETE FROM queued WHERE bundle_id = ?", {bundle_id},
-                      "attachments.db: unqueue");
-  }));
-  return out;
+  return impl_->Query(
+      "SELECT distribution_id, doc FROM queued WHERE bundle_id = ? ORDER BY distribution_id",
+      {bundle_id}, "attachments.db: read queued", &ReadQueued);
+}
+
+Status AttachmentRegistry::Unqueue(const std::string& bundle_id) {
+  return impl_->Run("DELETE FROM queued WHERE bundle_id = ?", {bundle_id},
+                    "attachments.db: unqueue");
 }
 
 StatusOr<std::optional<DeliveryRecord>> AttachmentRegistry::LatestDeliveryOfBlob(

@@ -99,9 +99,11 @@ class AttachmentRegistry {
                             int64_t queued_ms);  // (distribution id, document JSON)
   StatusOr<std::optional<std::string>> QueuedDistributionDoc(const std::string& distribution_id);
   StatusOr<std::vector<std::string>> QueuedBundles();  // oldest first
-  // The queued documents of a bundle, removed from the queue (one transaction).
-  StatusOr<std::vector<std::pair<std::string, std::string>>> TakeQueued(
+  // The queued documents of a bundle, by distribution id.
+  StatusOr<std::vector<std::pair<std::string, std::string>>> QueuedDocs(
       const std::string& bundle_id);
+  // Removes a bundle's documents from the queue (once they are in the store).
+  Status Unqueue(const std::string& bundle_id);
 
   // --- delivery ledger (receiver)
   Status RecordDelivery(const DeliveryRecord& delivery);
