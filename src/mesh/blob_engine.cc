@@ -91,8 +91,8 @@ void BlobEngine::HandleWant(const SessionPtr& session, const v1::Frame& frame) {
   if (!manifest_bytes.ok()) {
     // Relayed: answered once the relay knows the manifest. Our own fetch that has no manifest
     // yet does not hold a peer's want (two fetchers probing each other would wait forever).
-    if (want.hops_left() > 0 &&
-        StartRelay(root, want.hops_left() - 1, session->peer_endpoint_id())) {
+    if (want.hops_left() > 0 && StartRelay(root, static_cast<int>(want.priority_class()),
+                                           want.hops_left() - 1, session->peer_endpoint_id())) {
       waiters_[root].push_back(Waiter{session, frame.SerializeAsString()});
       return;
     }
@@ -149,17 +149,18 @@ void BlobEngine::HandleWant(const SessionPtr& session, const v1::Frame& frame) {
   }
 }
 
-bool BlobEngine::StartRelay(const blob::BlobRoot& root, uint32_t hops_left,
+bool BlobEngine::StartRelay(const blob::BlobRoot& root, int priority_class, uint32_t hops_left,
                             const std::string& exclude) {
   if (auto it = fetches_.find(root); it != fetches_.end()) {
-    return it->second.relay && it->second.exclude != exclude;
+    // A peer we are asking ourselves gets not_found: two relays never wait for each other.
+    return it->second.relay && it->second.exclude != exclude && !it->second.sources.count(exclude);
   }
   bool any = false;
   for (const auto& [peer, s] : established_) {
     if (peer != exclude && Connected(peer)) any = true;
   }
   if (!any) return false;
-  Fetch& f = NewFetch(root, 1, hops_left);
+  Fetch& f = NewFetch(root, priority_class, hops_left);
   f.relay = true;
   f.exclude = exclude;
   spdlog::info("mesh: relaying blob {} for peer {}", Short(root), ShortEndpointId(exclude));

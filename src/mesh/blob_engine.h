@@ -163,7 +163,10 @@ class BlobEngine : public BlobFrameHandler {
   void HandleWant(const SessionPtr& session, const v1::Frame& frame);
   void SendError(const SessionPtr& session, uint64_t request_id, int reason);
   void BadFrame();
-  bool StartRelay(const blob::BlobRoot& root, uint32_t hops_left, const std::string& exclude);
+  // Starts (or joins) the relay fetch of `root` for the peer `exclude`; false when it cannot
+  // (no other neighbour, a fetch of ours that is not a relay, a cycle).
+  bool StartRelay(const blob::BlobRoot& root, int priority_class, uint32_t hops_left,
+                  const std::string& exclude);
   void AnswerWaiters(const blob::BlobRoot& root, bool found);
   void NotifyChunksAvailable(const blob::BlobRoot& root);
   // Serves of `root` waiting for chunks that will not come (its fetch ended) get BlobError.

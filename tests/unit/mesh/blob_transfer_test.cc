@@ -443,6 +443,23 @@ TEST_F(BlobTransferTest, ALineRelaysTheBlobThroughTheMiddleNode) {
   EXPECT_EQ(Sample(b, "peat_blob_active_fetches"), 0);  // relays are not counted
 }
 
+TEST_F(BlobTransferTest, TwoRelaysAskingEachOtherDoNotWaitForEachOther) {
+  // A–B, B–D, B–C, C–D: C's probe reaches B and D, which both relay and ask each other.
+  auto [a, b, c] = ThreeNodes();
+  const std::string kIdD(64, 'd');
+  auto& d = AddNode(kIdD, "127.0.0.1:4004", {}, /*with_blobs=*/true);
+  Start(d);
+  const uint64_t size = 2 * kChunk + 3;
+  const auto root = Ingest(a, size);
+  Link(b, a);
+  Link(b, d);
+  Link(c, b);
+  Link(c, d);
+  // No time passes: a wait between the relays would never end.
+  ASSERT_EQ(Finish(StartFetch(c, root, size, {kIdA})), "OK");
+  EXPECT_EQ(ReadBlob(c, root), Content(size, 1));
+}
+
 TEST_F(BlobTransferTest, ListBlobPeersAndTheEstablishedObserver) {
   auto& a = AddNode(kIdA, kAddrA, {}, /*with_blobs=*/true);
   auto& b = AddNode(kIdB, kAddrB, {}, /*with_blobs=*/true);
