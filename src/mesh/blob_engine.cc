@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <limits>
 
 #include "common/endpoint_id.h"
@@ -15,6 +16,8 @@ namespace {
 
 // Chunk prefixes held in memory across fetches, at most.
 constexpr uint64_t kHeldPieceBytes = uint64_t{64} << 20;
+// Requests one peer may have us serve at once (a fetcher asks a few chunks per source).
+constexpr size_t kMaxServesPerSession = 256;
 constexpr auto kProgressEvery = std::chrono::milliseconds(250);  // ≤ 4 progress calls a second
 
 std::string Short(const blob::BlobRoot& root) { return blob::BlobToken(root).substr(0, 12); }
@@ -30,7 +33,10 @@ BlobEngine::BlobEngine(BlobEngineOptions options, Clock& clock, boost::asio::io_
     : options_(std::move(options)),
       clock_(clock),
       established_(established),
+      io_(io),
       stall_timer_(clock.MakeTimer(io)) {}
+
+BlobEngine::~BlobEngine() { writer_.join(); }
 
 BlobEngine::SessionPtr BlobEngine::Connected(const std::string& peer) const {
   auto it = established_.find(peer);
@@ -91,8 +97,8 @@ void BlobEngine::HandleWant(const SessionPtr& session, const v1::Frame& frame) {
   if (!manifest_bytes.ok()) {
     // Relayed: answered once the relay knows the manifest. Our own fetch that has no manifest
     // yet does not hold a peer's want (two fetchers probing each other would wait forever).
-    if (want.hops_left() > 0 &&
-        StartRelay(root, want.hops_left() - 1, session->peer_endpoint_id())) {
+    if (want.hops_left() > 0 && StartRelay(root, static_cast<int>(want.priority_class()),
+                                           want.hops_left() - 1, session->peer_endpoint_id())) {
       waiters_[root].push_back(Waiter{session, frame.SerializeAsString()});
       return;
     }
@@ -143,23 +149,27 @@ void BlobEngine::HandleWant(const SessionPtr& session, const v1::Frame& frame) {
     }
     spans.push_back(BlobSpan{r.first_chunk(), r.end_chunk(), r.first_offset()});
   }
+  if (!spans.empty() && session->serving_requests() >= kMaxServesPerSession) {
+    return SendError(session, want.request_id(), v1::BlobError::REASON_BUSY);
+  }
   if (!spans.empty()) {
     session->ServeBlob(want.request_id(), root, static_cast<int>(want.priority_class()), *manifest,
                        std::move(spans));
   }
 }
 
-bool BlobEngine::StartRelay(const blob::BlobRoot& root, uint32_t hops_left,
+bool BlobEngine::StartRelay(const blob::BlobRoot& root, int priority_class, uint32_t hops_left,
                             const std::string& exclude) {
   if (auto it = fetches_.find(root); it != fetches_.end()) {
-    return it->second.relay && it->second.exclude != exclude;
+    // A peer we are asking ourselves gets not_found: two relays never wait for each other.
+    return it->second.relay && it->second.exclude != exclude && !it->second.sources.count(exclude);
   }
   bool any = false;
   for (const auto& [peer, s] : established_) {
     if (peer != exclude && Connected(peer)) any = true;
   }
   if (!any) return false;
-  Fetch& f = NewFetch(root, 1, hops_left);
+  Fetch& f = NewFetch(root, priority_class, hops_left);
   f.relay = true;
   f.exclude = exclude;
   spdlog::info("mesh: relaying blob {} for peer {}", Short(root), ShortEndpointId(exclude));
@@ -215,7 +225,9 @@ void BlobEngine::CheckStalls() {
       if (s.phase == Source::Phase::kGone || now - s.last_heard < options_.stall) continue;
       const bool waiting = s.phase == Source::Phase::kProbing ||
                            std::any_of(f.assigned.begin(), f.assigned.end(),
-                                       [&](const auto& a) { return a.second.source == peer; }) ||
+                                       [&](const auto& a) {
+                                         return a.second.source == peer && a.second.request_id != 0;
+                                       }) ||
                            (f.manifest_request != 0 && requests_.count(f.manifest_request) &&
                             requests_[f.manifest_request].source == peer);
       if (!waiting) continue;
@@ -402,12 +414,16 @@ void BlobEngine::Schedule(Fetch& f) {
   if (f.todo.empty()) return;
   // Sources in use (chunks outstanding) and how many chunks each has.
   std::map<std::string, int> outstanding;
-  for (const auto& [chunk, a] : f.assigned) ++outstanding[a.source];
+  for (const auto& [chunk, a] : f.assigned) {
+    if (a.request_id != 0) ++outstanding[a.source];
+  }
   // A source busy with a higher-class fetch gets no new chunks of this one.
   std::set<std::string> preempted;
   for (const auto& [root, other] : fetches_) {
     if (other.priority_class <= f.priority_class) continue;
-    for (const auto& [chunk, a] : other.assigned) preempted.insert(a.source);
+    for (const auto& [chunk, a] : other.assigned) {
+      if (a.request_id != 0) preempted.insert(a.source);
+    }
   }
   std::map<std::string, std::vector<uint64_t>> asks;
   for (auto it = f.todo.begin(); it != f.todo.end();) {
@@ -438,8 +454,9 @@ void BlobEngine::Schedule(Fetch& f) {
       continue;
     }
     if (outstanding[best]++ == 0) f.sources[best].last_heard = clock_.Now();
-    const uint64_t held =
-        pieces_.count(f.root) && pieces_[f.root].count(chunk) ? pieces_[f.root][chunk].size() : 0;
+    const uint64_t held = pieces_.count(f.root) && pieces_[f.root].count(chunk)
+                              ? pieces_[f.root][chunk].data.size()
+                              : 0;
     f.sources[best].outstanding_bytes += f.manifest->ChunkLength(chunk) - held;
     asks[best].push_back(chunk);
     it = f.todo.erase(it);
@@ -454,7 +471,7 @@ void BlobEngine::Schedule(Fetch& f) {
       r->set_first_chunk(chunk);
       r->set_end_chunk(chunk + 1);
       if (pieces_.count(f.root) && pieces_[f.root].count(chunk)) {
-        r->set_first_offset(static_cast<uint32_t>(pieces_[f.root][chunk].size()));
+        r->set_first_offset(static_cast<uint32_t>(pieces_[f.root][chunk].data.size()));
       }
     }
     Connected(peer)->SendBlobFrame(frame);
@@ -464,7 +481,7 @@ void BlobEngine::Schedule(Fetch& f) {
 void BlobEngine::Unassign(Fetch& f, const std::string& source, bool cancel) {
   std::set<uint64_t> cancelled;
   for (auto it = f.assigned.begin(); it != f.assigned.end();) {
-    if (it->second.source != source) {
+    if (it->second.source != source || it->second.request_id == 0) {  // 0: being written
       ++it;
       continue;
     }
@@ -691,7 +708,8 @@ void BlobEngine::OnPiece(const SessionPtr& session, const v1::BlobPiece& piece) 
   src.last_heard = clock_.Now();
   src.received_bytes += len;
   src.outstanding_bytes -= std::min(src.outstanding_bytes, len);
-  std::string& buf = pieces_[root][piece.chunk()];
+  HeldChunk& held = pieces_[root][piece.chunk()];
+  std::string& buf = held.data;
   if (piece.offset() > buf.size()) {
     BadFrame();  // a gap: the server skipped bytes we do not hold
     return;
@@ -701,39 +719,83 @@ void BlobEngine::OnPiece(const SessionPtr& session, const v1::BlobPiece& piece) 
   const size_t before = buf.size();
   buf.append(piece.data(), overlap, std::string::npos);
   held_piece_bytes_ += buf.size() - before;
+  if (buf.size() > before) held.sources.insert(peer);
   if (buf.size() < f.manifest->ChunkLength(piece.chunk())) return;
 
   std::string data = std::move(buf);
+  std::set<std::string> sources = std::move(held.sources);
   pieces_[root].erase(piece.chunk());
   held_piece_bytes_ -= std::min<uint64_t>(held_piece_bytes_, data.size());
-  f.assigned.erase(assigned);
-  Status written = options_.store->WriteChunk(root, piece.chunk(), data);
-  if (written.code() == StatusCode::kDataLoss) return OnBadChunk(f, piece.chunk(), peer);
-  if (!written.ok()) return Finish(root, written);
-  OnChunkVerified(f, piece.chunk(), peer);
+  // Verified, written and fsynced on the writer thread: the loop keeps serving meanwhile.
+  assigned->second.request_id = 0;
+  const uint64_t chunk = piece.chunk();
+  boost::asio::post(writer_, [this, root, chunk, peer, sources = std::move(sources),
+                              data = std::move(data)]() mutable {
+    Status written = options_.store->WriteChunk(root, chunk, data);
+    boost::asio::post(io_, [this, root, chunk, peer, sources = std::move(sources), written] {
+      OnChunkWritten(root, chunk, peer, sources, written);
+    });
+  });
 }
 
-void BlobEngine::OnChunkVerified(Fetch& f, uint64_t chunk, const std::string& source) {
+void BlobEngine::OnChunkWritten(const blob::BlobRoot& root, uint64_t chunk,
+                                const std::string& source, const std::set<std::string>& sources,
+                                const Status& written) {
+  auto it = fetches_.find(root);
+  auto assigned = it == fetches_.end() ? decltype(it->second.assigned.end()){}
+                                       : it->second.assigned.find(chunk);
+  if (it == fetches_.end() || assigned == it->second.assigned.end() ||
+      assigned->second.request_id != 0 || assigned->second.source != source) {
+    if (written.ok()) NotifyChunksAvailable(root);  // the fetch ended meanwhile
+    return;
+  }
+  Fetch& f = it->second;
+  f.assigned.erase(assigned);
+  if (written.code() == StatusCode::kDataLoss) return OnBadChunk(f, chunk, sources);
+  if (!written.ok()) return Finish(root, written);
+  OnChunkVerified(f, chunk, sources);
+}
+
+void BlobEngine::OnChunkVerified(Fetch& f, uint64_t chunk, const std::set<std::string>& sources) {
   f.verified_bytes += f.manifest->ChunkLength(chunk);
-  f.delivered.insert(source);
+  f.delivered.insert(sources.begin(), sources.end());
   const blob::BlobRoot root = f.root;
   NotifyChunksAvailable(root);
   if (f.todo.empty() && f.assigned.empty()) {
     return Finish(root, options_.store->Complete(root, std::nullopt));
   }
   Progress(f, false);
-  Schedule(f);
+  Reschedule(root);
 }
 
-void BlobEngine::OnBadChunk(Fetch& f, uint64_t chunk, const std::string& source) {
-  spdlog::warn("mesh peer {}: bad chunk {} of blob {}; banned for this blob for {} s",
-               ShortEndpointId(source), chunk, Short(f.root), options_.ban.count());
-  metrics_.bad_chunks[source]++;
-  auto& bad = bad_[f.root];
-  bad.bad_chunks++;
-  bad.banned_until[source] = clock_.Now() + options_.ban;
+void BlobEngine::OnBadChunk(Fetch& f, uint64_t chunk, const std::set<std::string>& sources) {
+  // Every source that contributed bytes is suspect (a chunk resumed from another source's prefix
+  // mixes two): each is banned for this blob and its held prefixes are dropped.
+  bool strike = false;
+  for (const auto& source : sources) {
+    spdlog::warn("mesh peer {}: bad chunk {} of blob {}; banned for this blob for {} s",
+                 ShortEndpointId(source), chunk, Short(f.root), options_.ban.count());
+    metrics_.bad_chunks[source]++;
+    // One strike per ban: the other chunks of a burst from the same source (written before the
+    // first answer came back) do not count again.
+    if (!Banned(f, source)) strike = true;
+    bad_[f.root].banned_until[source] = clock_.Now() + options_.ban;
+  }
+  if (strike) bad_[f.root].bad_chunks++;
+  for (const auto& source : sources) Unassign(f, source, /*cancel=*/true);
+  if (auto held = pieces_.find(f.root); held != pieces_.end()) {
+    for (auto it = held->second.begin(); it != held->second.end();) {
+      const bool suspect = std::any_of(it->second.sources.begin(), it->second.sources.end(),
+                                       [&](const std::string& s) { return sources.count(s); });
+      if (!suspect || f.assigned.count(it->first)) {  // assigned: the pieces still arrive
+        ++it;
+        continue;
+      }
+      held_piece_bytes_ -= std::min<uint64_t>(held_piece_bytes_, it->second.data.size());
+      it = held->second.erase(it);
+    }
+  }
   f.todo.insert(chunk);
-  Unassign(f, source, /*cancel=*/true);
   const blob::BlobRoot root = f.root;
   Reschedule(root);
 }
@@ -778,8 +840,8 @@ void BlobEngine::OnSessionClosed(const SessionPtr& session) {
         ++it;
         continue;
       }
-      for (const auto& [chunk, data] : it->second) {
-        held_piece_bytes_ -= std::min<uint64_t>(held_piece_bytes_, data.size());
+      for (const auto& [chunk, held] : it->second) {
+        held_piece_bytes_ -= std::min<uint64_t>(held_piece_bytes_, held.data.size());
       }
       it = pieces_.erase(it);
     }

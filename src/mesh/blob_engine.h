@@ -28,10 +28,12 @@
 // chunks stay on disk and in memory for the caller's retry; DATA_LOSS when 3 bad chunks came
 // and no unbanned source is left; other codes from the BlobStore.
 //
-// Threading: loop only (the Mesh posts to it).
+// Threading: loop only (the Mesh posts to it); WriteChunk (hashing, write, fsync) runs on the
+// engine's one writer thread and its answer is posted back to the loop.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -91,6 +93,8 @@ class BlobEngine : public BlobFrameHandler {
   // `io`: the mesh loop (for the stall timer).
   BlobEngine(BlobEngineOptions options, Clock& clock, boost::asio::io_context& io,
              const std::map<std::string, SessionPtr>& established);
+  // Waits for chunk writes in flight (their answers are posted to the loop, which no longer runs).
+  ~BlobEngine() override;
 
   void StartFetch(FetchId id, blob::FetchRequest request, blob::BlobTransfer::ProgressFn progress,
                   blob::BlobTransfer::DoneFn done);
@@ -126,7 +130,7 @@ class BlobEngine : public BlobFrameHandler {
   };
   struct Assigned {
     std::string source;
-    uint64_t request_id = 0;
+    uint64_t request_id = 0;  // 0: received whole, being written
   };
   struct Fetch {
     blob::BlobRoot root{};
@@ -163,7 +167,10 @@ class BlobEngine : public BlobFrameHandler {
   void HandleWant(const SessionPtr& session, const v1::Frame& frame);
   void SendError(const SessionPtr& session, uint64_t request_id, int reason);
   void BadFrame();
-  bool StartRelay(const blob::BlobRoot& root, uint32_t hops_left, const std::string& exclude);
+  // Starts (or joins) the relay fetch of `root` for the peer `exclude`; false when it cannot
+  // (no other neighbour, a fetch of ours that is not a relay, a cycle).
+  bool StartRelay(const blob::BlobRoot& root, int priority_class, uint32_t hops_left,
+                  const std::string& exclude);
   void AnswerWaiters(const blob::BlobRoot& root, bool found);
   void NotifyChunksAvailable(const blob::BlobRoot& root);
   // Serves of `root` waiting for chunks that will not come (its fetch ended) get BlobError.
@@ -200,13 +207,20 @@ class BlobEngine : public BlobFrameHandler {
   void OnPiece(const SessionPtr& session, const v1::BlobPiece& piece);
   void OnHave(const SessionPtr& session, const v1::BlobHave& have);
   void OnError(const SessionPtr& session, const v1::BlobError& error);
-  void OnChunkVerified(Fetch& f, uint64_t chunk, const std::string& source);
-  void OnBadChunk(Fetch& f, uint64_t chunk, const std::string& source);
+  // A chunk's WriteChunk (on the writer thread) answered; back on the loop.
+  // `source` had the chunk assigned; `sources` sent its bytes (a resumed chunk may mix two).
+  void OnChunkWritten(const blob::BlobRoot& root, uint64_t chunk, const std::string& source,
+                      const std::set<std::string>& sources, const Status& written);
+  void OnChunkVerified(Fetch& f, uint64_t chunk, const std::set<std::string>& sources);
+  void OnBadChunk(Fetch& f, uint64_t chunk, const std::set<std::string>& sources);
   SessionPtr Connected(const std::string& peer) const;
 
   BlobEngineOptions options_;
   Clock& clock_;
   const std::map<std::string, SessionPtr>& established_;
+  boost::asio::io_context& io_;
+  // Verifies, writes and fsyncs chunks off the loop (one thread: a fetch's writes stay ordered).
+  boost::asio::thread_pool writer_{1};
   std::unique_ptr<Timer> stall_timer_;
   bool stall_armed_ = false;
   std::map<blob::BlobRoot, Fetch> fetches_;
@@ -215,7 +229,11 @@ class BlobEngine : public BlobFrameHandler {
   uint64_t next_request_id_ = 1;
   // Received prefixes of chunks not verified yet, kept across fetches (a link loss ends a fetch
   // with UNAVAILABLE; the retry re-asks only the missing pieces). Bounded by kHeldPieceBytes.
-  std::map<blob::BlobRoot, std::map<uint64_t, std::string>> pieces_;
+  struct HeldChunk {
+    std::string data;               // the received prefix
+    std::set<std::string> sources;  // who sent it
+  };
+  std::map<blob::BlobRoot, std::map<uint64_t, HeldChunk>> pieces_;
   uint64_t held_piece_bytes_ = 0;
   std::map<blob::BlobRoot, BadRecord> bad_;
   std::map<blob::BlobRoot, std::vector<Waiter>> waiters_;
