@@ -253,6 +253,6 @@ for ((rep = 1; rep <= RUNS; rep++)); do
   fi
 done
 
-export BENCH_RUNS=$RUNS BENCH_ATTACH_CC=$CCS BENCH_ANCHOR_DESC
+export BENCH_RUNS=$RUNS BENCH_ATTACH_CC=$CCS BENCH_ATTACH_ONLY=$ONLY BENCH_ANCHOR_DESC
 BENCH_ANCHOR_DESC="OpenSSH $(ssh -V 2>&1 | sed -n 's/^OpenSSH_\([^ ,]*\).*/\1/p') scp (SFTP protocol, cipher ${SSH_CIPHER:-?}) and rsync $(rsync --version 2>/dev/null | awk 'NR == 1 { print $3 }') --whole-file over ssh to an sshd on 127.0.0.1; curl over HTTPS from nginx $(/usr/sbin/nginx -v 2>&1 | sed 's/.*nginx\///') (TLS 1.3 only: ${TLS_CIPHER:-?}); cp and cp + fsync, all into the same filesystem (ssh: an ssh login running true, scp's connection set-up); none of them fsyncs except cp + fsync (peat's receiver fsyncs the file and the directory); the page cache is synced before each copy"
 bench_publish "$PEAT_NODE" node "$ATTACH" report

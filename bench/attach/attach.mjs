@@ -441,7 +441,11 @@ function report(env = process.env) {
   const notes = [];
   const series = (name) => reportSeries(env.BENCH_TMP, name, runs, notes);
   const rows = [];
-  const row = (id, what, peat, anchor, ratio, bar, met) => rows.push(`| ${id} | ${what} | ${peat} | ${anchor} | ${ratio} | ${bar} | ${met} |`);
+  // rows only for the benchmarks this run measured (BENCH_ATTACH_ONLY)
+  const only = new Set((env.BENCH_ATTACH_ONLY ?? "b10 b14 b11 b12 b13").split(/\s+/).filter(Boolean));
+  const row = (id, what, peat, anchor, ratio, bar, met) => {
+    if (only.has(id.toLowerCase())) rows.push(`| ${id} | ${what} | ${peat} | ${anchor} | ${ratio} | ${bar} | ${met} |`);
+  };
   const threadsOf = (o, i) =>
     Object.entries(o.proc[i].threads)
       .slice(0, 3)
@@ -559,7 +563,7 @@ function report(env = process.env) {
     const load = c.med((o) => o.load_seconds);
     row(
       "B13",
-      `${mib(c.ok[0].critical_size)} CRITICAL while a ${int(c.ok[0].bulk_size / 1e6)} MB BULK runs (≥ 8 MiB in), 10 Mbit/s, 50 ms RTT, 1 % loss`,
+      `${int(c.ok[0].critical_size / 1e6)} MB CRITICAL while a ${int(c.ok[0].bulk_size / 1e6)} MB BULK runs (≥ 8 MiB in), 10 Mbit/s, 50 ms RTT, 1 % loss`,
       `**${secs(load)}**${c.range((o) => o.load_seconds, secs)} ${c.n}; BULK goodput ${kbit(c.med((o) => o.bulk_goodput_kbit))}`,
       `the same CRITICAL send on the idle link ${secs(idle)}${c.range((o) => o.idle_seconds, secs)}`,
       `${(load / idle).toFixed(2)}× idle`,
