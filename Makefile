@@ -16,7 +16,7 @@ DATA_DIR   ?= ./data
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps npm-deps build build-asan run test test-unit test-asan test-integration \
-        test-long buf-check lockfile-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh bench-scale bench-ddil clean
+        test-long buf-check lockfile-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh bench-scale bench-ddil bench-attach clean
 
 all: build
 
@@ -85,7 +85,7 @@ fmt-check: deps
 fuzz: deps
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-8} bash scripts/fuzz.sh
 
-bench: bench-rpc bench-engine bench-footprint bench-mesh bench-scale bench-ddil
+bench: bench-rpc bench-engine bench-footprint bench-mesh bench-scale bench-ddil bench-attach
 
 bench-rpc: build
 	bash bench/rpc.sh
@@ -108,6 +108,12 @@ bench-scale: build npm-deps
 # 1,000 docs, and an urgent doc under a 2 MB bulk backlog with and without --collection-priority
 bench-ddil: build npm-deps
 	bash bench/ddil.sh
+
+# B10–B14: attachments. 100 MiB A→B on loopback vs scp/rsync/curl (nginx, TLS 1.3)/cp, 50 MiB to 6
+# receivers vs 6 scp; as root also 4 MiB over the B7 link, cut and kill -9 resume, CRITICAL during
+# a 200 MB BULK (installs openssh-server, rsync, nginx-light when missing)
+bench-attach: build npm-deps
+	bash bench/attach.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -37,15 +37,10 @@
 // net.ipv4.tcp_allowed_congestion_control can be chosen (here "reno bbr"; Debian's default cubic
 // is not among them), so --cc cubic fails unless the machine's admin adds it.
 
-import fs from "node:fs";
 import { withTimeout } from "../../tests/integration/lib/documents.mjs";
-import { MeshNode, UPSERT, makeDoc, randomKey, waitFor, waitSubscribed } from "../../tests/integration/lib/mesh_cluster.mjs";
-import { PeatNet } from "../../tests/net/net.mjs";
-import { median, putFlood, putFloodBin, readRuns, scenarioMain, stillStats, tap } from "../mesh/bench_lib.mjs";
-
-const MESH_PORT = 4433;
-const API_PORT = 50051; // inside host a, for bench_put_flood
-const wallMs = () => performance.timeOrigin + performance.now();
+import { UPSERT, makeDoc, waitFor, waitSubscribed } from "../../tests/integration/lib/mesh_cluster.mjs";
+import { fmtInt, fmtKbit, fmtKib, fmtSecs, median, putFlood, putFloodBin, readRuns, reportSeries, scenarioMain, stillStats, tap } from "../mesh/bench_lib.mjs";
+import { API_PORT, hosts, linkCounters, meshSocket, pair, tcpCounters, wallMs } from "./link_lib.mjs";
 const sum = (xs) => xs.reduce((a, x) => a + x, 0);
 
 function parseArgs(argv) {
@@ -72,113 +67,7 @@ function parseArgs(argv) {
   return opt;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Two hosts, one link, two nodes
-// ---------------------------------------------------------------------------------------------
-
-/** The TCP congestion control of a host's namespace; sets it first unless cc is "default". */
-async function congestionControl(net, host, cc) {
-  const file = "/proc/sys/net/ipv4/tcp_congestion_control";
-  if (cc !== "default") {
-    const r = await net.exec(host, "sh", ["-c", `echo ${cc} > ${file}`]);
-    if (r.code !== 0) {
-      // outside the root namespace only the algorithms of net.ipv4.tcp_allowed_congestion_control (set in the root namespace) may be chosen
-      const allowed = fs.readFileSync("/proc/sys/net/ipv4/tcp_allowed_congestion_control", "utf8").trim();
-      throw new Error(`${host}: cannot set TCP congestion control ${cc} in the namespace (allowed there: ${allowed}): ${r.stderr.trim()}`);
-    }
-  }
-  return (await net.exec(host, "cat", [file])).stdout.trim();
-}
-
-/** Tcp counters of a host's namespace (/proc/net/snmp): {OutSegs, RetransSegs, ...}. */
-async function tcpCounters(net, host) {
-  const lines = (await net.exec(host, "cat", ["/proc/net/snmp"])).stdout.split("\n").filter((l) => l.startsWith("Tcp:"));
-  const [names, values] = lines.map((l) => l.split(/\s+/).slice(1));
-  return Object.fromEntries(names.map((n, i) => [n, Number(values[i])]));
-}
-
-/** `ss -tim` of A's end of the mesh connection: send queue, unsent bytes, cwnd, rtt, retransmits, send buffer. */
-async function meshSocket(net) {
-  const r = await net.exec("a", "ss", ["-timnH", "state", "established", `( sport = :${MESH_PORT} )`]);
-  const text = r.stdout.replace(/\s+/g, " ").trim();
-  if (!text) return null;
-  const num = (re) => {
-    const m = re.exec(text);
-    return m ? Number(m[1]) : null;
-  };
-  return {
-    send_q: num(/^\d+ (\d+) /), // with a state filter the columns start at Recv-Q Send-Q
-    notsent: num(/notsent:(\d+)/) ?? 0,
-    cwnd: num(/cwnd:(\d+)/),
-    rtt_ms: num(/ rtt:([\d.]+)/),
-    bytes_retrans: num(/bytes_retrans:(\d+)/) ?? 0,
-    sndbuf: num(/tb(\d+)/),
-    unacked: num(/unacked:(\d+)/) ?? 0,
-  };
-}
-
-/** Counters of both directions of the link: {ab, ba} (in/out packets and bytes, drops). */
-async function linkCounters(net) {
-  const pick = (l) => ({ in_pkts: l.in_pkts, in_bytes: l.in_bytes, out_pkts: l.out_pkts, out_bytes: l.out_bytes, drop_loss: l.drop_loss, drop_queue: l.drop_queue });
-  return { ab: pick(await net.linkStats("a", "b")), ba: pick(await net.linkStats("b", "a")) };
-}
-
-/** Hosts a and b with the B7 link (TCP congestion control opt.cc in both): {net, info}. */
-async function hosts(opt) {
-  const net = await PeatNet.create({ hosts: ["a", "b"], seed: opt.seed });
-  try {
-    const cc = { a: await congestionControl(net, "a", opt.cc), b: await congestionControl(net, "b", opt.cc) };
-    const link = { rate_kbit: opt["rate-kbit"], delay_ms: opt["delay-ms"], loss: opt.loss };
-    await net.set("a", "b", link);
-    return { net, info: { cc, link_params: { ...link, queue_bytes: (await net.get("a", "b"))[0].queue_bytes } } };
-  } catch (e) {
-    await net.close();
-    throw e;
-  }
-}
-
-/**
- * hosts() with A and B running (B dials A), connected both ways. aArgs: extra CLI args of A.
- * Resolves {net, a, b, info}; close() stops it all.
- */
-async function pair(opt, { aArgs = [] } = {}) {
-  const t0 = wallMs();
-  const { net, info } = await hosts(opt);
-  const formation = { sharedKey: randomKey(), appId: `b7-${process.pid}-${opt.seed}` };
-  const node = (host, name, args) =>
-    new MeshNode({
-      name,
-      nodeId: `ddil-${host}`,
-      ...formation,
-      meshHost: net.addr(host),
-      meshPort: MESH_PORT,
-      api: "unix",
-      args: ["--listen", `tcp://127.0.0.1:${API_PORT}`, ...args],
-      spawnFn: (cmd, argv, o) => net.spawn(host, cmd, argv, o),
-    });
-  const a = node("a", "A", aArgs);
-  const b = node("b", "B", []);
-  b.peers.push(a);
-  const close = async () => {
-    await Promise.all([a, b].map((x) => x.kill().catch(() => {})));
-    await net.close();
-  };
-  try {
-    await a.start();
-    await b.start();
-    const tStarted = wallMs();
-    await waitFor(async () => (await b.isConnectedTo(a)) && (await a.isConnectedTo(b)), {
-      timeoutMs: 120_000,
-      intervalMs: 100,
-      what: "A and B connected over the impaired link",
-    });
-    Object.assign(info, { startup_seconds: (tStarted - t0) / 1000, connect_seconds: (wallMs() - tStarted) / 1000 });
-    return { net, a, b, info, close };
-  } catch (e) {
-    await close();
-    throw e;
-  }
-}
+// Two hosts, one link, two nodes: ./link_lib.mjs (hosts, pair, link/TCP counters).
 
 /**
  * A Subscribe stream on B over `collections`, proven live by a probe written on B (collection
@@ -444,10 +333,7 @@ function report() {
   const runs = Number(env.BENCH_RUNS);
   const ccs = (env.BENCH_DDIL_CC ?? "bbr reno").split(/\s+/).filter(Boolean);
   const rate = Number(env.BENCH_DDIL_RATE_KBIT ?? 1000);
-  const int = (x) => Math.round(x).toLocaleString("en-US");
-  const secs = (x) => (x >= 10 ? `${x.toFixed(1)} s` : x >= 1 ? `${x.toFixed(2)} s` : `${Math.round(x * 1000)} ms`);
-  const kb = (x) => `${int(x / 1024)} KiB`;
-  const kbit = (x) => `${int(x)} kbit/s`;
+  const [int, secs, kb, kbit] = [fmtInt, fmtSecs, fmtKib, fmtKbit];
   const pct = (x) => `${(x * 100).toFixed(1)} %`;
   const verdict = (met) => (met ? "(met)" : "(**not met**)");
   const quantile = (xs, p) => {
@@ -455,13 +341,7 @@ function report() {
     return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
   };
   const notes = [];
-  const series = (name) => {
-    const { ok, errors } = readRuns(env.BENCH_TMP, name, runs);
-    for (const e of errors) notes.push(`${name}, ${e}`);
-    const med = (f) => median(ok.map(f));
-    const range = (f, fmt) => (ok.length > 1 ? ` (${fmt(Math.min(...ok.map(f)))}–${fmt(Math.max(...ok.map(f)))})` : "");
-    return { ok, med, range, n: `[${ok.length}/${runs}]` };
-  };
+  const series = (name) => reportSeries(env.BENCH_TMP, name, runs, notes);
   const lines = [];
   lines.push(`### B7 DDIL link: 1 Mbit/s, 200 ms RTT, 10 % loss — ${env.BENCH_UTC}, commit \`${env.BENCH_COMMIT}\``);
   lines.push("");

@@ -114,6 +114,25 @@ export function readRuns(tmp, name, runs, errorOf = (j) => j.error) {
   return { ok, errors };
 }
 
+/** Number formats of the reports: 1,234; 12.3 s / 1.23 s / 123 ms; KiB; kbit/s. */
+export const fmtInt = (x) => Math.round(x).toLocaleString("en-US");
+export const fmtSecs = (x) => (x >= 10 ? `${x.toFixed(1)} s` : x >= 1 ? `${x.toFixed(2)} s` : `${Math.round(x * 1000)} ms`);
+export const fmtKib = (x) => `${fmtInt(x / 1024)} KiB`;
+export const fmtKbit = (x) => `${fmtInt(x)} kbit/s`;
+
+/**
+ * One series of a report (readRuns of $BENCH_TMP/NAME.<r>.json, r = 1..runs; each error is
+ * pushed onto notes): {ok, med(f): median of f over the runs, range(f, fmt): " (min–max)" when
+ * there were several runs, n: "[ok/runs]"}.
+ */
+export function reportSeries(tmp, name, runs, notes) {
+  const { ok, errors } = readRuns(tmp, name, runs);
+  for (const e of errors) notes.push(`${name}, ${e}`);
+  const med = (f) => median(ok.map(f));
+  const range = (f, fmt) => (ok.length > 1 ? ` (${fmt(Math.min(...ok.map(f)))}–${fmt(Math.max(...ok.map(f)))})` : "");
+  return { ok, med, range, n: `[${ok.length}/${runs}]` };
+}
+
 /**
  * Entry point of a scenario script: `script report` prints report() (markdown); `script MODE
  * ARGS...` prints one JSON line, scenarios[MODE](parseArgs(ARGS)), or {scenario, error} when it
