@@ -223,13 +223,14 @@ void BlobEngine::CheckStalls() {
     bool changed = false;
     for (auto& [peer, s] : f.sources) {
       if (s.phase == Source::Phase::kGone || now - s.last_heard < options_.stall) continue;
-      const bool waiting = s.phase == Source::Phase::kProbing ||
-                           std::any_of(f.assigned.begin(), f.assigned.end(),
-                                       [&](const auto& a) {
-                                         return a.second.source == peer && a.second.request_id != 0;
-                                       }) ||
-                           (f.manifest_request != 0 && requests_.count(f.manifest_request) &&
-                            requests_[f.manifest_request].source == peer);
+      const bool waiting =
+          s.phase == Source::Phase::kProbing ||
+          std::any_of(f.assigned.begin(), f.assigned.end(),
+                      [&source = peer](const auto& a) {
+                        return a.second.source == source && a.second.request_id != 0;
+                      }) ||
+          (f.manifest_request != 0 && requests_.count(f.manifest_request) &&
+           requests_[f.manifest_request].source == peer);
       if (!waiting) continue;
       spdlog::warn("mesh peer {}: no answer for blob {} in {} s; asking elsewhere",
                    ShortEndpointId(peer), Short(root), options_.stall.count());

@@ -324,7 +324,7 @@ TEST_F(BlobTransferTest, AReceiverRestartResumesFromThePersistedBitmap) {
   const auto root = Ingest(a, size);
   Link(b, a);
   auto first = StartFetch(b, root, size, {kIdA});
-  ASSERT_TRUE(WaitUntil([&] {
+  ASSERT_TRUE(WaitUntil([&, &b = b] {
     auto missing = b.blobs->MissingChunks(root);
     return dropped.load() >= 1 && missing.ok() && missing->size() == 3;
   }));
@@ -439,7 +439,7 @@ TEST_F(BlobTransferTest, ALineRelaysTheBlobThroughTheMiddleNode) {
   auto fetch = StartFetch(c, root, size, {kIdA});
   ASSERT_EQ(Finish(fetch), "OK");
   EXPECT_EQ(ReadBlob(c, root), Content(size, 1));
-  EXPECT_TRUE(WaitUntil([&] { return b.blobs->Has(root); }));  // the relay kept its copy
+  EXPECT_TRUE(WaitUntil([&, &b = b] { return b.blobs->Has(root); }));  // the relay kept its copy
   EXPECT_EQ(Sample(c, "peat_blob_bytes_received_total", PeerLabel(kIdB)), size);
   EXPECT_EQ(Sample(b, "peat_blob_active_fetches"), 0);  // relays are not counted
 }
