@@ -531,7 +531,7 @@ void BlobEngine::CheckStuck(Fetch& f) {
   Finish(f.root, UnavailableError("blob " + Short(f.root) + ": no connected peer can serve it"));
 }
 
-void BlobEngine::Finish(const blob::BlobRoot& root, Status status) {
+void BlobEngine::Finish(blob::BlobRoot root, Status status) {
   auto it = fetches_.find(root);
   if (it == fetches_.end()) return;
   Fetch f = std::move(it->second);

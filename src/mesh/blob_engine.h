@@ -196,7 +196,7 @@ class BlobEngine : public BlobFrameHandler {
   void Unassign(Fetch& f, const std::string& source, bool cancel);
   // Ends the fetch with `status` when nothing can make progress anymore.
   void CheckStuck(Fetch& f);
-  void Finish(const blob::BlobRoot& root, Status status);
+  void Finish(blob::BlobRoot root, Status status);  // by value: callers pass the fetch's own root
   void Progress(Fetch& f, bool final);
 
   // The root of request `id` if it is a `kind` request to `peer` (and forgets it).
