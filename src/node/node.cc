@@ -127,7 +127,7 @@ Status Node::Start() {
   PEAT_RETURN_IF_ERROR(OpenAttachments());
   PEAT_RETURN_IF_ERROR(StartMesh());
   PEAT_RETURN_IF_ERROR(StartAttachments());
-  service::RegisterAttachmentService(methods_, attachments_.get());
+  service::RegisterAttachmentService(methods_, attachments_.get(), attachments_unavailable_);
   service::RegisterPeerService(methods_, *mesh_);
   metrics_.AddCollector([this](std::string& out) { mesh_->AppendMetrics(out); });
   service::RegisterSidecarService(methods_, *this);  // GetStatus; UNIMPLEMENTED for the rest
@@ -276,6 +276,13 @@ Status Node::OpenAttachments() {
     blob_options.encryption_key = std::move(*key);  // decision 6: blob chunks encrypted too
   }
   auto blobs = blob::BlobStore::Open(std::move(blob_options));
+  if (!blobs.ok() && blobs.status().code() == StatusCode::kFailedPrecondition) {
+    // Another or no --encryption-key than the blobs were stored under: like encrypted documents
+    // (readable only with their key), the node still starts; only attachments are unavailable.
+    attachments_unavailable_ = "attachments are unavailable: " + blobs.status().message();
+    spdlog::error("{}", attachments_unavailable_);
+    return Status::Ok();
+  }
   if (!blobs.ok()) return blobs.status();
   blobs_ = std::move(*blobs);
   metrics_.AddCollector([this](std::string& out) {

@@ -85,7 +85,9 @@ class Node : public service::StatusSource {
                                                          // slow client; kept apart from scans)
   std::unique_ptr<blob::BlobStore> blobs_;
   std::unique_ptr<attach::AttachmentManager> attachments_;  // stopped before the mesh
-  std::unique_ptr<mesh::Mesh> mesh_;                        // stopped before the store closes
+  std::string attachments_unavailable_;  // why the blob store could not open (wrong key), or ""
+
+  std::unique_ptr<mesh::Mesh> mesh_;  // stopped before the store closes
   rpc::MethodTable methods_;
   service::HealthState health_;
   service::SubscriberMetrics subscriber_metrics_;

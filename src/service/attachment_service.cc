@@ -15,8 +15,10 @@ namespace {
 // frames of a few hundred bytes each).
 constexpr size_t kMaxLagBytes = 256 * 1024;
 
-Status Gate(const attach::AttachmentManager* manager, const char* rpc) {
+Status Gate(const attach::AttachmentManager* manager, const std::string& unavailable,
+            const char* rpc) {
   if (manager && manager->sending_enabled()) return Status::Ok();
+  if (!unavailable.empty()) return FailedPreconditionError(unavailable);
   return UnimplementedError(std::string(rpc) + " requires --attachment-root to be configured");
 }
 
@@ -103,11 +105,14 @@ class CallSink : public attach::BundleSink {
 
 }  // namespace
 
-void RegisterAttachmentService(rpc::MethodTable& table, attach::AttachmentManager* manager) {
+void RegisterAttachmentService(rpc::MethodTable& table, attach::AttachmentManager* manager,
+                               std::string unavailable) {
   table.AddAsync<pb::SendAttachmentsRequest>(
       SidecarMethodPath("SendAttachments"), MethodKind::kUnary,
-      [manager](const std::shared_ptr<ServerCall>& call, const pb::SendAttachmentsRequest& req) {
-        if (Status st = Gate(manager, "SendAttachments"); !st.ok()) return call->Finish(st);
+      [manager, unavailable](const std::shared_ptr<ServerCall>& call,
+                             const pb::SendAttachmentsRequest& req) {
+        if (Status st = Gate(manager, unavailable, "SendAttachments"); !st.ok())
+          return call->Finish(st);
         manager->Send(FromProto(req), [call](StatusOr<attach::SendResult> result) {
           if (!result.ok()) return call->Finish(result.status());
           auto resp = std::make_unique<pb::SendAttachmentsResponse>();
@@ -124,9 +129,9 @@ void RegisterAttachmentService(rpc::MethodTable& table, attach::AttachmentManage
 
   table.AddAsync<pb::GetAttachmentDistributionRequest>(
       SidecarMethodPath("GetAttachmentDistribution"), MethodKind::kUnary,
-      [manager](const std::shared_ptr<ServerCall>& call,
-                const pb::GetAttachmentDistributionRequest& req) {
-        if (Status st = Gate(manager, "GetAttachmentDistribution"); !st.ok()) {
+      [manager, unavailable](const std::shared_ptr<ServerCall>& call,
+                             const pb::GetAttachmentDistributionRequest& req) {
+        if (Status st = Gate(manager, unavailable, "GetAttachmentDistribution"); !st.ok()) {
           return call->Finish(st);
         }
         manager->Get(req.distribution_id(), [call](StatusOr<attach::DistributionView> view) {
@@ -143,9 +148,9 @@ void RegisterAttachmentService(rpc::MethodTable& table, attach::AttachmentManage
 
   table.AddAsync<pb::SubscribeAttachmentBundleRequest>(
       SidecarMethodPath("SubscribeAttachmentBundle"), MethodKind::kServerStreaming,
-      [manager](const std::shared_ptr<ServerCall>& call,
-                const pb::SubscribeAttachmentBundleRequest& req) {
-        if (Status st = Gate(manager, "SubscribeAttachmentBundle"); !st.ok()) {
+      [manager, unavailable](const std::shared_ptr<ServerCall>& call,
+                             const pb::SubscribeAttachmentBundleRequest& req) {
+        if (Status st = Gate(manager, unavailable, "SubscribeAttachmentBundle"); !st.ok()) {
           return call->Finish(st);
         }
         const uint64_t id = manager->Subscribe(req.bundle_id(), std::make_shared<CallSink>(call));
@@ -154,9 +159,9 @@ void RegisterAttachmentService(rpc::MethodTable& table, attach::AttachmentManage
 
   table.AddAsync<pb::CancelAttachmentDistributionRequest>(
       SidecarMethodPath("CancelAttachmentDistribution"), MethodKind::kUnary,
-      [manager](const std::shared_ptr<ServerCall>& call,
-                const pb::CancelAttachmentDistributionRequest& req) {
-        if (Status st = Gate(manager, "CancelAttachmentDistribution"); !st.ok()) {
+      [manager, unavailable](const std::shared_ptr<ServerCall>& call,
+                             const pb::CancelAttachmentDistributionRequest& req) {
+        if (Status st = Gate(manager, unavailable, "CancelAttachmentDistribution"); !st.ok()) {
           return call->Finish(st);
         }
         manager->Cancel(req.distribution_id(), [call](StatusOr<bool> cancelled) {

@@ -8,13 +8,17 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "attach/attachment_manager.h"
 #include "rpc/method_table.h"
 
 namespace peat::service {
 
-// `manager` may be null (attachments off); it must outlive the table.
-void RegisterAttachmentService(rpc::MethodTable& table, attach::AttachmentManager* manager);
+// `manager` may be null (attachments off); it must outlive the table. A non-empty `unavailable`
+// (the blob store cannot open, e.g. under another --encryption-key) makes every attachment RPC
+// answer FAILED_PRECONDITION with that text.
+void RegisterAttachmentService(rpc::MethodTable& table, attach::AttachmentManager* manager,
+                               std::string unavailable = "");
 
 }  // namespace peat::service
