@@ -8,6 +8,10 @@
 #   make test-long  every DDIL scenario on network-namespace hosts, the long ones too (root)
 #   make bench   benchmarks (bench/*.sh); results appended to docs/BENCHMARKS.md
 #   make fmt     clang-format every C++ source in place
+#   make package-check  image content, Helm chart, Zarf/UDS, systemd unit and .deb checked without a
+#                cluster (run by make test)
+#   make image   the container image, built with podman (FROM scratch; base from mmdebstrap)
+#   make test-package  package-check, then the image and the chart run for real under podman
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -16,7 +20,8 @@ DATA_DIR   ?= ./data
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps npm-deps build build-asan run test test-unit test-asan test-integration \
-        test-long buf-check lockfile-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh bench-scale bench-ddil bench-attach clean
+        test-long buf-check lockfile-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh bench-scale bench-ddil bench-attach clean \
+        package-check image test-package
 
 all: build
 
@@ -114,6 +119,18 @@ bench-ddil: build npm-deps
 # a 200 MB BULK (installs openssh-server, rsync, nginx-light when missing)
 bench-attach: build npm-deps
 	bash bench/attach.sh
+
+# ---- packaging (issue #11; docs/DEPLOYMENT.md) ----
+# Each part owns its block; package-check runs every check script in turn.
+PACKAGE_CHECKS :=
+
+# packaging: image (Dockerfile, scripts/package/stage-rootfs.sh)
+
+# packaging: chart (chart/peat-node, zarf.yaml, bundle/)
+
+# packaging: systemd + deb (packaging/, CPack)
+
+package-check: build npm-deps $(PACKAGE_CHECKS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
