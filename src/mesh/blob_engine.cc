@@ -102,6 +102,7 @@ void BlobEngine::HandleWant(const SessionPtr& session, const v1::Frame& frame) {
       waiters_[root].push_back(Waiter{session, frame.SerializeAsString()});
       return;
     }
+    if (want.ranges_size() == 0 && !want.want_manifest()) Watch(root, *session, want.request_id());
     return SendError(session, want.request_id(), v1::BlobError::REASON_NOT_FOUND);
   }
   auto manifest = blob::ParseManifest(*manifest_bytes);
@@ -127,6 +128,7 @@ void BlobEngine::HandleWant(const SessionPtr& session, const v1::Frame& frame) {
         }
       }
       h->set_chunk_bitmap(bitmap.bytes());
+      Watch(root, *session, want.request_id());
     }
     session->SendBlobFrame(have);
     return;
@@ -205,6 +207,36 @@ void BlobEngine::FailBlockedServes(const blob::BlobRoot& root) {
   for (const auto& [peer, s] : established_) s->FailBlockedServes(root);
 }
 
+void BlobEngine::Watch(const blob::BlobRoot& root, const ReplicationSession& session,
+                       uint64_t probe_id) {
+  auto it = fetches_.find(root);
+  if (it == fetches_.end() || it->second.relay) return;  // nothing of ours will change
+  it->second.watchers[session.peer_endpoint_id()] = probe_id;
+}
+
+void BlobEngine::AnnounceHave(const Fetch& f, bool complete) {
+  if (f.watchers.empty() || !f.manifest) return;
+  v1::Frame frame;
+  auto* have = frame.mutable_blob_have();
+  SetRoot(have->mutable_root(), f.root);
+  have->set_update(true);
+  if (complete) {
+    have->set_complete(true);
+  } else {
+    blob::ChunkBitmap bitmap(f.manifest->chunk_count());
+    for (uint64_t c = 0; c < f.manifest->chunk_count(); ++c) {
+      if (!f.todo.count(c) && !f.assigned.count(c)) bitmap.Set(c);
+    }
+    have->set_chunk_bitmap(bitmap.bytes());
+  }
+  for (const auto& [peer, probe_id] : f.watchers) {
+    if (auto session = Connected(peer)) {
+      have->set_request_id(probe_id);
+      session->SendBlobFrame(frame);
+    }
+  }
+}
+
 void BlobEngine::ArmStallCheck() {
   if (stall_armed_ || fetches_.empty()) return;
   stall_armed_ = true;
@@ -271,6 +303,9 @@ Status BlobEngine::LoadManifest(Fetch& f, const std::string& manifest_bytes) {
   for (uint64_t c : missing) {
     f.verified_bytes -= manifest.ChunkLength(c);
     if (!f.assigned.count(c)) f.todo.insert(c);
+  }
+  if (options_.spread_chunks && manifest.chunk_count() > 0) {
+    f.first_chunk = std::uniform_int_distribution<uint64_t>(0, manifest.chunk_count() - 1)(rng_);
   }
   f.manifest = std::move(manifest);
   return Status::Ok();
@@ -427,8 +462,10 @@ void BlobEngine::Schedule(Fetch& f) {
     }
   }
   std::map<std::string, std::vector<uint64_t>> asks;
-  for (auto it = f.todo.begin(); it != f.todo.end();) {
-    const uint64_t chunk = *it;
+  // From first_chunk on, wrapping around: receivers of one blob start at different chunks.
+  std::vector<uint64_t> order(f.todo.lower_bound(f.first_chunk), f.todo.end());
+  order.insert(order.end(), f.todo.begin(), f.todo.lower_bound(f.first_chunk));
+  for (const uint64_t chunk : order) {
     std::string best;
     double best_cost = std::numeric_limits<double>::max();
     for (auto& [peer, s] : f.sources) {
@@ -450,17 +487,14 @@ void BlobEngine::Schedule(Fetch& f) {
         best = peer;
       }
     }
-    if (best.empty()) {
-      ++it;
-      continue;
-    }
+    if (best.empty()) continue;
     if (outstanding[best]++ == 0) f.sources[best].last_heard = clock_.Now();
     const uint64_t held = pieces_.count(f.root) && pieces_[f.root].count(chunk)
                               ? pieces_[f.root][chunk].data.size()
                               : 0;
     f.sources[best].outstanding_bytes += f.manifest->ChunkLength(chunk) - held;
     asks[best].push_back(chunk);
-    it = f.todo.erase(it);
+    f.todo.erase(chunk);
   }
   for (auto& [peer, chunks] : asks) {
     v1::Frame frame;
@@ -553,6 +587,7 @@ void BlobEngine::Finish(blob::BlobRoot root, Status status) {
   if (status.ok()) {
     pieces_.erase(root);
     Progress(f, true);
+    AnnounceHave(f, /*complete=*/true);
   }
   if (f.relay && !status.ok()) {
     spdlog::info("mesh: relay of blob {} ended: {}", Short(root), status.ToString());
@@ -602,6 +637,7 @@ void BlobEngine::Reschedule(const blob::BlobRoot& root) {
 }
 
 void BlobEngine::OnHave(const SessionPtr& session, const v1::BlobHave& have) {
+  if (have.update()) return OnHaveUpdate(session, have);
   auto taken = TakeRequest(have.request_id(), RequestKind::kProbe, session->peer_endpoint_id());
   if (!taken) return;
   const blob::BlobRoot root = *taken;
@@ -622,6 +658,33 @@ void BlobEngine::OnHave(const SessionPtr& session, const v1::BlobHave& have) {
     // the manifest and treated as complete (its missing chunks wait on its side).
     if (!f.manifest) s.complete = true;
   }
+  Reschedule(root);
+}
+
+void BlobEngine::OnHaveUpdate(const SessionPtr& session, const v1::BlobHave& have) {
+  const std::string& peer = session->peer_endpoint_id();
+  const blob::BlobRoot root = RootFromBytes(have.root());
+  auto it = fetches_.find(root);
+  if (it == fetches_.end() || peer == it->second.exclude || Banned(it->second, peer)) return;
+  Fetch& f = it->second;
+  std::optional<blob::ChunkBitmap> bitmap;
+  if (!have.complete()) {
+    if (!f.manifest) return;  // its bitmap cannot be read yet; the next update can
+    auto parsed = blob::ChunkBitmap::FromBytes(f.manifest->chunk_count(), have.chunk_bitmap());
+    if (!parsed.ok()) return BadFrame();
+    bitmap = std::move(*parsed);
+  }
+  auto [s, inserted] = f.sources.try_emplace(peer);
+  Source& src = s->second;
+  if (inserted || src.phase != Source::Phase::kReady) {
+    src.listed = std::find(f.listed.begin(), f.listed.end(), peer) != f.listed.end();
+    src.since = clock_.Now();
+  }
+  src.phase = Source::Phase::kReady;
+  src.last_heard = clock_.Now();
+  src.complete = have.complete();
+  src.have = std::move(bitmap);
+  ArmStallCheck();
   Reschedule(root);
 }
 
@@ -762,6 +825,7 @@ void BlobEngine::OnChunkVerified(Fetch& f, uint64_t chunk, const std::set<std::s
   f.delivered.insert(sources.begin(), sources.end());
   const blob::BlobRoot root = f.root;
   NotifyChunksAvailable(root);
+  if (!f.todo.empty() || !f.assigned.empty()) AnnounceHave(f, /*complete=*/false);
   if (f.todo.empty() && f.assigned.empty()) {
     return Finish(root, options_.store->Complete(root, std::nullopt));
   }

@@ -430,6 +430,41 @@ TEST_F(BlobTransferTest, ChunksComeFromSeveralSources) {
   EXPECT_EQ(fetch->progress.back().sources, (std::vector<std::string>{kIdB, kIdC}));
 }
 
+TEST_F(BlobTransferTest, ReceiversOfOneBlobServeEachOther) {
+  // A has the blob; B, C and D fetch it at once over a full mesh. Each starts at a random chunk
+  // and tells the peers that probed it (before it had anything) which chunks it verified, so
+  // they fetch those from it instead of from A.
+  auto [a, b, c] = ThreeNodes();
+  const std::string kIdD(64, 'd');
+  auto& d = AddNode(kIdD, "127.0.0.1:4004", {}, /*with_blobs=*/true);
+  for (TestNode* n : {&b, &c, &d}) {
+    n->tweak = [](MeshOptions& o) { o.blob_spread_chunks = true; };
+    Recreate(*n);
+    Start(*n);
+  }
+  const uint64_t size = 48 * kChunk + 17;
+  const auto root = Ingest(a, size);
+  for (TestNode* n : {&b, &c, &d}) Link(*n, a);
+  Link(b, c);
+  Link(b, d);
+  Link(c, d);
+  std::vector<std::shared_ptr<FetchState>> fetches;
+  for (TestNode* n : {&b, &c, &d}) fetches.push_back(StartFetch(*n, root, size, {kIdA}));
+  for (auto& f : fetches) ASSERT_EQ(Finish(f), "OK");
+  double from_a = 0, from_peers = 0;
+  for (TestNode* n : {&b, &c, &d}) {
+    EXPECT_EQ(ReadBlob(*n, root), Content(size, 1));
+    for (const std::string& peer : {kIdA, kIdB, kIdC, kIdD}) {
+      const double got = Sample(*n, "peat_blob_bytes_received_total", PeerLabel(peer));
+      (peer == kIdA ? from_a : from_peers) += got;
+    }
+    EXPECT_EQ(Sample(*n, "peat_blob_duplicate_bytes_total"), 0);
+  }
+  EXPECT_EQ(from_a + from_peers, 3.0 * static_cast<double>(size));
+  EXPECT_GT(from_peers, 0);  // receivers served each other
+  EXPECT_LT(from_a, 3.0 * static_cast<double>(size));
+}
+
 TEST_F(BlobTransferTest, ALineRelaysTheBlobThroughTheMiddleNode) {
   auto [a, b, c] = ThreeNodes();
   const uint64_t size = 3 * kChunk + 99;
