@@ -462,9 +462,24 @@ void BlobEngine::Schedule(Fetch& f) {
     }
   }
   std::map<std::string, std::vector<uint64_t>> asks;
-  // From first_chunk on, wrapping around: receivers of one blob start at different chunks.
-  std::vector<uint64_t> order(f.todo.lower_bound(f.first_chunk), f.todo.end());
-  order.insert(order.end(), f.todo.begin(), f.todo.lower_bound(f.first_chunk));
+  // Rarest first: chunks fewer of our sources have go first, so a source that has everything
+  // (the sender) is asked for what only it has and its peers for what they share. Among equals,
+  // from first_chunk on, wrapping around (receivers of one blob start at different chunks).
+  std::vector<std::pair<int, uint64_t>> ranked;  // (sources that have it, position)
+  ranked.reserve(f.todo.size());
+  const uint64_t chunks = f.manifest->chunk_count();
+  for (const uint64_t chunk : f.todo) {
+    int holders = 0;
+    for (const auto& [peer, s] : f.sources) {
+      if (s.phase == Source::Phase::kReady && SourceHas(s, chunk)) ++holders;
+    }
+    ranked.emplace_back(holders, (chunk + chunks - f.first_chunk) % chunks);
+  }
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<uint64_t> order;
+  order.reserve(ranked.size());
+  for (const auto& [holders, position] : ranked)
+    order.push_back((position + f.first_chunk) % chunks);
   for (const uint64_t chunk : order) {
     std::string best;
     double best_cost = std::numeric_limits<double>::max();
