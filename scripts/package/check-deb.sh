@@ -30,6 +30,7 @@ build="${BUILD:-build}"
 cache="${PEAT_PACKAGE_CACHE:-/var/cache/peat-node}"
 version="$(sed -n 's/^project(peat-node VERSION \([0-9][0-9.]*\).*/\1/p' "$repo/CMakeLists.txt")"
 upgrade_version="$version+upgradetest1"
+arch="$(dpkg --print-architecture)"
 started=$SECONDS
 
 log() { echo "check-deb: $*"; }
@@ -80,21 +81,21 @@ step "cpack -G DEB ($build)"
 [[ -f $build/CPackConfig.cmake ]] || cmake -S "$repo" -B "$build" >/dev/null
 cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/cpack" >"$work/cpack.log" 2>&1 ||
   { cat "$work/cpack.log" >&2; fail "cpack"; }
-deb="$work/cpack/peat-node_${version}_amd64.deb"
+deb="$work/cpack/peat-node_${version}_${arch}.deb"
 [[ -f $deb ]] || fail "cpack made no $deb: $(ls "$work/cpack")"
 log "$(basename "$deb"): $(stat -c %s "$deb") bytes"
 
 # A second package, identical but for a higher version: the upgrade in step 5 and 6.
 dpkg-deb -R "$deb" "$work/v2"
 sed -i "s/^Version: .*/Version: $upgrade_version/" "$work/v2/DEBIAN/control"
-deb2="$work/peat-node_${upgrade_version}_amd64.deb"
+deb2="$work/peat-node_${upgrade_version}_${arch}.deb"
 dpkg-deb -b "$work/v2" "$deb2" >/dev/null
 
 step "dpkg-deb --info/--contents"
 field() { dpkg-deb -f "$deb" "$1"; }
 [[ $(field Package) == peat-node ]] || fail "Package: $(field Package)"
 [[ $(field Version) == "$version" ]] || fail "Version $(field Version) != project() version $version"
-[[ $(field Architecture) == amd64 ]] || fail "Architecture: $(field Architecture)"
+[[ $(field Architecture) == "$arch" ]] || fail "Architecture: $(field Architecture)"
 for dep in adduser libc6 libssl3 libsqlite3-0 libprotobuf32 libnghttp2-14 libstdc++6; do
   [[ ", $(field Depends)," == *", $dep "* || ", $(field Depends)," == *", $dep,"* ]] ||
     fail "Depends lacks $dep (dpkg-shlibdeps): $(field Depends)"
