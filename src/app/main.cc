@@ -1,6 +1,5 @@
 // peat-node entry point: parse configuration, then either run a subcommand (derive-id, --help,
 // --version) or run the node until SIGTERM/SIGINT, drain, and exit 0 (exit codes: ExitCodeFor).
-// Under systemd (Type=notify) it reports READY=1 once serving and STOPPING=1 when the drain starts.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -34,6 +33,7 @@ int RunNode(peat::NodeConfig config) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // Under systemd (Type=notify): READY=1 once serving, STOPPING=1 when the drain starts.
   peat::SystemdNotifier systemd = peat::SystemdNotifier::FromEnvironment();
   peat::Node node(std::move(config));
   if (auto st = node.Start(); !st.ok()) {
