@@ -180,6 +180,33 @@ bool BlobEngine::StartRelay(const blob::BlobRoot& root, int priority_class, uint
   return fetches_.count(root) > 0;
 }
 
+bool BlobEngine::MakeRelayRoom(uint64_t bytes) {
+  // Oldest relayed copies first; one still being fetched stays.
+  for (size_t tries = relay_order_.size();
+       relay_bytes_ + bytes > options_.relay_cache_bytes && tries > 0; --tries) {
+    const blob::BlobRoot root = relay_order_.front();
+    relay_order_.pop_front();
+    if (fetches_.count(root)) {
+      relay_order_.push_back(root);
+      continue;
+    }
+    relay_bytes_ -= std::min(relay_bytes_, relayed_[root]);
+    relayed_.erase(root);
+    if (Status st = options_.store->Remove(root); !st.ok() && st.code() != StatusCode::kNotFound) {
+      spdlog::warn("mesh: evicting relayed blob {}: {}", Short(root), st.ToString());
+    }
+  }
+  return relay_bytes_ + bytes <= options_.relay_cache_bytes;
+}
+
+void BlobEngine::AdoptRelayed(const blob::BlobRoot& root) {
+  auto it = relayed_.find(root);
+  if (it == relayed_.end()) return;
+  relay_bytes_ -= std::min(relay_bytes_, it->second);
+  relayed_.erase(it);
+  std::erase(relay_order_, root);
+}
+
 void BlobEngine::AnswerWaiters(const blob::BlobRoot& root, bool found) {
   auto it = waiters_.find(root);
   if (it == waiters_.end()) return;
@@ -317,6 +344,7 @@ void BlobEngine::StartFetch(FetchId id, blob::FetchRequest request,
   if (options_.store == nullptr) {
     return done(FailedPreconditionError("this node has no blob store"));
   }
+  AdoptRelayed(request.root);  // a copy we relayed is ours now: never evicted as a relay's
   if (options_.store->Has(request.root)) {
     if (progress) progress(blob::FetchProgress{request.size, request.size, {}});
     return done(Status::Ok());
@@ -725,10 +753,14 @@ void BlobEngine::OnManifest(const SessionPtr& session, const v1::BlobManifest& m
       return Finish(root, loaded);
     }
     // Partial sources' bitmaps can be read now; others stay complete.
-    if (f.relay && relay_bytes_ + f.manifest->size > options_.relay_cache_bytes) {
-      return Finish(root, ResourceExhaustedError("relay cache full"));
+    if (f.relay) {
+      if (!MakeRelayRoom(f.manifest->size)) {
+        return Finish(root, ResourceExhaustedError("relay cache full"));
+      }
+      relayed_[root] = f.manifest->size;
+      relay_order_.push_back(root);
+      relay_bytes_ += f.manifest->size;
     }
-    if (f.relay) relay_bytes_ += f.manifest->size;
     AnswerWaiters(root, true);
   }
   auto again = fetches_.find(root);

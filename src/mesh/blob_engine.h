@@ -38,6 +38,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -181,6 +182,11 @@ class BlobEngine : public BlobFrameHandler {
   bool StartRelay(const blob::BlobRoot& root, int priority_class, uint32_t hops_left,
                   const std::string& exclude);
   void AnswerWaiters(const blob::BlobRoot& root, bool found);
+  // Evicts the oldest relayed blobs not being fetched until `bytes` more fit in
+  // relay_cache_bytes; false when they still do not.
+  bool MakeRelayRoom(uint64_t bytes);
+  // Our own fetch of `root`: a relayed copy of it stops counting (and is never evicted).
+  void AdoptRelayed(const blob::BlobRoot& root);
   void NotifyChunksAvailable(const blob::BlobRoot& root);
   // Serves of `root` waiting for chunks that will not come (its fetch ended) get BlobError.
   void FailBlockedServes(const blob::BlobRoot& root);
@@ -252,6 +258,11 @@ class BlobEngine : public BlobFrameHandler {
   uint64_t held_piece_bytes_ = 0;
   std::map<blob::BlobRoot, BadRecord> bad_;
   std::map<blob::BlobRoot, std::vector<Waiter>> waiters_;
+  // Blobs fetched only to relay them (root → size), oldest first: bounded by relay_cache_bytes,
+  // the oldest evicted from the store to make room for a new relay (in memory: copies relayed
+  // before a restart are left to the attachment layer's blob retention sweep).
+  std::map<blob::BlobRoot, uint64_t> relayed_;
+  std::deque<blob::BlobRoot> relay_order_;
   uint64_t relay_bytes_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};
   BlobMetrics metrics_;

@@ -479,6 +479,32 @@ TEST_F(BlobTransferTest, ALineRelaysTheBlobThroughTheMiddleNode) {
   EXPECT_EQ(Sample(b, "peat_blob_active_fetches"), 0);  // relays are not counted
 }
 
+TEST_F(BlobTransferTest, ARelayEvictsItsOldestRelayedCopyToMakeRoom) {
+  auto& a = AddNode(kIdA, kAddrA, {}, /*with_blobs=*/true);
+  auto& b = AddNode(kIdB, kAddrB, {}, /*with_blobs=*/true);
+  auto& c = AddNode(kIdC, kAddrC, {}, /*with_blobs=*/true);
+  b.tweak = [](MeshOptions& o) { o.blob_relay_cache_bytes = 5 * kChunk; };
+  Recreate(b);
+  for (TestNode* n : {&a, &b, &c}) Start(*n);
+  const uint64_t size = 3 * kChunk;
+  const auto first = Ingest(a, size, 1);
+  const auto second = Ingest(a, size, 2);
+  Link(b, a);
+  Link(c, b);  // A–B–C: B relays, and holds at most 5 chunks of relayed blobs
+  ASSERT_EQ(Finish(StartFetch(c, first, size, {kIdA})), "OK");
+  ASSERT_TRUE(WaitUntil([&, &b = b] { return b.blobs->Has(first); }));
+  ASSERT_EQ(Finish(StartFetch(c, second, size, {kIdA})), "OK");  // 6 chunks: the first goes
+  EXPECT_EQ(ReadBlob(c, second), Content(size, 2));
+  EXPECT_TRUE(WaitUntil([&, &b = b] { return b.blobs->Has(second); }));
+  EXPECT_FALSE(b.blobs->Has(first));
+  // B's own fetch of a relayed blob adopts it: a later relay never evicts it.
+  ASSERT_EQ(Finish(StartFetch(b, second, size, {kIdA})), "OK");
+  const auto third = Ingest(a, size, 3);
+  ASSERT_EQ(Finish(StartFetch(c, third, size, {kIdA})), "OK");
+  EXPECT_TRUE(b.blobs->Has(second));
+  EXPECT_TRUE(b.blobs->Has(third));
+}
+
 TEST_F(BlobTransferTest, TwoRelaysAskingEachOtherDoNotWaitForEachOther) {
   // A–B, B–D, B–C, C–D: C's probe reaches B and D, which both relay and ask each other.
   auto [a, b, c] = ThreeNodes();
