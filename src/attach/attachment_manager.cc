@@ -19,6 +19,9 @@ namespace peat::attach {
 
 namespace {
 
+// Progress-only frames of one distribution on one subscription: at most 4 a second (§9).
+constexpr auto kProgressFrameInterval = std::chrono::milliseconds(250);
+
 // Two requests are the same bundle iff they list the same files in the same order (§4:
 // content_type and display_name are not part of the identity).
 std::string IdentityOf(const SendRequest& request) {
@@ -155,6 +158,7 @@ Status AttachmentManager::Start() {
       }
     }
     sweep_timer_ = deps_.clock->MakeTimer(io_);
+    progress_timer_ = deps_.clock->MakeTimer(io_);
     WatchPeers();
     if (receiver_) receiver_->Start();  // its jobs keep their blobs from the collection below
     // Blobs nobody references any more, e.g. from an ingest a kill -9 cut short.
@@ -205,6 +209,7 @@ void AttachmentManager::Stop() {
     subscriptions_.clear();
     timers_.clear();
     sweep_timer_.reset();
+    progress_timer_.reset();
     for (auto& [id, r] : reservations_) {
       for (auto& w : r.waiters) w(UnavailableError("node is stopping"));
     }
@@ -762,10 +767,22 @@ bool AttachmentManager::EmitFrames(Subscription& sub, const std::string& distrib
   if (sub.terminal_sent.contains(distribution_id)) return true;
   const DistributionView& before = sub.last[distribution_id];
   std::vector<NodeTransferView> changed;
+  bool state_changed = before.status != view.status;
   for (const auto& n : view.per_node) {
     auto it = std::find_if(before.per_node.begin(), before.per_node.end(),
                            [&](const NodeTransferView& b) { return b.node_id == n.node_id; });
     if (it == before.per_node.end() || !(*it == n)) changed.push_back(n);
+    if (it == before.per_node.end() || it->status != n.status) state_changed = true;
+  }
+  if (!state_changed) {  // progress only: at most one frame per interval, the latest
+    const auto now = deps_.clock->Now();
+    auto last = sub.last_progress.find(distribution_id);
+    if (last != sub.last_progress.end() && now - last->second < kProgressFrameInterval) {
+      sub.progress_due.insert(distribution_id);
+      ArmProgressFlush();
+      return true;
+    }
+    sub.last_progress[distribution_id] = now;
   }
   // One frame per changed target, so a subscriber sees each target's transitions; but exactly
   // one terminal frame per distribution: when the state is terminal, one frame names the last.
@@ -781,6 +798,31 @@ bool AttachmentManager::EmitFrames(Subscription& sub, const std::string& distrib
   sub.last[distribution_id] = view;
   if (IsTerminal(view.status)) sub.terminal_sent.insert(distribution_id);
   return true;
+}
+
+void AttachmentManager::ArmProgressFlush() {
+  if (progress_armed_ || !progress_timer_) return;
+  progress_armed_ = true;
+  progress_timer_->Arm(kProgressFrameInterval, [this](bool expired) {
+    progress_armed_ = false;
+    if (expired && !stopped_) FlushProgress();
+  });
+}
+
+void AttachmentManager::FlushProgress() {
+  std::vector<uint64_t> dropped;
+  for (auto& [id, sub] : subscriptions_) {
+    const std::set<std::string> due = std::exchange(sub.progress_due, {});
+    for (const auto& d : due) {
+      auto view = CurrentView(d);
+      if (!view.ok()) continue;
+      if (!EmitFrames(sub, d, *view)) {
+        dropped.push_back(id);
+        break;
+      }
+    }
+  }
+  for (uint64_t id : dropped) subscriptions_.erase(id);
 }
 
 void AttachmentManager::OnDocumentChanged(const std::string& collection,

@@ -161,6 +161,10 @@ class AttachmentManager {
     std::map<std::string, DistributionView> last;  // by distribution id
     std::set<std::string> terminal_sent;
     std::vector<std::string> distributions;  // file_index order
+    // Progress-only frames: ≤ 4 a second per distribution (§9); the rest coalesce into the
+    // next one, sent when the interval ends (progress_due).
+    std::map<std::string, Clock::TimePoint> last_progress;
+    std::set<std::string> progress_due;
   };
   struct DistributionTimers {
     std::unique_ptr<Timer> grace;
@@ -200,6 +204,9 @@ class AttachmentManager {
   bool EmitFrames(Subscription& sub, const std::string& distribution_id,
                   const DistributionView& view);
   void EndSubscription(uint64_t id, const Status& status);
+  // Sends the coalesced progress frames whose interval ended; re-arms while some wait.
+  void FlushProgress();
+  void ArmProgressFlush();
 
   // Remembers every peer that completed a session (the AllNodes scope, node-id resolution).
   void WatchPeers();
@@ -246,6 +253,8 @@ class AttachmentManager {
   uint64_t next_subscription_ = 1;
   std::map<std::string, DistributionTimers> timers_;  // by distribution id
   std::unique_ptr<Timer> sweep_timer_;
+  std::unique_ptr<Timer> progress_timer_;
+  bool progress_armed_ = false;
   std::unique_ptr<Receiver> receiver_;
   std::unique_ptr<OutboxWatcher> outbox_;
 

@@ -327,6 +327,39 @@ TEST_F(AttachmentManagerTest, TargetsReportAndTheDistributionBecomesPartial) {
   EXPECT_EQ(late->frames()[0].view.status, TransferState::kPartial);
 }
 
+TEST_F(AttachmentManagerTest, ProgressFramesAreAtMostFourASecondAndCoalesce) {
+  auto r = Send(NodeList({"bbbbbbbbbb"}, {"a.txt"}, "p1"));
+  ASSERT_TRUE(r.ok());
+  const std::string id = r->handles[0].distribution_id;
+  const uint64_t size = contents_["a.txt"].size();
+  ASSERT_GT(size, 13u);
+  auto sink = std::make_shared<RecordingSink>();
+  manager_->Subscribe("p1", sink);
+  ASSERT_TRUE(Eventually([&] { return sink->frames().size() == 1; }));   // the snapshot
+  TargetReports(id, "bbbbbbbbbb", TransferState::kInProgress, 1, size);  // a state change
+  ASSERT_TRUE(Eventually([&] { return sink->frames().size() == 2; }))
+      << sink->frames().size();                                          // snapshot + it
+  TargetReports(id, "bbbbbbbbbb", TransferState::kInProgress, 2, size);  // progress: sent
+  ASSERT_TRUE(Eventually([&] { return sink->frames().size() == 3; }));
+  // Ten more progress reports within the same 250 ms: none is sent yet...
+  for (uint64_t p = 3; p <= 12; ++p)
+    TargetReports(id, "bbbbbbbbbb", TransferState::kInProgress, p, size);
+  ASSERT_TRUE(Eventually([&] {
+    auto v = Get(id);
+    return v.ok() && v->bytes_transferred == 12;
+  }));
+  EXPECT_EQ(sink->frames().size(), 3u);
+  // ...when the interval ends, one frame carries the latest.
+  clock_.Advance(std::chrono::milliseconds(250));
+  ASSERT_TRUE(Eventually([&] { return sink->frames().size() == 4; }));
+  EXPECT_EQ(sink->frames().back().view.bytes_transferred, 12u);
+  // A state change is never held back.
+  TargetReports(id, "bbbbbbbbbb", TransferState::kInProgress, 13, size);  // progress: held
+  TargetReports(id, "bbbbbbbbbb", TransferState::kCompleted, size, size);
+  EXPECT_TRUE(sink->WaitEnd().ok());
+  EXPECT_EQ(sink->frames().back().view.status, TransferState::kCompleted);
+}
+
 TEST_F(AttachmentManagerTest, CancelFlipsAtOnceAndFreesTheBundleId) {
   auto r = Send(NodeList({"bbbbbbbbbb"}, {"a.txt"}, "c1"));
   ASSERT_TRUE(r.ok());
