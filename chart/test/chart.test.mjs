@@ -1,9 +1,12 @@
 // The chart's invariants (PACKAGING.md §2.2, §3), checked on `helm template` output for the
 // default values, every chart/peat-node/ci/*.yaml and the two test parent charts (mode 2:
-// injected container, mode 3: native sidecar). Run by scripts/package/check-chart.sh:
+// injected container, mode 3: native sidecar); the last test starts build/peat-node (PEAT_NODE_BIN)
+// with each rendered configuration. Run by scripts/package/check-chart.sh:
 //   HELM=$(scripts/package/helm.sh) node --test chart/test/chart.test.mjs
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import {
@@ -310,4 +313,38 @@ test("render failures: the original's inbox rule, agent TLS without a Secret (it
     [["terminationGracePeriodSeconds=5"], /terminationGracePeriodSeconds must be at least shutdownGraceSecs/],
   ];
   for (const [set, re] of fails) assert.throws(() => render(chartDir, { set }), re, set.join(" "));
+});
+
+// Starts the node with the environment and args each case renders (Secret references resolved to
+// a test key, the downward API to a pod name) and expects it to reach SYNCING, then to exit 0 on
+// SIGTERM: every variable name and value the chart writes is one the node accepts. Only what
+// exists inside a pod alone is replaced, by flags (which beat the environment): the data dir, the
+// API and mesh addresses (free loopback ports), attachment roots and inbox (temp dirs).
+const nodeBin = process.env.PEAT_NODE_BIN ?? join(repoRoot, "build/peat-node");
+test("the node accepts the configuration every case renders", { skip: !existsSync(nodeBin) && `SKIPPED: no ${nodeBin} (make build)` }, async () => {
+  for (const [i, c] of cases.entries()) {
+    const k = peatContainer(peatPods(c)[0].spec);
+    const env = { PATH: process.env.PATH };
+    for (const e of k.env) env[e.name] = e.value ?? (e.valueFrom.secretKeyRef ? KEY : "pod-1");
+    const dir = mkdtempSync(join(tmpdir(), "peat-chart-node-"));
+    const args = k.args.map((a) => (a.startsWith("--data-dir=") ? `--data-dir=${dir}/data` : a));
+    args.push(`--listen=tcp://127.0.0.1:0`, `--mesh-listen=tcp://127.0.0.1:0`);
+    if (env.PEAT_NODE_ATTACHMENT_ROOTS) {
+      const roots = env.PEAT_NODE_ATTACHMENT_ROOTS.split(",").map((r) => r.split("=")[0]);
+      for (const r of roots) mkdirSync(join(dir, r));
+      args.push(`--attachment-root=${roots.map((r) => `${r}=${dir}/${r}`).join(",")}`);
+    }
+    if (env.PEAT_NODE_ATTACHMENT_INBOX) args.push(`--attachment-inbox=${dir}/inbox`);
+    const child = spawn(nodeBin, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+    let log = "";
+    const exited = new Promise((res) => child.on("exit", (code, signal) => res({ code, signal })));
+    const syncing = new Promise((res) => child.stderr.on("data", (b) => { log += b; if (log.includes("phase SYNCING")) res("syncing"); }));
+    const timeout = new Promise((res) => setTimeout(() => res("timeout"), 15000).unref());
+    const first = await Promise.race([syncing, exited, timeout]);
+    if (first !== "syncing") child.kill("SIGKILL");
+    assert.equal(first, "syncing", `${c.name}: the node did not start: ${JSON.stringify(first)}\n${log}`);
+    child.kill("SIGTERM");
+    assert.deepEqual(await exited, { code: 0, signal: null }, `${c.name}: exit after SIGTERM\n${log}`);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

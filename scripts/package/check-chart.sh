@@ -4,7 +4,8 @@
 #   1. helm lint --strict: the chart with its defaults and each chart/peat-node/ci/*.yaml, and the
 #      two test parent charts (chart/test/parent-injected, chart/test/parent-native);
 #   2. chart/test/chart.test.mjs (node:test): helm template of all of those, every object
-#      validated against the Kubernetes schemas (kubernetes-models), the invariants asserted;
+#      validated against the Kubernetes schemas (kubernetes-models), the invariants asserted, and
+#      build/peat-node started with each rendered environment (it must accept every variable);
 #   3. scripts/check-packaging.mjs: zarf.yaml and bundle/uds-bundle.yaml against the render;
 #   4. yamllint on the non-template YAML.
 # helm 4.1.4 comes from npm (scripts/package/helm.sh), yamllint from apt. Idempotent.
@@ -50,6 +51,8 @@ for parent in parent-injected parent-native; do
 done
 log "helm lint --strict: $n renders clean ($("$HELM" version --short))"
 
+[[ -x "${PEAT_NODE_BIN:-build/peat-node}" ]] ||
+  log "SKIPPED (loudly): 'the node accepts the configuration every case renders' needs build/peat-node (make build)"
 node --test --test-reporter=spec chart/test/chart.test.mjs
 node scripts/check-packaging.mjs
 
