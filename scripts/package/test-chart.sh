@@ -121,6 +121,12 @@ for r in "${releases[@]}"; do
     sleep 0.2
   done
   log "$r: ready (peat-node healthcheck --path /readyz exit 0)"
+  # The chart's securityContext, as podman applied it.
+  uid="$(podman top "$r-pod-0-peat-node" huser | tail -1 | tr -d ' ')"
+  [[ "$uid" == 65532 ]] || die "$r: peat-node runs as uid '$uid', not 65532"
+  ro="$(podman inspect "$r-pod-0-peat-node" --format '{{.HostConfig.ReadonlyRootfs}}')"
+  [[ "$ro" == true ]] || die "$r: the peat-node root filesystem is not read-only"
+  log "$r: peat-node runs as uid $uid on a read-only root filesystem"
 done
 
 # rpc RELEASE METHOD JSON: a Connect call from the app container to its sidecar on 127.0.0.1:50051
