@@ -313,6 +313,11 @@ test("render failures: the original's inbox rule, agent TLS without a Secret (it
     [["terminationGracePeriodSeconds=5"], /terminationGracePeriodSeconds must be at least shutdownGraceSecs/],
   ];
   for (const [set, re] of fails) assert.throws(() => render(chartDir, { set }), re, set.join(" "));
+  // Kubernetes versions: the chart needs 1.27; the native sidecar 1.29 (mode 2 works on 1.27).
+  assert.throws(() => render(chartDir, { kubeVersion: "1.26.5" }), /kubeVersion|incompatible/);
+  assert.throws(() => render(parentChart("parent-native"), { kubeVersion: "1.28.3" }), /need Kubernetes >= 1.29/);
+  assert.equal(podSpecs(render(parentChart("parent-native"), { kubeVersion: "1.29.0" })).length, 1);
+  assert.equal(podSpecs(render(parentChart("parent-injected"), { kubeVersion: "1.27.1" })).length, 1);
 });
 
 // Starts the node with the environment and args each case renders (Secret references resolved to

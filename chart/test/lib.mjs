@@ -50,10 +50,11 @@ export function parentChart(name) {
   return parentCopies.get(name);
 }
 
-// Renders a chart; {values: [files], set: [k=v], release, namespace}. Returns the parsed objects
+// Renders a chart; {values: [files], set: [k=v], release, namespace, kubeVersion}. Returns the parsed objects
 // (empty documents dropped). Throws with helm's message when the render fails.
-export function render(chart, { values = [], set = [], release = "t", namespace = "peat-test" } = {}) {
+export function render(chart, { values = [], set = [], release = "t", namespace = "peat-test", kubeVersion } = {}) {
   const args = ["template", release, chart, "--namespace", namespace];
+  if (kubeVersion) args.push("--kube-version", kubeVersion);
   for (const f of values) args.push("-f", f);
   for (const s of set) args.push("--set", s);
   const r = helm(args);

@@ -356,6 +356,9 @@ restartPolicy: Always, for a parent pod's `initContainers`. It starts before the
     {{- include "peat-node.sidecar" (index .Subcharts "peat-node") | nindent 4 }}
 */}}
 {{- define "peat-node.sidecar" -}}
+{{- if semverCompare "<1.29.0-0" .Capabilities.KubeVersion.Version -}}
+{{- fail (printf "peat-node.sidecar: native sidecars (initContainers with restartPolicy: Always) need Kubernetes >= 1.29, this is %s; use peat-node.container in containers instead" .Capabilities.KubeVersion.Version) -}}
+{{- end -}}
 {{- include "peat-node.containerBody" (dict "ctx" . "native" true) -}}
 {{- end -}}
 
