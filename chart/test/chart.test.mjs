@@ -51,7 +51,7 @@ test("every case renders exactly one pod with a peat-node container", () => {
   for (const c of cases) assert.equal(peatPods(c).length, 1, c.name);
 });
 
-test("every rendered object validates against the Kubernetes schemas", async () => {
+test("every rendered object validates against the Kubernetes schemas", async (t) => {
   let n = 0;
   for (const c of cases)
     for (const o of c.objs) {
@@ -61,6 +61,7 @@ test("every rendered object validates against the Kubernetes schemas", async () 
       n++;
     }
   assert.ok(n >= 25, `validated only ${n} objects`);
+  t.diagnostic(`${n} objects of ${cases.length} renders validated`);
 });
 
 test("image tag = appVersion = chart version = CMake project version", () => {
