@@ -5,7 +5,7 @@
 # Secret), runs them with `podman kube play`, and runs the original's cross-cluster checks between
 # them: node ids; bravo ConnectPeer to alpha by the pod's address and mesh port; PutNode and a
 # deployments/alpha-agent:nginx document on alpha visible on bravo; the reverse; byte counters > 0.
-# Every API call goes from the pod's app container to its sidecar over the pod's loopback (the
+# Leftover pods of a killed run are replaced (kube play --replace). Every API call goes from the pod's app container to its sidecar over the pod's loopback (the
 # chart's default listen, tcp://127.0.0.1:50051), as an application would; readiness is the
 # chart's exec probe (`peat-node healthcheck`) run in the sidecar.
 #
@@ -107,7 +107,7 @@ done
 podman secret rm "$secret" >/dev/null 2>&1 || true
 podman secret create "$secret" "$work/secrets/$secret.json" >/dev/null
 for r in "${releases[@]}"; do
-  podman kube play "$work/$r.yaml" >"$work/$r.play.log" 2>&1 || { cat "$work/$r.play.log" >&2; die "podman kube play $r"; }
+  podman kube play --replace "$work/$r.yaml" >"$work/$r.play.log" 2>&1 || { cat "$work/$r.play.log" >&2; die "podman kube play $r"; }
   log "podman kube play $r: pod $r-pod-0 (app + peat-node)"
 done
 
