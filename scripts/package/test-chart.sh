@@ -5,9 +5,10 @@
 # Secret), runs them with `podman kube play`, and runs the original's cross-cluster checks between
 # them: node ids; bravo ConnectPeer to alpha by the pod's address and mesh port; PutNode and a
 # deployments/alpha-agent:nginx document on alpha visible on bravo; the reverse; byte counters > 0.
-# Leftover pods of a killed run are replaced (kube play --replace). Every API call goes from the pod's app container to its sidecar over the pod's loopback (the
+# Every API call goes from the pod's app container to its sidecar over the pod's loopback (the
 # chart's default listen, tcp://127.0.0.1:50051), as an application would; readiness is the
-# chart's exec probe (`peat-node healthcheck`) run in the sidecar.
+# chart's exec probe (`peat-node healthcheck`) run in the sidecar. Pods left by a killed run are
+# replaced (kube play --replace).
 #
 #   scripts/package/test-chart.sh
 #   PEAT_NODE_IMAGE=localhost/peat-node:0.1.0   the image (default: localhost/peat-node:<version>,
