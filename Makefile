@@ -128,6 +128,16 @@ PACKAGE_CHECKS :=
 # packaging: image (Dockerfile, scripts/package/stage-rootfs.sh)
 
 # packaging: chart (chart/peat-node, zarf.yaml, bundle/)
+.PHONY: package-check-chart package-test-chart
+PACKAGE_CHECKS += package-check-chart
+# helm lint, helm template of every ci/ values file and test parent chart validated against the
+# Kubernetes schemas, the chart's invariants (node:test), zarf.yaml + bundle vs the render, yamllint.
+package-check-chart:
+	@bash scripts/package/check-chart.sh
+# The chart for real: two pods (alpha, bravo: app + injected peat-node) under podman kube play
+# form a mesh and sync. Needs the image (make image). Part of make test-package.
+package-test-chart:
+	@bash scripts/package/test-chart.sh
 
 # packaging: systemd + deb (packaging/, CPack)
 .PHONY: deb package-check-deb
