@@ -68,6 +68,7 @@ class AttachmentManager::StoreListener : public store::ChangeListener {
     if (!IsReservedAttachmentCollection(event.collection)) return;
     boost::asio::post(manager_->io_, [m = manager_, event] {
       if (m->stopped_) return;
+      m->CountIfMalformed(event);
       m->OnDocumentChanged(event.collection, event.doc_id);
       if (m->receiver_) m->receiver_->OnDocument(event);
     });
@@ -1115,8 +1116,29 @@ void AttachmentManager::CountSend(const Status& status) {
   ++sends_by_code_[StatusCodeLabel(status)];
 }
 
+void AttachmentManager::CountIfMalformed(const store::ChangeEvent& event) {
+  if (event.deleted) return;
+  const Status parsed = event.collection == kDistributionsCollection
+                            ? ParseDistributionDoc(event.json).status()
+                            : ParseTargetStatusDoc(event.json).status();
+  if (parsed.ok()) return;
+  // Garbage from a peer (§16 row 39): every reader skips it; counted, logged at debug.
+  spdlog::debug("attachments: ignoring malformed {}/{}: {}", event.collection, event.doc_id,
+                parsed.ToString());
+  std::lock_guard lock(metrics_mu_);
+  ++bad_documents_[event.collection];
+}
+
 void AttachmentManager::AppendMetrics(std::string& out) const {
   std::lock_guard lock(metrics_mu_);
+  AppendMetricHeader(out, "peat_attachment_bad_documents_total", "counter",
+                     "Malformed documents in the attachment collections (from peers), ignored.");
+  for (const auto collection : {kDistributionsCollection, kStatusCollection}) {
+    auto it = bad_documents_.find(std::string(collection));
+    AppendSample(out, "peat_attachment_bad_documents_total",
+                 "collection=\"" + std::string(collection) + "\"",
+                 static_cast<double>(it == bad_documents_.end() ? 0 : it->second));
+  }
   AppendMetricHeader(out, "peat_attachment_sends_total", "counter",
                      "SendAttachments answers by status code.");
   for (const auto& [code, n] : sends_by_code_) {

@@ -200,6 +200,8 @@ class AttachmentManager {
   // A document of either reserved collection changed (loop).
   void OnDocumentChanged(const std::string& collection, const std::string& doc_id);
   void RefreshBundle(const std::string& bundle_id);
+  // Counts a change of either attachment collection whose document does not parse.
+  void CountIfMalformed(const store::ChangeEvent& event);
   // False when the sink ended the subscription.
   bool EmitFrames(Subscription& sub, const std::string& distribution_id,
                   const DistributionView& view);
@@ -264,6 +266,7 @@ class AttachmentManager {
   // Metrics.
   mutable std::mutex metrics_mu_;
   std::map<std::string, uint64_t> sends_by_code_;
+  std::map<std::string, uint64_t> bad_documents_;            // by collection
   std::map<std::string, TransferState> distribution_state_;  // our distributions' last state
 };
 

@@ -360,6 +360,42 @@ TEST_F(AttachmentManagerTest, ProgressFramesAreAtMostFourASecondAndCoalesce) {
   EXPECT_EQ(sink->frames().back().view.status, TransferState::kCompleted);
 }
 
+TEST_F(AttachmentManagerTest, MalformedDocumentsFromPeersAreSkippedAndCounted) {
+  auto r = Send(NodeList({"bbbbbbbbbb"}, {"a.txt"}, "g1"));
+  ASSERT_TRUE(r.ok());
+  const std::string id = r->handles[0].distribution_id;
+  auto put = [this](std::string_view collection, const std::string& doc_id,
+                    const std::string& json) {
+    std::promise<Status> p;
+    store_->Put(std::string(collection), doc_id, json, [&p](Status st) { p.set_value(st); });
+    ASSERT_TRUE(p.get_future().get().ok());
+  };
+  // A status doc of our distribution with a wrong type, and a distribution doc missing fields.
+  put(kStatusCollection, StatusDocId(id, "bbbbbbbbbb"), R"({"status":42,"progress_bytes":"x"})");
+  put(kDistributionsCollection, "not-a-uuid", R"({"kind":"nope"})");
+  auto count = [this](const std::string& collection) {
+    std::string out;
+    manager_->AppendMetrics(out);
+    const std::string key =
+        "peat_attachment_bad_documents_total{collection=\"" + collection + "\"} ";
+    const auto at = out.find(key);
+    return at == std::string::npos ? -1.0 : std::stod(out.substr(at + key.size()));
+  };
+  ASSERT_TRUE(Eventually(
+      [&] { return count("file_distribution_status") == 1 && count("file_distributions") == 1; }));
+  // The distribution reads as if the target had not reported; a good report still counts.
+  auto v = Get(id);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->status, TransferState::kPending);
+  const uint64_t size = contents_["a.txt"].size();
+  TargetReports(id, "bbbbbbbbbb", TransferState::kCompleted, size, size);
+  EXPECT_TRUE(Eventually([&] {
+    auto c = Get(id);
+    return c.ok() && c->status == TransferState::kCompleted;
+  }));
+  EXPECT_EQ(count("file_distribution_status"), 1);
+}
+
 TEST_F(AttachmentManagerTest, CancelFlipsAtOnceAndFreesTheBundleId) {
   auto r = Send(NodeList({"bbbbbbbbbb"}, {"a.txt"}, "c1"));
   ASSERT_TRUE(r.ok());
