@@ -170,10 +170,14 @@ class Probe {
     }
   }
 
-  Status Malformed(std::string_view got) const {
+  // The start of what the peer sent, printable, for a one-line message.
+  static std::string Shown(std::string_view got) {
     std::string shown;
     for (char c : got.substr(0, 40)) shown.push_back(c >= 0x20 && c < 0x7f ? c : '.');
-    return Unavailable("not an HTTP/1.x answer: \"" + shown + "\"");
+    return "\"" + shown + "\"";
+  }
+  Status Malformed(std::string_view got) const {
+    return Unavailable("not an HTTP/1.x answer: " + Shown(got));
   }
 
   Status Receive(int fd) const {
@@ -183,7 +187,7 @@ class Probe {
     while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
       if (!open) {
         if (buf.empty()) return Unavailable("connection closed without an answer");
-        return Malformed(buf);
+        return Unavailable("connection closed in the middle of the answer: " + Shown(buf));
       }
       StatusOr<bool> more = ReadSome(fd, buf);
       if (!more.ok()) return more.status();

@@ -166,7 +166,8 @@ TEST(Healthcheck, GarbageIsUnhealthyAndShownSanitized) {
 TEST(Healthcheck, MalformedOrMissingAnswers) {
   for (const auto& [reply, why] : std::vector<std::pair<std::string, std::string>>{
            {"HTTP/1.1 2x0 OK\r\n\r\n", "not an HTTP/1.x answer"},
-           {"HTTP/1.1 200 OK\r\n", "not an HTTP/1.x answer"},  // closed mid-head
+           {"HTTP/1.1 200 OK\r\n",
+            "connection closed in the middle of the answer: \"HTTP/1.1 200 OK..\""},
            {"", "connection closed without an answer"},
        }) {
     const Status st = ProbeAnswer(reply);
