@@ -3,7 +3,8 @@
 // engine or hadolint: multi-stage; the final stage FROM scratch; every other base pinned by digest
 // (a `FROM ${ARG}` counts through the ARG's default); a numeric non-root USER; exec-form
 // ENTRYPOINT, CMD and HEALTHCHECK (no shell in the image); no `ADD <url>`; VOLUME, EXPOSE of the
-// API port, STOPSIGNAL SIGTERM, OCI labels; and no CMD flag that stops a key-less start.
+// API port, STOPSIGNAL SIGTERM, OCI labels; the staged rootfs as the final stage's only content; and
+// no CMD flag that stops a key-less start.
 //
 //   node scripts/package/check-dockerfile.mjs [Dockerfile]            check; exit 1 listing every broken rule
 //   node scripts/package/check-dockerfile.mjs --config [Dockerfile]   print the final stage's image config
@@ -146,6 +147,11 @@ export function checkDockerfile(text) {
     if (!(`org.opencontainers.image.${k}` in config.labels)) errors.push(`LABEL org.opencontainers.image.${k} is missing`);
   }
   if (final.some((i) => i.op === "RUN")) errors.push("the final stage runs commands (RUN): a scratch image has nothing to run them with");
+  // The staged rootfs is the image's only content (stage-rootfs.sh is its single source).
+  const copies = final.filter((i) => i.op === "COPY" || i.op === "ADD");
+  if (copies.length !== 1 || !/^--from=\S+\s+\/rootfs\/?\s+\/$/.test(copies[0].args)) {
+    errors.push(`the final stage must get its files from exactly one "COPY --from=<build stage> /rootfs /" (found: ${copies.map((i) => `${i.op} ${i.args}`).join("; ") || "none"})`);
+  }
   return { errors, config };
 }
 
@@ -164,6 +170,7 @@ function selfTest() {
     "keyless mesh flag": [/^CMD \[/m, 'CMD ["--mesh-listen=tcp://0.0.0.0:4433", '],
     "no stopsignal": [/^STOPSIGNAL .*$/m, ""],
     "no revision label": [/org\.opencontainers\.image\.revision/, "org.example.revision"],
+    "extra file in the final stage": [/^USER 65532:65532$/m, "COPY --from=build /bin/sh /bin/sh\nUSER 65532:65532"],
   };
   let failed = 0;
   for (const [name, [re, repl]] of Object.entries(variants)) {
