@@ -10,6 +10,7 @@
 #   make fmt     clang-format every C++ source in place
 #   make package-check  image content, Helm chart, Zarf/UDS, systemd unit and .deb checked without a
 #                cluster (run by make test)
+#   make deb     the Debian package (systemd unit, user peat) in build/deb/, built with CPack
 #   make image   the container image, built with podman (FROM scratch; base from mmdebstrap)
 #   make test-package  package-check, then the image and the chart run for real under podman
 
@@ -144,6 +145,17 @@ test-package: package-check package-test-image
 # packaging: chart (chart/peat-node, zarf.yaml, bundle/)
 
 # packaging: systemd + deb (packaging/, CPack)
+.PHONY: deb package-check-deb
+# The .deb from the build tree (cmake/Packaging.cmake): $(BUILD)/deb/peat-node_<version>_amd64.deb
+deb: build
+	cpack -G DEB --config $(BUILD)/CPackConfig.cmake -B $(BUILD)/deb
+
+# The unit (systemd-analyze verify, security ≤ 2.0), the .deb (contents, lintian), install →
+# upgrade → purge in a Debian 12 root, and systemd as PID 1 under systemd-nspawn (SKIPPED where
+# the sandbox cannot boot a container). Root only.
+package-check-deb: build
+	BUILD=$(BUILD) bash scripts/package/check-deb.sh
+PACKAGE_CHECKS += package-check-deb
 
 package-check: build npm-deps $(PACKAGE_CHECKS)
 

@@ -9,6 +9,7 @@
 #include "app/config.h"
 #include "app/derive_id.h"
 #include "app/healthcheck.h"
+#include "app/systemd_notifier.h"
 #include "common/logging.h"
 #include "node/node.h"
 
@@ -34,14 +35,21 @@ int RunNode(peat::NodeConfig config) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // Under systemd (Type=notify): READY=1 once serving, STOPPING=1 when the drain starts.
+  peat::SystemdNotifier systemd = peat::SystemdNotifier::FromEnvironment();
   peat::Node node(std::move(config));
   if (auto st = node.Start(); !st.ok()) {
     spdlog::error("startup failed: {}", st.message());
+    (void)systemd.Notify("STATUS=startup failed: " + st.message());
     return ExitCodeFor(st);
   }
+  // Start returns once the phase is READY, i.e. /readyz answers 200 from here on.
+  (void)systemd.Notify(peat::ReadyState(node.bound_addresses()));
   int sig = 0;
   sigwait(&signals, &sig);
-  spdlog::info("received {}, draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  const char* sig_name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+  spdlog::info("received {}, draining", sig_name);
+  (void)systemd.Notify(peat::StoppingState(sig_name));
   bool drained = node.Shutdown();
   spdlog::info("stopped{}", drained ? "" : " (grace period ended before every connection closed)");
   return 0;

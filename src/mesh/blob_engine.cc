@@ -102,6 +102,7 @@ void BlobEngine::HandleWant(const SessionPtr& session, const v1::Frame& frame) {
       waiters_[root].push_back(Waiter{session, frame.SerializeAsString()});
       return;
     }
+    if (want.ranges_size() == 0 && !want.want_manifest()) Watch(root, *session, want.request_id());
     return SendError(session, want.request_id(), v1::BlobError::REASON_NOT_FOUND);
   }
   auto manifest = blob::ParseManifest(*manifest_bytes);
@@ -127,6 +128,7 @@ void BlobEngine::HandleWant(const SessionPtr& session, const v1::Frame& frame) {
         }
       }
       h->set_chunk_bitmap(bitmap.bytes());
+      Watch(root, *session, want.request_id());
     }
     session->SendBlobFrame(have);
     return;
@@ -178,6 +180,33 @@ bool BlobEngine::StartRelay(const blob::BlobRoot& root, int priority_class, uint
   return fetches_.count(root) > 0;
 }
 
+bool BlobEngine::MakeRelayRoom(uint64_t bytes) {
+  // Oldest relayed copies first; one still being fetched stays.
+  for (size_t tries = relay_order_.size();
+       relay_bytes_ + bytes > options_.relay_cache_bytes && tries > 0; --tries) {
+    const blob::BlobRoot root = relay_order_.front();
+    relay_order_.pop_front();
+    if (fetches_.count(root)) {
+      relay_order_.push_back(root);
+      continue;
+    }
+    relay_bytes_ -= std::min(relay_bytes_, relayed_[root]);
+    relayed_.erase(root);
+    if (Status st = options_.store->Remove(root); !st.ok() && st.code() != StatusCode::kNotFound) {
+      spdlog::warn("mesh: evicting relayed blob {}: {}", Short(root), st.ToString());
+    }
+  }
+  return relay_bytes_ + bytes <= options_.relay_cache_bytes;
+}
+
+void BlobEngine::AdoptRelayed(const blob::BlobRoot& root) {
+  auto it = relayed_.find(root);
+  if (it == relayed_.end()) return;
+  relay_bytes_ -= std::min(relay_bytes_, it->second);
+  relayed_.erase(it);
+  std::erase(relay_order_, root);
+}
+
 void BlobEngine::AnswerWaiters(const blob::BlobRoot& root, bool found) {
   auto it = waiters_.find(root);
   if (it == waiters_.end()) return;
@@ -203,6 +232,36 @@ void BlobEngine::NotifyChunksAvailable(const blob::BlobRoot& root) {
 
 void BlobEngine::FailBlockedServes(const blob::BlobRoot& root) {
   for (const auto& [peer, s] : established_) s->FailBlockedServes(root);
+}
+
+void BlobEngine::Watch(const blob::BlobRoot& root, const ReplicationSession& session,
+                       uint64_t probe_id) {
+  auto it = fetches_.find(root);
+  if (it == fetches_.end() || it->second.relay) return;  // nothing of ours will change
+  it->second.watchers[session.peer_endpoint_id()] = probe_id;
+}
+
+void BlobEngine::AnnounceHave(const Fetch& f, bool complete) {
+  if (f.watchers.empty() || !f.manifest) return;
+  v1::Frame frame;
+  auto* have = frame.mutable_blob_have();
+  SetRoot(have->mutable_root(), f.root);
+  have->set_update(true);
+  if (complete) {
+    have->set_complete(true);
+  } else {
+    blob::ChunkBitmap bitmap(f.manifest->chunk_count());
+    for (uint64_t c = 0; c < f.manifest->chunk_count(); ++c) {
+      if (!f.todo.count(c) && !f.assigned.count(c)) bitmap.Set(c);
+    }
+    have->set_chunk_bitmap(bitmap.bytes());
+  }
+  for (const auto& [peer, probe_id] : f.watchers) {
+    if (auto session = Connected(peer)) {
+      have->set_request_id(probe_id);
+      session->SendBlobFrame(frame);
+    }
+  }
 }
 
 void BlobEngine::ArmStallCheck() {
@@ -272,6 +331,9 @@ Status BlobEngine::LoadManifest(Fetch& f, const std::string& manifest_bytes) {
     f.verified_bytes -= manifest.ChunkLength(c);
     if (!f.assigned.count(c)) f.todo.insert(c);
   }
+  if (options_.spread_chunks && manifest.chunk_count() > 0) {
+    f.first_chunk = std::uniform_int_distribution<uint64_t>(0, manifest.chunk_count() - 1)(rng_);
+  }
   f.manifest = std::move(manifest);
   return Status::Ok();
 }
@@ -282,6 +344,7 @@ void BlobEngine::StartFetch(FetchId id, blob::FetchRequest request,
   if (options_.store == nullptr) {
     return done(FailedPreconditionError("this node has no blob store"));
   }
+  AdoptRelayed(request.root);  // a copy we relayed is ours now: never evicted as a relay's
   if (options_.store->Has(request.root)) {
     if (progress) progress(blob::FetchProgress{request.size, request.size, {}});
     return done(Status::Ok());
@@ -427,8 +490,25 @@ void BlobEngine::Schedule(Fetch& f) {
     }
   }
   std::map<std::string, std::vector<uint64_t>> asks;
-  for (auto it = f.todo.begin(); it != f.todo.end();) {
-    const uint64_t chunk = *it;
+  // Rarest first: chunks fewer of our sources have go first, so a source that has everything
+  // (the sender) is asked for what only it has and its peers for what they share. Among equals,
+  // from first_chunk on, wrapping around (receivers of one blob start at different chunks).
+  std::vector<std::pair<int, uint64_t>> ranked;  // (sources that have it, position)
+  ranked.reserve(f.todo.size());
+  const uint64_t chunks = f.manifest->chunk_count();
+  for (const uint64_t chunk : f.todo) {
+    int holders = 0;
+    for (const auto& [peer, s] : f.sources) {
+      if (s.phase == Source::Phase::kReady && SourceHas(s, chunk)) ++holders;
+    }
+    ranked.emplace_back(holders, (chunk + chunks - f.first_chunk) % chunks);
+  }
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<uint64_t> order;
+  order.reserve(ranked.size());
+  for (const auto& [holders, position] : ranked)
+    order.push_back((position + f.first_chunk) % chunks);
+  for (const uint64_t chunk : order) {
     std::string best;
     double best_cost = std::numeric_limits<double>::max();
     for (auto& [peer, s] : f.sources) {
@@ -450,17 +530,14 @@ void BlobEngine::Schedule(Fetch& f) {
         best = peer;
       }
     }
-    if (best.empty()) {
-      ++it;
-      continue;
-    }
+    if (best.empty()) continue;
     if (outstanding[best]++ == 0) f.sources[best].last_heard = clock_.Now();
     const uint64_t held = pieces_.count(f.root) && pieces_[f.root].count(chunk)
                               ? pieces_[f.root][chunk].data.size()
                               : 0;
     f.sources[best].outstanding_bytes += f.manifest->ChunkLength(chunk) - held;
     asks[best].push_back(chunk);
-    it = f.todo.erase(it);
+    f.todo.erase(chunk);
   }
   for (auto& [peer, chunks] : asks) {
     v1::Frame frame;
@@ -553,6 +630,7 @@ void BlobEngine::Finish(blob::BlobRoot root, Status status) {
   if (status.ok()) {
     pieces_.erase(root);
     Progress(f, true);
+    AnnounceHave(f, /*complete=*/true);
   }
   if (f.relay && !status.ok()) {
     spdlog::info("mesh: relay of blob {} ended: {}", Short(root), status.ToString());
@@ -602,6 +680,7 @@ void BlobEngine::Reschedule(const blob::BlobRoot& root) {
 }
 
 void BlobEngine::OnHave(const SessionPtr& session, const v1::BlobHave& have) {
+  if (have.update()) return OnHaveUpdate(session, have);
   auto taken = TakeRequest(have.request_id(), RequestKind::kProbe, session->peer_endpoint_id());
   if (!taken) return;
   const blob::BlobRoot root = *taken;
@@ -622,6 +701,33 @@ void BlobEngine::OnHave(const SessionPtr& session, const v1::BlobHave& have) {
     // the manifest and treated as complete (its missing chunks wait on its side).
     if (!f.manifest) s.complete = true;
   }
+  Reschedule(root);
+}
+
+void BlobEngine::OnHaveUpdate(const SessionPtr& session, const v1::BlobHave& have) {
+  const std::string& peer = session->peer_endpoint_id();
+  const blob::BlobRoot root = RootFromBytes(have.root());
+  auto it = fetches_.find(root);
+  if (it == fetches_.end() || peer == it->second.exclude || Banned(it->second, peer)) return;
+  Fetch& f = it->second;
+  std::optional<blob::ChunkBitmap> bitmap;
+  if (!have.complete()) {
+    if (!f.manifest) return;  // its bitmap cannot be read yet; the next update can
+    auto parsed = blob::ChunkBitmap::FromBytes(f.manifest->chunk_count(), have.chunk_bitmap());
+    if (!parsed.ok()) return BadFrame();
+    bitmap = std::move(*parsed);
+  }
+  auto [s, inserted] = f.sources.try_emplace(peer);
+  Source& src = s->second;
+  if (inserted || src.phase != Source::Phase::kReady) {
+    src.listed = std::find(f.listed.begin(), f.listed.end(), peer) != f.listed.end();
+    src.since = clock_.Now();
+  }
+  src.phase = Source::Phase::kReady;
+  src.last_heard = clock_.Now();
+  src.complete = have.complete();
+  src.have = std::move(bitmap);
+  ArmStallCheck();
   Reschedule(root);
 }
 
@@ -647,10 +753,14 @@ void BlobEngine::OnManifest(const SessionPtr& session, const v1::BlobManifest& m
       return Finish(root, loaded);
     }
     // Partial sources' bitmaps can be read now; others stay complete.
-    if (f.relay && relay_bytes_ + f.manifest->size > options_.relay_cache_bytes) {
-      return Finish(root, ResourceExhaustedError("relay cache full"));
+    if (f.relay) {
+      if (!MakeRelayRoom(f.manifest->size)) {
+        return Finish(root, ResourceExhaustedError("relay cache full"));
+      }
+      relayed_[root] = f.manifest->size;
+      relay_order_.push_back(root);
+      relay_bytes_ += f.manifest->size;
     }
-    if (f.relay) relay_bytes_ += f.manifest->size;
     AnswerWaiters(root, true);
   }
   auto again = fetches_.find(root);
@@ -762,6 +872,7 @@ void BlobEngine::OnChunkVerified(Fetch& f, uint64_t chunk, const std::set<std::s
   f.delivered.insert(sources.begin(), sources.end());
   const blob::BlobRoot root = f.root;
   NotifyChunksAvailable(root);
+  if (!f.todo.empty() || !f.assigned.empty()) AnnounceHave(f, /*complete=*/false);
   if (f.todo.empty() && f.assigned.empty()) {
     return Finish(root, options_.store->Complete(root, std::nullopt));
   }

@@ -16,7 +16,10 @@
 //   pieces are asked again). A verified chunk is written (WriteChunk) and offered to every
 //   session serving that root; a bad chunk (DATA_LOSS) bans that source for the root for 60 s
 //   and the chunk is asked elsewhere. Receivers ask higher classes first: a source with chunks of
-//   a higher-class fetch outstanding gets no new chunk requests of lower fetches.
+//   a higher-class fetch outstanding gets no new chunk requests of lower fetches. Each fetch asks
+//   its chunks from a random starting chunk on, and a fetching node sends BlobHave updates (as
+//   chunks verify) to the peers it answered not_found or a partial bitmap: receivers of one blob
+//   fetch different chunks and serve them to each other (multi-source fan-out).
 // - Relay: a BlobWant (or probe) with hops_left > 0 for a root we lack starts a fetch of it from
 //   our other neighbours (bounded by `relay_cache_bytes`) and is answered as that fetch learns
 //   the manifest and verifies chunks.
@@ -35,9 +38,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -65,7 +70,8 @@ struct BlobEngineOptions {
   blob::BlobServePolicy serve_policy;  // empty: every root may be served
   int max_sources = 3;
   uint64_t relay_cache_bytes = uint64_t{1} << 30;
-  uint32_t hops = 2;  // hops_left of our own wants (relay depth)
+  uint32_t hops = 2;          // hops_left of our own wants (relay depth)
+  bool spread_chunks = true;  // a fetch starts at a random chunk (MeshOptions::blob_spread_chunks)
   int chunks_per_source = 4;
   std::chrono::seconds ban{60};
   // A source that answers nothing (probe, manifest, pieces) for this long is given up for the
@@ -147,6 +153,10 @@ class BlobEngine : public BlobFrameHandler {
     std::map<uint64_t, Assigned> assigned;  // chunks asked
     uint64_t verified_bytes = 0;
     std::set<std::string> delivered;
+    // Peers that probed us for this root while we lacked chunks (by peer: their probe's request
+    // id): they get a BlobHave update as our chunks verify, so receivers serve each other.
+    std::map<std::string, uint64_t> watchers;
+    uint64_t first_chunk = 0;  // where this node starts asking (random: peers ask different chunks)
   };
   enum class RequestKind { kProbe, kManifest, kChunks };
   struct Request {
@@ -172,9 +182,16 @@ class BlobEngine : public BlobFrameHandler {
   bool StartRelay(const blob::BlobRoot& root, int priority_class, uint32_t hops_left,
                   const std::string& exclude);
   void AnswerWaiters(const blob::BlobRoot& root, bool found);
+  // Evicts the oldest relayed blobs not being fetched until `bytes` more fit in
+  // relay_cache_bytes; false when they still do not.
+  bool MakeRelayRoom(uint64_t bytes);
+  // Our own fetch of `root`: a relayed copy of it stops counting (and is never evicted).
+  void AdoptRelayed(const blob::BlobRoot& root);
   void NotifyChunksAvailable(const blob::BlobRoot& root);
   // Serves of `root` waiting for chunks that will not come (its fetch ended) get BlobError.
   void FailBlockedServes(const blob::BlobRoot& root);
+  // Remembers that `session` probed our (own, not relayed) fetch of `root` with `probe_id`.
+  void Watch(const blob::BlobRoot& root, const ReplicationSession& session, uint64_t probe_id);
   void ArmStallCheck();
   void CheckStalls();
 
@@ -206,6 +223,10 @@ class BlobEngine : public BlobFrameHandler {
   void OnManifest(const SessionPtr& session, const v1::BlobManifest& m);
   void OnPiece(const SessionPtr& session, const v1::BlobPiece& piece);
   void OnHave(const SessionPtr& session, const v1::BlobHave& have);
+  // A peer's BlobHave update (v1::BlobHave::update): its chunks of a root we fetch changed.
+  void OnHaveUpdate(const SessionPtr& session, const v1::BlobHave& have);
+  // Sends our verified chunks of `f` to its watchers (every chunk when `complete`).
+  void AnnounceHave(const Fetch& f, bool complete);
   void OnError(const SessionPtr& session, const v1::BlobError& error);
   // A chunk's WriteChunk (on the writer thread) answered; back on the loop.
   // `source` had the chunk assigned; `sources` sent its bytes (a resumed chunk may mix two).
@@ -237,7 +258,13 @@ class BlobEngine : public BlobFrameHandler {
   uint64_t held_piece_bytes_ = 0;
   std::map<blob::BlobRoot, BadRecord> bad_;
   std::map<blob::BlobRoot, std::vector<Waiter>> waiters_;
+  // Blobs fetched only to relay them (root → size), oldest first: bounded by relay_cache_bytes,
+  // the oldest evicted from the store to make room for a new relay (in memory: copies relayed
+  // before a restart are left to the attachment layer's blob retention sweep).
+  std::map<blob::BlobRoot, uint64_t> relayed_;
+  std::deque<blob::BlobRoot> relay_order_;
   uint64_t relay_bytes_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};
   BlobMetrics metrics_;
 };
 

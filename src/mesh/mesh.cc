@@ -57,6 +57,7 @@ Status Mesh::Start() {
   blob_options.serve_policy = options_.blob_serve_policy;
   blob_options.max_sources = std::max(1, options_.blob_max_sources);
   blob_options.relay_cache_bytes = options_.blob_relay_cache_bytes;
+  blob_options.spread_chunks = options_.blob_spread_chunks;
   blob_options.bad_frames = &counters_.blob_bad_frames;
   blob_ = std::make_unique<BlobEngine>(std::move(blob_options), clock_, io_, established_);
   env_.blob_store = options_.blob_store;

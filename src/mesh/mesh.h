@@ -92,6 +92,9 @@ struct MeshOptions {
   bool accepts_attachments = false;
   int blob_max_sources = 3;
   uint64_t blob_relay_cache_bytes = uint64_t{1} << 30;
+  // Each fetch starts asking at a random chunk, so the receivers of one blob hold different
+  // chunks early and serve them to each other (false: chunk 0 first; deterministic tests).
+  bool blob_spread_chunks = true;
 };
 
 struct ConnectRequest;  // one ConnectPeer call in progress (mesh.cc)

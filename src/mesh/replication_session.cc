@@ -426,7 +426,7 @@ void ReplicationSession::OnBatchAck(const v1::Frame& frame) {
   if (ack.stream_id() != out_.stream_id || send_window_.in_flight_batches() == 0) {
     return;  // an older stream
   }
-  send_window_.OnAcked(env_.clock->Now());
+  send_window_.OnAcked(env_.clock->Now(), Flow::kDocuments, connection_->path_queue_delay());
   if (ack.through_seq() > out_.acked) {
     out_.acked = ack.through_seq();
     if (env_.peer_acked) env_.peer_acked(peer_endpoint_id(), out_.acked);
@@ -531,7 +531,7 @@ bool ReplicationSession::SendPiece(int priority_class) {
 }
 
 void ReplicationSession::OnBlobAck() {
-  send_window_.OnAcked(env_.clock->Now(), Flow::kBlobPieces);
+  send_window_.OnAcked(env_.clock->Now(), Flow::kBlobPieces, connection_->path_queue_delay());
   Pump();
 }
 

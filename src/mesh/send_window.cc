@@ -41,7 +41,8 @@ void SendWindow::ObserveRtt(Clock::duration rtt, Clock::time_point now) {
   min_rtt_current_ = std::min(min_rtt_current_, rtt);
 }
 
-void SendWindow::OnAcked(Clock::time_point now, Flow flow) {
+void SendWindow::OnAcked(Clock::time_point now, Flow flow,
+                         std::optional<Clock::duration> path_queue_delay) {
   auto it = std::find_if(in_flight_.begin(), in_flight_.end(),
                          [flow](const Sent& s) { return s.flow == flow; });
   if (it == in_flight_.end()) return;
@@ -56,7 +57,8 @@ void SendWindow::OnAcked(Clock::time_point now, Flow flow) {
   for (size_t i = 0; i < std::min(recent_count_, kRecentRtts); ++i) {
     recent = std::min(recent, recent_rtt_[i]);
   }
-  const Clock::duration queue_delay = recent - base_rtt();
+  Clock::duration queue_delay = recent - base_rtt();
+  if (path_queue_delay) queue_delay = std::min(queue_delay, *path_queue_delay);
   if (queue_delay > options_.target_queue_delay) {
     // At most once per round trip: the acks of one round all carry the same queue.
     if (now - last_decrease_ >= rtt) {

@@ -8,6 +8,13 @@
 // few waits for a TCP retransmission, which is not a queue (B7: at 10 % loss, reacting to every
 // slow batch kept the window below the path's bandwidth-delay product and halved goodput).
 //
+// On a lossy link even that is not enough: at 10 % loss nearly every round trip waits behind a
+// retransmitted segment (TCP delivers in order), so the round trips alone read as a standing
+// queue and the window collapses to its minimum (B11: 0.47 × the link rate). Where the kernel
+// tells (TCP_INFO, tcp_path_info.h), its RTT, which skips retransmitted segments, plus the bytes
+// still unsent at the delivery rate, is a second opinion: the window shrinks only when both see a
+// queue.
+//
 // Why: on a 1 Mbit/s link a fixed window of megabytes would queue many seconds of bulk data in
 // front of an urgent change; bounding the queue to ~target keeps urgent data waiting less than a
 // second while still filling fast links (on loopback the window grows to its maximum within a few
@@ -24,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 
 namespace peat::mesh {
 
@@ -54,7 +62,11 @@ class SendWindow {
   size_t NextBatchBytes() const;
   void OnSent(size_t bytes, Clock::time_point now, Flow flow = Flow::kDocuments);
   // The oldest unacknowledged unit of `flow` was acknowledged (ignored when none is in flight).
-  void OnAcked(Clock::time_point now, Flow flow = Flow::kDocuments);
+  // `path_queue_delay`: the kernel's view of the queue ahead of the link when known
+  // (MeshConnection::path_queue_delay); the window then shrinks only when both it and the round
+  // trips say a queue builds.
+  void OnAcked(Clock::time_point now, Flow flow = Flow::kDocuments,
+               std::optional<Clock::duration> path_queue_delay = std::nullopt);
   // A new document stream: the batches in flight will never be acknowledged.
   void Reset();
 

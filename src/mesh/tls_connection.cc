@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "mesh/self_signed_certificate.h"
+#include "mesh/tcp_path_info.h"
 
 namespace peat::mesh {
 
@@ -94,7 +95,15 @@ TlsConnection::TlsConnection(tcp::socket socket, std::shared_ptr<ssl::context> c
       is_dialer_(is_dialer),
       remote_address_(std::move(remote_address)),
       decoder_(options.max_frame_bytes),
-      read_buf_(options.read_buffer_bytes) {}
+      read_buf_(options.read_buffer_bytes),
+      fd_(stream_.lowest_layer().native_handle()) {}
+
+std::optional<std::chrono::microseconds> TlsConnection::path_queue_delay() const {
+  if (phase_ != Phase::kOpen) return std::nullopt;  // the fd may be closed (and reused)
+  auto info = ReadTcpPathInfo(fd_);
+  if (!info) return std::nullopt;
+  return QueueDelay(*info, info->notsent_bytes + queued_bytes());
+}
 
 TlsConnection::~TlsConnection() {
   // The verify callback must never see a dangling pointer.

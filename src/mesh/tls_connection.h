@@ -77,6 +77,7 @@ class TlsConnection final : public MeshConnection,
   void Send(std::string frame) override;
   size_t queued_bytes() const override { return pending_.size() + inflight_.size(); }
   void Close(const std::string& reason) override;
+  std::optional<std::chrono::microseconds> path_queue_delay() const override;
   uint64_t wire_bytes_sent() const override { return stream_.next_layer().bytes_written(); }
   uint64_t wire_bytes_received() const override { return stream_.next_layer().bytes_read(); }
 
@@ -126,6 +127,7 @@ class TlsConnection final : public MeshConnection,
   ClosedHandler on_closed_;
   FrameDecoder decoder_;
   std::vector<char> read_buf_;
+  const int fd_;  // the TCP socket's, for TCP_INFO (path_queue_delay)
   std::vector<std::string> scratch_frames_;
   std::string pending_;   // encoded frames queued behind the write in flight
   std::string inflight_;  // encoded frames being written

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -51,6 +52,12 @@ class MeshConnection {
   // Flushes what is queued (bounded by a short timeout), then closes. Idempotent; on_closed runs
   // with a status carrying `reason`.
   virtual void Close(const std::string& reason) = 0;
+
+  // The queueing delay the kernel sees ahead of a frame sent now (tcp_path_info.h QueueDelay:
+  // RTT above the path minimum, plus the bytes not yet sent at the delivery rate); nullopt when
+  // unknown (not TCP, an old kernel, no RTT sample yet, closed). The send window uses it to tell a
+  // queue from a retransmission (send_window.h).
+  virtual std::optional<std::chrono::microseconds> path_queue_delay() const { return std::nullopt; }
 
   // Bytes on the wire (TLS records, handshake included) since the connection was created.
   virtual uint64_t wire_bytes_sent() const = 0;

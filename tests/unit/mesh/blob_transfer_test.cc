@@ -430,6 +430,41 @@ TEST_F(BlobTransferTest, ChunksComeFromSeveralSources) {
   EXPECT_EQ(fetch->progress.back().sources, (std::vector<std::string>{kIdB, kIdC}));
 }
 
+TEST_F(BlobTransferTest, ReceiversOfOneBlobServeEachOther) {
+  // A has the blob; B, C and D fetch it at once over a full mesh. Each starts at a random chunk
+  // and tells the peers that probed it (before it had anything) which chunks it verified, so
+  // they fetch those from it instead of from A.
+  auto [a, b, c] = ThreeNodes();
+  const std::string kIdD(64, 'd');
+  auto& d = AddNode(kIdD, "127.0.0.1:4004", {}, /*with_blobs=*/true);
+  for (TestNode* n : {&b, &c, &d}) {
+    n->tweak = [](MeshOptions& o) { o.blob_spread_chunks = true; };
+    Recreate(*n);
+    Start(*n);
+  }
+  const uint64_t size = 48 * kChunk + 17;
+  const auto root = Ingest(a, size);
+  for (TestNode* n : {&b, &c, &d}) Link(*n, a);
+  Link(b, c);
+  Link(b, d);
+  Link(c, d);
+  std::vector<std::shared_ptr<FetchState>> fetches;
+  for (TestNode* n : {&b, &c, &d}) fetches.push_back(StartFetch(*n, root, size, {kIdA}));
+  for (auto& f : fetches) ASSERT_EQ(Finish(f), "OK");
+  double from_a = 0, from_peers = 0;
+  for (TestNode* n : {&b, &c, &d}) {
+    EXPECT_EQ(ReadBlob(*n, root), Content(size, 1));
+    for (const std::string& peer : {kIdA, kIdB, kIdC, kIdD}) {
+      const double got = Sample(*n, "peat_blob_bytes_received_total", PeerLabel(peer));
+      (peer == kIdA ? from_a : from_peers) += got;
+    }
+    EXPECT_EQ(Sample(*n, "peat_blob_duplicate_bytes_total"), 0);
+  }
+  EXPECT_EQ(from_a + from_peers, 3.0 * static_cast<double>(size));
+  EXPECT_GT(from_peers, 0);  // receivers served each other
+  EXPECT_LT(from_a, 3.0 * static_cast<double>(size));
+}
+
 TEST_F(BlobTransferTest, ALineRelaysTheBlobThroughTheMiddleNode) {
   auto [a, b, c] = ThreeNodes();
   const uint64_t size = 3 * kChunk + 99;
@@ -442,6 +477,32 @@ TEST_F(BlobTransferTest, ALineRelaysTheBlobThroughTheMiddleNode) {
   EXPECT_TRUE(WaitUntil([&, &b = b] { return b.blobs->Has(root); }));  // the relay kept its copy
   EXPECT_EQ(Sample(c, "peat_blob_bytes_received_total", PeerLabel(kIdB)), size);
   EXPECT_EQ(Sample(b, "peat_blob_active_fetches"), 0);  // relays are not counted
+}
+
+TEST_F(BlobTransferTest, ARelayEvictsItsOldestRelayedCopyToMakeRoom) {
+  auto& a = AddNode(kIdA, kAddrA, {}, /*with_blobs=*/true);
+  auto& b = AddNode(kIdB, kAddrB, {}, /*with_blobs=*/true);
+  auto& c = AddNode(kIdC, kAddrC, {}, /*with_blobs=*/true);
+  b.tweak = [](MeshOptions& o) { o.blob_relay_cache_bytes = 5 * kChunk; };
+  Recreate(b);
+  for (TestNode* n : {&a, &b, &c}) Start(*n);
+  const uint64_t size = 3 * kChunk;
+  const auto first = Ingest(a, size, 1);
+  const auto second = Ingest(a, size, 2);
+  Link(b, a);
+  Link(c, b);  // A–B–C: B relays, and holds at most 5 chunks of relayed blobs
+  ASSERT_EQ(Finish(StartFetch(c, first, size, {kIdA})), "OK");
+  ASSERT_TRUE(WaitUntil([&, &b = b] { return b.blobs->Has(first); }));
+  ASSERT_EQ(Finish(StartFetch(c, second, size, {kIdA})), "OK");  // 6 chunks: the first goes
+  EXPECT_EQ(ReadBlob(c, second), Content(size, 2));
+  EXPECT_TRUE(WaitUntil([&, &b = b] { return b.blobs->Has(second); }));
+  EXPECT_FALSE(b.blobs->Has(first));
+  // B's own fetch of a relayed blob adopts it: a later relay never evicts it.
+  ASSERT_EQ(Finish(StartFetch(b, second, size, {kIdA})), "OK");
+  const auto third = Ingest(a, size, 3);
+  ASSERT_EQ(Finish(StartFetch(c, third, size, {kIdA})), "OK");
+  EXPECT_TRUE(b.blobs->Has(second));
+  EXPECT_TRUE(b.blobs->Has(third));
 }
 
 TEST_F(BlobTransferTest, TwoRelaysAskingEachOtherDoNotWaitForEachOther) {

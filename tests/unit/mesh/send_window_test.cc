@@ -19,15 +19,17 @@ SendWindowOptions Options() {
   return o;
 }
 
-// Sends batches of NextBatchBytes() while the window allows, then acks them all `rtt` later.
-void RoundTrip(SendWindow& w, Clock::time_point& now, Clock::duration rtt) {
+// Sends batches of NextBatchBytes() while the window allows, then acks them all `rtt` later
+// (with the kernel's `path` queue delay when given).
+void RoundTrip(SendWindow& w, Clock::time_point& now, Clock::duration rtt,
+               std::optional<Clock::duration> path = std::nullopt) {
   int sent = 0;
   while (w.CanSend(true) && sent < 64) {
     w.OnSent(w.NextBatchBytes(), now);
     ++sent;
   }
   now += rtt;
-  for (int i = 0; i < sent; ++i) w.OnAcked(now);
+  for (int i = 0; i < sent; ++i) w.OnAcked(now, Flow::kDocuments, path);
 }
 
 TEST(SendWindowTest, GrowsToItsMaximumOnAPathWithoutQueueing) {
@@ -53,6 +55,33 @@ TEST(SendWindowTest, ShrinksWhenRoundTripsShowAQueue) {
   const size_t low = w.window_bytes();
   RoundTrip(w, now, 210ms);
   EXPECT_GT(w.window_bytes(), low);
+}
+
+TEST(SendWindowTest, RoundTripsSlowedByRetransmissionsAreNotAQueueWhenTheKernelSaysSo) {
+  // 10 % loss: every round trip waits behind a retransmitted segment, but TCP's own RTT (which
+  // skips retransmissions) and the unsent bytes show no queue.
+  SendWindow w(Options());
+  auto now = Clock::time_point{} + 1h;
+  RoundTrip(w, now, 200ms, 5ms);
+  const size_t start = w.window_bytes();
+  for (int i = 0; i < 10; ++i) RoundTrip(w, now, 600ms, 20ms);
+  EXPECT_GT(w.window_bytes(), start);
+  // Without the kernel's view the same round trips shrink it (the fallback: in-memory links).
+  SendWindow blind(Options());
+  auto t = Clock::time_point{} + 1h;
+  RoundTrip(blind, t, 200ms);
+  const size_t blind_start = blind.window_bytes();
+  for (int i = 0; i < 10; ++i) RoundTrip(blind, t, 600ms);
+  EXPECT_LT(blind.window_bytes(), blind_start);
+}
+
+TEST(SendWindowTest, AQueueSeenByTheKernelAndTheRoundTripsShrinksTheWindow) {
+  SendWindow w(Options());
+  auto now = Clock::time_point{} + 1h;
+  RoundTrip(w, now, 200ms, 0ms);
+  const size_t grown = w.window_bytes();
+  for (int i = 0; i < 10; ++i) RoundTrip(w, now, 900ms, 700ms);
+  EXPECT_LT(w.window_bytes(), grown);
 }
 
 TEST(SendWindowTest, ShrinksAtMostOncePerRoundTrip) {
