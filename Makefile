@@ -126,6 +126,21 @@ bench-attach: build npm-deps
 PACKAGE_CHECKS :=
 
 # packaging: image (Dockerfile, scripts/package/stage-rootfs.sh)
+# package-check-image: the Dockerfile's rules, the staged rootfs, an OCI layout, sizes, and the
+# binary as PID 1 on a read-only root (no container engine; ~20 s). image: podman build (slow the
+# first time; skipped when localhost/peat-node:<version> exists, FORCE=1 rebuilds).
+# package-test-image: that image under podman (healthcheck, --read-only, an RPC, stop -> exit 0).
+.PHONY: package-check-image package-test-image
+package-check-image: build
+	@bash scripts/package/check-image.sh $(BUILD)/peat-node
+PACKAGE_CHECKS += package-check-image
+
+image:
+	@bash scripts/package/build-image.sh
+
+package-test-image: image
+	@bash scripts/package/test-image.sh
+test-package: package-check package-test-image
 
 # packaging: chart (chart/peat-node, zarf.yaml, bundle/)
 .PHONY: package-check-chart package-test-chart

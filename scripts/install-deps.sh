@@ -15,6 +15,19 @@ packages=(
 # Debian packages are used only where no node exists at all.
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
+# PEAT_DEPS=build (the container image's build stage): only what compiling peat-node needs; no
+# Node.js, load generators, servers or client tools.
+if [[ ${PEAT_DEPS:-all} == build ]]; then
+  build_only=()
+  for p in "${packages[@]}"; do
+    case $p in
+      nodejs | npm | clang | clang-format | libclang-rt-14-dev | nghttp2-client | wrk | redis-* | jq | curl | procps | iproute2 | sqlite3) ;;
+      *) build_only+=("$p") ;;
+    esac
+  done
+  packages=("${build_only[@]}")
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

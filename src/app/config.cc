@@ -730,6 +730,7 @@ Status CheckFlagNames(int argc, char** argv, const std::vector<FlagDef>& flags) 
     if (f.kind != Kind::kBool) takes_value.insert(f.name);
   }
   const std::vector<std::string> derive = {"help", "shared-key", "node-id"};
+  const std::vector<std::string> healthcheck = {"help", "listen", "path", "timeout-ms"};
   const std::vector<std::string>* known = &top;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg(argv[i]);
@@ -737,6 +738,11 @@ Status CheckFlagNames(int argc, char** argv, const std::vector<FlagDef>& flags) 
     if (arg == "derive-id" && known == &top) {
       known = &derive;
       takes_value = {"shared-key", "node-id"};
+      continue;
+    }
+    if (arg == "healthcheck" && known == &top) {
+      known = &healthcheck;
+      takes_value = {"listen", "path", "timeout-ms"};
       continue;
     }
     if (arg.size() <= 2 || arg.substr(0, 2) != "--") continue;
@@ -766,7 +772,67 @@ const char kFooter[] =
     "boolean flag means true. See docs/CONFIGURATION.md.\n"
     "\n"
     "  peat-node derive-id --shared-key K --node-id N   prints the endpoint id of node N in\n"
-    "                                                   formation K and exits\n";
+    "                                                   formation K and exits\n"
+    "  peat-node healthcheck [--listen ADDR] [--path /readyz] [--timeout-ms 3000]\n"
+    "                                                   GETs /readyz of a running node; exit 0\n"
+    "                                                   on 200, 1 otherwise (a probe without a\n"
+    "                                                   shell)\n";
+
+// The last value of a subcommand option, or "" when absent.
+std::string LastValue(const CLI::Option* o) {
+  return o->count() > 0 && !o->results().empty() ? o->results().back() : std::string();
+}
+
+StatusOr<ParsedCommand> HealthcheckCommand(const CLI::Option* listen, const CLI::Option* path,
+                                           const CLI::Option* timeout, const GetenvFn& getenv) {
+  ParsedCommand cmd;
+  cmd.kind = ParsedCommand::Kind::kHealthcheck;
+  HealthcheckOptions& h = cmd.healthcheck;
+
+  std::string label = "--listen";
+  std::string addr = LastValue(listen);
+  if (addr.empty()) {
+    label = "--listen (from PEAT_NODE_LISTEN)";
+    addr = getenv("PEAT_NODE_LISTEN").value_or("");
+  }
+  const std::vector<std::string> list = SplitList(addr);
+  if (list.empty()) {
+    h.target.kind = ListenAddress::Kind::kTcp;
+    h.target.host = "127.0.0.1";
+    h.target.port = 50051;
+  } else {
+    auto parsed = ParseListenAddress(list.front());
+    if (!parsed.ok()) return InvalidArgumentError(label + ": " + parsed.status().message());
+    if (parsed->kind == ListenAddress::Kind::kTcp && parsed->port == 0) {
+      return InvalidArgumentError(label + ": port 0 cannot be probed; give the node's real port");
+    }
+    h.target = ProbeTargetFor(*parsed);
+  }
+
+  if (const std::string p = LastValue(path); !p.empty()) {
+    const bool bad_char = std::any_of(p.begin(), p.end(), [](char c) {
+      return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+    });
+    if (p.front() != '/' || bad_char) {
+      return InvalidArgumentError("--path: must start with / and contain no spaces (e.g. /readyz)");
+    }
+    h.path = p;
+  }
+
+  if (const std::string t = LastValue(timeout); !t.empty()) {
+    constexpr int kMaxMs = 3'600'000;
+    int ms = 0;
+    const bool digits = t.size() <= 7 && std::all_of(t.begin(), t.end(),
+                                                     [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) ms = std::stoi(t);
+    if (!digits || ms < 1 || ms > kMaxMs) {
+      return InvalidArgumentError("--timeout-ms: must be a whole number of milliseconds in 1.." +
+                                  std::to_string(kMaxMs));
+    }
+    h.timeout_ms = ms;
+  }
+  return cmd;
+}
 
 void AppendJsonField(std::string& out, std::string_view key, const std::string& json_value) {
   if (out.size() > 1) out.push_back(',');
@@ -850,6 +916,23 @@ StatusOr<ParsedCommand> ParseCommandLine(int argc, char** argv, const GetenvFn& 
     d_node->type_name("NAME");
     derive->footer("");
 
+    CLI::App* health = app.add_subcommand(
+        "healthcheck",
+        "GET --path of a running node over its API listener; exit 0 on HTTP 200, 1 otherwise");
+    CLI::Option* h_listen =
+        health->add_option("--listen")
+            ->description(
+                "the node's API address; a list takes its first entry, 0.0.0.0 / :: are probed "
+                "on loopback (default: tcp://127.0.0.1:50051)  [env: PEAT_NODE_LISTEN]");
+    CLI::Option* h_path =
+        health->add_option("--path")->description("request path (default: /readyz; /livez)");
+    CLI::Option* h_timeout = health->add_option("--timeout-ms")
+                                 ->description("deadline for the whole probe (default: 3000)");
+    h_listen->type_name("ADDR");
+    h_path->type_name("PATH");
+    h_timeout->type_name("MS");
+    health->footer("Exit codes: 0 HTTP 200; 1 not healthy (one line on stderr says why); 2 usage.");
+
     PEAT_RETURN_IF_ERROR(CheckFlagNames(argc, argv, flags));
     try {
       app.parse(argc, argv);
@@ -889,6 +972,8 @@ StatusOr<ParsedCommand> ParseCommandLine(int argc, char** argv, const GetenvFn& 
       if (cmd.node_id.empty()) return InvalidArgumentError("derive-id: --node-id is required");
       return cmd;
     }
+
+    if (health->parsed()) return HealthcheckCommand(h_listen, h_path, h_timeout, getenv);
 
     State st;
     auto mesh = ParseListenAddress(st.config.mesh_listen);

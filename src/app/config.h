@@ -22,6 +22,8 @@
 //     case ParsedCommand::Kind::kVersion: std::cout << cmd->text << "\n"; return 0;
 //     case ParsedCommand::Kind::kDeriveId:
 //       return peat::RunDeriveId(cmd->shared_key, cmd->node_id, std::cout, std::cerr);
+//     case ParsedCommand::Kind::kHealthcheck:
+//       return peat::RunHealthcheck(cmd->healthcheck, std::cerr);
 //     case ParsedCommand::Kind::kRun: {
 //       NodeConfig& c = cmd->config;
 //       ConfigureLogging(c.log_format, c.log_level);     // already validated: cannot fail
@@ -45,6 +47,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/healthcheck.h"
 #include "common/status.h"
 #include "node/node_config.h"
 
@@ -58,16 +61,20 @@ std::optional<std::string> ProcessEnvironment(const std::string& name);
 
 struct ParsedCommand {
   enum class Kind {
-    kRun,       // run the node with `config`
-    kHelp,      // print `text` (full help, ends with '\n') to stdout, exit 0
-    kVersion,   // print `text` ("peat-node 0.1.0") and a newline to stdout, exit 0
-    kDeriveId,  // `derive-id`: print the endpoint id for `shared_key` + `node_id` (RunDeriveId)
+    kRun,          // run the node with `config`
+    kHelp,         // print `text` (full help, ends with '\n') to stdout, exit 0
+    kVersion,      // print `text` ("peat-node 0.1.0") and a newline to stdout, exit 0
+    kDeriveId,     // `derive-id`: print the endpoint id for `shared_key` + `node_id` (RunDeriveId)
+    kHealthcheck,  // `healthcheck`: probe a running node (RunHealthcheck with `healthcheck`)
   };
   Kind kind = Kind::kRun;
   NodeConfig config;       // kRun: validated, defaults applied, `listen` never empty
   std::string text;        // kHelp / kVersion
   std::string shared_key;  // kDeriveId (not yet validated: RunDeriveId reports a bad key)
   std::string node_id;     // kDeriveId
+  // kHealthcheck: validated; the target is the first address of --listen / PEAT_NODE_LISTEN (or
+  // the node's default), a wildcard host mapped to loopback (ProbeTargetFor).
+  HealthcheckOptions healthcheck;
 };
 
 // argv[0] is the program name. Errors are INVALID_ARGUMENT with a one-line message that names the

@@ -1,5 +1,6 @@
-// peat-node entry point: parse configuration, then either run a subcommand (derive-id, --help,
-// --version) or run the node until SIGTERM/SIGINT, drain, and exit 0 (exit codes: ExitCodeFor).
+// peat-node entry point: parse configuration, then either run a subcommand (derive-id,
+// healthcheck, --help, --version) or run the node until SIGTERM/SIGINT, drain, and exit 0 (exit
+// codes: ExitCodeFor).
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -7,6 +8,7 @@
 
 #include "app/config.h"
 #include "app/derive_id.h"
+#include "app/healthcheck.h"
 #include "app/systemd_notifier.h"
 #include "common/logging.h"
 #include "node/node.h"
@@ -70,6 +72,8 @@ int main(int argc, char** argv) {
       return 0;
     case peat::ParsedCommand::Kind::kDeriveId:
       return peat::RunDeriveId(cmd->shared_key, cmd->node_id, std::cout, std::cerr);
+    case peat::ParsedCommand::Kind::kHealthcheck:
+      return peat::RunHealthcheck(cmd->healthcheck, std::cerr);
     case peat::ParsedCommand::Kind::kRun:
       break;
   }

@@ -608,6 +608,68 @@ TEST(ConfigTest, EveryContractFlagIsAccepted) {
   EXPECT_EQ(c.mesh_listen, "tcp://127.0.0.1:27");
 }
 
+HealthcheckOptions HealthcheckOf(std::vector<std::string> args, const Env& env = {}) {
+  args.insert(args.begin(), "healthcheck");
+  auto cmd = Parse(std::move(args), env);
+  EXPECT_TRUE(cmd.ok()) << cmd.status().ToString();
+  if (!cmd.ok()) return {};
+  EXPECT_EQ(cmd->kind, ParsedCommand::Kind::kHealthcheck);
+  return cmd->healthcheck;
+}
+
+TEST(HealthcheckCommandTest, DefaultsToTheNodesDefaultListener) {
+  const HealthcheckOptions h = HealthcheckOf({});
+  EXPECT_EQ(h.target.ToString(), "tcp://127.0.0.1:50051");
+  EXPECT_EQ(h.path, "/readyz");
+  EXPECT_EQ(h.timeout_ms, 3000);
+}
+
+TEST(HealthcheckCommandTest, TakesTheFirstListenAddressLikeTheNode) {
+  const Env env{{{"PEAT_NODE_LISTEN", "unix:///run/peat-node/api.sock, tcp://0.0.0.0:7000"}}};
+  EXPECT_EQ(HealthcheckOf({}, env).target.ToString(), "unix:///run/peat-node/api.sock");
+  // The flag beats the variable; wildcard hosts are probed on loopback.
+  EXPECT_EQ(HealthcheckOf({"--listen", "tcp://0.0.0.0:7000"}, env).target.ToString(),
+            "tcp://127.0.0.1:7000");
+  EXPECT_EQ(HealthcheckOf({"--listen=[::]:7001"}).target.ToString(), "tcp://[::1]:7001");
+  EXPECT_EQ(HealthcheckOf({}, Env{{{"PEAT_NODE_LISTEN", ""}}}).target.ToString(),
+            "tcp://127.0.0.1:50051");
+}
+
+TEST(HealthcheckCommandTest, PathAndTimeout) {
+  const HealthcheckOptions h = HealthcheckOf({"--path", "/livez", "--timeout-ms=250"});
+  EXPECT_EQ(h.path, "/livez");
+  EXPECT_EQ(h.timeout_ms, 250);
+}
+
+TEST(HealthcheckCommandTest, UsageErrors) {
+  EXPECT_EQ(ErrorOf({"healthcheck", "--path", "readyz"}),
+            "--path: must start with / and contain no spaces (e.g. /readyz)");
+  EXPECT_THAT(ErrorOf({"healthcheck", "--path", "/a b"}), HasSubstr("--path"));
+  for (const char* bad : {"0", "-1", "abc", "3600001", "1.5"}) {
+    EXPECT_THAT(ErrorOf({"healthcheck", "--timeout-ms", bad}), HasSubstr("--timeout-ms: must be"))
+        << bad;
+  }
+  EXPECT_THAT(ErrorOf({"healthcheck", "--listen", "http://x:1"}),
+              HasSubstr("--listen: unsupported scheme"));
+  EXPECT_THAT(ErrorOf({"healthcheck"}, Env{{{"PEAT_NODE_LISTEN", "tcp://127.0.0.1:0"}}}),
+              HasSubstr("--listen (from PEAT_NODE_LISTEN): port 0 cannot be probed"));
+  EXPECT_EQ(ErrorOf({"healthcheck", "--tmeout-ms", "5"}),
+            "unknown flag --tmeout-ms; did you mean --timeout-ms?");
+  // Node flags are not healthcheck flags.
+  EXPECT_THAT(ErrorOf({"healthcheck", "--data-dir", "/x"}), HasSubstr("unknown flag --data-dir"));
+}
+
+TEST(HealthcheckCommandTest, HelpDescribesTheSubcommand) {
+  auto top = Parse({"--help"});
+  ASSERT_TRUE(top.ok());
+  EXPECT_THAT(top->text, HasSubstr("peat-node healthcheck [--listen ADDR]"));
+  auto sub = Parse({"healthcheck", "--help"});
+  ASSERT_TRUE(sub.ok());
+  ASSERT_EQ(sub->kind, ParsedCommand::Kind::kHelp);
+  EXPECT_THAT(sub->text, HasSubstr("--timeout-ms MS"));
+  EXPECT_THAT(sub->text, HasSubstr("[env: PEAT_NODE_LISTEN]"));
+}
+
 TEST(DeriveIdCommandTest, ParsesAndRuns) {
   auto cmd = Parse({"derive-id", "--shared-key", kZeros, "--node-id", "attach-a"});
   ASSERT_TRUE(cmd.ok()) << cmd.status().ToString();
