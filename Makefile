@@ -4,7 +4,7 @@
 #   make run     build and start a node: API on $(LISTEN), embedded store in ./data
 #   make test    unit tests (also under ASan+UBSan, built with clang), integration tests, buf checks,
 #                every package-lock.json installs with npm ci (make lockfile-check),
-#                short libFuzzer runs (make fuzz)
+#                short libFuzzer runs (make fuzz), packaging checks (make package-check)
 #   make test-long  every DDIL scenario on network-namespace hosts, the long ones too (root)
 #   make bench   benchmarks (bench/*.sh); results appended to docs/BENCHMARKS.md
 #   make fmt     clang-format every C++ source in place
@@ -54,6 +54,7 @@ run: build
 test: build build-asan npm-deps fmt-check buf-check lockfile-check fuzz
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	$(MAKE) package-check
 
 test-unit: build
 	ctest --test-dir $(BUILD) -L unit --output-on-failure -j $(JOBS)
@@ -140,7 +141,6 @@ image:
 
 package-test-image: image
 	@bash scripts/package/test-image.sh
-test-package: package-check package-test-image
 
 # packaging: chart (chart/peat-node, zarf.yaml, bundle/)
 .PHONY: package-check-chart package-test-chart
@@ -151,7 +151,7 @@ package-check-chart:
 	@bash scripts/package/check-chart.sh
 # The chart for real: two pods (alpha, bravo: app + injected peat-node) under podman kube play
 # form a mesh and sync. Needs the image (make image). Part of make test-package.
-package-test-chart:
+package-test-chart: image
 	@bash scripts/package/test-chart.sh
 
 # packaging: systemd + deb (packaging/, CPack)
@@ -168,6 +168,12 @@ package-check-deb: build
 PACKAGE_CHECKS += package-check-deb
 
 package-check: build npm-deps $(PACKAGE_CHECKS)
+
+# Slow: builds the image (a cold in-container build is ~15 min on 2 cores), then runs it and the
+# chart under podman. Not part of make test.
+test-package: package-check
+	$(MAKE) package-test-image
+	$(MAKE) package-test-chart
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
