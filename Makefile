@@ -4,7 +4,8 @@
 #   make run     build and start a node: API on $(LISTEN), embedded store in ./data
 #   make test    unit tests (also under ASan+UBSan, built with clang), integration tests, buf checks,
 #                every package-lock.json installs with npm ci (make lockfile-check),
-#                short libFuzzer runs (make fuzz), packaging checks (make package-check)
+#                short libFuzzer runs (make fuzz), packaging checks (make package-check) and the
+#                image and chart under podman in their fast form (make package-test-fast)
 #   make test-long  every DDIL scenario on network-namespace hosts, the long ones too (root)
 #   make bench   benchmarks (bench/*.sh); results appended to docs/BENCHMARKS.md
 #   make fmt     clang-format every C++ source in place
@@ -22,7 +23,7 @@ JOBS       ?= $(shell nproc)
 
 .PHONY: all deps npm-deps build build-asan run test test-unit test-asan test-integration \
         test-long buf-check lockfile-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh bench-scale bench-ddil bench-attach clean \
-        package-check image test-package
+        package-check image test-package package-test-fast
 
 all: build
 
@@ -54,7 +55,7 @@ run: build
 test: build build-asan npm-deps fmt-check buf-check lockfile-check fuzz
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
-	$(MAKE) package-check
+	$(MAKE) package-check package-test-fast
 
 test-unit: build
 	ctest --test-dir $(BUILD) -L unit --output-on-failure -j $(JOBS)
@@ -174,6 +175,14 @@ package-check: build npm-deps $(PACKAGE_CHECKS)
 test-package: package-check
 	$(MAKE) package-test-image
 	$(MAKE) package-test-chart
+
+# The fast form make test runs (~1 min): the image's final stage over the build tree's binary
+# (IMAGE_FROM_BINARY; a later make image rebuilds it from the Dockerfile), then the same podman runs
+# of the image and of the chart (alpha + bravo) as make test-package.
+package-test-fast: build
+	IMAGE_FROM_BINARY=$(BUILD)/peat-node FORCE=1 bash scripts/package/build-image.sh
+	bash scripts/package/test-image.sh
+	bash scripts/package/test-chart.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
