@@ -260,6 +260,18 @@ void Mesh::ScheduleRedial(const std::string& endpoint_id, std::chrono::milliseco
   });
 }
 
+std::chrono::milliseconds Mesh::NextRedialDelay(RegisteredPeer& peer) {
+  auto delay = peer.backoff->Next();
+  const auto cap = options_.redial_after_loss_max;
+  if (peer.lost_at && clock_.Now() - *peer.lost_at < options_.recent_loss_window && delay > cap) {
+    // Equal jitter within the cap, like the backoff's own: peers that lost one link together do
+    // not redial in step.
+    std::uniform_int_distribution<int64_t> jitter(cap.count() / 2, cap.count());
+    delay = std::chrono::milliseconds(jitter(jitter_rng_));
+  }
+  return delay;
+}
+
 void Mesh::RedialNow(const std::string& endpoint_id) {
   auto it = registered_.find(endpoint_id);
   if (it == registered_.end() || it->second.dialing || established_.count(endpoint_id)) return;
@@ -274,7 +286,7 @@ void Mesh::RedialNow(const std::string& endpoint_id) {
                     return;
                   }
                   if (established_.count(endpoint_id)) return;  // it dialed us meanwhile
-                  auto delay = it->second.backoff->Next();
+                  auto delay = NextRedialDelay(it->second);
                   spdlog::info("mesh peer {}: {}; redial in {} ms", ShortEndpointId(endpoint_id),
                                status.message(), delay.count());
                   ScheduleRedial(endpoint_id, delay);
@@ -423,7 +435,8 @@ void Mesh::OnSessionClosed(const SessionPtr& session, const Status& why,
   CheckDrains();  // a peer that went away no longer holds a Drain up
   spdlog::info("mesh peer {} disconnected: {}", ShortEndpointId(peer), why.message());
   if (registered_.count(peer) && !stopped_.load()) {
-    ScheduleRedial(peer, registered_[peer].backoff->Next());
+    registered_[peer].lost_at = clock_.Now();
+    ScheduleRedial(peer, NextRedialDelay(registered_[peer]));
   }
 }
 

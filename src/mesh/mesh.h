@@ -73,6 +73,11 @@ struct MeshOptions {
   std::shared_ptr<MemberAckTracker> member_acks;
   std::chrono::milliseconds redial_initial{1'000};
   std::chrono::milliseconds redial_max{60'000};
+  // A peer whose session was lost less than `recent_loss_window` ago is redialed at most
+  // `redial_after_loss_max` apart: a cut link that heals is back within seconds (B12), while a
+  // peer that stays away backs off to redial_max after the window.
+  std::chrono::milliseconds redial_after_loss_max{2'000};
+  std::chrono::milliseconds recent_loss_window{120'000};
   // ConnectPeer: attempts over all addresses, this far apart.
   int connect_attempts = 3;
   std::chrono::milliseconds connect_attempt_gap{200};
@@ -148,6 +153,7 @@ class Mesh : public PeerControl, public blob::BlobTransfer {
     std::unique_ptr<Backoff> backoff;
     std::unique_ptr<Timer> timer;
     bool dialing = false;
+    std::optional<Clock::TimePoint> lost_at;  // when its last session closed
   };
   struct DrainWaiter {
     std::function<void(bool)> done;
@@ -159,6 +165,9 @@ class Mesh : public PeerControl, public blob::BlobTransfer {
   // Loop-only helpers.
   void RegisterOnLoop(store::PeerRecord record, bool persist);
   void ScheduleRedial(const std::string& endpoint_id, std::chrono::milliseconds delay);
+  // The next backoff delay of `peer`, capped at redial_after_loss_max within recent_loss_window
+  // of a lost session.
+  std::chrono::milliseconds NextRedialDelay(RegisteredPeer& peer);
   void RedialNow(const std::string& endpoint_id);
   void DialAddresses(std::string endpoint_id, std::vector<std::string> addresses, size_t index,
                      Status last_error, DialDone done);

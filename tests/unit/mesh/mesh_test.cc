@@ -115,6 +115,33 @@ TEST_F(MeshTest, ADownPeerIsRedialedWithJitteredBackoffCappedAt60sAndResetAfterS
   EXPECT_LE(delay.count(), 2'000);
 }
 
+TEST_F(MeshTest, ALostPeerIsRedialedAtMostTwoSecondsApartForTwoMinutesThenBacksOff) {
+  auto& a = AddNode(kIdA, kAddrA, {store::PeerRecord{kIdB, {kAddrB}, true}});
+  auto& b = AddNode(kIdB, kAddrB);
+  Start(b);
+  Start(a);
+  ASSERT_TRUE(WaitUntil([&] { return Connected(a, kIdB) && Connected(b, kIdA); }));
+  Stop(b);  // the link is cut
+  ASSERT_TRUE(WaitUntil([&] { return !Connected(a, kIdB) && clock_.pending_timers() == 1; }));
+  const auto lost = clock_.Now();
+  int redials = 0;
+  while (clock_.Now() + PendingDelay() - lost < seconds(120)) {
+    const auto delay = PendingDelay();
+    EXPECT_LE(delay.count(), 2'000) << "redial " << redials + 1;
+    const size_t dials = net_.dial_count(kIdA);
+    clock_.Advance(delay);
+    ASSERT_TRUE(
+        WaitUntil([&] { return net_.dial_count(kIdA) == dials + 1 && clock_.NextExpiry(); }));
+    ++redials;
+  }
+  EXPECT_GE(redials, 60);  // ≥ one every 2 s
+  // Past the window the backoff has grown underneath: the next delays are the long ones.
+  clock_.Advance(PendingDelay());
+  ASSERT_TRUE(WaitUntil([&] { return clock_.NextExpiry().has_value(); }));
+  Settle();
+  EXPECT_GE(PendingDelay().count(), 30'000);
+}
+
 TEST_F(MeshTest, ASavedAddressTodaysGrammarRefusesIsLoggedAndNotDialed) {
   auto& a = AddNode(kIdA, kAddrA);
   // As an older build may have saved it: one address with a zone id, one good one.
