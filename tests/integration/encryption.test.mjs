@@ -14,7 +14,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { makeClient } from "./lib/clients.mjs";
-import { bytewiseCompare, fails, filesUnder, getDoc, makeDataDir, ok, preview, putDoc, startNodeOn } from "./lib/documents.mjs";
+import { bytewiseCompare, fails, filesUnder, getDoc, grepDir, makeDataDir, ok, preview, putDoc, startNodeOn } from "./lib/documents.mjs";
 
 const KEY = crypto.randomBytes(32).toString("base64");
 const WRONG_KEY = crypto.randomBytes(32).toString("base64");
@@ -40,18 +40,6 @@ const DOCS = {
   names: { [`${CANARY}_top`]: 1, outer: { [`${CANARY}_nested`]: { [`${CANARY}_deep`]: "x" }, [`${CANARY}_empty`]: {} } },
 };
 const NODE = { id: "enc-node-1", name: `${CANARY}-node-name`, callsign: `${CANARY}-callsign`, capabilities: [`${CANARY}-cap`], status: "NODE_STATUS_READY", latitude: 1.25 };
-
-/** Files of dir containing `needle` (as UTF-8 bytes): [{file, offset}]. */
-function grepDir(dir, needle) {
-  const hits = [];
-  const n = Buffer.from(needle, "utf8");
-  for (const f of filesUnder(dir)) {
-    const b = fs.readFileSync(f);
-    const i = b.indexOf(n);
-    if (i >= 0) hits.push({ file: path.relative(dir, f), offset: i, size: b.length });
-  }
-  return hits;
-}
 
 function describeFiles(dir) {
   return filesUnder(dir)

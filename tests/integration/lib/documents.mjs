@@ -40,6 +40,18 @@ export function filesUnder(dir) {
   return out;
 }
 
+/** Files under dir containing `needle` (a string, as UTF-8, or a Buffer): [{file, offset, size}]. */
+export function grepDir(dir, needle) {
+  const hits = [];
+  const n = Buffer.isBuffer(needle) ? needle : Buffer.from(needle, "utf8");
+  for (const f of filesUnder(dir)) {
+    const b = fs.readFileSync(f);
+    const i = b.indexOf(n);
+    if (i >= 0) hits.push({ file: path.relative(dir, f), offset: i, size: b.length });
+  }
+  return hits;
+}
+
 /**
  * Polls GET /readyz (over the node's TCP API listener, or its unix socket when it has no TCP one
  * or `via` is "unix") until 200; throws (with the node's stderr) after timeoutMs or if the node exits.
