@@ -1,5 +1,5 @@
 // A fake UDS Remote Agent (the Connect JSON server the agent watcher polls), per
-// /work/shared/spec/WATCHER.md §7: node:http2 only, no npm dependency. Used in process by the tests
+// docs/spec/WATCHER.md §7: node:http2 only, no npm dependency. Used in process by the tests
 // (class FakeAgent) and from the command line by shell/C++ tests and manual runs (see the CLI at
 // the bottom, and docs/WATCHER.md "Try it against the fake agent").
 //
