@@ -418,13 +418,15 @@ export class FakeAgent {
         const perByte = arg ?? 1000;
         res.writeHead(200, headers(body.length));
         res.flushHeaders?.();
+        // Byte i goes out at start + (i + 1) × perByte (a late timer does not slow the rate down).
+        const start = Date.now();
         let i = 0;
         const next = () => {
           if (res.destroyed || res.writableEnded) return;
           if (i === body.length) return res.end();
           res.write(body.subarray(i, i + 1));
           i++;
-          this.later(perByte, next);
+          this.later(Math.max(0, start + (i + 1) * perByte - Date.now()), next);
         };
         return this.later(perByte, next);
       }
