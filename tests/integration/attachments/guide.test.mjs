@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { RUNNABLE_LANGS, docBlocks, firstLineOf, problemsOf, runBlock } from "../lib/doc_blocks.mjs";
+import { RUNNABLE_LANGS, docBlocks, itPerBlock } from "../lib/doc_blocks.mjs";
 import { REPO_ROOT, nodeBinary } from "../lib/node_process.mjs";
 
 const DOC = "docs/ATTACHMENTS.md";
@@ -25,17 +25,5 @@ describe(`${DOC} command blocks, run as written`, () => {
     assert.equal(fs.realpathSync(nodeBinary()), fs.realpathSync(bin), `PEAT_NODE_BIN (${nodeBinary()}) is not build/peat-node, which the guide runs`);
   });
 
-  for (const block of runnable) {
-    const first = block.commands.length ? firstLineOf(block.commands[0].text) : "(empty)";
-    const name = `${DOC}:${block.line}: ${first.length > 60 ? first.slice(0, 60) + "…" : first}`;
-    if (block.skip) {
-      it(name, { skip: block.skip }, () => {});
-      continue;
-    }
-    it(name, async () => {
-      const run = await runBlock(block.commands);
-      const problems = problemsOf(block.commands, run, DOC);
-      if (problems.length) assert.fail(`${DOC} block at line ${block.line}:\n${problems.join("\n\n")}`);
-    });
-  }
+  itPerBlock(runnable, DOC);
 });

@@ -1,15 +1,18 @@
 // Command blocks of a markdown doc, run as written (README.md through ../readme.test.mjs, the
-// attachment guide docs/ATTACHMENTS.md through ../attachments/guide.test.mjs). The conventions are
+// attachment guide docs/ATTACHMENTS.md through ../attachments/guide.test.mjs, the watcher guide
+// docs/WATCHER.md through ../watcher_guide.test.mjs). The conventions are
 // those at the top of ../readme.test.mjs: one bash per ```sh block from the repository root, the
 // `# ` lines right under a command are its expected stdout (`…` matches anything), every command
 // exits 0 (a `timeout ` command may exit 124), nothing may be left running or in TMPDIR, and
 // `<!-- readme-test: skip (reason) -->` before a fence skips that block.
 
+import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { it } from "node:test";
 import { REPO_ROOT } from "./node_process.mjs";
 
 const BLOCK_TIMEOUT_MS = 120_000;
@@ -256,3 +259,24 @@ export function problemsOf(commands, run, doc) {
   return problems;
 }
 
+
+/**
+ * Registers one node:test `it` per block of `blocks` (those of `doc`), named `<doc>:<line>: <first
+ * command>`: a skipped block is a skipped test showing its reason; any other runs and fails with
+ * problemsOf's report.
+ */
+export function itPerBlock(blocks, doc) {
+  for (const block of blocks) {
+    const first = block.commands.length ? firstLineOf(block.commands[0].text) : "(empty)";
+    const name = `${doc}:${block.line}: ${first.length > 60 ? first.slice(0, 60) + "…" : first}`;
+    if (block.skip) {
+      it(name, { skip: block.skip }, () => {});
+      continue;
+    }
+    it(name, async () => {
+      const run = await runBlock(block.commands);
+      const problems = problemsOf(block.commands, run, doc);
+      if (problems.length) assert.fail(`${doc} block at line ${block.line}:\n${problems.join("\n\n")}`);
+    });
+  }
+}
