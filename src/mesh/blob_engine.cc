@@ -19,6 +19,9 @@ constexpr uint64_t kHeldPieceBytes = uint64_t{64} << 20;
 // Requests one peer may have us serve at once (a fetcher asks a few chunks per source).
 constexpr size_t kMaxServesPerSession = 256;
 constexpr auto kProgressEvery = std::chrono::milliseconds(250);  // ≤ 4 progress calls a second
+// Received chunks waiting for the writer thread, at most (engine-wide): when the disk is slower
+// than the link, no new chunk is asked until some are written (B10 on loopback held 53 MiB).
+constexpr uint64_t kMaxPendingWrites = 16;
 
 std::string Short(const blob::BlobRoot& root) { return blob::BlobToken(root).substr(0, 12); }
 
@@ -483,12 +486,12 @@ void BlobEngine::ScheduleAll() {
 
 void BlobEngine::Schedule(Fetch& f) {
   if (!f.manifest) return AskManifest(f);
-  if (f.todo.empty()) return;
-  // Sources in use and how many chunks each has: asked, or received and waiting for the writer
-  // thread. Counting the latter bounds the chunks held in memory when the disk is slower than the
-  // link (B10 on loopback: 53 MiB of queued chunks without it).
+  if (f.todo.empty() || pending_writes_ >= kMaxPendingWrites) return;
+  // Sources in use (chunks outstanding) and how many chunks each has.
   std::map<std::string, int> outstanding;
-  for (const auto& [chunk, a] : f.assigned) ++outstanding[a.source];
+  for (const auto& [chunk, a] : f.assigned) {
+    if (a.request_id != 0) ++outstanding[a.source];
+  }
   // A source busy with a higher-class fetch gets no new chunks of this one.
   std::set<std::string> preempted;
   for (const auto& [root, other] : fetches_) {
@@ -852,6 +855,7 @@ void BlobEngine::OnPiece(const SessionPtr& session, const v1::BlobPiece& piece) 
   held_piece_bytes_ -= std::min<uint64_t>(held_piece_bytes_, data.size());
   // Verified, written and fsynced on the writer thread: the loop keeps serving meanwhile.
   assigned->second.request_id = 0;
+  ++pending_writes_;
   const uint64_t chunk = piece.chunk();
   boost::asio::post(writer_, [this, root, chunk, peer, sources = std::move(sources),
                               data = std::move(data)]() mutable {
@@ -865,6 +869,15 @@ void BlobEngine::OnPiece(const SessionPtr& session, const v1::BlobPiece& piece) 
 void BlobEngine::OnChunkWritten(const blob::BlobRoot& root, uint64_t chunk,
                                 const std::string& source, const std::set<std::string>& sources,
                                 const Status& written) {
+  // Below the cap again: fetches held back by it ask their next chunks (after this one's answer).
+  const bool was_full = pending_writes_-- >= kMaxPendingWrites;
+  struct ResumeHeldBack {
+    BlobEngine* engine;
+    bool resume;
+    ~ResumeHeldBack() {
+      if (resume) engine->ScheduleAll();
+    }
+  } resume{this, was_full};
   auto it = fetches_.find(root);
   auto assigned = it == fetches_.end() ? decltype(it->second.assigned.end()){}
                                        : it->second.assigned.find(chunk);

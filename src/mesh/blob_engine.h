@@ -256,6 +256,7 @@ class BlobEngine : public BlobFrameHandler {
   };
   std::map<blob::BlobRoot, std::map<uint64_t, HeldChunk>> pieces_;
   uint64_t held_piece_bytes_ = 0;
+  uint64_t pending_writes_ = 0;  // chunks posted to writer_ and not answered yet
   std::map<blob::BlobRoot, BadRecord> bad_;
   std::map<blob::BlobRoot, std::vector<Waiter>> waiters_;
   // Blobs fetched only to relay them (root → size), oldest first: bounded by relay_cache_bytes,
