@@ -2,7 +2,6 @@
 
 #include <simdjson.h>
 
-#include <algorithm>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>

@@ -4,7 +4,7 @@
 
 #include <charconv>
 #include <cmath>
-#include <limits>
+#include <map>
 #include <utility>
 
 #include "common/json_string.h"
