@@ -2,12 +2,14 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <map>
 #include <utility>
 
 #include "common/json_string.h"
+#include "common/utf8.h"
 #include "crdt/json_syntax_error.h"
 
 namespace peat::watcher {
@@ -38,6 +40,71 @@ const char* TypeName(dom::element_type t) {
   return "unknown";
 }
 
+// Text inside a JSON string that is not valid UTF-8 — a raw byte that starts no valid sequence,
+// or a \u escape of a lone surrogate — is replaced by this marker (U+FDD0, a noncharacter) so
+// simdjson accepts the body; Reader turns the marker back into a bad byte (kBadByte).
+constexpr std::string_view kBadTextMarker = "\xEF\xB7\x90";
+constexpr char kBadByte = '\xFF';
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The code unit of the escape "\uXXXX" at body[i], or -1 if there is none.
+int EscapedUnit(std::string_view body, size_t i) {
+  if (i + 6 > body.size() || body[i] != '\\' || body[i + 1] != 'u') return -1;
+  int unit = 0;
+  for (size_t k = i + 2; k < i + 6; ++k) {
+    const int d = HexDigit(body[k]);
+    if (d < 0) return -1;
+    unit = unit * 16 + d;
+  }
+  return unit;
+}
+
+// `body` with the bad text inside its strings marked (kBadTextMarker); false if there was none.
+// Bytes outside strings are copied as they are (the parse then still fails on them).
+bool MarkBadText(std::string_view body, std::string* out) {
+  bool marked = false;
+  bool in_string = false;
+  size_t i = 0;
+  while (i < body.size()) {
+    const char c = body[i];
+    size_t n = 1;  // bytes copied unchanged
+    if (!in_string || c == '"') {
+      in_string = in_string ? false : c == '"';
+    } else if (c == '\\') {
+      const int unit = EscapedUnit(body, i);
+      const bool high = unit >= 0xD800 && unit <= 0xDBFF;
+      const int next = high ? EscapedUnit(body, i + 6) : -1;
+      if (high && next >= 0xDC00 && next <= 0xDFFF) {
+        n = 12;  // a surrogate pair
+      } else if (unit >= 0xD800 && unit <= 0xDFFF) {
+        *out += kBadTextMarker;
+        marked = true;
+        i += 6;
+        continue;
+      } else {
+        n = std::min<size_t>(unit >= 0 ? 6 : 2, body.size() - i);
+      }
+    } else if (static_cast<unsigned char>(c) >= 0x80) {
+      n = Utf8SequenceLength(body, i);
+      if (n == 0) {
+        *out += kBadTextMarker;
+        marked = true;
+        ++i;
+        continue;
+      }
+    }
+    out->append(body.substr(i, n));
+    i += n;
+  }
+  return marked;
+}
+
 // One response being read: its name prefixes every error.
 class Reader {
  public:
@@ -62,7 +129,16 @@ class Reader {
     }
     padded_ = simdjson::padded_string(body);
     dom::element root;
-    if (auto err = parser_.parse(padded_).get(root); err != simdjson::SUCCESS) {
+    auto err = parser_.parse(padded_).get(root);
+    if (err == simdjson::UTF8_ERROR || err == simdjson::STRING_ERROR) {
+      std::string marked;
+      if (MarkBadText(body, &marked)) {
+        padded_ = simdjson::padded_string(marked);
+        err = parser_.parse(padded_).get(root);
+        has_bad_text_ = true;
+      }
+    }
+    if (err != simdjson::SUCCESS) {
       if (body.empty()) return Error("response body is empty");
       if (auto e = crdt::FindJsonSyntaxError(body, kMaxDepth)) {
         return Error("response is not JSON: " + e->what + " at byte " + std::to_string(e->offset));
@@ -78,7 +154,22 @@ class Reader {
     if (el.is_null()) return std::optional<std::string>();
     std::string_view s;
     if (el.get_string().get(s) != simdjson::SUCCESS) return WrongType(path, "a string", el);
-    return std::optional<std::string>(std::string(s));
+    return std::optional<std::string>(Text(s));
+  }
+
+  // A string of the response: each mark of bad text becomes kBadByte (or `replacement`).
+  std::string Text(std::string_view s, std::string_view replacement = {&kBadByte, 1}) const {
+    if (!has_bad_text_) return std::string(s);
+    std::string out;
+    size_t from = 0;
+    for (size_t at = s.find(kBadTextMarker); at != std::string_view::npos;
+         at = s.find(kBadTextMarker, from)) {
+      out.append(s.substr(from, at - from));
+      out.append(replacement);
+      from = at + kBadTextMarker.size();
+    }
+    out.append(s.substr(from));
+    return out;
   }
 
   // A JSON integer (or an integral number) or a numeric string; with `enum_names`, any other
@@ -117,7 +208,7 @@ class Reader {
           }
           return std::optional<EnumValue>(EnumValue(v));
         }
-        if (enum_names) return std::optional<EnumValue>(EnumValue(std::string(s)));
+        if (enum_names) return std::optional<EnumValue>(EnumValue(Text(s)));
         return Error(path + " must be " + expected + "; got a non-numeric string");
       }
       default:
@@ -185,6 +276,7 @@ class Reader {
   std::string_view call_;
   dom::parser parser_;
   simdjson::padded_string padded_;
+  bool has_bad_text_ = false;  // the body had bad text, marked (MarkBadText)
 };
 
 // Sets `*field` from a successful read, or returns the read's error.
@@ -206,7 +298,9 @@ Status ParseAnnotations(const Reader& rd, const std::string& path, dom::element 
     if (entry.value.get_string().get(value) != simdjson::SUCCESS) {
       return rd.WrongType(path + "[" + JsonQuote(entry.key) + "]", "a string", entry.value);
     }
-    (*out)[std::string(entry.key)] = std::string(value);
+    // A key with bad text gets U+FFFD (common/json_string.h's rule) right away, so keys that
+    // differ only in bad bytes are one key here as in the rendered document.
+    (*out)[rd.Text(entry.key, kUtf8Replacement)] = rd.Text(value);
   }
   return Status::Ok();
 }

@@ -6,6 +6,11 @@
 // - the enum fields (`packages[].status`, `pullInfo.status`, the unused `systemTime`) keep a
 //   non-numeric string as that string (decision 1: "DEPLOYED" stays "DEPLOYED");
 // - a duplicate key: the last occurrence wins (as JSON.parse);
+// - text inside a string that is not valid UTF-8 (a raw bad byte, or a \u escape of a lone
+//   surrogate, which JSON.stringify emits) does not fail the call, so the mapping can skip just
+//   that item (§3): each bad byte / escape becomes the byte 0xFF in the parsed string (rendered
+//   U+FFFD in a document; an annotation key gets U+FFFD at once). In such a body, U+FDD0 (a
+//   noncharacter, the marker used for this) is read as bad text too;
 // - a body over kMaxAgentResponseBytes (4 MiB) is an error, as is text that is not JSON, a top
 //   level that is not an object, and a value of the wrong JSON type. Errors are INVALID_ARGUMENT
 //   and name the response and the field: "ListPackages: packages[1].status must be an integer, a

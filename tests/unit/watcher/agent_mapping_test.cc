@@ -176,6 +176,22 @@ TEST(AgentMappingTest, InvalidTagsAreSkippedOthersKept) {
   EXPECT_EQ(m.listed, 4u);
 }
 
+TEST(AgentMappingTest, BadUtf8ItemIsSkippedAndBadValuesRenderAsReplacement) {
+  auto l = ParsePackageList(
+      "{\"packages\":[{\"name\":\"bad\\ud800\"},{\"name\":\"ok\",\"version\":\"v\xff\","
+      "\"annotations\":{\"k\":\"\\udfff\"}}]}");
+  ASSERT_TRUE(l.ok()) << l.status().message();
+  const MappedList m = MapPackageList(*l, "n", 1);
+  EXPECT_EQ(m.skipped, (std::vector<SkippedItem>{{"packages[0]", SkipReason::kInvalidUtf8}}));
+  ASSERT_EQ(m.docs.size(), 1u);
+  EXPECT_EQ(m.docs[0].doc_id, "n:ok");
+  EXPECT_EQ(m.docs[0].json,
+            "{\"agent_id\":\"n\",\"annotations\":{\"k\":\"\xEF\xBF\xBD\"},\"flavor\":null,"
+            "\"last_seen\":1,\"namespace_override\":null,\"package\":\"ok\",\"status\":null,"
+            "\"version\":\"v\xEF\xBF\xBD\"}");
+  EXPECT_EQ(StoreRendering(m.docs[0].json), m.docs[0].json);
+}
+
 TEST(AgentMappingTest, DocIdProblemFollowsTheIdentifierRuleOrder) {
   EXPECT_EQ(DocIdProblem("n:a"), std::nullopt);
   EXPECT_EQ(DocIdProblem(std::string(1024, 'a')), std::nullopt);

@@ -195,6 +195,48 @@ TEST(PackageListTest, WrongTypesNameTheField) {
             R"(ListPackages: packages[0].annotations["a\"b"] must be a string; got a number)");
 }
 
+TEST(PackageListTest, BadUtf8InsideStringsIsKeptAsBadBytes) {
+  // A lone surrogate escape (what JSON.stringify emits for one) and a raw bad byte: the call still
+  // parses; each bad piece is one 0xFF byte, so the mapping can skip just that item.
+  const std::string body =
+      "{\"packages\":[{\"name\":\"a\\ud800b\"},{\"name\":\"c\xff"
+      "d\"},"
+      "{\"name\":\"\\udc00\",\"version\":\"\\ud83d\\ude00\"},"
+      "{\"name\":\"ok\\\"\\u00e9\",\"status\":\"X\xc0\","
+      "\"annotations\":{\"k\xfe\":\"v\\ud800\",\"k\xfd\":\"w\"}}]}";
+  auto l = ParsePackageList(body);
+  ASSERT_TRUE(l.ok()) << l.status().message();
+  ASSERT_EQ(l->packages.size(), 4u);
+  EXPECT_EQ(l->packages[0].name,
+            "a\xff"
+            "b");
+  EXPECT_EQ(l->packages[1].name,
+            "c\xff"
+            "d");
+  EXPECT_EQ(l->packages[2].name, "\xff");
+  EXPECT_EQ(l->packages[2].version, "\xF0\x9F\x98\x80");  // a surrogate pair is fine
+  EXPECT_EQ(l->packages[3].name, "ok\"\xC3\xA9");
+  EXPECT_EQ(l->packages[3].status, EnumValue(std::string("X\xff")));
+  // Both keys become "k" U+FFFD: one entry, the later value.
+  EXPECT_EQ(l->packages[3].annotations,
+            (std::map<std::string, std::string>{{"k\xEF\xBF\xBD", "w"}}));
+}
+
+TEST(PackageListTest, BadUtf8OutsideStringsOrBadEscapesStillFail) {
+  EXPECT_THAT(ErrorOf(ParsePackageList("{\"packages\":[]}\xff").status()),
+              HasSubstr("ListPackages: response is not JSON: "));
+  EXPECT_THAT(ErrorOf(ParsePackageList("{\"packages\":[{\"name\":\"\\x\"}]}").status()),
+              HasSubstr("ListPackages: response is not JSON: "));
+  EXPECT_THAT(ErrorOf(ParsePackageList("{\"packages\":[{\"name\":\"\\ud800").status()),
+              HasSubstr("ListPackages: response is not JSON: "));
+}
+
+TEST(PackageListTest, MarkerIsPlainTextInAValidBody) {
+  auto l = ParsePackageList("{\"packages\":[{\"name\":\"\xEF\xB7\x90\"}]}");
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->packages[0].name, "\xEF\xB7\x90");
+}
+
 TEST(PackageListTest, NullAnnotationsAreEmpty) {
   auto l = ParsePackageList(R"({"packages":[{"annotations":null}]})");
   ASSERT_TRUE(l.ok());
