@@ -4,6 +4,9 @@
 // - Put stores the JSON text as given (no canonicalisation) after checking, with nlohmann::json,
 //   that it parses and is an object (else INVALID_ARGUMENT). A Put that does not change the
 //   document (same text, doc live) commits nothing: no new seq, no event.
+// - MergePut (a patch) sets the top-level keys of the JSON object on the parsed current document
+//   (or on {} when missing or deleted) and stores nlohmann's dump of the result. A patch whose
+//   keys all already hold those values (doc live) commits nothing.
 // - Delete tombstones a live doc (new seq, DELETE event); a missing or deleted doc is a no-op OK.
 //   Delete in an IMMUTABLE collection fails FAILED_PRECONDITION.
 // - Writes are serialised (one at a time, like the real writer thread): commit, then the
@@ -93,6 +96,34 @@ class FakeDocumentStore : public DocumentStore {
             d.deleted = false;
             d.seq = ++seq_;
             return {Status::Ok(), ChangeEvent{d.seq, collection, doc_id, false, json}};
+          },
+          std::move(done));
+    });
+  }
+
+  void MergePut(std::string collection, std::string doc_id, std::string json, Done done) override {
+    Submit([this, collection = std::move(collection), doc_id = std::move(doc_id),
+            json = std::move(json), done = std::move(done)]() mutable {
+      ApplyWrite(
+          [&]() -> std::pair<Status, std::optional<ChangeEvent>> {
+            auto patch = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+            if (patch.is_discarded() || !patch.is_object()) {
+              return {InvalidArgumentError("json_data must be a JSON object"), std::nullopt};
+            }
+            Doc& d = docs_[{collection, doc_id}];
+            const bool live = d.seq != 0 && !d.deleted;
+            nlohmann::json merged = nlohmann::json::object();
+            if (live) merged = nlohmann::json::parse(d.json, nullptr, false);
+            bool changed = !live;
+            for (auto& [key, value] : patch.items()) {
+              if (!merged.contains(key) || merged[key] != value) changed = true;
+              merged[key] = value;
+            }
+            if (!changed) return {Status::Ok(), std::nullopt};
+            d.json = merged.dump();
+            d.deleted = false;
+            d.seq = ++seq_;
+            return {Status::Ok(), ChangeEvent{d.seq, collection, doc_id, false, d.json}};
           },
           std::move(done));
     });
