@@ -11,6 +11,8 @@
 namespace peat::crdt {
 namespace {
 
+using RegisterMap = std::map<std::string, Register>;
+
 // A reused flattening buffer per thread; released after an unusually large document.
 constexpr size_t kKeepFlatBytes = 256 * 1024;
 
@@ -94,6 +96,94 @@ class PutApplier final : public LeafSink {
   bool changed_ = false;
 };
 
+// The per-thread flattening buffer of PutSlow and MergePut; released after a large document.
+class ThreadFlat {
+ public:
+  ThreadFlat() : flat_(Instance()) {}
+  ~ThreadFlat() {
+    if (flat_.capacity_bytes() > kKeepFlatBytes) flat_ = FlatJson();
+  }
+  ThreadFlat(const ThreadFlat&) = delete;
+  ThreadFlat& operator=(const ThreadFlat&) = delete;
+
+  // Parses `json` into the buffer: INVALID_ARGUMENT "json_data: ..." on bad input.
+  Status Parse(std::string_view json, int max_depth) {
+    Status parsed = FlattenJsonObject(json, max_depth, &flat_);
+    if (!parsed.ok()) return InvalidArgumentError("json_data: " + parsed.message());
+    return Status::Ok();
+  }
+  const FlatJson& get() const { return flat_; }
+
+ private:
+  static FlatJson& Instance() {
+    thread_local FlatJson flat;
+    return flat;
+  }
+  FlatJson& flat_;
+};
+
+// True if what renders from [first, last) (a range closed under descendants) is exactly the
+// leaves [k, k_end) of `flat`.
+bool RendersAs(RegisterMap::const_iterator first, RegisterMap::const_iterator last,
+               const FlatJson& flat, size_t k, size_t k_end) {
+  bool same = true;
+  ForEachVisibleLeaf(first, last, [&](std::string_view path, const Register& reg) {
+    if (k == k_end || !EqualBytes(flat.path(k), path) ||
+        !SameContent(reg, flat.kind(k), flat.value(k))) {
+      same = false;
+      return false;
+    }
+    ++k;
+    return true;
+  });
+  return same && k == k_end;
+}
+
+// Rewrites the registers [it, last) to hold the leaves [k, k_end) of `flat`, in one ordered walk:
+// registers absent from the new content become tombstones at `at` (the root marker excepted), new
+// or different leaves are written at `at`, equal ones keep their clocks.
+void Overwrite(RegisterMap& regs, RegisterMap::iterator it, RegisterMap::iterator last,
+               const FlatJson& flat, size_t k, size_t k_end, Timestamp at) {
+  while (it != last || k < k_end) {
+    int cmp;
+    if (it == last) {
+      cmp = 1;
+    } else if (k == k_end) {
+      cmp = -1;
+    } else {
+      cmp = CompareBytes(it->first, flat.path(k));
+    }
+    if (cmp < 0) {  // only in the state
+      Register& reg = it->second;
+      if (!it->first.empty() && reg.kind != RegisterKind::kTombstone) {
+        reg.ts = at;
+        reg.kind = RegisterKind::kTombstone;
+        reg.value.clear();
+      }
+      ++it;
+    } else if (cmp == 0) {
+      Register& reg = it->second;
+      if (!SameContent(reg, flat.kind(k), flat.value(k))) {
+        reg.ts = at;
+        reg.kind = flat.kind(k);
+        reg.value.assign(flat.value(k));
+      }
+      ++it;
+      ++k;
+    } else {  // only in the new content
+      it = regs.emplace_hint(it, std::string(flat.path(k)),
+                             Register{at, flat.kind(k), std::string(flat.value(k))});
+      ++it;
+      ++k;
+    }
+  }
+}
+
+// The encoded first segment of a non-root encoded path (the top-level key, with its terminator).
+std::string_view TopLevelSegment(std::string_view path) {
+  return path.substr(0, path.find('\0') + 1);
+}
+
 }  // namespace
 
 StatusOr<ChangeResult> Document::Put(std::string_view json, Timestamp ts, int max_depth) {
@@ -136,72 +226,54 @@ StatusOr<ChangeResult> Document::Put(std::string_view json, Timestamp ts, int ma
 // first, then rewrite everything that is not in the new content.
 StatusOr<ChangeResult> Document::PutSlow(std::string_view json, Timestamp ts, int max_depth,
                                          bool live, Timestamp state_max) {
-  thread_local FlatJson flat;
-  Status parsed = FlattenJsonObject(json, max_depth, &flat);
-  struct Release {  // keeps the per-thread buffer small after a large document
-    ~Release() {
-      if (flat.capacity_bytes() > kKeepFlatBytes) flat = FlatJson();
-    }
-  } release;
-  if (!parsed.ok()) return InvalidArgumentError("json_data: " + parsed.message());
-
-  if (live) {
-    // Same content as what renders now: nothing to write (a re-put replicates nothing).
-    size_t k = 0;
-    bool same = true;
-    ForEachVisibleLeaf(registers_, [&](std::string_view path, const Register& reg) {
-      if (k == flat.size() || !EqualBytes(flat.path(k), path) ||
-          !SameContent(reg, flat.kind(k), flat.value(k))) {
-        same = false;
-        return false;
-      }
-      ++k;
-      return true;
-    });
-    if (same && k == flat.size()) return ChangeResult{};
+  ThreadFlat buffer;
+  PEAT_RETURN_IF_ERROR(buffer.Parse(json, max_depth));
+  const FlatJson& flat = buffer.get();
+  // Same content as what renders now: nothing to write (a re-put replicates nothing).
+  if (live && RendersAs(registers_.begin(), registers_.end(), flat, 0, flat.size())) {
+    return ChangeResult{};
   }
-
   const Timestamp at = NewerThan(ts, state_max);
-  // One ordered walk over the state and the new leaves: registers absent from the new content
-  // become tombstones, new or different leaves are written at `at`, equal ones keep their clocks.
-  auto it = registers_.begin();
-  size_t k = 0;
-  auto tombstone = [&](Register& reg) {
-    reg.ts = at;
-    reg.kind = RegisterKind::kTombstone;
-    reg.value.clear();
-  };
-  while (it != registers_.end() || k < flat.size()) {
-    int cmp;
-    if (it == registers_.end()) {
-      cmp = 1;
-    } else if (k == flat.size()) {
-      cmp = -1;
-    } else {
-      cmp = CompareBytes(it->first, flat.path(k));
-    }
-    if (cmp < 0) {  // only in the state
-      if (!it->first.empty() && it->second.kind != RegisterKind::kTombstone) tombstone(it->second);
-      ++it;
-    } else if (cmp == 0) {
-      Register& reg = it->second;
-      if (!SameContent(reg, flat.kind(k), flat.value(k))) {
-        reg.ts = at;
-        reg.kind = flat.kind(k);
-        reg.value.assign(flat.value(k));
-      }
-      ++it;
-      ++k;
-    } else {  // only in the new content
-      it = registers_.emplace_hint(it, std::string(flat.path(k)),
-                                   Register{at, flat.kind(k), std::string(flat.value(k))});
-      ++it;
-      ++k;
-    }
-  }
+  Overwrite(registers_, registers_.begin(), registers_.end(), flat, 0, flat.size(), at);
   if (!live || registers_.begin()->first != "") {
     registers_[std::string()] = Register{at, RegisterKind::kObject, {}};
   }
+  return ChangeResult{true, at};
+}
+
+StatusOr<ChangeResult> Document::MergePut(std::string_view json, Timestamp ts, int max_depth) {
+  ThreadFlat buffer;
+  PEAT_RETURN_IF_ERROR(buffer.Parse(json, max_depth));
+  const FlatJson& flat = buffer.get();
+  bool live = false;
+  bool has_root = false;
+  Timestamp state_max = delete_ts_;
+  for (const auto& [path, reg] : registers_) {
+    state_max = std::max(state_max, reg.ts);
+    if (reg.kind == RegisterKind::kTombstone) continue;
+    live = true;
+    if (path.empty()) has_root = true;
+  }
+  const Timestamp at = NewerThan(ts, state_max);
+  bool changed = false;
+  // Leaves come in path order, so each top-level key's leaves, and its subtree of registers, are
+  // contiguous: replace each key's subtree as Put would replace the whole document.
+  for (size_t k = 0; k < flat.size();) {
+    const std::string key(TopLevelSegment(flat.path(k)));
+    size_t k_end = k + 1;
+    while (k_end < flat.size() && flat.path(k_end).starts_with(key)) ++k_end;
+    auto first = registers_.lower_bound(key);
+    auto last = first;
+    while (last != registers_.end() && last->first.starts_with(key)) ++last;
+    if (!RendersAs(first, last, flat, k, k_end)) {
+      Overwrite(registers_, first, last, flat, k, k_end, at);
+      changed = true;
+    }
+    k = k_end;
+  }
+  if (live && !changed) return ChangeResult{};
+  // As in Put: the root marker records the (re)creation, and a live document lacking one gets it.
+  if (!live || !has_root) registers_[std::string()] = Register{at, RegisterKind::kObject, {}};
   return ChangeResult{true, at};
 }
 

@@ -87,6 +87,19 @@ class Document {
   // `json`: every live register that is not a leaf of `json` (rendered, or hidden by the conflict
   // rule) becomes a tombstone, and the root marker is set only if the document was not live.
   StatusOr<ChangeResult> Put(std::string_view json, Timestamp ts, int max_depth = 64);
+  // (added) A patch: applies the top-level keys of `json` (an object, checked as in Put, same
+  // messages) at `ts` and leaves every other top-level key exactly as it is (registers and
+  // timestamps untouched). Each key of `json` replaces that key's subtree as Put replaces a
+  // document: the key's new or changed leaves get the write timestamp, its vanished leaves
+  // (including live registers the conflict rule hides) get tombstones, its unchanged leaves keep
+  // theirs; a key whose rendered value already equals the new one is not touched at all. So a
+  // nested object value replaces the old value of its key (it is not merged into it), and a
+  // concurrent write to another key merges with this one like any two writes to different paths.
+  // changed=false (state untouched) when the document is live and no key's value changes. A
+  // document that is not live (never written, or deleted) is created with exactly the keys of
+  // `json`, as a Put of `json` would create it; the root marker is set as in Put. Not to be
+  // confused with Merge (another replica's state).
+  StatusOr<ChangeResult> MergePut(std::string_view json, Timestamp ts, int max_depth = 64);
   // Document-level delete at `ts`. No-op if the document is already deleted.
   // (added) "Already deleted" = not live, including never written: changed=false, state untouched.
   ChangeResult Delete(Timestamp ts);

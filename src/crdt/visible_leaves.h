@@ -12,17 +12,20 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "crdt/document.h"
 #include "crdt/path.h"
 
 namespace peat::crdt {
 
-// Calls fn(path, reg) for every leaf in path order; stops early when fn returns false.
+// Calls fn(path, reg) for every leaf of [first, end) in path order; stops early when fn returns
+// false. The range must hold every descendant of each path in it (a whole map, or one top-level
+// key's subtree): a leaf's visibility depends only on its descendants.
 template <typename Fn>
-void ForEachVisibleLeaf(const std::map<std::string, Register>& regs, Fn&& fn) {
-  auto it = regs.begin();
-  const auto end = regs.end();
+void ForEachVisibleLeaf(std::map<std::string, Register>::const_iterator first,
+                        std::map<std::string, Register>::const_iterator end, Fn&& fn) {
+  auto it = first;
   while (it != end) {
     const std::string& path = it->first;
     const Register& reg = it->second;
@@ -62,6 +65,12 @@ void ForEachVisibleLeaf(const std::map<std::string, Register>& regs, Fn&& fn) {
       ++it;  // the descendants win: render P as an object
     }
   }
+}
+
+// Every leaf of a whole register map.
+template <typename Fn>
+void ForEachVisibleLeaf(const std::map<std::string, Register>& regs, Fn&& fn) {
+  ForEachVisibleLeaf(regs.begin(), regs.end(), std::forward<Fn>(fn));
 }
 
 }  // namespace peat::crdt

@@ -8,9 +8,9 @@
 // may substitute fakes of the one they need.
 //
 // Threading and durability:
-// - Writes (Put/Delete/SetCollectionConfig) are queued to one writer thread that commits them in
-//   groups; `done` runs on the writer thread after the group containing the write is durable
-//   (committed to the WAL). A write is acknowledged only then.
+// - Writes (Put/MergePut/Delete/SetCollectionConfig) are queued to one writer thread that commits
+//   them in groups; `done` runs on the writer thread after the group containing the write is
+//   durable (committed to the WAL). A write is acknowledged only then.
 // - Reads are synchronous, thread-safe, and never wait for the writer (WAL readers).
 // - Listeners are called on the writer thread, after commit, in commit (seq) order. They must not
 //   block or call back into writes.
@@ -67,6 +67,20 @@ class DocumentStore {
   // Replaces the document with `json` (a JSON object). INVALID_ARGUMENT for bad JSON/limits;
   // RESOURCE_EXHAUSTED / UNAVAILABLE when the disk write fails (nothing changed).
   virtual void Put(std::string collection, std::string doc_id, std::string json, Done done) = 0;
+  // Internal, not exposed over the API (the agent watcher's `nodes/<node_id>`, WATCHER.md §4):
+  // a patch. Sets the top-level keys of `json` (a JSON object) and leaves every other top-level
+  // field of the document as it is. Semantics (crdt::Document::MergePut): only the patch's keys
+  // are stamped with the write's HLC timestamp, so the other fields keep their clocks and a
+  // concurrent remote write to another field survives the merge on every replica; a key's new
+  // value replaces its old one as in Put (a nested object is not merged into the old object);
+  // keys whose value is unchanged are not touched, and a patch that changes nothing gets no seq
+  // and no event. A missing or deleted document is created with exactly the patch's keys, as a
+  // Put of `json` would recreate it. Otherwise it is a Put in every respect: same checks and
+  // errors (INVALID_ARGUMENT also when the patched document would exceed the size limit),
+  // encryption, group commit, change feed (one seq, one UPSERT event per effective patch) and
+  // replication.
+  virtual void MergePut(std::string collection, std::string doc_id, std::string json,
+                        Done done) = 0;
   // Deletes (tombstone). Missing doc: OK. IMMUTABLE collection: FAILED_PRECONDITION.
   virtual void Delete(std::string collection, std::string doc_id, Done done) = 0;
   // Persists a collection config (replaces any previous one).

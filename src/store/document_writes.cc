@@ -1,6 +1,8 @@
 #include "store/document_writes.h"
 
 #include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "store/path_cipher.h"
@@ -31,19 +33,19 @@ OpResult ApplyDelete(const std::string& collection, const std::string& doc_id,
                       cur);
 }
 
-}  // namespace
-
-OpResult Apply(PutOp& op, WriteContext& ctx) {
-  std::string key = DocumentCache::Key(op.collection, op.doc_id);
+// Put and MergePut: the CRDT write (`merge`: MergePut) against the decrypted current state.
+OpResult ApplyPut(const std::string& collection, const std::string& doc_id, std::string_view json,
+                  bool merge, WriteContext& ctx) {
+  std::string key = DocumentCache::Key(collection, doc_id);
   WriteContext::Current cur;
-  if (OpResult r = ctx.Load(op.collection, op.doc_id, key, cur); !r.status.ok()) return r;
+  if (OpResult r = ctx.Load(collection, doc_id, key, cur); !r.status.ok()) return r;
   // Diff against the plaintext, so unchanged leaves keep their timestamps.
   crdt::Document plain;
   PathCipher::Memo paths;  // plaintext → stored paths of the current state
   if (ctx.cipher != nullptr && cur.exists) {
-    auto dec = ctx.cipher->Decrypt(op.collection, op.doc_id, cur.doc, &paths);
+    auto dec = ctx.cipher->Decrypt(collection, doc_id, cur.doc, &paths);
     if (!dec.ok()) {
-      return {FailedPreconditionError("cannot decrypt document " + op.collection + "/" + op.doc_id +
+      return {FailedPreconditionError("cannot decrypt document " + collection + "/" + doc_id +
                                       " with this node's key; not overwritten"),
               false};
     }
@@ -51,19 +53,39 @@ OpResult Apply(PutOp& op, WriteContext& ctx) {
   } else if (ctx.cipher == nullptr) {
     plain = std::move(cur.doc);
   }
-  auto put = plain.Put(op.json, ctx.clock.Now(), ctx.options.limits.max_depth);
+  const crdt::Timestamp now = ctx.clock.Now();
+  const int max_depth = ctx.options.limits.max_depth;
+  auto put = merge ? plain.MergePut(json, now, max_depth) : plain.Put(json, now, max_depth);
   if (!put.ok()) return {put.status(), false};
   if (!put->changed) return {};
-  std::string json = plain.Render();
+  std::string rendered = plain.Render();
+  if (merge && rendered.size() > ctx.options.limits.max_document_bytes) {
+    // A Put's input is checked before it is queued; a patch's result only here.
+    return {InvalidArgumentError("json_data: the patched document would be " +
+                                 std::to_string(rendered.size()) + " bytes; the limit is " +
+                                 std::to_string(ctx.options.limits.max_document_bytes) +
+                                 " (--max-document-bytes)"),
+            false};
+  }
   const bool live = plain.IsLive();
   if (ctx.cipher != nullptr) {
-    auto stored = ctx.cipher->Encrypt(op.collection, op.doc_id, cur.exists ? &cur.doc : nullptr,
-                                      plain, &paths);
+    auto stored =
+        ctx.cipher->Encrypt(collection, doc_id, cur.exists ? &cur.doc : nullptr, plain, &paths);
     if (!stored.ok()) return {stored.status(), false};
-    return ctx.WriteDoc(op.collection, op.doc_id, std::move(key), *stored, live, std::move(json),
+    return ctx.WriteDoc(collection, doc_id, std::move(key), *stored, live, std::move(rendered),
                         cur);
   }
-  return ctx.WriteDoc(op.collection, op.doc_id, std::move(key), plain, live, std::move(json), cur);
+  return ctx.WriteDoc(collection, doc_id, std::move(key), plain, live, std::move(rendered), cur);
+}
+
+}  // namespace
+
+OpResult Apply(PutOp& op, WriteContext& ctx) {
+  return ApplyPut(op.collection, op.doc_id, op.json, /*merge=*/false, ctx);
+}
+
+OpResult Apply(MergePutOp& op, WriteContext& ctx) {
+  return ApplyPut(op.collection, op.doc_id, op.json, /*merge=*/true, ctx);
 }
 
 OpResult Apply(DeleteOp& op, WriteContext& ctx) {

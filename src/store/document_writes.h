@@ -1,11 +1,13 @@
-// Document writes: the appliers of local document changes — Put and Delete (from the API), and
-// the GC's Expire (IMPLICIT_TTL) and Purge (TOMBSTONE) — and the ops that carry them. Each op
-// holds only its own fields; GroupCommitWriter dispatches a WriteOp to the matching Apply.
+// Document writes: the appliers of local document changes — Put and Delete (from the API),
+// MergePut (internal: the agent watcher's patches), and the GC's Expire (IMPLICIT_TTL) and Purge
+// (TOMBSTONE) — and the ops that carry them. Each op holds only its own fields;
+// GroupCommitWriter dispatches a WriteOp to the matching Apply.
 //
-// Put/Delete write the CRDT change at a fresh HLC timestamp against the current state (staged in
-// this group, else cache, else row), encrypting with the store's key; a write that changes
-// nothing gets no seq. Purge removes a row (no seq, no event) once the TombstoneAckTracker agrees
-// or the upper bound has passed.
+// Put/MergePut/Delete write the CRDT change at a fresh HLC timestamp against the current state
+// (staged in this group, else cache, else row), encrypting with the store's key; a write that
+// changes nothing gets no seq. Put and MergePut share one path and differ only in the CRDT call
+// (crdt::Document::Put vs MergePut) applied to the decrypted current state. Purge removes a row (no
+// seq, no event) once the TombstoneAckTracker agrees or the upper bound has passed.
 //
 // Writer thread only. Errors as OpResult (write_context.h): invalid JSON/limits, IMMUTABLE and
 // "cannot decrypt" fail the op alone; statement failures are fatal for the group.
@@ -19,6 +21,13 @@
 namespace peat::store {
 
 struct PutOp {
+  std::string collection;
+  std::string doc_id;
+  std::string json;
+};
+
+// Sets the top-level keys of `json` and leaves the document's other keys as they are.
+struct MergePutOp {
   std::string collection;
   std::string doc_id;
   std::string json;
@@ -46,6 +55,7 @@ struct PurgeOp {
 };
 
 OpResult Apply(PutOp& op, WriteContext& ctx);
+OpResult Apply(MergePutOp& op, WriteContext& ctx);
 OpResult Apply(DeleteOp& op, WriteContext& ctx);
 OpResult Apply(ExpireOp& op, WriteContext& ctx);
 OpResult Apply(PurgeOp& op, WriteContext& ctx);

@@ -154,6 +154,14 @@ void SqliteDocumentStore::Put(std::string collection, std::string doc_id, std::s
           std::move(done)});
 }
 
+void SqliteDocumentStore::MergePut(std::string collection, std::string doc_id, std::string json,
+                                   Done done) {
+  Status precheck = ValidateDocumentKey(collection, doc_id);
+  if (precheck.ok()) precheck = ValidateJsonSize(json, options_.limits);
+  Submit({MergePutOp{std::move(collection), std::move(doc_id), std::move(json)},
+          std::move(precheck), std::move(done)});
+}
+
 void SqliteDocumentStore::Delete(std::string collection, std::string doc_id, Done done) {
   Status precheck = ValidateDocumentKey(collection, doc_id);
   Submit(

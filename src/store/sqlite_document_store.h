@@ -75,6 +75,7 @@ class SqliteDocumentStore : public DocumentStore, public ReplicationLog, public 
 
   // DocumentStore
   void Put(std::string collection, std::string doc_id, std::string json, Done done) override;
+  void MergePut(std::string collection, std::string doc_id, std::string json, Done done) override;
   void Delete(std::string collection, std::string doc_id, Done done) override;
   void SetCollectionConfig(CollectionConfig config, Done done) override;
   StatusOr<std::optional<std::string>> Get(const std::string& collection,

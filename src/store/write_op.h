@@ -19,8 +19,8 @@
 namespace peat::store {
 
 struct WriteOp {
-  using Op = std::variant<PutOp, DeleteOp, ExpireOp, PurgeOp, SetConfigOp, MergeRemoteOp,
-                          SavePeerOp, RemovePeerOp, SaveMemberAckOp, RemoveMemberOp>;
+  using Op = std::variant<PutOp, MergePutOp, DeleteOp, ExpireOp, PurgeOp, SetConfigOp,
+                          MergeRemoteOp, SavePeerOp, RemovePeerOp, SaveMemberAckOp, RemoveMemberOp>;
 
   WriteOp() = default;
   WriteOp(Op op, Status precheck, WriteDone done)

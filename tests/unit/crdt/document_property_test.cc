@@ -1,5 +1,6 @@
-// Property tests: random put/delete/merge histories on 3–5 replicas converge, and merge is a
-// join (idempotent, commutative, associative) — DESIGN.md "CRDT". Fixed seeds; each failure names
+// Property tests: random put/delete/merge histories on 3–5 replicas converge, also with patches
+// (MergePut) among the writes, and merge is a join (idempotent, commutative, associative) —
+// DESIGN.md "CRDT". Fixed seeds; each failure names
 // the seed of its history so it can be replayed alone (PEAT_CRDT_SEED=<seed>).
 #include <gtest/gtest.h>
 
@@ -7,10 +8,12 @@
 #include <cstdlib>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "crdt/document.h"
+#include "crdt/path.h"
 
 namespace peat::crdt {
 namespace {
@@ -85,6 +88,9 @@ class Generator {
   std::mt19937_64& rng_;
 };
 
+// The top-level key (encoded segment) of a non-root path.
+std::string_view TopKey(std::string_view path) { return path.substr(0, path.find('\0') + 1); }
+
 Document MergedCopy(const Document& a, const Document& b) {
   Document m = a;
   m.Merge(b);
@@ -98,8 +104,45 @@ void ExpectCodecRoundTrip(const Document& d) {
   ASSERT_EQ(*back, d);
 }
 
-// One random history; returns the replicas' states.
-std::vector<Document> RandomHistory(uint64_t seed) {
+// A MergePut at `ts` of a random patch, checked against its contract: registers of the keys not
+// in the patch are untouched, and the document renders as the union of those registers and a
+// fresh Put of the patch (their top-level keys are disjoint, so the union renders both).
+void CheckedMergePut(Generator& gen, Document& doc, Timestamp ts) {
+  const Json patch = gen.Object(0);
+  const std::string canonical = Generator::Canonical(patch);
+  const std::string before = doc.Render();
+  const bool was_live = doc.IsLive();
+  const Document old = doc;
+  auto r = doc.MergePut(gen.Pick(2) ? gen.Scrambled(patch) : canonical, ts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+  std::set<std::string, std::less<>> keys;
+  for (const auto& [k, v] : patch.fields) {
+    std::string seg;
+    AppendPathSegment(&seg, k);
+    keys.insert(seg);
+  }
+  auto others = [&](const Document& d) {
+    std::map<std::string, Register> out;
+    for (const auto& [path, reg] : d.registers()) {
+      if (!path.empty() && !keys.contains(TopKey(path))) out.emplace(path, reg);
+    }
+    return out;
+  };
+  ASSERT_EQ(others(doc), others(old));
+
+  Document want;
+  ASSERT_TRUE(want.Put(canonical, ts).ok());
+  for (auto& [path, reg] : others(old)) want.MergeRegister(path, reg);
+  ASSERT_EQ(doc.Render(), want.Render()) << "before " << before << " patch " << canonical;
+  ASSERT_EQ(r->changed, !was_live || before != want.Render());
+  if (!r->changed) {
+    ASSERT_EQ(doc, old);
+  }
+}
+
+// One random history; returns the replicas' states. `merge_puts`: some writes are patches.
+std::vector<Document> RandomHistory(uint64_t seed, bool merge_puts = false) {
   std::mt19937_64 rng(seed);
   Generator gen(&rng);
   const size_t n = 3 + gen.Pick(3);
@@ -114,7 +157,9 @@ std::vector<Document> RandomHistory(uint64_t seed) {
     // "local writes are newer" rule.
     const Timestamp ts{(1 + gen.Pick(40)) << 16 | gen.Pick(3), tags[i]};
     const uint64_t op = gen.Pick(100);
-    if (op < 45) {
+    if (merge_puts && op >= 80) {
+      CheckedMergePut(gen, doc, ts);
+    } else if (op < 45) {
       const Json j = gen.Object(0);
       const std::string canonical = Generator::Canonical(j);
       const std::string before = doc.Render();
@@ -201,6 +246,28 @@ TEST_F(DocumentPropertyTest, AllReplicasConvergeWhateverTheMergeOrder) {
       ASSERT_TRUE(r.ok());
       ASSERT_FALSE(r->changed);
     }
+  }
+}
+
+TEST_F(DocumentPropertyTest, HistoriesWithPatchesConvergeWhateverTheMergeOrder) {
+  for (uint64_t seed : Seeds(3'000'000, 1000)) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::vector<Document> replicas = RandomHistory(seed, /*merge_puts=*/true);
+    if (HasFatalFailure()) return;
+    std::mt19937_64 rng(seed ^ 0x5eed);
+    Document total;
+    for (const Document& d : replicas) total.Merge(d);
+    for (size_t i = 0; i < replicas.size(); ++i) {
+      Document doc = replicas[i];
+      std::vector<size_t> order;
+      for (size_t j = 0; j < replicas.size(); ++j) order.push_back(j);
+      std::shuffle(order.begin(), order.end(), rng);
+      for (size_t j : order) doc.Merge(replicas[j]);
+      ASSERT_EQ(doc, total);
+      ASSERT_EQ(doc.Render(), total.Render());
+    }
+    ExpectCodecRoundTrip(total);
+    if (HasFatalFailure()) return;
   }
 }
 

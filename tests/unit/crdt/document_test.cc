@@ -1,4 +1,4 @@
-// Document semantics (BEHAVIOR.md "Documents", LESSONS.md 4, 13, 14) and bad input.
+// Document semantics (BEHAVIOR.md "Documents", LESSONS.md 4, 13, 14), MergePut, and bad input.
 #include "crdt/document.h"
 
 #include <gtest/gtest.h>
@@ -191,6 +191,10 @@ TEST(DocumentTest, LocalWritesAreNewerThanTheState) {
   EXPECT_TRUE(r->changed);
   EXPECT_EQ(r->ts, (Timestamp{(uint64_t{100} << 16) + 1, 3}));
   EXPECT_EQ(doc.Render(), R"({"a":2})");
+  auto patch = doc.MergePut(R"({"b":1})", T(50, 3));  // a patch too
+  ASSERT_TRUE(patch.ok());
+  EXPECT_TRUE(patch->changed);
+  EXPECT_GT(patch->ts, r->ts);
   ChangeResult d = doc.Delete(T(1, 3));
   EXPECT_GT(d.ts, r->ts);
   EXPECT_FALSE(doc.IsLive());
@@ -337,6 +341,145 @@ TEST(DocumentTest, MergeRegisterAndMergeDeleteFollowTheMergeRule) {
   EXPECT_FALSE(rebuilt.IsLive());
   EXPECT_FALSE(rebuilt.MergeRegister(P({"a"}), Register{T(30), RegisterKind::kInt, "5"}));  // dead
   EXPECT_TRUE(rebuilt.MergeRegister(P({"a"}), Register{T(31), RegisterKind::kInt, "5"}));
+}
+
+// --- MergePut: a patch of top-level keys (WATCHER.md §4 / §9 decision 2) ------------------------
+// Other keys keep their registers and clocks, a key's value is replaced as Put would replace it,
+// creation and deleted documents behave as Put, and a patch merges with concurrent writes like any
+// write.
+
+void MustPatch(Document& doc, std::string_view json, Timestamp ts, bool expect_changed = true) {
+  auto r = doc.MergePut(json, ts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->changed, expect_changed) << json;
+}
+
+TEST(DocumentMergePutTest, SetsItsKeysAndLeavesTheOthersUntouched) {
+  Document doc;
+  MustPut(doc, R"({"name":"Alpha Edge","tags":{"x":1},"version":"0.9.0"})", T(10));
+  const Register name = doc.registers().at(P({"name"}));
+  const Register tag = doc.registers().at(P({"tags", "x"}));
+  MustPatch(doc, R"({"version":"0.9.1","last_seen":1767225600})", T(20));
+  EXPECT_EQ(doc.Render(),
+            R"({"last_seen":1767225600,"name":"Alpha Edge","tags":{"x":1},"version":"0.9.1"})");
+  EXPECT_EQ(doc.registers().at(P({"name"})), name);  // same clock: nothing re-replicates
+  EXPECT_EQ(doc.registers().at(P({"tags", "x"})), tag);
+  EXPECT_EQ(doc.registers().at(P({"version"})).ts, T(20));
+  EXPECT_EQ(doc.registers().at(P({"last_seen"})).ts, T(20));
+}
+
+TEST(DocumentMergePutTest, UnchangedValuesChangeNothing) {
+  Document doc;
+  MustPut(doc, R"({"a":1,"b":{"c":[1,2]}})", T(10));
+  const std::string before = doc.Encode();
+  MustPatch(doc, R"({"b":{"c":[1,2]}})", T(20), /*expect_changed=*/false);
+  MustPatch(doc, "{}", T(21), /*expect_changed=*/false);
+  EXPECT_EQ(doc.Encode(), before);
+  // One changed key among unchanged ones: only its leaf is stamped.
+  MustPatch(doc, R"({"a":2,"b":{"c":[1,2]}})", T(30));
+  EXPECT_EQ(doc.registers().at(P({"a"})).ts, T(30));
+  EXPECT_EQ(doc.registers().at(P({"b", "c"})).ts, T(10));
+}
+
+TEST(DocumentMergePutTest, ANestedObjectReplacesTheKeysValueAsPutWould) {
+  Document doc;
+  MustPut(doc, R"({"keep":true,"o":{"x":1,"y":{"z":2}},"s":"str"})", T(10));
+  MustPatch(doc, R"({"o":{"y":{"w":3}},"s":{"now":"object"}})", T(20));
+  EXPECT_EQ(doc.Render(), R"({"keep":true,"o":{"y":{"w":3}},"s":{"now":"object"}})");
+  EXPECT_EQ(doc.registers().at(P({"o", "x"})).kind, RegisterKind::kTombstone);
+  EXPECT_EQ(doc.registers().at(P({"o", "y", "z"})).kind, RegisterKind::kTombstone);
+  EXPECT_EQ(doc.registers().at(P({"s"})).kind, RegisterKind::kTombstone);
+  // And back to a scalar; an empty object is a value too.
+  MustPatch(doc, R"({"o":5,"s":{}})", T(30));
+  EXPECT_EQ(doc.Render(), R"({"keep":true,"o":5,"s":{}})");
+  // The same key by Put gives the same value.
+  Document put;
+  MustPut(put, R"({"o":5,"s":{}})", T(40));
+  EXPECT_EQ(put.Render(), R"({"o":5,"s":{}})");
+}
+
+TEST(DocumentMergePutTest, CreatesAnAbsentDocumentLikeAPut) {
+  Document doc;
+  MustPatch(doc, R"({"b":1,"a":{"c":null}})", T(10));
+  EXPECT_TRUE(doc.IsLive());
+  EXPECT_EQ(doc.Render(), R"({"a":{"c":null},"b":1})");
+  EXPECT_EQ(doc.registers().at("").kind, RegisterKind::kObject);  // root marker: created at T(10)
+  EXPECT_EQ(doc.registers().at("").ts, T(10));
+  Document empty;
+  MustPatch(empty, "{}", T(10));  // as Put("{}"): an empty, live document
+  EXPECT_TRUE(empty.IsLive());
+  EXPECT_EQ(empty.Render(), "{}");
+}
+
+TEST(DocumentMergePutTest, OnADeletedDocumentItRecreatesWithOnlyThePatchLikeAPut) {
+  Document patched, put;
+  for (Document* d : {&patched, &put}) {
+    MustPut(*d, R"({"name":"old","x":1})", T(10));
+    EXPECT_TRUE(d->Delete(T(20)).changed);
+  }
+  MustPatch(patched, R"({"x":2})", T(30));
+  MustPut(put, R"({"x":2})", T(30));
+  EXPECT_EQ(patched.Render(), R"({"x":2})");
+  EXPECT_EQ(patched, put);  // the same state, register for register
+}
+
+TEST(DocumentMergePutTest, ConcurrentWriteToAnotherKeyIsKeptOnBothReplicas) {
+  Document base;
+  MustPut(base, R"({"last_seen":1,"name":"Alpha"})", T(10, 1));
+  Document watcher = base, remote = base;
+  MustPatch(watcher, R"({"last_seen":2})", T(20, 1));
+  MustPut(remote, R"({"last_seen":1,"name":"Alpha Edge"})", T(15, 2));  // older, other field
+  const std::string want = R"({"last_seen":2,"name":"Alpha Edge"})";
+  EXPECT_EQ(Merged(watcher, remote).Render(), want);
+  EXPECT_EQ(Merged(remote, watcher).Render(), want);
+  // Same key: last writer wins, as for any two writes.
+  Document late = base;
+  MustPut(late, R"({"last_seen":9,"name":"Alpha"})", T(30, 2));
+  EXPECT_EQ(Merged(watcher, late).Render(), R"({"last_seen":9,"name":"Alpha"})");
+  EXPECT_EQ(Merged(late, watcher).Render(), R"({"last_seen":9,"name":"Alpha"})");
+}
+
+TEST(DocumentMergePutTest, ClearsRegistersHiddenInsideItsKeyOnly) {
+  // a.c (newest) hides the older scalar a=1; "h" holds the same kind of hidden scalar.
+  Document x, y;
+  MustPut(x, R"({"a":1,"h":1})", T(5, 1));
+  MustPut(y, R"({"a":{"c":2},"h":{"c":2}})", T(8, 2));
+  Document m = Merged(x, y);
+  EXPECT_EQ(m.Render(), R"({"a":{"c":2},"h":{"c":2}})");
+  MustPatch(m, R"({"a":{"b":1}})", T(20, 1));
+  EXPECT_EQ(m.Render(), R"({"a":{"b":1},"h":{"c":2}})");
+  EXPECT_EQ(m.registers().at(P({"a"})).kind, RegisterKind::kTombstone);  // not resurrected
+  EXPECT_EQ(m.registers().at(P({"h"})).kind, RegisterKind::kInt);        // untouched
+  EXPECT_EQ(m.registers().at(P({"h"})).ts, T(5, 1));
+  // A key that already renders the patch's value is not touched, hidden registers included.
+  const std::string before = m.Encode();
+  MustPatch(m, R"({"h":{"c":2}})", T(30, 1), /*expect_changed=*/false);
+  EXPECT_EQ(m.Encode(), before);
+}
+
+TEST(DocumentMergePutTest, KeysThatArePrefixesOfOthersAreSeparate) {
+  Document doc;
+  MustPut(doc, R"({"a":1,"ab":2,"a\u0000":3,"a\u0001":4})", T(10));
+  MustPatch(doc, R"({"a":{"b":5}})", T(20));
+  EXPECT_EQ(doc.Render(), R"({"a":{"b":5},"a\u0000":3,"a\u0001":4,"ab":2})");
+  EXPECT_EQ(doc.registers().at(P({"ab"})).ts, T(10));
+}
+
+TEST(DocumentMergePutTest, BadInputFailsAsPutDoesAndLeavesTheStateAlone) {
+  Document doc;
+  MustPut(doc, R"({"keep":1})", T(1));
+  const std::string before = doc.Encode();
+  for (const char* bad : {"[1]", "", "{\"a\":", "{\"a\":{\"b\":{}}}"}) {
+    auto patched = doc.MergePut(bad, T(2), /*max_depth=*/2);
+    Document copy;
+    MustPut(copy, R"({"keep":1})", T(1));
+    auto put = copy.Put(bad, T(2), /*max_depth=*/2);
+    ASSERT_FALSE(patched.ok()) << bad;
+    ASSERT_FALSE(put.ok()) << bad;
+    EXPECT_EQ(patched.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(patched.status().message(), put.status().message());
+    EXPECT_EQ(doc.Encode(), before);
+  }
 }
 
 // --- Bad input ---------------------------------------------------------------------------------

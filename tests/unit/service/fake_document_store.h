@@ -4,6 +4,9 @@
 // - Put stores the JSON text as given (no canonicalisation) after checking, with nlohmann::json,
 //   that it parses and is an object (else INVALID_ARGUMENT). A Put that does not change the
 //   document (same text, doc live) commits nothing: no new seq, no event.
+// - MergePut (a patch) sets the top-level keys of the JSON object on the parsed current document
+//   (or on {} when missing or deleted) and stores nlohmann's dump of the result. A patch whose
+//   keys all already hold those values (doc live) commits nothing.
 // - Delete tombstones a live doc (new seq, DELETE event); a missing or deleted doc is a no-op OK.
 //   Delete in an IMMUTABLE collection fails FAILED_PRECONDITION.
 // - Writes are serialised (one at a time, like the real writer thread): commit, then the
@@ -76,26 +79,13 @@ class FakeDocumentStore : public DocumentStore {
 
   // --- DocumentStore: writes ---
   void Put(std::string collection, std::string doc_id, std::string json, Done done) override {
-    Submit([this, collection = std::move(collection), doc_id = std::move(doc_id),
-            json = std::move(json), done = std::move(done)]() mutable {
-      ApplyWrite(
-          [&]() -> std::pair<Status, std::optional<ChangeEvent>> {
-            auto parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-            if (parsed.is_discarded()) {
-              return {InvalidArgumentError("json_data is not valid JSON"), std::nullopt};
-            }
-            if (!parsed.is_object()) {
-              return {InvalidArgumentError("json_data must be a JSON object"), std::nullopt};
-            }
-            Doc& d = docs_[{collection, doc_id}];
-            if (d.seq != 0 && !d.deleted && d.json == json) return {Status::Ok(), std::nullopt};
-            d.json = json;
-            d.deleted = false;
-            d.seq = ++seq_;
-            return {Status::Ok(), ChangeEvent{d.seq, collection, doc_id, false, json}};
-          },
-          std::move(done));
-    });
+    WriteDocument(std::move(collection), std::move(doc_id), std::move(json), /*patch=*/false,
+                  std::move(done));
+  }
+
+  void MergePut(std::string collection, std::string doc_id, std::string json, Done done) override {
+    WriteDocument(std::move(collection), std::move(doc_id), std::move(json), /*patch=*/true,
+                  std::move(done));
   }
 
   void Delete(std::string collection, std::string doc_id, Done done) override {
@@ -407,6 +397,42 @@ class FakeDocumentStore : public DocumentStore {
 
   // Commits one write (`apply` runs under mu_), notifies listeners in commit order, then
   // completes it. Writes are serialised by write_mu_, like the real store's single writer.
+  // Put (`patch` false: the JSON text is stored as given) and MergePut (`patch`: the top-level
+  // keys set on the current document, or on {}, stored as nlohmann's dump).
+  void WriteDocument(std::string collection, std::string doc_id, std::string json, bool patch,
+                     Done done) {
+    Submit([this, collection = std::move(collection), doc_id = std::move(doc_id),
+            json = std::move(json), patch, done = std::move(done)]() mutable {
+      ApplyWrite(
+          [&]() -> std::pair<Status, std::optional<ChangeEvent>> {
+            auto parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+            if (parsed.is_discarded()) {
+              return {InvalidArgumentError("json_data is not valid JSON"), std::nullopt};
+            }
+            if (!parsed.is_object()) {
+              return {InvalidArgumentError("json_data must be a JSON object"), std::nullopt};
+            }
+            Doc& d = docs_[{collection, doc_id}];
+            const bool live = d.seq != 0 && !d.deleted;
+            std::string text = json;
+            if (patch) {
+              const nlohmann::json current =
+                  live ? nlohmann::json::parse(d.json) : nlohmann::json::object();
+              nlohmann::json merged = current;
+              merged.update(parsed);  // top-level keys replaced, values not merged
+              if (live && merged == current) return {Status::Ok(), std::nullopt};
+              text = merged.dump();
+            }
+            if (live && d.json == text) return {Status::Ok(), std::nullopt};
+            d.json = text;
+            d.deleted = false;
+            d.seq = ++seq_;
+            return {Status::Ok(), ChangeEvent{d.seq, collection, doc_id, false, std::move(text)}};
+          },
+          std::move(done));
+    });
+  }
+
   void ApplyWrite(const std::function<std::pair<Status, std::optional<ChangeEvent>>()>& apply,
                   Done done) {
     std::unique_lock write_lock(write_mu_);

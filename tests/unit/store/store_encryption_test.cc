@@ -38,15 +38,7 @@ crdt::Document RawState(const std::string& dir, const std::string& c, const std:
 
 // The stored state of a document of collection "c", through the change feed.
 crdt::Document RawStateOf(ReplicationLog& s, const std::string& d) {
-  for (const FeedEntry& e : testing::FeedOrDie(s).entries) {
-    if (e.collection == "c" && e.doc_id == d) {
-      auto doc = crdt::Document::Decode(e.state);
-      EXPECT_TRUE(doc.ok());
-      return doc.ok() ? std::move(doc).value() : crdt::Document();
-    }
-  }
-  ADD_FAILURE() << "no feed entry for " << d;
-  return crdt::Document();
+  return testing::RawFeedState(s, "c", d);
 }
 
 class EncryptionTest : public ::testing::Test {

@@ -72,6 +72,10 @@ inline Status PutSync(DocumentStore& s, const std::string& c, const std::string&
                       const std::string& json) {
   return Wait([&](DocumentStore::Done done) { s.Put(c, d, json, std::move(done)); });
 }
+inline Status MergePutSync(DocumentStore& s, const std::string& c, const std::string& d,
+                           const std::string& json) {
+  return Wait([&](DocumentStore::Done done) { s.MergePut(c, d, json, std::move(done)); });
+}
 inline Status DeleteSync(DocumentStore& s, const std::string& c, const std::string& d) {
   return Wait([&](DocumentStore::Done done) { s.Delete(c, d, std::move(done)); });
 }
@@ -104,6 +108,19 @@ inline std::vector<RemoteChange> FeedChanges(ReplicationLog& s, const std::strin
     out.push_back(Change(e.collection, e.doc_id, std::move(e.state)));
   }
   return out;
+}
+
+// The stored state of one document, as the store's change feed carries it.
+inline crdt::Document RawFeedState(ReplicationLog& s, const std::string& c, const std::string& d) {
+  for (const FeedEntry& e : FeedOrDie(s).entries) {
+    if (e.collection == c && e.doc_id == d) {
+      auto doc = crdt::Document::Decode(e.state);
+      EXPECT_TRUE(doc.ok()) << doc.status().ToString();
+      return doc.ok() ? std::move(doc).value() : crdt::Document();
+    }
+  }
+  ADD_FAILURE() << "no feed entry for " << c << "/" << d;
+  return crdt::Document();
 }
 
 // The stored form of `plain` under the scheme before field names were encrypted: clear paths,
