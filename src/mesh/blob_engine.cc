@@ -253,17 +253,9 @@ void BlobEngine::AnnounceHave(const Fetch& f, bool complete) {
   if (complete) {
     have->set_complete(true);
   } else {
-    // Verified chunks, and chunks on their way from a complete source (asked of us, they are
-    // served once they verify): peers then leave those to us instead of asking the sender too.
     blob::ChunkBitmap bitmap(f.manifest->chunk_count());
     for (uint64_t c = 0; c < f.manifest->chunk_count(); ++c) {
-      if (f.todo.count(c)) continue;
-      auto a = f.assigned.find(c);
-      if (a != f.assigned.end() && a->second.request_id != 0) {
-        auto s = f.sources.find(a->second.source);
-        if (s == f.sources.end() || !s->second.complete) continue;
-      }
-      bitmap.Set(c);
+      if (!f.todo.count(c) && !f.assigned.count(c)) bitmap.Set(c);
     }
     have->set_chunk_bitmap(bitmap.bytes());
   }
@@ -565,11 +557,6 @@ void BlobEngine::Schedule(Fetch& f) {
     }
     Connected(peer)->SendBlobFrame(frame);
   }
-  const bool from_complete = std::any_of(asks.begin(), asks.end(), [&f](const auto& ask) {
-    auto s = f.sources.find(ask.first);
-    return s != f.sources.end() && s->second.complete;
-  });
-  if (from_complete) AnnounceHave(f, /*complete=*/false);
 }
 
 void BlobEngine::Unassign(Fetch& f, const std::string& source, bool cancel) {
