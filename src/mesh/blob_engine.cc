@@ -511,6 +511,11 @@ void BlobEngine::Schedule(Fetch& f) {
   order.reserve(ranked.size());
   for (const auto& [holders, position] : ranked)
     order.push_back((position + f.first_chunk) % chunks);
+  // With other receivers among our sources, a complete source (the sender) gets half the chunks
+  // in flight: its link is the one every receiver shares, theirs are spare (B14, §19).
+  const bool swarm = std::any_of(f.sources.begin(), f.sources.end(), [](const auto& s) {
+    return s.second.phase == Source::Phase::kReady && !s.second.complete;
+  });
   for (const uint64_t chunk : order) {
     std::string best;
     double best_cost = std::numeric_limits<double>::max();
@@ -520,7 +525,10 @@ void BlobEngine::Schedule(Fetch& f) {
         continue;
       }
       const int n = outstanding.count(peer) ? outstanding[peer] : 0;
-      if (n >= options_.chunks_per_source) continue;
+      if (n >= (swarm && s.complete ? std::max(1, options_.chunks_per_source / 2)
+                                    : options_.chunks_per_source)) {
+        continue;
+      }
       if (n == 0 && static_cast<int>(outstanding.size()) >= options_.max_sources) continue;
       // Fewest bytes outstanding relative to the source's rate (bytes per second so far).
       const double secs =
