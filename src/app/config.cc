@@ -17,6 +17,7 @@
 #include "common/logging.h"
 #include "crypto/base64.h"
 #include "node/node_identity.h"
+#include "watcher/agent_endpoint.h"
 
 #ifndef PEAT_NODE_VERSION
 #define PEAT_NODE_VERSION "0.0.0"
@@ -692,6 +693,24 @@ Status CrossValidate(State& st) {
   if ((cert || key || ca) && c.agent_addr.empty()) {
     return InvalidArgumentError(
         "--agent-tls-cert: agent TLS is configured but --agent-addr is not set");
+  }
+  if (!c.agent_addr.empty()) {
+    auto endpoint = watcher::ParseAgentAddr(c.agent_addr);
+    if (!endpoint.ok()) {
+      const bool from_env = st.sources["agent-addr"] == Source::kEnv;
+      return Prefixed(Label("agent-addr", from_env ? EnvNameFor("agent-addr") : ""),
+                      endpoint.status());
+    }
+    if (!endpoint->tls && cert) {
+      return InvalidArgumentError(
+          "--agent-tls-cert: TLS flags need an https:// --agent-addr (got " + endpoint->addr + ")");
+    }
+    c.agent_addr = endpoint->addr;
+    // The files are read and checked now, so a bad certificate stops the node at startup rather
+    // than disabling the watcher later (WATCHER.md §2).
+    PEAT_RETURN_IF_ERROR(
+        watcher::LoadAgentTlsMaterial({c.agent_tls_cert, c.agent_tls_key, c.agent_tls_ca})
+            .status());
   }
   if (c.data_dir.empty()) return InvalidArgumentError("--data-dir: must not be empty");
   c.data_dir_is_default = st.sources["data-dir"] == Source::kDefault;

@@ -301,6 +301,9 @@ describe("logging and configuration surface", () => {
     ["--http2-max-concurrent-streams", "abc", /--http2-max-concurrent-streams/],
     ["--shutdown-grace-secs", "abc", /--shutdown-grace-secs/],
     ["--iroh-udp-port", "70000", /--iroh-udp-port/],
+    ["--agent-addr", "agent:8080", /--agent-addr/],
+    ["--agent-addr", "http://agent:8080/api", /--agent-addr/],
+    ["--agent-addr", "http://agent:0", /--agent-addr/],
   ];
 
   it("an invalid flag value exits with code 2 and stderr names the flag", async (t) => {
@@ -334,6 +337,22 @@ describe("logging and configuration surface", () => {
       assert.equal(r.timedOut, false, `${extra[0]} alone: the node started`);
       assert.notEqual(r.code, 0, `${extra[0]} alone: exit code ${r.code}`);
       assert.match(r.stderr, /agent-tls/, `${extra[0]} alone: stderr does not name the TLS flags: ${r.stderr}`);
+    }
+    // Complete flags, but bad files or a plaintext address: still exit 2 at startup (WATCHER.md §2).
+    const { makeCerts } = await import("./lib/fake_agent.mjs");
+    const certs = makeCerts(path.join(dir, "pki"));
+    const good = ["--agent-tls-cert", certs.clientCert, "--agent-tls-key", certs.clientKey, "--agent-tls-ca", certs.ca];
+    const cases = [
+      ["http:// with TLS flags", "http://127.0.0.1:9", good, /--agent-tls-cert.*https/],
+      ["unreadable cert", "https://127.0.0.1:9", ["--agent-tls-cert", path.join(dir, "missing.pem"), ...good.slice(2)], /--agent-tls-cert/],
+      ["bad PEM CA", "https://127.0.0.1:9", [...good.slice(0, 4), "--agent-tls-ca", pem], /--agent-tls-ca/],
+      ["key of another cert", "https://127.0.0.1:9", [...good.slice(0, 2), "--agent-tls-key", certs.otherClientKey], /--agent-tls-key/],
+    ];
+    for (const [what, addr, extra, re] of cases) {
+      const r = await runBinary(["--listen", "tcp://127.0.0.1:0", "--data-dir", path.join(dir, "data"), "--agent-addr", addr, ...extra], { cwd: dir });
+      assert.equal(r.timedOut, false, `${what}: the node started`);
+      assert.equal(r.code, 2, `${what}: exit code ${r.code}; stderr: ${r.stderr}`);
+      assert.match(r.stderr, re, `${what}: stderr does not name the flag: ${r.stderr}`);
     }
   });
 

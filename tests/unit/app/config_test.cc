@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <sstream>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "app/derive_id.h"
 #include "common/host_port.h"
+#include "temp_dir.h"
 
 namespace peat {
 namespace {
@@ -50,6 +52,31 @@ std::string ErrorOf(std::vector<std::string> args, const Env& env = {}) {
   if (cmd.ok()) return "";
   EXPECT_EQ(cmd.status().code(), StatusCode::kInvalidArgument);
   return cmd.status().message();
+}
+
+// PEM files for the agent TLS flags, made once with the openssl CLI: a self-signed certificate
+// (usable as client certificate and as CA), its key, another key, and a file that is not PEM.
+struct AgentPki {
+  testing::TempDir dir{"config-test-pki"};
+  std::string cert = dir.path() + "/c.pem";
+  std::string key = dir.path() + "/k.pem";
+  std::string other_key = dir.path() + "/other.pem";
+  std::string not_pem = dir.path() + "/junk.pem";
+  std::string missing = dir.path() + "/missing.pem";
+  AgentPki() {
+    const std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "
+        "/CN=config-test -keyout " +
+        key + " -out " + cert +
+        " 2>/dev/null && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " +
+        other_key + " 2>/dev/null && echo 'not a certificate' > " + not_pem;
+    if (std::system(cmd.c_str()) != 0) std::abort();
+  }
+};
+
+const AgentPki& Pki() {
+  static const AgentPki* pki = new AgentPki();  // leaked: files outlive every test
+  return *pki;
 }
 
 TEST(ConfigTest, Defaults) {
@@ -388,9 +415,57 @@ TEST(ConfigTest, ValidationErrorsNameTheirFlag) {
     EXPECT_THAT(ErrorOf(args), HasSubstr(expected)) << ::testing::PrintToString(args);
   }
   // Complete agent TLS config is fine.
-  NodeConfig c = RunConfig({"--agent-addr", "https://agent:8443", "--agent-tls-cert", "/c.pem",
-                            "--agent-tls-key", "/k.pem", "--agent-tls-ca", "/ca.pem"});
-  EXPECT_EQ(c.agent_tls_ca, "/ca.pem");
+  NodeConfig c = RunConfig({"--agent-addr", "https://agent:8443", "--agent-tls-cert", Pki().cert,
+                            "--agent-tls-key", Pki().key, "--agent-tls-ca", Pki().cert});
+  EXPECT_EQ(c.agent_tls_ca, Pki().cert);
+}
+
+TEST(ConfigTest, AgentAddrMustBeAnHttpUrl) {
+  for (const std::string bad :
+       {"agent:8080", "ftp://agent", "http://", "http://:80", "http://agent:", "http://agent:0",
+        "http://agent:65536", "http://agent:80x", "http://agent/api", "http://agent:1//",
+        "http://user@agent", "http://agent?x=1", "https://[::1", "https://[zz]:1", "http://a b"}) {
+    EXPECT_THAT(ErrorOf({"--agent-addr", bad}), HasSubstr("--agent-addr: must be http://")) << bad;
+  }
+  EXPECT_EQ(RunConfig({"--agent-addr", "http://agent:8080/"}).agent_addr, "http://agent:8080");
+  EXPECT_EQ(RunConfig({"--agent-addr", "http://10.0.0.1"}).agent_addr, "http://10.0.0.1");
+  EXPECT_EQ(RunConfig({"--agent-addr", "https://[::1]:8443/"}).agent_addr, "https://[::1]:8443");
+  // From the environment too, with the variable named.
+  EXPECT_THAT(ErrorOf({}, Env{{{"PEAT_NODE_AGENT_ADDR", "agent"}}}),
+              HasSubstr("PEAT_NODE_AGENT_ADDR"));
+}
+
+TEST(ConfigTest, AgentTlsFilesAreCheckedAtStartup) {
+  const AgentPki& p = Pki();
+  auto tls = [&](std::string addr, std::string cert, std::string key, std::string ca) {
+    std::vector<std::string> args = {"--agent-addr",    addr, "--agent-tls-cert", cert,
+                                     "--agent-tls-key", key};
+    if (!ca.empty()) {
+      args.push_back("--agent-tls-ca");
+      args.push_back(ca);
+    }
+    return args;
+  };
+  EXPECT_THAT(ErrorOf(tls("http://agent:1", p.cert, p.key, "")),
+              HasSubstr("--agent-tls-cert: TLS flags need an https:// --agent-addr"));
+  EXPECT_THAT(ErrorOf(tls("https://agent:1", p.missing, p.key, "")),
+              HasSubstr("--agent-tls-cert: cannot read " + p.missing));
+  EXPECT_THAT(ErrorOf(tls("https://agent:1", p.not_pem, p.key, "")),
+              HasSubstr("--agent-tls-cert: " + p.not_pem + ": no PEM certificate"));
+  EXPECT_THAT(ErrorOf(tls("https://agent:1", p.cert, p.missing, "")),
+              HasSubstr("--agent-tls-key: cannot read"));
+  EXPECT_THAT(ErrorOf(tls("https://agent:1", p.cert, p.not_pem, "")),
+              HasSubstr("--agent-tls-key: " + p.not_pem + ": no PEM private key"));
+  EXPECT_THAT(ErrorOf(tls("https://agent:1", p.cert, p.other_key, "")),
+              HasSubstr("--agent-tls-key: " + p.other_key + ": does not match"));
+  EXPECT_THAT(ErrorOf(tls("https://agent:1", p.cert, p.key, p.missing)),
+              HasSubstr("--agent-tls-ca: cannot read"));
+  EXPECT_THAT(ErrorOf(tls("https://agent:1", p.cert, p.key, p.not_pem)),
+              HasSubstr("--agent-tls-ca: " + p.not_pem + ": no PEM certificate"));
+  // Good files, with and without a CA; https:// without any TLS flag (system trust store).
+  EXPECT_EQ(RunConfig(tls("https://agent:1", p.cert, p.key, "")).agent_tls_key, p.key);
+  EXPECT_EQ(RunConfig(tls("https://agent:1", p.cert, p.key, p.cert)).agent_tls_ca, p.cert);
+  EXPECT_EQ(RunConfig({"--agent-addr", "https://agent"}).agent_addr, "https://agent");
 }
 
 TEST(ConfigTest, KeyErrorsNeverEchoTheKey) {
@@ -544,15 +619,15 @@ TEST(ConfigTest, EveryContractFlagIsAccepted) {
                             "--attachment-outbox-poll-secs",
                             "12",
                             "--agent-addr",
-                            "http://agent:1",
+                            "https://agent:1",
                             "--agent-poll-interval",
                             "13",
                             "--agent-tls-cert",
-                            "/c",
+                            Pki().cert,
                             "--agent-tls-key",
-                            "/k",
+                            Pki().key,
                             "--agent-tls-ca",
-                            "/ca",
+                            Pki().cert,
                             "--disable-mdns",
                             "--enable-kubernetes-discovery",
                             "--discovery-namespace",
