@@ -280,7 +280,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     auto self = shared_from_this();
     connect_timer_.expires_after(options_.connect_timeout);
     connect_timer_.async_wait([self](const boost::system::error_code& ec) {
-      if (!ec) {
+      if (!ec && !self->connected_) {  // a timer that fired just before the connect completed
         self->Finish(CallResult::kTimeout,
                      "connect: no answer within " +
                          std::to_string(self->options_.connect_timeout.count()) + " ms");
@@ -290,6 +290,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                         [self](const boost::system::error_code& ec, const tcp::endpoint&) {
                           if (self->finished_) return;
                           self->connect_timer_.cancel();
+                          self->connected_ = !ec;
                           if (ec) {
                             self->Finish(CallResult::kConnectError, "connect: " + ec.message());
                             return;
@@ -663,6 +664,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   const Clock::time_point started_;
   std::string protocol_;
   bool finished_ = false;
+  bool connected_ = false;
   size_t bytes_received_ = 0;  // application bytes from the agent
 
   nghttp2_session* session_ = nullptr;

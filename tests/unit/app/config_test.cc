@@ -75,8 +75,8 @@ struct AgentPki {
 };
 
 const AgentPki& Pki() {
-  static const AgentPki* pki = new AgentPki();  // leaked: files outlive every test
-  return *pki;
+  static const AgentPki pki;  // made on first use, removed at exit
+  return pki;
 }
 
 TEST(ConfigTest, Defaults) {
