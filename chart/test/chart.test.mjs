@@ -4,7 +4,7 @@
 // with each rendered configuration. Run by scripts/package/check-chart.sh:
 //   HELM=$(scripts/package/helm.sh) node --test chart/test/chart.test.mjs
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -325,7 +325,8 @@ test("render failures: the original's inbox rule, agent TLS without a Secret (it
 // a test key, the downward API to a pod name) and expects it to reach SYNCING, then to exit 0 on
 // SIGTERM: every variable name and value the chart writes is one the node accepts. Only what
 // exists inside a pod alone is replaced, by flags (which beat the environment): the data dir, the
-// API and mesh addresses (free loopback ports), attachment roots and inbox (temp dirs).
+// API and mesh addresses (free loopback ports), attachment roots and inbox (temp dirs), the agent's
+// client certificate files (made here).
 const nodeBin = process.env.PEAT_NODE_BIN ?? join(repoRoot, "build/peat-node");
 test("the node accepts the configuration every case renders", { skip: !existsSync(nodeBin) && `SKIPPED: no ${nodeBin} (make build)` }, async () => {
   for (const [i, c] of cases.entries()) {
@@ -341,6 +342,16 @@ test("the node accepts the configuration every case renders", { skip: !existsSyn
       args.push(`--attachment-root=${roots.map((r) => `${r}=${dir}/${r}`).join(",")}`);
     }
     if (env.PEAT_NODE_ATTACHMENT_INBOX) args.push(`--attachment-inbox=${dir}/inbox`);
+    if (env.PEAT_NODE_AGENT_TLS_CERT) {
+      // The mounted Secret exists only in a pod, and the node reads and checks these files at
+      // startup: a CA and a client certificate it signed stand in for them.
+      const pki = (cmd) => execFileSync("openssl", cmd, { cwd: dir, stdio: "ignore" });
+      pki(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=test-ca", "-days", "1"]);
+      pki(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=peat-node"]);
+      pki(["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "tls.crt", "-days", "1"]);
+      args.push(`--agent-tls-cert=${dir}/tls.crt`, `--agent-tls-key=${dir}/tls.key`);
+      if (env.PEAT_NODE_AGENT_TLS_CA) args.push(`--agent-tls-ca=${dir}/ca.crt`);
+    }
     const child = spawn(nodeBin, args, { env, stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     const exited = new Promise((res) => child.on("exit", (code, signal) => res({ code, signal })));
