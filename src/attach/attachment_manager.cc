@@ -218,12 +218,28 @@ void AttachmentManager::Stop() {
     done.set_value();
   });
   done.get_future().wait();
+  {
+    std::unique_lock lock(writes_mu_);
+    writes_cv_.wait(lock, [this] { return writes_in_flight_ == 0; });
+  }
   blocking_.join();  // ingests and inbox writes in progress finish (their posts are dropped)
   work_.reset();
   io_.stop();
   if (thread_.joinable()) thread_.join();
   receiver_.reset();
   outbox_.reset();
+}
+
+store::WriteDone AttachmentManager::ContinueOnLoop(std::function<void(Status)> then) {
+  {
+    std::lock_guard lock(writes_mu_);
+    ++writes_in_flight_;
+  }
+  return [this, then = std::move(then)](Status st) {
+    boost::asio::post(io_, [then, st] { then(st); });
+    std::lock_guard lock(writes_mu_);
+    if (--writes_in_flight_ == 0) writes_cv_.notify_all();
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,17 +465,15 @@ void AttachmentManager::AfterIngest(std::string bundle_id, SendRequest request,
     ArmTimers(d);
     deps_.store->Put(std::string(kDistributionsCollection), d.distribution_id,
                      EncodeDistributionDoc(d),
-                     [this, bundle_id, remaining, first_error](Status st) {
-                       boost::asio::post(io_, [this, bundle_id, remaining, first_error, st] {
-                         if (!st.ok() && first_error->ok()) *first_error = st;
-                         if (--*remaining > 0 || stopped_) return;
-                         if (!first_error->ok()) {
-                           (void)DropBundle(bundle_id, /*delete_docs=*/true);
-                           return FinishReservation(bundle_id, *first_error);
-                         }
-                         FinishReservation(bundle_id, ResultOf(bundle_id));
-                       });
-                     });
+                     ContinueOnLoop([this, bundle_id, remaining, first_error](Status st) {
+                       if (!st.ok() && first_error->ok()) *first_error = st;
+                       if (--*remaining > 0 || stopped_) return;
+                       if (!first_error->ok()) {
+                         (void)DropBundle(bundle_id, /*delete_docs=*/true);
+                         return FinishReservation(bundle_id, *first_error);
+                       }
+                       FinishReservation(bundle_id, ResultOf(bundle_id));
+                     }));
   }
 }
 
@@ -694,15 +708,13 @@ void AttachmentManager::Cancel(std::string distribution_id,
     }
     timers_.erase(id);
     deps_.store->Put(std::string(kDistributionsCollection), id, EncodeDistributionDoc(d),
-                     [this, id, done](Status st) {
-                       boost::asio::post(io_, [this, id, done, st] {
-                         if (!st.ok()) return done(InternalError("cancel: " + st.message()));
-                         if (auto h = registry_->HandleByDistribution(id); h.ok() && *h) {
-                           (void)registry_->TouchBundle((*h)->bundle_id, NowMs());
-                         }
-                         done(true);
-                       });
-                     });
+                     ContinueOnLoop([this, id, done](Status st) {
+                       if (!st.ok()) return done(InternalError("cancel: " + st.message()));
+                       if (auto h = registry_->HandleByDistribution(id); h.ok() && *h) {
+                         (void)registry_->TouchBundle((*h)->bundle_id, NowMs());
+                       }
+                       done(true);
+                     }));
   });
 }
 
@@ -1072,12 +1084,12 @@ void AttachmentManager::StartQueued() {
       doc->started_at_ms = now;
       ArmTimers(*doc);
       deps_.store->Put(std::string(kDistributionsCollection), id, EncodeDistributionDoc(*doc),
-                       [this, one_done](Status st) {
+                       ContinueOnLoop([one_done](Status st) {
                          if (!st.ok()) {
                            spdlog::warn("attachments: starting a queued bundle: {}", st.ToString());
                          }
-                         boost::asio::post(io_, one_done);
-                       });
+                         one_done();
+                       }));
     }
     one_done();
     spdlog::info("attachments: bundle {} leaves the queue", bundle_id);

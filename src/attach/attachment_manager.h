@@ -20,6 +20,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -233,6 +234,10 @@ class AttachmentManager {
   void StartQueued();
 
   void CountSend(const Status& status);
+  // A store write's completion that continues on the loop. The store runs it on its writer thread,
+  // possibly after the loop's last handler: Stop waits until every such completion has posted, so
+  // none posts to a destroyed loop.
+  store::WriteDone ContinueOnLoop(std::function<void(Status)> then);
 
   AttachmentOptions options_;
   Dependencies deps_;
@@ -247,6 +252,9 @@ class AttachmentManager {
   bool started_ = false;
   bool stopped_ = false;
   uint64_t listener_id_ = 0;
+  std::mutex writes_mu_;
+  std::condition_variable writes_cv_;
+  uint64_t writes_in_flight_ = 0;  // ContinueOnLoop completions not yet run
 
   // Loop-only state.
   std::map<std::string, Reservation> reservations_;  // bundle ids being ingested
