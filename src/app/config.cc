@@ -507,6 +507,29 @@ std::vector<FlagDef> MakeFlagTable() {
       "let a node without --shared-key listen for the mesh on a non-loopback address; any key-less "
       "node that reaches it can sync every document (default: false)",
       BoolField(&NodeConfig::allow_keyless_mesh));
+  add("mesh-dead-after-ms", Kind::kScalar, "MS",
+      "a peer silent this long is declared dead and redialed: the floor, raised on slow or lossy "
+      "links to 16 RTOs of the measured RTT" +
+          dflt(d.mesh_dead_after_ms),
+      UintField(&NodeConfig::mesh_dead_after_ms, 200, 3'600'000));
+  add("mesh-dead-after-max-ms", Kind::kScalar, "MS",
+      "ceiling of that adaptive bound" + dflt(d.mesh_dead_after_max_ms),
+      UintField(&NodeConfig::mesh_dead_after_max_ms, 200, 3'600'000));
+  add("mesh-congestion-control", Kind::kScalar, "NAME",
+      "TCP congestion control of mesh sockets (bbr, reno, cubic, ...; silently the kernel's "
+      "default where refused; system = leave the default) (default: " +
+          d.mesh_congestion_control + ")",
+      {[](const std::vector<std::string>& v, State& st) -> Status {
+         const std::string& name = v.front();
+         const bool ok =
+             !name.empty() && name.size() < 16 && std::all_of(name.begin(), name.end(), [](char c) {
+               return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+             });
+         if (!ok) return InvalidArgumentError("not a congestion control name: '" + name + "'");
+         st.config.mesh_congestion_control = name;
+         return Status::Ok();
+       },
+       PrintString(&NodeConfig::mesh_congestion_control)});
   add("iroh-udp-port", Kind::kScalar, "PORT",
       "alias kept for old deployments: sets the port of --mesh-listen",
       {[](const std::vector<std::string>& v, State& st) -> Status {

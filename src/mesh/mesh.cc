@@ -372,9 +372,10 @@ void Mesh::OnEstablished(const SessionPtr& session) {
     ack_persistence_[peer];
     PersistMemberAck(peer);  // a member from now on, across restarts
   }
-  spdlog::info("mesh peer {} connected ({} {}, node {})", ShortEndpointId(peer),
+  const std::string cc = session->congestion_control();
+  spdlog::info("mesh peer {} connected ({} {}, node {}, tcp {})", ShortEndpointId(peer),
                session->is_dialer() ? "dialed" : "accepted", session->remote_address(),
-               session->peer_node_id());
+               session->peer_node_id(), cc.empty() ? "n/a" : cc);
   if (auto r = registered_.find(peer); r != registered_.end()) r->second.backoff->Reset();
   RedialSoonAfterReconnect(peer);
   blob::BlobPeerInfo info{peer, session->peer_node_id(), true, session->peer_accepts_attachments()};
@@ -407,10 +408,10 @@ void Mesh::RedialSoonAfterReconnect(const std::string& connected_peer) {
 void Mesh::OnSessionClosed(const SessionPtr& session, const Status& why,
                            const std::string& handshake_failure) {
   sessions_.erase(session);
-  closed_bytes_sent_ += session->wire_bytes_sent();
+  closed_bytes_sent_ += session->wire_bytes_acked();
   closed_bytes_received_ += session->wire_bytes_received();
   auto& totals = peer_closed_bytes_[session->peer_endpoint_id()];
-  totals.first += session->wire_bytes_sent();
+  totals.first += session->wire_bytes_acked();
   totals.second += session->wire_bytes_received();
   auto waiter = handshake_waiters_.find(session.get());
   if (waiter != handshake_waiters_.end()) {
@@ -607,7 +608,7 @@ void Mesh::GetSyncStats(std::function<void(SyncStats)> done) {
     s.bytes_sent = closed_bytes_sent_;
     s.bytes_received = closed_bytes_received_;
     for (const auto& session : sessions_) {
-      s.bytes_sent += session->wire_bytes_sent();
+      s.bytes_sent += session->wire_bytes_acked();
       s.bytes_received += session->wire_bytes_received();
     }
     done(s);
@@ -667,6 +668,7 @@ void Mesh::AppendMetrics(std::string& out) const {
     bool connected;
     uint64_t sent, received, lag;
     double contact_age;
+    double rtt = -1, dead_after = -1;
   };
   auto peers = RunOnLoop<std::vector<PeerSample>>(
       [this] {
@@ -681,7 +683,7 @@ void Mesh::AppendMetrics(std::string& out) const {
         for (const auto& s : sessions_) {
           auto& p = by_peer[s->peer_endpoint_id()];
           p.label = ShortEndpointId(s->peer_endpoint_id());
-          p.sent += s->wire_bytes_sent();
+          p.sent += s->wire_bytes_acked();
           p.received += s->wire_bytes_received();
         }
         for (const auto& [id, s] : established_) {
@@ -691,6 +693,9 @@ void Mesh::AppendMetrics(std::string& out) const {
                       ? s->peer_last_seq() - s->inbound_checkpoint()
                       : 0;
           p.contact_age = std::chrono::duration<double>(now - s->last_contact()).count();
+          const auto& live = s->liveness();
+          if (live.srtt()) p.rtt = std::chrono::duration<double>(*live.srtt()).count();
+          p.dead_after = std::chrono::duration<double>(live.DeadAfter()).count();
         }
         std::vector<PeerSample> v;
         for (auto& [id, p] : by_peer) v.push_back(std::move(p));
@@ -713,7 +718,8 @@ void Mesh::AppendMetrics(std::string& out) const {
   };
   per_peer("peat_mesh_peer_connected", "gauge", "1 while the peer's session is established.",
            [](const PeerSample& p) { return p.connected ? 1.0 : 0.0; });
-  per_peer("peat_mesh_bytes_sent_total", "counter", "Mesh wire bytes sent to the peer.",
+  per_peer("peat_mesh_bytes_sent_total", "counter",
+           "Mesh wire bytes sent to the peer and acknowledged by it (TCP).",
            [](const PeerSample& p) { return static_cast<double>(p.sent); });
   per_peer("peat_mesh_bytes_received_total", "counter", "Mesh wire bytes received from the peer.",
            [](const PeerSample& p) { return static_cast<double>(p.received); });
@@ -723,6 +729,12 @@ void Mesh::AppendMetrics(std::string& out) const {
   per_peer("peat_mesh_last_contact_age_seconds", "gauge",
            "Seconds since anything was received from the peer.",
            [](const PeerSample& p) { return p.contact_age; });
+  per_peer("peat_mesh_peer_rtt_seconds", "gauge",
+           "Smoothed round-trip time of the peer's Ping/Pong (as the session sees it).",
+           [](const PeerSample& p) { return p.rtt; });
+  per_peer("peat_mesh_peer_dead_after_seconds", "gauge",
+           "Silence after which the peer's link is declared dead (adapted to its RTT).",
+           [](const PeerSample& p) { return p.dead_after; });
   AppendMetricHeader(out, "peat_mesh_handshake_failures_total", "counter",
                      "Mesh connections refused or failed before documents could flow, by reason.");
   for (const auto& [reason, n] : counters_.handshake_failures()) {
@@ -748,6 +760,9 @@ void Mesh::AppendMetrics(std::string& out) const {
   counter("peat_mesh_stalls_total",
           "Inbound streams the watchdog restarted (peer ahead, no progress for 30 s).",
           counters_.stalls);
+  counter("peat_mesh_dead_links_total",
+          "Sessions ended because the peer fell silent longer than its dead-link bound.",
+          counters_.dead_links);
   AppendBlobMetrics(out);
 }
 

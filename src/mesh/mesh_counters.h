@@ -35,6 +35,7 @@ class MeshCounters {
   Counter changes_received;
   Counter merge_failures;   // a batch the store could not commit (session restarted)
   Counter stalls;           // inbound streams restarted by the watchdog
+  Counter dead_links;       // sessions ended because the peer fell silent (link_liveness.h)
   Counter blob_bad_frames;  // blob frames with a bad field (dropped; the session stays up)
 
  private:

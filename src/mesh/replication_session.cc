@@ -33,7 +33,8 @@ ReplicationSession::ReplicationSession(boost::asio::io_context& io, const Sessio
         o.max_batch_bytes = env.options.batch_max_bytes;
         return o;
       }()),
-      scheduler_(env.lanes.front().priority_class) {}
+      scheduler_(env.lanes.front().priority_class),
+      liveness_(env.options.liveness, env.clock->Now()) {}
 
 ReplicationSession::~ReplicationSession() = default;
 
@@ -45,7 +46,8 @@ void ReplicationSession::Start(bool sync_active) {
   if (started_) return;
   started_ = true;
   sync_active_ = sync_active;
-  last_received_ = last_sent_ = env_.clock->Now();
+  last_sent_ = env_.clock->Now();
+  liveness_ = LinkLiveness(env_.options.liveness, last_sent_);
   std::weak_ptr<ReplicationSession> weak = weak_from_this();
   connection_->Start(
       [weak](std::string frame) {
@@ -123,7 +125,8 @@ void ReplicationSession::FailHandshake(const std::string& reason, const std::str
 
 void ReplicationSession::OnFrame(std::string bytes) {
   if (closed_) return;
-  last_received_ = env_.clock->Now();
+  liveness_.OnContact(env_.clock->Now());
+  bytes_seen_ = connection_->wire_bytes_received();  // this frame's bytes are not news later
   v1::Frame frame;
   if (!frame.ParseFromString(bytes)) {
     env_.counters->bad_frames.Inc();
@@ -186,6 +189,7 @@ void ReplicationSession::OnFrame(std::string bytes) {
       break;
     }
     case v1::Frame::kPong:
+      liveness_.OnPong(frame.pong().nonce(), env_.clock->Now());
       break;
     case v1::Frame::kGoodbye:
       spdlog::info("mesh peer {} said goodbye: {}", ShortEndpointId(peer_endpoint_id()),
@@ -587,25 +591,39 @@ void ReplicationSession::OnBatchMerged(uint64_t stream_id, uint64_t through_seq,
   SendFrame(frame);
 }
 
+// The timer wakes for the next Ping, the dead-link deadline or the watchdog, whichever is first.
 void ReplicationSession::ArmKeepalive() {
+  const auto now = env_.clock->Now();
+  const auto& o = env_.options;
+  Clock::Duration delay = std::min<Clock::Duration>(o.liveness.ping_interval, o.stall_timeout / 2);
+  delay = std::min(delay, last_sent_ + o.liveness.ping_interval - now);
+  delay = std::min(delay, liveness_.Deadline() - now);
+  delay = std::max<Clock::Duration>(delay, std::chrono::milliseconds(1));
+  keepalive_due_ = now + delay;
   std::weak_ptr<ReplicationSession> weak = weak_from_this();
-  keepalive_timer_->Arm(std::min({env_.options.ping_interval, env_.options.keepalive_timeout,
-                                  env_.options.stall_timeout}) /
-                            2,
-                        [weak](bool expired) {
-                          if (!expired) return;
-                          if (auto self = weak.lock()) self->OnKeepaliveTimer();
-                        });
+  keepalive_timer_->Arm(delay, [weak](bool expired) {
+    if (!expired) return;
+    if (auto self = weak.lock()) self->OnKeepaliveTimer();
+  });
 }
 
 void ReplicationSession::OnKeepaliveTimer() {
   if (closed_) return;
   const auto now = env_.clock->Now();
-  if (now - last_received_ > env_.options.keepalive_timeout) {
-    spdlog::warn(
-        "mesh peer {} silent for {} ms; closing the link", ShortEndpointId(peer_endpoint_id()),
-        std::chrono::duration_cast<std::chrono::milliseconds>(now - last_received_).count());
-    Close("keepalive timeout");
+  // A timer that fires late means this loop (or the whole process) was not running: that time
+  // is not the peer's silence, and frames it sent meanwhile may still wait in the socket.
+  constexpr auto kLateGrace = std::chrono::milliseconds(50);
+  if (now - keepalive_due_ > kLateGrace) liveness_.Excuse(now - keepalive_due_ - kLateGrace, now);
+  // Bytes of a frame still arriving (a large batch on a slow link) are contact too (dated now:
+  // at most one timer period late).
+  const uint64_t received = connection_->wire_bytes_received();
+  if (received != bytes_seen_) {
+    bytes_seen_ = received;
+    liveness_.OnContact(now);
+  }
+  liveness_.SetTransportRto(connection_->path_rto());
+  if (liveness_.Dead(now)) {
+    DeclareDead(now);
     return;
   }
   if (in_.active && peer_last_seq_ > in_.checkpoint && merges_pending_ == 0 &&
@@ -619,13 +637,29 @@ void ReplicationSession::OnKeepaliveTimer() {
         peer_last_seq_, in_.checkpoint);
     RequestStream();
   }
-  if (now - last_sent_ >= env_.options.ping_interval) {
+  if (now - last_sent_ >= env_.options.liveness.ping_interval) {
     v1::Frame frame;
     frame.mutable_ping()->set_nonce(++ping_nonce_);
     frame.mutable_ping()->set_last_seq(env_.store->LastSeq());
     SendFrame(frame);
+    liveness_.OnPingSent(ping_nonce_, now);
   }
   ArmKeepalive();
+}
+
+void ReplicationSession::DeclareDead(Clock::TimePoint now) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  const auto silent = duration_cast<milliseconds>(now - liveness_.last_contact()).count();
+  const auto bound = duration_cast<milliseconds>(liveness_.DeadAfter()).count();
+  const auto srtt = duration_cast<milliseconds>(liveness_.srtt().value_or(Clock::Duration{}));
+  env_.counters->dead_links.Inc();
+  spdlog::warn("mesh peer {} silent for {} ms (bound {} ms, srtt {} ms); the link is dead",
+               ShortEndpointId(peer_endpoint_id()), silent, bound, srtt.count());
+  const Status why =
+      UnavailableError("peer silent for " + std::to_string(silent) + " ms (dead link)");
+  Close("peer silent");  // Goodbye (if the peer still reads), flush and shutdown are bounded
+  OnConnectionClosed(why);
 }
 
 }  // namespace peat::mesh

@@ -14,7 +14,10 @@
 //   order, one stream at a time.
 // - StopSync pauses both directions (we stop sending and ask the peer to stop); the connection
 //   stays up. StartSync resumes from the checkpoints, so writes made while paused flow.
-// - Keepalive: Ping after send silence, close after receive silence.
+// - Liveness (link_liveness.h): Ping after send silence; every Pong is an RTT sample; a link
+//   silent longer than the adaptive bound (floor --mesh-dead-after-ms, ~2.5 s on a LAN) is
+//   dead: the session ends at once (on_closed runs before the connection's flush and TLS
+//   shutdown finish) and the mesh counts it (peat_mesh_dead_links_total).
 // - Blobs (protocol 2, docs/spec/ATTACHMENTS.md §15.3–§15.4): blob frames are checked
 //   (blob_frames.h; a bad one is dropped and counted, the session stays up) and handed to the
 //   mesh's BlobFrameHandler, which answers BlobWant by ServeBlob(): the session sends the wanted
@@ -46,6 +49,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "mesh/formation_proof.h"
+#include "mesh/link_liveness.h"
 #include "mesh/link_scheduler.h"
 #include "mesh/mesh_counters.h"
 #include "mesh/priority_lanes.h"
@@ -148,7 +152,11 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   // Peer's feed head as last reported, and how far we merged it.
   uint64_t peer_last_seq() const { return peer_last_seq_; }
   uint64_t inbound_checkpoint() const { return in_.checkpoint; }
-  Clock::TimePoint last_contact() const { return last_received_; }
+  Clock::TimePoint last_contact() const { return liveness_.last_contact(); }
+  const LinkLiveness& liveness() const { return liveness_; }
+  // Wire bytes the peer acknowledged (MeshConnection::wire_bytes_acked).
+  uint64_t wire_bytes_acked() const { return connection_->wire_bytes_acked(); }
+  std::string congestion_control() const { return connection_->congestion_control(); }
   const SendWindow& send_window() const { return send_window_; }
   // True when the peer asked for our feed and has acknowledged everything up to our head (or
   // does not want it now): nothing of ours is waiting to reach it.
@@ -220,6 +228,8 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   void SendFrame(const v1::Frame& frame);
   void ArmKeepalive();
   void OnKeepaliveTimer();
+  // The link is dead: ends the session now (the connection closes in the background).
+  void DeclareDead(Clock::TimePoint now);
 
   boost::asio::io_context& io_;
   const SessionEnvironment& env_;
@@ -246,7 +256,9 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   uint32_t peer_blob_protocol_ = 0;
   bool peer_accepts_attachments_ = false;
   Inbound in_;
-  Clock::TimePoint last_received_;
+  LinkLiveness liveness_;
+  Clock::TimePoint keepalive_due_;  // when the keepalive timer was meant to fire
+  uint64_t bytes_seen_ = 0;         // wire_bytes_received at the last look
   Clock::TimePoint last_progress_;  // inbound: last merge or stream request
   uint32_t merges_pending_ = 0;
   Clock::TimePoint last_sent_;

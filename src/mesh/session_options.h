@@ -1,4 +1,4 @@
-// SessionOptions: the knobs of one replication session (batch sizes, credit window, keepalive).
+// SessionOptions: the knobs of one replication session (batch sizes, credit window, liveness).
 // Defaults are what the node runs with; tests shrink the timeouts.
 #pragma once
 
@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "mesh/link_liveness.h"
 #include "mesh/send_window.h"
 
 namespace peat::mesh {
@@ -21,11 +22,9 @@ struct SessionOptions {
   SendWindowOptions send_window;
   // Hello must arrive within this.
   std::chrono::milliseconds handshake_timeout{10'000};
-  // A Ping goes out after this much send silence; a link silent (nothing received) for
-  // `keepalive_timeout` is dead. Peers ping every interval, so a live link is never silent that
-  // long; a dead one is noticed within interval + timeout < 30 s.
-  std::chrono::milliseconds ping_interval{5'000};
-  std::chrono::milliseconds keepalive_timeout{15'000};
+  // Pings and the dead-link detector (link_liveness.h): a Ping after `ping_interval` of send
+  // silence; a link silent (nothing received) for the adaptive bound is closed.
+  LivenessOptions liveness;
   // Watchdog (LESSONS.md 1): connected, the peer's feed ahead of our checkpoint, nothing merged
   // and nothing being merged for this long → ask for the stream again from the checkpoint.
   std::chrono::milliseconds stall_timeout{30'000};

@@ -7,9 +7,15 @@
 #include <netinet/in.h>  // IPPROTO_TCP
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstring>
 
 namespace peat::mesh {
+
+namespace {
+constexpr size_t kCongestionNameMax = 16;  // the kernel's TCP_CA_NAME_MAX
+}  // namespace
 
 std::optional<TcpPathInfo> ReadTcpPathInfo(int fd) {
   tcp_info raw{};
@@ -22,10 +28,26 @@ std::optional<TcpPathInfo> ReadTcpPathInfo(int fd) {
   if (raw.tcpi_min_rtt == 0 || raw.tcpi_min_rtt == ~0u) return std::nullopt;  // no sample yet
   TcpPathInfo info;
   info.smoothed_rtt = std::chrono::microseconds(raw.tcpi_rtt);
+  info.rtt_var = std::chrono::microseconds(raw.tcpi_rttvar);
   info.min_rtt = std::chrono::microseconds(raw.tcpi_min_rtt);
   info.notsent_bytes = raw.tcpi_notsent_bytes;
   info.delivery_rate = raw.tcpi_delivery_rate;
+  // The SYN (our side's) is counted as one acknowledged byte once the handshake completes.
+  info.bytes_acked = raw.tcpi_bytes_acked > 0 ? raw.tcpi_bytes_acked - 1 : 0;
   return info;
+}
+
+std::string ReadCongestionControl(int fd) {
+  char name[kCongestionNameMax] = {};
+  socklen_t len = sizeof(name);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len) != 0) return "";
+  return std::string(name, strnlen(name, std::min<size_t>(len, sizeof(name))));
+}
+
+bool SetCongestionControl(int fd, const std::string& name) {
+  if (name.empty() || name.size() >= kCongestionNameMax) return false;
+  return setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name.data(),
+                    static_cast<socklen_t>(name.size())) == 0;
 }
 
 std::chrono::microseconds QueueDelay(const TcpPathInfo& info, uint64_t unsent_bytes) {

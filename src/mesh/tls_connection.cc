@@ -96,13 +96,30 @@ TlsConnection::TlsConnection(tcp::socket socket, std::shared_ptr<ssl::context> c
       remote_address_(std::move(remote_address)),
       decoder_(options.max_frame_bytes),
       read_buf_(options.read_buffer_bytes),
-      fd_(stream_.lowest_layer().native_handle()) {}
+      fd_(stream_.lowest_layer().native_handle()),
+      congestion_control_(ReadCongestionControl(fd_)) {}
 
 std::optional<std::chrono::microseconds> TlsConnection::path_queue_delay() const {
   if (phase_ != Phase::kOpen) return std::nullopt;  // the fd may be closed (and reused)
   auto info = ReadTcpPathInfo(fd_);
   if (!info) return std::nullopt;
   return QueueDelay(*info, info->notsent_bytes + queued_bytes());
+}
+
+std::optional<std::chrono::microseconds> TlsConnection::path_rto() const {
+  if (phase_ != Phase::kOpen) return std::nullopt;
+  auto info = ReadTcpPathInfo(fd_);
+  if (!info) return std::nullopt;
+  return info->smoothed_rtt + 4 * info->rtt_var;
+}
+
+uint64_t TlsConnection::wire_bytes_acked() const {
+  // Closed sockets are not asked: their fd may already belong to another connection.
+  if (phase_ != Phase::kClosed && stream_.lowest_layer().is_open()) {
+    if (auto info = ReadTcpPathInfo(fd_)) bytes_acked_ = info->bytes_acked;
+  }
+  // TLS bytes: the peer acknowledged at most what was written.
+  return bytes_acked_ ? std::min(*bytes_acked_, wire_bytes_sent()) : wire_bytes_sent();
 }
 
 TlsConnection::~TlsConnection() {
@@ -331,6 +348,7 @@ void TlsConnection::BeginShutdown() {
 void TlsConnection::Teardown(Status why) {
   if (phase_ == Phase::kClosed) return;
   const bool was_open = phase_ != Phase::kHandshaking;
+  wire_bytes_acked();  // the last TCP_INFO: the count survives the socket
   phase_ = Phase::kClosed;
   close_status_ = std::move(why);
   error_code ignored;

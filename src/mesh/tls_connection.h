@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,8 +79,11 @@ class TlsConnection final : public MeshConnection,
   size_t queued_bytes() const override { return pending_.size() + inflight_.size(); }
   void Close(const std::string& reason) override;
   std::optional<std::chrono::microseconds> path_queue_delay() const override;
+  std::optional<std::chrono::microseconds> path_rto() const override;
+  std::string congestion_control() const override { return congestion_control_; }
   uint64_t wire_bytes_sent() const override { return stream_.next_layer().bytes_written(); }
   uint64_t wire_bytes_received() const override { return stream_.next_layer().bytes_read(); }
+  uint64_t wire_bytes_acked() const override;
 
   // What the verify callback learned about the peer (one per connection, reached from the
   // callback through SSL ex data).
@@ -127,7 +131,11 @@ class TlsConnection final : public MeshConnection,
   ClosedHandler on_closed_;
   FrameDecoder decoder_;
   std::vector<char> read_buf_;
-  const int fd_;  // the TCP socket's, for TCP_INFO (path_queue_delay)
+  const int fd_;  // the TCP socket's, for TCP_INFO (path_queue_delay, path_rto, acked bytes)
+  const std::string congestion_control_;
+  // tcpi_bytes_acked as last read (the socket is gone after Teardown; TCP_INFO is read there one
+  // last time). -1 in tcpi terms: no TCP_INFO on this socket, count written bytes.
+  mutable std::optional<uint64_t> bytes_acked_;
   std::vector<std::string> scratch_frames_;
   std::string pending_;   // encoded frames queued behind the write in flight
   std::string inflight_;  // encoded frames being written

@@ -20,6 +20,7 @@
 #include "common/host_port.h"
 #include "mesh/frame_codec.h"
 #include "mesh/self_signed_certificate.h"
+#include "mesh/tcp_path_info.h"
 #include "mesh/tls_connection.h"
 
 namespace peat::mesh {
@@ -41,8 +42,10 @@ std::string FormatEndpoint(const tcp::endpoint& ep) {
 
 std::string Millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
 
-// TCP_NODELAY (propagation latency) and keepalive probes (dead links). Best effort.
-void TuneSocket(tcp::socket& socket) {
+// TCP_NODELAY (propagation latency), keepalive probes (dead links), the congestion control and
+// TCP_NOTSENT_LOWAT (the queue stays in the send window, above the kernel). Best effort: a
+// congestion control the kernel refuses leaves the system default, silently.
+void TuneSocket(tcp::socket& socket, const TlsTransportOptions& options) {
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   socket.set_option(asio::socket_base::keep_alive(true), ignored);
@@ -50,6 +53,15 @@ void TuneSocket(tcp::socket& socket) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &kKeepaliveIdleSeconds, sizeof(int));
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &kKeepaliveIntervalSeconds, sizeof(int));
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &kKeepaliveProbes, sizeof(int));
+  if (!options.congestion_control.empty() &&
+      !SetCongestionControl(fd, options.congestion_control)) {
+    spdlog::debug("mesh: congestion control {} refused by the kernel; using {}",
+                  options.congestion_control, ReadCongestionControl(fd));
+  }
+  if (options.notsent_lowat_bytes > 0) {
+    const int lowat = static_cast<int>(options.notsent_lowat_bytes);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(int));
+  }
 }
 
 template <typename T>
@@ -172,7 +184,7 @@ class TlsListener final : public std::enable_shared_from_this<TlsListener> {
       Accept();
       return;
     }
-    TuneSocket(socket);
+    TuneSocket(socket, state_->options);
     spdlog::debug("mesh: accepted TCP connection from {} on {}", remote, bound_);
     auto conn = state_->NewConnection(std::move(socket), /*is_dialer=*/false, remote);
     ++pending_handshakes_;
@@ -288,7 +300,7 @@ class DialOperation final : public std::enable_shared_from_this<DialOperation> {
       TryNext();
       return;
     }
-    TuneSocket(socket_);
+    TuneSocket(socket_, state_->options);
     conn_ = state_->NewConnection(std::move(socket_), /*is_dialer=*/true, FormatEndpoint(ep));
     conn_->Handshake(state_->options.handshake_timeout, expected_id_,
                      [self = shared_from_this()](std::shared_ptr<TlsConnection> c,

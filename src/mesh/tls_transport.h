@@ -10,7 +10,8 @@
 // Frames are 4-byte big-endian length + payload (frame_codec.h) up to max_frame_bytes; a peer that
 // declares a larger frame is disconnected with RESOURCE_EXHAUSTED. Writes are queued and every
 // write carries everything queued so far (one TLS record holds many small frames); TCP_NODELAY is
-// set for latency, SO_KEEPALIVE (15 s idle, 5 s interval, 3 probes) to notice dead links.
+// set for latency, SO_KEEPALIVE (15 s idle, 5 s interval, 3 probes) to notice dead links, the
+// congestion control asked for (bbr by default) and TCP_NOTSENT_LOWAT (options below).
 // wire_bytes_* count TLS bytes on the socket, handshake included.
 //
 // Closing: MeshConnection::Close flushes queued frames (bounded by close_flush_timeout), sends a
@@ -54,6 +55,14 @@ struct TlsTransportOptions {
   size_t max_pending_handshakes = 256;
   // Size of each connection's socket read buffer.
   size_t read_buffer_bytes = 32 * 1024;
+  // TCP congestion control asked for on every mesh socket, both directions
+  // (--mesh-congestion-control); "" = the system default. A kernel that refuses it (not
+  // available, not allowed in this network namespace) leaves the default, silently; the session
+  // logs the one in use.
+  std::string congestion_control = "bbr";
+  // TCP_NOTSENT_LOWAT: the socket takes more only while fewer bytes than this wait unsent in the
+  // kernel, so the queue stays above it (in the send window, where priorities apply). 0 = off.
+  size_t notsent_lowat_bytes = 32 * 1024;
 };
 
 class TlsTransport final : public Transport {

@@ -59,9 +59,20 @@ class MeshConnection {
   // queue from a retransmission (send_window.h).
   virtual std::optional<std::chrono::microseconds> path_queue_delay() const { return std::nullopt; }
 
-  // Bytes on the wire (TLS records, handshake included) since the connection was created.
+  // The transport's retransmission timeout estimate (TCP: srtt + 4·rttvar from TCP_INFO, without
+  // backoff); nullopt when unknown. The dead-link detector uses it before the first Pong.
+  virtual std::optional<std::chrono::microseconds> path_rto() const { return std::nullopt; }
+  // The TCP congestion control in use ("bbr", "cubic", ...; "" when not TCP or unknown).
+  virtual std::string congestion_control() const { return ""; }
+
+  // Bytes on the wire (TLS records, handshake included) since the connection was created:
+  // written into the socket / read from it.
   virtual uint64_t wire_bytes_sent() const = 0;
   virtual uint64_t wire_bytes_received() const = 0;
+  // Of wire_bytes_sent, those the peer acknowledged (TCP: tcpi_bytes_acked, kept after the
+  // close): bytes written into a dead connection never count. Transports that cannot tell
+  // return wire_bytes_sent().
+  virtual uint64_t wire_bytes_acked() const { return wire_bytes_sent(); }
 };
 
 class Transport {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "common/host_port.h"
@@ -391,8 +392,17 @@ Status Node::StartMesh() {
   options.accepts_attachments = !config_.attachment_inbox.empty();
   options.blob_max_sources = static_cast<int>(config_.attachment_max_sources);
   options.blob_relay_cache_bytes = config_.attachment_relay_cache_bytes;
+  options.session.liveness.dead_after = std::chrono::milliseconds(config_.mesh_dead_after_ms);
+  // A few pings fit in the floor (default: one every 833 ms), never more than 10 per second.
+  options.session.liveness.ping_interval =
+      std::clamp(options.session.liveness.dead_after / 3, std::chrono::milliseconds(100),
+                 std::chrono::milliseconds(1000));
+  options.session.liveness.dead_after_max = std::chrono::milliseconds(
+      std::max(config_.mesh_dead_after_max_ms, config_.mesh_dead_after_ms));
   mesh::TlsTransportOptions transport;  // the TLS handshake is bounded like the formation's
   transport.handshake_timeout = options.session.handshake_timeout;
+  transport.congestion_control =
+      config_.mesh_congestion_control == "system" ? "" : config_.mesh_congestion_control;
   options.transport_factory = mesh::TlsTransportFactory(identity_->key, transport);
   mesh_ =
       std::make_unique<mesh::Mesh>(std::move(options), endpoint_id_, node_id_, *store_, *store_);

@@ -49,6 +49,10 @@ struct NodeConfig {
   std::string mesh_listen = "tcp://0.0.0.0:0";  // alias: --iroh-udp-port sets the port
   ListenAddress mesh_listen_address{ListenAddress::Kind::kTcp, "0.0.0.0", 0, ""};  // parsed
   bool allow_keyless_mesh = false;  // a non-loopback --mesh-listen without --shared-key
+  // Dead-link detection (mesh/link_liveness.h): floor and ceiling of the adaptive silence bound.
+  uint64_t mesh_dead_after_ms = 2500;
+  uint64_t mesh_dead_after_max_ms = 30000;
+  std::string mesh_congestion_control = "bbr";  // per mesh socket; "system" = kernel default
   bool disable_mdns = false;
   bool enable_kubernetes_discovery = false;
   std::string discovery_namespace;

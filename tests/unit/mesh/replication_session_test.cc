@@ -7,6 +7,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <deque>
 #include <future>
 #include <mutex>
 
@@ -89,6 +90,7 @@ class ReplicationSessionTest : public ::testing::Test {
   void Connect(bool sync_a = true, bool sync_b = true, uint8_t binding = 7) {
     auto [ca, cb] = testing::LoopbackConnection::Pair(io_, kIdA, kIdB, binding);
     a_conn_ = ca;
+    b_conn_ = cb;
     a_->session = MakeSession(*a_, ca);
     b_->session = MakeSession(*b_, cb);
     a_->session->Start(sync_a);
@@ -145,7 +147,7 @@ class ReplicationSessionTest : public ::testing::Test {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
       io_.get_executor()};
   std::unique_ptr<Side> a_, b_;
-  std::shared_ptr<testing::LoopbackConnection> a_conn_;
+  std::shared_ptr<testing::LoopbackConnection> a_conn_, b_conn_;
 };
 
 TEST_F(ReplicationSessionTest, ReplicatesBothWaysWithoutEchoes) {
@@ -344,8 +346,8 @@ TEST_F(ReplicationSessionTest, WatchdogRestartsAStreamThatStalled) {
   a_->env.clock = &fake_clock_;
   b_->env.clock = &fake_clock_;
   b_->env.options.stall_timeout = std::chrono::milliseconds(300);
-  b_->env.options.ping_interval = std::chrono::milliseconds(100);
-  a_->env.options.ping_interval = std::chrono::milliseconds(100);
+  b_->env.options.liveness.ping_interval = std::chrono::milliseconds(100);
+  a_->env.options.liveness.ping_interval = std::chrono::milliseconds(100);
   Connect();
   ASSERT_TRUE(RunUntil([&] { return a_->established && b_->established; }));
   // The link eats the next change batch from A (and A then waits for its ack forever).
@@ -368,6 +370,96 @@ TEST_F(ReplicationSessionTest, WatchdogRestartsAStreamThatStalled) {
   }
   ASSERT_TRUE(RunUntil(arrived));
   EXPECT_GE(b_->counters.stalls.Value(), 1u);
+}
+
+// Liveness on a fake clock (link_liveness.h): both sides on the default options (Ping after 1 s of
+// send silence, dead after 2.5 s of silence on a link whose RTT is ~0).
+class LivenessTest : public ReplicationSessionTest {
+ protected:
+  void SetUp() override {
+    SetUpSides("app", "secret", "app", "secret");
+    a_->env.clock = &fake_clock_;
+    b_->env.clock = &fake_clock_;
+    Connect();
+    ASSERT_TRUE(RunUntil([&] { return a_->established && b_->established; }));
+    io_.poll();
+  }
+  // Moves the clock `total` forward in `step`s, running what each step made due.
+  void Pass(std::chrono::milliseconds total, std::chrono::milliseconds step,
+            const std::function<bool()>& stop = nullptr) {
+    for (std::chrono::milliseconds t{0}; t < total; t += step) {
+      fake_clock_.Advance(step);
+      io_.poll();
+      if (stop && stop()) return;
+    }
+  }
+};
+
+TEST_F(LivenessTest, ASilentPeerIsDeadAtTheFloorAndTheSessionEndsAtOnce) {
+  Pass(std::chrono::seconds(5), std::chrono::milliseconds(10));  // pings flow: all is well
+  ASSERT_FALSE(a_->closed);
+  // B's frames stop arriving (its process is stopped, or the link is cut one way).
+  b_conn_->drop_outgoing = [](const std::string&) { return true; };
+  const auto silent_from = fake_clock_.Now();
+  Pass(std::chrono::seconds(5), std::chrono::milliseconds(10), [&] { return a_->closed; });
+  ASSERT_TRUE(a_->closed);
+  const auto took = fake_clock_.Now() - silent_from;
+  EXPECT_GE(took, std::chrono::milliseconds(2490));  // the last Pong may precede the cut a bit
+  EXPECT_LE(took, std::chrono::milliseconds(2510));
+  EXPECT_EQ(a_->counters.dead_links.Value(), 1u);
+  EXPECT_EQ(b_->counters.dead_links.Value(), 0u);
+}
+
+TEST_F(LivenessTest, APeerThatAnswersStaysUpAndItsPongsAreTimed) {
+  Pass(std::chrono::seconds(120), std::chrono::milliseconds(100));
+  EXPECT_FALSE(a_->closed);
+  EXPECT_FALSE(b_->closed);
+  EXPECT_EQ(a_->counters.dead_links.Value() + b_->counters.dead_links.Value(), 0u);
+  ASSERT_TRUE(a_->session->liveness().srtt().has_value());
+  EXPECT_EQ(a_->session->liveness().DeadAfter(), std::chrono::milliseconds(2500));
+}
+
+TEST_F(LivenessTest, ASlowLinkRaisesTheBoundAndDoesNotFlap) {
+  // Everything B sends reaches A 600 ms late (a slow link, or TCP repairing losses).
+  struct Held {
+    Clock::TimePoint at;
+    std::string frame;
+  };
+  auto held = std::make_shared<std::deque<Held>>();
+  auto releasing = std::make_shared<bool>(false);
+  b_conn_->drop_outgoing = [held, releasing, this](const std::string& frame) {
+    if (*releasing) return false;
+    held->push_back(Held{fake_clock_.Now(), frame});
+    return true;
+  };
+  for (int step = 0; step < 1200; ++step) {  // 60 s
+    fake_clock_.Advance(std::chrono::milliseconds(50));
+    while (!held->empty() &&
+           fake_clock_.Now() - held->front().at >= std::chrono::milliseconds(600)) {
+      *releasing = true;
+      b_conn_->Send(std::move(held->front().frame));
+      *releasing = false;
+      held->pop_front();
+    }
+    io_.poll();
+  }
+  EXPECT_FALSE(a_->closed);
+  EXPECT_EQ(a_->counters.dead_links.Value(), 0u);
+  ASSERT_TRUE(a_->session->liveness().srtt().has_value());
+  EXPECT_GE(*a_->session->liveness().srtt(), std::chrono::milliseconds(550));
+  EXPECT_GE(a_->session->liveness().DeadAfter(), std::chrono::milliseconds(1000 + 16 * 600));
+}
+
+TEST_F(LivenessTest, OurOwnStallIsNotThePeersSilence) {
+  b_conn_->drop_outgoing = [](const std::string&) { return true; };
+  // The loop (or the process) did not run for a minute: the timer fires 60 s late.
+  fake_clock_.Advance(std::chrono::seconds(60));
+  io_.poll();
+  EXPECT_FALSE(a_->closed);
+  // From now on the silence counts.
+  Pass(std::chrono::seconds(5), std::chrono::milliseconds(10), [&] { return a_->closed; });
+  EXPECT_TRUE(a_->closed);
+  EXPECT_EQ(a_->counters.dead_links.Value(), 1u);
 }
 
 TEST_F(ReplicationSessionTest, TombstoneIsPurgedOnlyAfterEveryMemberHasTheDelete) {

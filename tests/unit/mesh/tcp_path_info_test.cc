@@ -4,10 +4,14 @@
 #include "mesh/tcp_path_info.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <string>
+#include <vector>
 
 namespace peat::mesh {
 namespace {
@@ -49,6 +53,46 @@ TEST(TcpPathInfoTest, ALoopbackConnectionHasAnRttSampleOnceDataCrossed) {
   EXPECT_GE(info->smoothed_rtt.count(), 0);
   EXPECT_LT(info->min_rtt, std::chrono::seconds(1));
   EXPECT_EQ(info->notsent_bytes, 0u);
+}
+
+TEST(TcpPathInfoTest, BytesAckedCountsPayloadOnlyAndStopsAtWhatThePeerTook) {
+  TcpPair pair;
+  const int small = 4096;  // far below the peer's receive window: all of it is acknowledged
+  std::vector<char> buf(1 << 20);
+  ASSERT_EQ(write(pair.client, buf.data(), small), small);
+  uint64_t acked = 0;
+  for (int i = 0; i < 1000 && acked < static_cast<uint64_t>(small); ++i) {
+    auto info = ReadTcpPathInfo(pair.client);
+    ASSERT_TRUE(info.has_value());
+    acked = info->bytes_acked;
+    if (acked < static_cast<uint64_t>(small)) usleep(1000);
+  }
+  EXPECT_EQ(acked, static_cast<uint64_t>(small)) << "the SYN is not a payload byte";
+  // The peer stops reading: what does not fit in its receive buffer is written (queued in our
+  // send buffer) but never acknowledged.
+  fcntl(pair.client, F_SETFL, O_NONBLOCK);
+  uint64_t written = small;
+  for (;;) {
+    const ssize_t n = write(pair.client, buf.data(), buf.size());
+    if (n <= 0) break;
+    written += static_cast<uint64_t>(n);
+  }
+  auto info = ReadTcpPathInfo(pair.client);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_LT(info->bytes_acked, written);
+  EXPECT_GT(info->bytes_acked, static_cast<uint64_t>(small));
+}
+
+TEST(TcpPathInfoTest, CongestionControlIsSetWhereTheKernelHasItAndRefusedOtherwise) {
+  TcpPair pair;
+  const std::string before = ReadCongestionControl(pair.client);
+  EXPECT_FALSE(before.empty());
+  EXPECT_FALSE(SetCongestionControl(pair.client, "no_such_cc"));
+  EXPECT_EQ(ReadCongestionControl(pair.client), before) << "a refusal leaves the socket as it was";
+  EXPECT_FALSE(SetCongestionControl(pair.client, ""));
+  // reno is built into every Linux kernel and always allowed.
+  ASSERT_TRUE(SetCongestionControl(pair.client, "reno"));
+  EXPECT_EQ(ReadCongestionControl(pair.client), "reno");
 }
 
 TEST(TcpPathInfoTest, NotATcpSocketGivesNothing) {
