@@ -91,7 +91,9 @@ export async function pair(opt, { aArgs = [], bArgs = [], tag = "b7" } = {}) {
       meshHost: net.addr(host),
       meshPort: MESH_PORT,
       api: "unix",
-      args: ["--listen", `tcp://127.0.0.1:${API_PORT}`, ...args],
+      // The node asks for its own congestion control per socket (--mesh-congestion-control, bbr
+      // by default): make it the one this run measures ("system" = the namespace's default).
+      args: ["--listen", `tcp://127.0.0.1:${API_PORT}`, "--mesh-congestion-control", opt.cc && opt.cc !== "default" ? opt.cc : "system", ...args],
       spawnFn: (cmd, argv, o) => net.spawn(host, cmd, argv, o),
     });
   const a = node("a", "A", aArgs);

@@ -127,6 +127,7 @@ const STEP_PARAMS = {
   cancel: ["file", "node", "was_cancelled"],
   wait_blob_progress: ["node", "file", "percent", "bytes", "within_ms"],
   expect_blob_dup_bytes: ["node", "nodes", "max_bytes"],
+  expect_metric: ["node", "nodes", "metric", "labels", "max", "min"],
   expect_blob_sent: ["node", "to", "file", "max_bytes", "max_extra_bytes"],
   expect_doc_latency: ["node", "to", "collection", "count", "interval_ms", "size", "max_p50_ms", "max_ms", "prefix"],
 };
@@ -884,6 +885,22 @@ class Run {
       { timeoutMs: p.within_ms ?? 60_000, intervalMs: 50, what: `${nd.name} to receive ${kib(want)} of blob pieces`, describe: () => kib(got) },
     );
     return `${nd.name} received ${kib(got)} of blob pieces since the send (≥ ${kib(want)}, ${((100 * got) / Math.max(1, f.size)).toFixed(0)} % of ${f.name}) after ${fmtS(Date.now() - t0)}, ${fmtS(Date.now() - f.sentAt)} after the send`;
+  }
+
+  /** A /metrics family (summed over samples matching `labels`; absent = 0) within [min, max] on each node. */
+  async step_expect_metric(p) {
+    const names = this.names(p, undefined);
+    if (typeof p.metric !== "string") throw new Error("expect_metric: give metric");
+    if (typeof p.max !== "number" && typeof p.min !== "number") throw new Error("expect_metric: give max and/or min");
+    const out = [];
+    for (const n of names) {
+      const v = (await this.node(n).metric(p.metric, p.labels ?? {})) ?? 0;
+      out.push(`${n} ${v}`);
+      if (typeof p.max === "number") assert.ok(v <= p.max, `${n}: ${p.metric} = ${v} > ${p.max}`);
+      if (typeof p.min === "number") assert.ok(v >= p.min, `${n}: ${p.metric} = ${v} < ${p.min}`);
+    }
+    const range = [typeof p.min === "number" ? `≥ ${p.min}` : "", typeof p.max === "number" ? `≤ ${p.max}` : ""].filter(Boolean).join(", ");
+    return `${p.metric}: ${out.join(", ")} (${range})`;
   }
 
   async step_expect_blob_dup_bytes(p) {
