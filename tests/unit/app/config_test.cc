@@ -374,6 +374,27 @@ TEST(ConfigTest, KeylessMeshListensOnLoopbackOnly) {
                   .allow_keyless_mesh);
 }
 
+TEST(ConfigTest, MeshLivenessAndCongestionControlFlags) {
+  const NodeConfig d = RunConfig({});
+  EXPECT_EQ(d.mesh_dead_after_ms, 2500u);
+  EXPECT_EQ(d.mesh_dead_after_max_ms, 30000u);
+  EXPECT_EQ(d.mesh_congestion_control, "bbr");
+  const NodeConfig c = RunConfig({"--mesh-dead-after-ms", "1000", "--mesh-dead-after-max-ms",
+                                  "9000", "--mesh-congestion-control", "reno"});
+  EXPECT_EQ(c.mesh_dead_after_ms, 1000u);
+  EXPECT_EQ(c.mesh_dead_after_max_ms, 9000u);
+  EXPECT_EQ(c.mesh_congestion_control, "reno");
+  Env env;
+  env.vars["PEAT_NODE_MESH_CONGESTION_CONTROL"] = "system";
+  EXPECT_EQ(RunConfig({}, env).mesh_congestion_control, "system");
+  EXPECT_NE(ErrorOf({"--mesh-dead-after-ms", "100"}).find("--mesh-dead-after-ms"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf({"--mesh-congestion-control", "B B R"}).find("--mesh-congestion-control"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf({"--mesh-congestion-control", std::string(16, 'a')}).find("not a congestion"),
+            std::string::npos);
+}
+
 TEST(ConfigTest, ValidationErrorsNameTheirFlag) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--shared-key", "AAAA"}, "--shared-key: must be base64 of exactly 32 bytes"},
