@@ -255,6 +255,25 @@ TEST_F(TlsTransportTest, HandshakeBytesAreCounted) {
   EXPECT_EQ(p.listener->conn->wire_bytes_sent(), p.dialer->conn->wire_bytes_received());
 }
 
+TEST_F(TlsTransportTest, AckedBytesReachWhatWasSentAndSurviveTheClose) {
+  auto& a = MakeTransport(*key_a_);
+  auto& b = MakeTransport(*key_b_);
+  auto p = Connect(a, b, id_b_);
+  ASSERT_TRUE(p.dialer && p.listener);
+  p.dialer->conn->Send(std::string(256 * 1024, 'x'));  // > TCP_NOTSENT_LOWAT: partial writes
+  ASSERT_TRUE(RunUntil([&] { return p.listener->frames.size() == 1; }));
+  ASSERT_TRUE(RunUntil(
+      [&] { return p.dialer->conn->wire_bytes_acked() == p.dialer->conn->wire_bytes_sent(); }));
+  EXPECT_GT(p.dialer->conn->wire_bytes_acked(), 256u * 1024);
+  const uint64_t acked = p.dialer->conn->wire_bytes_acked();
+  p.dialer->conn->Close("test");
+  ASSERT_TRUE(RunUntil([&] { return p.dialer->closed.has_value(); }));
+  EXPECT_GE(p.dialer->conn->wire_bytes_acked(), acked);  // read one last time at the close
+  EXPECT_LE(p.dialer->conn->wire_bytes_acked(), p.dialer->conn->wire_bytes_sent());
+  // The congestion control asked for (TlsTransportOptions: bbr) or the kernel's default.
+  EXPECT_FALSE(p.listener->conn->congestion_control().empty());
+}
+
 TEST_F(TlsTransportTest, WrongExpectedIdIsPermissionDenied) {
   auto& a = MakeTransport(*key_a_);
   auto& b = MakeTransport(*key_b_);
