@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "common/host_port.h"
@@ -85,6 +86,22 @@ Status Node::Start() {
 
   auto identity = LoadOrCreateIdentity(config_.data_dir, config_.node_id, config_.shared_key_b64);
   if (!identity.ok()) return identity.status();
+  if (config_.enable_kubernetes_discovery) {
+    // The original's rule: in Kubernetes the key is seeded by the pod name, so every pod computes
+    // every other's endpoint id from the EndpointSlices (the node id stays the configured name).
+    const char* pod = std::getenv("POD_NAME");
+    if (pod && *pod && !config_.shared_key_b64.empty()) {
+      auto derived = DeriveIdentity(config_.shared_key_b64, pod);
+      if (!derived.ok()) return derived.status();
+      identity->key = std::move(derived->key);
+      spdlog::info("kubernetes discovery: endpoint id derived from the pod name {}", pod);
+    } else {
+      spdlog::warn(
+          "kubernetes discovery: {} is not set, so peers cannot derive this node's endpoint id "
+          "from its pod name",
+          config_.shared_key_b64.empty() ? "--shared-key" : "POD_NAME");
+    }
+  }
   identity_.emplace(std::move(*identity));
   node_id_ = identity_->node_id;
   endpoint_id_ = identity_->EndpointId();
@@ -127,6 +144,7 @@ Status Node::Start() {
   PEAT_RETURN_IF_ERROR(StartAgentWatcher());
   PEAT_RETURN_IF_ERROR(OpenAttachments());
   PEAT_RETURN_IF_ERROR(StartMesh());
+  PEAT_RETURN_IF_ERROR(StartKubernetesDiscovery());
   PEAT_RETURN_IF_ERROR(StartAttachments());
   service::RegisterAttachmentService(methods_, attachments_.get(), attachments_unavailable_);
   service::RegisterPeerService(methods_, *mesh_);
@@ -195,6 +213,7 @@ bool Node::Shutdown() {
   health_.Set("peat.sidecar.v1.PeatSidecar", service::ServingStatus::kNotServing);
   // The drain cancels a poll in flight at once; no watcher write happens after this.
   if (agent_watcher_) agent_watcher_->Stop();
+  if (k8s_discovery_) k8s_discovery_->Stop();  // no dial or drop after this
   if (!server_) return true;
   server_->BeginDrain();
   bool drained = server_->WaitDrained(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -398,6 +417,40 @@ Status Node::StartMesh() {
       std::make_unique<mesh::Mesh>(std::move(options), endpoint_id_, node_id_, *store_, *store_);
   PEAT_RETURN_IF_ERROR(mesh_->Start());
   LogFormationKey();
+  return Status::Ok();
+}
+
+Status Node::StartKubernetesDiscovery() {
+  metrics_.AddCollector([this](std::string& out) {
+    discovery::K8sDiscovery::AppendMetrics(k8s_discovery_.get(), out);
+  });
+  if (!config_.enable_kubernetes_discovery) return Status::Ok();
+  auto api = discovery::K8sApiConfig::FromEnvironment();
+  if (!api.ok()) {
+    spdlog::warn("kubernetes discovery is off: {}", api.status().message());
+    return Status::Ok();
+  }
+  discovery::K8sDiscoveryOptions o;
+  o.api = std::move(*api);
+  o.namespace_name = config_.discovery_namespace;
+  o.label_selector = config_.discovery_label_selector;
+  o.annotation_prefix = config_.discovery_annotation_prefix;
+  o.interval = std::chrono::seconds(config_.discovery_interval_secs);
+  const char* pod = std::getenv("POD_NAME");
+  o.own_pod = pod ? pod : "";
+  o.own_endpoint_id = endpoint_id_;
+  o.derive = [key = config_.shared_key_b64](const std::string& pod_name) -> StatusOr<std::string> {
+    if (key.empty()) return FailedPreconditionError("no --shared-key: pod ids cannot be derived");
+    PEAT_ASSIGN_OR_RETURN(NodeIdentity id, DeriveIdentity(key, pod_name));
+    return id.EndpointId();
+  };
+  auto d = discovery::K8sDiscovery::Create(std::move(o), *mesh_);
+  if (!d.ok()) {
+    spdlog::warn("kubernetes discovery is off: {}", d.status().message());
+    return Status::Ok();
+  }
+  k8s_discovery_ = std::move(*d);
+  k8s_discovery_->Start();
   return Status::Ok();
 }
 
