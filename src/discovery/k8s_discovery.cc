@@ -68,7 +68,9 @@ K8sDiscovery::K8sDiscovery(K8sDiscoveryOptions options, PeerControl& peers)
       work_(io_.get_executor()),
       client_(io_, options_.api),
       retry_timer_(options_.clock->MakeTimer(io_)),
-      reconcile_timer_(options_.clock->MakeTimer(io_)) {}
+      reconcile_timer_(options_.clock->MakeTimer(io_)) {
+  gate_->io = &io_;
+}
 
 K8sDiscovery::~K8sDiscovery() { Stop(); }
 
@@ -85,6 +87,10 @@ void K8sDiscovery::Start() {
 
 void K8sDiscovery::Stop() {
   if (stopped_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> lock(gate_->mu);
+    gate_->io = nullptr;
+  }
   asio::post(io_, [this] {
     client_.Cancel();
     retry_timer_->Cancel();
@@ -214,6 +220,11 @@ void K8sDiscovery::Fail(const std::string& what, bool gone) {
   });
 }
 
+void K8sDiscovery::PostVia(const std::shared_ptr<Gate>& gate, std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(gate->mu);
+  if (gate->io) asio::post(*gate->io, std::move(fn));
+}
+
 void K8sDiscovery::ArmReconcile() {
   reconcile_timer_->Arm(options_.interval, [this](bool expired) {
     if (!expired || stopped_) return;
@@ -229,8 +240,8 @@ void K8sDiscovery::Reconcile() {
     return;
   }
   reconciling_ = true;
-  peers_.ListPeers([this](std::vector<PeerView> views) {
-    asio::post(io_, [this, views = std::move(views)] {
+  peers_.ListPeers([this, gate = gate_](std::vector<PeerView> views) {
+    PostVia(gate, [this, views = std::move(views)] {
       reconciling_ = false;
       if (stopped_) return;
       std::set<std::string> connected;
@@ -261,17 +272,19 @@ void K8sDiscovery::Reconcile() {
         ++counters_.dials;
         spdlog::info("kubernetes discovery: dialing pod {} ({}) at {}", peer.pod_name,
                      ShortEndpointId(id), peer.addresses.front());
-        peers_.ConnectPeer(id, peer.addresses, [this, id, pod = peer.pod_name](Status s) {
-          asio::post(io_, [this, id, pod, s] {
-            dialing_.erase(id);
-            if (!s.ok()) {
-              spdlog::info("kubernetes discovery: pod {} ({}) not reached: {}", pod,
-                           ShortEndpointId(id), s.ToString());
-            }
-            // A pod that left while the dial was in flight: the dial registered it; drop it.
-            if (!proposed_.count(id)) peers_.DisconnectPeer(id, [](Status) {});
-          });
-        });
+        peers_.ConnectPeer(id, peer.addresses,
+                           [this, gate = gate_, id, pod = peer.pod_name](Status s) {
+                             PostVia(gate, [this, id, pod, s] {
+                               dialing_.erase(id);
+                               if (!s.ok()) {
+                                 spdlog::info("kubernetes discovery: pod {} ({}) not reached: {}",
+                                              pod, ShortEndpointId(id), s.ToString());
+                               }
+                               // A pod that left while the dial was in flight: the dial registered
+                               // it; drop it.
+                               if (!proposed_.count(id)) peers_.DisconnectPeer(id, [](Status) {});
+                             });
+                           });
       }
       if (reconcile_again_) {
         reconcile_again_ = false;

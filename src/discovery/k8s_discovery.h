@@ -26,8 +26,10 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
@@ -88,6 +90,14 @@ class K8sDiscovery {
   void Fail(const std::string& what, bool gone = false);
   void Reconcile();
   void ArmReconcile();
+  struct Gate {
+    std::mutex mu;
+    boost::asio::io_context* io = nullptr;  // null once stopped; guarded by mu
+  };
+  // Runs `fn` on the loop, from a PeerControl callback (another thread; the callback holds the
+  // gate, not `this`): dropped once Stop began, so a late callback never reaches a stopped or
+  // destroyed discovery.
+  static void PostVia(const std::shared_ptr<Gate>& gate, std::function<void()> fn);
 
   K8sDiscoveryOptions options_;
   PeerControl& peers_;
@@ -95,6 +105,7 @@ class K8sDiscovery {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread thread_;
   std::atomic<bool> stopped_{false};
+  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
   K8sApiClient client_;
   std::unique_ptr<Timer> retry_timer_;
   std::unique_ptr<Timer> reconcile_timer_;

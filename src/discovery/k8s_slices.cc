@@ -2,7 +2,9 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
+#include <set>
 
 namespace peat::discovery {
 
@@ -28,8 +30,9 @@ uint16_t PortOf(dom::element port) {
   return static_cast<uint16_t>(v);
 }
 
-// The mesh port of a slice (see the header).
-uint16_t MeshPort(dom::element slice) {
+// The mesh port of a slice (see the header); `named`: found by its name, not guessed.
+uint16_t MeshPort(dom::element slice, bool& named) {
+  named = false;
   dom::array ports;
   if (slice["ports"].get_array().get(ports) != simdjson::SUCCESS) return 0;
   uint16_t only = 0, first_tcp = 0;
@@ -38,7 +41,10 @@ uint16_t MeshPort(dom::element slice) {
     ++count;
     const uint16_t port = PortOf(p);
     if (port == 0) continue;
-    if (StringAt(p, "name") == "mesh") return port;
+    if (StringAt(p, "name") == "mesh") {
+      named = true;
+      return port;
+    }
     only = port;
     const std::string_view proto = StringAt(p, "protocol");
     if (first_tcp == 0 && (proto.empty() || proto == "TCP")) first_tcp = port;
@@ -62,9 +68,12 @@ K8sSlice SliceFrom(dom::element obj, std::string_view prefix) {
       }
     }
   }
-  slice.mesh_port = MeshPort(obj);
+  slice.mesh_port = MeshPort(obj, slice.port_named);
   if (auto it = slice.annotations.find("mesh-port"); it != slice.annotations.end()) {
-    if (const uint16_t port = PortFrom(it->second); port != 0) slice.mesh_port = port;
+    if (const uint16_t port = PortFrom(it->second); port != 0) {
+      slice.mesh_port = port;
+      slice.port_named = true;
+    }
   }
   dom::array endpoints;
   if (obj["endpoints"].get_array().get(endpoints) != simdjson::SUCCESS) return slice;
@@ -171,6 +180,7 @@ std::map<std::string, K8sPeer> DesiredPeers(const std::map<std::string, K8sSlice
                                             const std::string& own_endpoint_id,
                                             const DeriveEndpointId& derive) {
   std::map<std::string, K8sPeer> out;
+  std::set<std::string> named;  // peers with an address whose port was named
   for (const auto& [name, slice] : slices) {
     if (slice.mesh_port == 0) continue;
     for (const auto& ep : slice.endpoints) {
@@ -182,9 +192,12 @@ std::map<std::string, K8sPeer> DesiredPeers(const std::map<std::string, K8sSlice
           (v6 ? "[" + ep.ip + "]" : ep.ip) + ":" + std::to_string(slice.mesh_port);
       K8sPeer& peer = out[*id];
       peer.pod_name = ep.pod_name;
-      bool seen = false;
-      for (const auto& a : peer.addresses) seen = seen || a == address;
-      if (!seen) peer.addresses.push_back(std::move(address));
+      if (slice.port_named && named.insert(*id).second) peer.addresses.clear();  // guesses go
+      if (!slice.port_named && named.count(*id)) continue;
+      if (std::find(peer.addresses.begin(), peer.addresses.end(), address) ==
+          peer.addresses.end()) {
+        peer.addresses.push_back(std::move(address));
+      }
     }
   }
   return out;

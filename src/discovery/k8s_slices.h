@@ -38,7 +38,8 @@ struct K8sSlice {
   std::string resource_version;
   std::map<std::string, std::string> annotations;  // prefixed keys only, prefix stripped
   uint16_t mesh_port = 0;                          // 0: none usable
-  std::vector<K8sEndpoint> endpoints;              // terminating ones already skipped
+  bool port_named = false;  // mesh_port is the port named "mesh" or the annotation's, not a guess
+  std::vector<K8sEndpoint> endpoints;  // terminating ones already skipped
 };
 
 struct K8sSliceList {
@@ -72,7 +73,9 @@ using DeriveEndpointId = std::function<StatusOr<std::string>(const std::string& 
 
 // The peers of all `slices` (by slice name), keyed by endpoint id; `own_pod` and
 // `own_endpoint_id` are skipped, as are endpoints with no pod name, no IP or a slice without a
-// mesh port. A pod listed in several slices gets all its addresses.
+// mesh port. A pod listed in several slices gets all its addresses, except that addresses whose
+// port was named ("mesh" or the annotation) replace guessed ones: the pods of a chart are also
+// listed by the slices of the API Service (port "grpc"), whose port must not be dialed.
 std::map<std::string, K8sPeer> DesiredPeers(const std::map<std::string, K8sSlice>& slices,
                                             const std::string& own_pod,
                                             const std::string& own_endpoint_id,

@@ -34,12 +34,14 @@ TEST(K8sSlices, ListReadsSlicesAnnotationsPortsAndUsableEndpoints) {
   EXPECT_EQ(a.name, "peat-abc");
   EXPECT_EQ(a.resource_version, "40");
   EXPECT_EQ(a.mesh_port, 4500);  // the annotation overrides the "mesh" port
+  EXPECT_TRUE(a.port_named);
   EXPECT_EQ(a.annotations.size(), 2u);
   EXPECT_EQ(a.annotations.at("zone"), "a");
   ASSERT_EQ(a.endpoints.size(), 2u);  // terminating, no address, no name: skipped
   EXPECT_EQ(a.endpoints[0].pod_name, "pod-a");
   EXPECT_EQ(a.endpoints[1].pod_name, "pod-c");  // hostname when there is no Pod targetRef
   EXPECT_EQ(list->items[1].mesh_port, 80);      // no "mesh" port: the first TCP one
+  EXPECT_FALSE(list->items[1].port_named);
 }
 
 TEST(K8sSlices, GarbageIsAnErrorNeverAnEmptyList) {
@@ -85,17 +87,24 @@ TEST(K8sSlices, WatchEvents) {
 
 TEST(K8sSlices, DesiredPeersDeriveIdsSkipSelfAndMergeAddresses) {
   std::map<std::string, K8sSlice> slices;
-  slices["s1"] = K8sSlice{"s1", "1", {}, 4433, {{"pod-a", "10.0.0.1"}, {"me", "10.0.0.9"}}};
-  slices["s2"] = K8sSlice{"s2", "1", {}, 4433, {{"pod-a", "fd00::1"}, {"pod-bad", "10.0.0.7"}}};
-  slices["s3"] = K8sSlice{"s3", "1", {}, 0, {{"pod-c", "10.0.0.3"}}};  // no mesh port
-  slices["s4"] = K8sSlice{"s4", "1", {}, 4433, {{"alias-of-me", "10.0.0.8"}}};
+  // "api" sorts first: the API Service's slice (one port, guessed) lists pod-a too.
+  slices["api"] = K8sSlice{"api", "1", {}, 50051, false, {{"pod-a", "10.0.0.1"}}};
+  slices["s1"] = K8sSlice{"s1", "1", {}, 4433, true, {{"pod-a", "10.0.0.1"}, {"me", "10.0.0.9"}}};
+  slices["s2"] =
+      K8sSlice{"s2", "1", {}, 4433, true, {{"pod-a", "fd00::1"}, {"pod-bad", "10.0.0.7"}}};
+  slices["s3"] = K8sSlice{"s3", "1", {}, 0, false, {{"pod-c", "10.0.0.3"}}};  // no mesh port
+  slices["s4"] = K8sSlice{"s4", "1", {}, 4433, true, {{"alias-of-me", "10.0.0.8"}}};
+  slices["z"] =
+      K8sSlice{"z", "1", {}, 8080, false, {{"pod-a", "10.0.0.1"}, {"pod-z", "10.0.0.26"}}};
   auto derive = [](const std::string& pod) -> StatusOr<std::string> {
     if (pod == "pod-bad") return InvalidArgumentError("bad");
     if (pod == "alias-of-me") return std::string("id-me");
     return "id-" + pod;
   };
   auto peers = DesiredPeers(slices, "me", "id-me", derive);
-  ASSERT_EQ(peers.size(), 1u);
+  ASSERT_EQ(peers.size(), 2u);
+  // A pod only a guessed port lists keeps it.
+  EXPECT_EQ(peers.at("id-pod-z").addresses, (std::vector<std::string>{"10.0.0.26:8080"}));
   const K8sPeer& a = peers.at("id-pod-a");
   EXPECT_EQ(a.pod_name, "pod-a");
   EXPECT_EQ(a.addresses, (std::vector<std::string>{"10.0.0.1:4433", "[fd00::1]:4433"}));
