@@ -251,23 +251,15 @@ void K8sDiscovery::Reconcile() {
       const auto desired =
           DesiredPeers(slices_, options_.own_pod, options_.own_endpoint_id, options_.derive);
       counters_.pods = desired.size();
-      for (auto it = proposed_.begin(); it != proposed_.end();) {
-        if (desired.count(it->first)) {
-          ++it;
-          continue;
-        }
-        const std::string id = it->first;
-        it = proposed_.erase(it);
+      const K8sReconcilePlan plan = PlanReconcile(desired, proposed_, connected, dialing_);
+      for (const std::string& id : plan.drops) {
         ++counters_.drops;
         spdlog::info("kubernetes discovery: peer {} is no longer listed; dropping it",
                      ShortEndpointId(id));
         peers_.DisconnectPeer(id, [](Status) {});
       }
-      for (const auto& [id, peer] : desired) {
-        auto known = proposed_.find(id);
-        const bool moved = known != proposed_.end() && known->second != peer.addresses;
-        if ((connected.count(id) && !moved) || dialing_.count(id)) continue;
-        proposed_[id] = peer.addresses;
+      for (const std::string& id : plan.dials) {
+        const K8sPeer& peer = desired.at(id);
         dialing_.insert(id);
         ++counters_.dials;
         spdlog::info("kubernetes discovery: dialing pod {} ({}) at {}", peer.pod_name,

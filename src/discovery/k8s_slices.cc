@@ -203,4 +203,27 @@ std::map<std::string, K8sPeer> DesiredPeers(const std::map<std::string, K8sSlice
   return out;
 }
 
+K8sReconcilePlan PlanReconcile(const std::map<std::string, K8sPeer>& desired,
+                               std::map<std::string, std::vector<std::string>>& proposed,
+                               const std::set<std::string>& connected,
+                               const std::set<std::string>& dialing) {
+  K8sReconcilePlan plan;
+  for (auto it = proposed.begin(); it != proposed.end();) {
+    if (desired.count(it->first)) {
+      ++it;
+    } else {
+      plan.drops.push_back(it->first);
+      it = proposed.erase(it);
+    }
+  }
+  for (const auto& [id, peer] : desired) {
+    auto [known, added] = proposed.try_emplace(id, peer.addresses);
+    const bool moved = !added && known->second != peer.addresses;
+    known->second = peer.addresses;
+    if (dialing.count(id) || (connected.count(id) && !moved)) continue;
+    plan.dials.push_back(id);
+  }
+  return plan;
+}
+
 }  // namespace peat::discovery

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,5 +81,21 @@ std::map<std::string, K8sPeer> DesiredPeers(const std::map<std::string, K8sSlice
                                             const std::string& own_pod,
                                             const std::string& own_endpoint_id,
                                             const DeriveEndpointId& derive);
+
+// One reconcile step: what to drop and what to dial, given the peers listed now (`desired`), the
+// peers this discovery proposed before (`proposed`: endpoint id → the addresses last seen, updated
+// in place), the peers connected now and the dials still in flight.
+//  * drops: proposed peers no longer listed (erased from `proposed`);
+//  * dials: listed peers not connected, or whose addresses changed (moved), unless a dial to
+//    them is in flight. A listed peer already connected (it dialed us) is recorded, not dialed,
+//    so that it is dropped too when it leaves.
+struct K8sReconcilePlan {
+  std::vector<std::string> drops;
+  std::vector<std::string> dials;
+};
+K8sReconcilePlan PlanReconcile(const std::map<std::string, K8sPeer>& desired,
+                               std::map<std::string, std::vector<std::string>>& proposed,
+                               const std::set<std::string>& connected,
+                               const std::set<std::string>& dialing);
 
 }  // namespace peat::discovery

@@ -50,7 +50,9 @@ describe("kubernetes discovery (fake API server)", () => {
     await a.start();
     await b.start();
     await d.start();
-    assert.equal((await d.call("GetStatus")).nodeId ?? "node-d-name", "node-d-name");
+    const status = await d.call("GetStatus");
+    assert.equal(status.nodeId, "node-d-name", "--node-id stays the node's name");
+    assert.equal(status.endpointAddr, d.endpointId, "the key is seeded by POD_NAME");
     // The identity comes from the pod name: pod-a (which dials no one) sees pod-d's derived id.
     await waitFor(() => connectedAt(a, "127.0.0.2"), { timeoutMs: 15_000, what: "pod-a listed → connected" });
     await waitFor(async () => (await a.listPeers()).some((p) => p.endpointId === d.endpointId && p.connected), { what: "pod-a sees pod-d's derived endpoint id" });
@@ -64,7 +66,10 @@ describe("kubernetes discovery (fake API server)", () => {
     await waitFor(() => connectedAt(b, "127.0.0.3"), { timeoutMs: 15_000, what: "pod-b appears → connected" });
     await b.put("k8s", "hello", { from: "pod-b" });
     await waitDoc(d, "k8s", "hello", (text) => text === JSON.stringify({ from: "pod-b" }), { timeoutMs: 10_000 });
+    const eventsBefore = await d.metric("peat_discovery_kubernetes_watch_events_total");
+    await waitFor(() => api.openWatches() > 0, { what: "a watch open" }); // then bookmark() reaches it
     api.bookmark();
+    await waitMetric("peat_discovery_kubernetes_watch_events_total", (v) => v > eventsBefore, "the bookmark applied");
 
     // Disappearing → dropped (unregistered and disconnected, on both ends).
     api.removePod("pod-a");
@@ -89,6 +94,7 @@ describe("kubernetes discovery (fake API server)", () => {
 
     // Garbage on the watch and in the next list → errors counted, no crash, back on track.
     const errorsBefore = (await d.metric("peat_discovery_kubernetes_errors_total")) ?? 0;
+    await waitFor(() => api.openWatches() > 0, { what: "a watch open" }); // then garbage() reaches it
     api.garbage();
     await waitMetric("peat_discovery_kubernetes_errors_total", (v) => v >= errorsBefore + 2, "garbage counted (watch line + list)");
     api.removePod("pod-a");

@@ -110,5 +110,37 @@ TEST(K8sSlices, DesiredPeersDeriveIdsSkipSelfAndMergeAddresses) {
   EXPECT_EQ(a.addresses, (std::vector<std::string>{"10.0.0.1:4433", "[fd00::1]:4433"}));
 }
 
+TEST(K8sSlices, ReconcileDialsNewAndMovedPeersDropsDepartedOnes) {
+  std::map<std::string, std::vector<std::string>> proposed;
+  std::map<std::string, K8sPeer> desired = {{"a", {"pod-a", {"10.0.0.1:4433"}}},
+                                            {"b", {"pod-b", {"10.0.0.2:4433"}}},
+                                            {"c", {"pod-c", {"10.0.0.3:4433"}}}};
+  // c dialed us already; b has a dial in flight.
+  auto plan = PlanReconcile(desired, proposed, {"c"}, {"b"});
+  EXPECT_EQ(plan.dials, (std::vector<std::string>{"a"}));
+  EXPECT_TRUE(plan.drops.empty());
+  EXPECT_EQ(proposed.size(), 3u);  // c recorded: dropped when it leaves
+
+  // All connected, nothing changed: nothing to do.
+  plan = PlanReconcile(desired, proposed, {"a", "b", "c"}, {});
+  EXPECT_TRUE(plan.dials.empty());
+  EXPECT_TRUE(plan.drops.empty());
+
+  // b moved (connected still, to its old address): dialed at the new one; c left: dropped.
+  desired["b"].addresses = {"10.0.0.9:4433"};
+  desired.erase("c");
+  plan = PlanReconcile(desired, proposed, {"a", "b", "c"}, {});
+  EXPECT_EQ(plan.dials, (std::vector<std::string>{"b"}));
+  EXPECT_EQ(plan.drops, (std::vector<std::string>{"c"}));
+  EXPECT_EQ(proposed.at("b"), (std::vector<std::string>{"10.0.0.9:4433"}));
+
+  // b's dial failed (not connected): dialed again on the next round; an empty list drops all.
+  plan = PlanReconcile(desired, proposed, {"a"}, {});
+  EXPECT_EQ(plan.dials, (std::vector<std::string>{"b"}));
+  plan = PlanReconcile({}, proposed, {"a", "b"}, {});
+  EXPECT_EQ(plan.drops, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(proposed.empty());
+}
+
 }  // namespace
 }  // namespace peat::discovery
