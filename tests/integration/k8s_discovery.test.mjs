@@ -115,4 +115,29 @@ describe("kubernetes discovery (fake API server)", () => {
     assert.ok(d.running, "the discovering node is still running");
     assert.ok(!(await peersOfD()).has(d.endpointId), "never dials itself");
   });
+
+  it("refuses an API server whose certificate does not chain to the mounted CA, and uses a replaced CA without a restart", { timeout: 60_000 }, async (t) => {
+    const key = randomKey();
+    const meshPort = await freePort();
+    const api = await startFakeK8sApi({ meshPort, wrongCa: true });
+    t.after(() => api.stop());
+    api.setPod("pod-x", "127.0.0.6"); // not running: listed, dialed, not reached
+    const env = { ...api.env(), POD_NAME: "pod-y" };
+    const y = new MeshNode({
+      name: "pod-y", sharedKey: key, meshPort, meshHost: "127.0.0.7", t,
+      args: ["--enable-kubernetes-discovery", "true", "--discovery-interval-secs", "1"],
+      spawnFn: (bin, args, opts) => spawn(bin, args, { ...opts, env: { ...opts.env, ...env } }),
+    });
+    t.after(() => y.stop().catch(() => {}));
+    await y.start();
+    await waitFor(async () => ((await y.metric("peat_discovery_kubernetes_errors_total")) ?? 0) >= 2, { timeoutMs: 15_000, what: "TLS failures counted" });
+    assert.equal(await y.metric("peat_discovery_kubernetes_lists_total"), 0, "nothing listed through an untrusted server");
+    assert.equal(api.requests.length, 0, "no request reached the server");
+    assert.match(y.allLogs(), /kubernetes discovery: list: TLS handshake/);
+
+    api.mountRightCa();
+    await waitFor(async () => (await y.metric("peat_discovery_kubernetes_pods")) === 1, { timeoutMs: 15_000, what: "listed once the right CA is mounted" });
+    await waitFor(async () => ((await y.metric("peat_discovery_kubernetes_dials_total")) ?? 0) >= 1, { what: "pod-x dialed" });
+    assert.ok(y.running);
+  });
 });

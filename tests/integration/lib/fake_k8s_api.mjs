@@ -11,6 +11,8 @@
 //                  until rotateToken() writes the new token to the mounted token file
 //   garbage()      one line of garbage on every open watch, and the next list answers garbage
 //   restart()      closes the server and every connection, then listens again on the same port
+//   wrongCa: true  mounts another CA's certificate as ca.crt (the node must refuse the server);
+//                  mountRightCa() puts the right one in place
 // serviceAccountDir holds token, ca.crt and namespace (PEAT_K8S_SERVICEACCOUNT_DIR for the node);
 // env() gives the node's environment. requests records {path, query, status} of every request.
 
@@ -23,12 +25,12 @@ import { makeCerts } from "./fake_agent.mjs";
 
 const SLICE = "peat-node-abc";
 
-export async function startFakeK8sApi({ namespace = "peat", labelSelector = "app=peat-node", meshPort } = {}) {
+export async function startFakeK8sApi({ namespace = "peat", labelSelector = "app=peat-node", meshPort, wrongCa = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-k8s-api-"));
   const certs = makeCerts(path.join(dir, "pki"));
   const sa = path.join(dir, "serviceaccount");
   fs.mkdirSync(sa);
-  fs.copyFileSync(certs.ca, path.join(sa, "ca.crt"));
+  fs.copyFileSync(wrongCa ? certs.otherCa : certs.ca, path.join(sa, "ca.crt"));
   fs.writeFileSync(path.join(sa, "namespace"), `${namespace}\n`);
   let token = crypto.randomBytes(16).toString("hex");
   fs.writeFileSync(path.join(sa, "token"), token);
@@ -139,6 +141,7 @@ export async function startFakeK8sApi({ namespace = "peat", labelSelector = "app
       for (const w of [...watches]) endWatch(w);
     },
     rotateToken() { fs.writeFileSync(path.join(sa, "token"), token); },
+    mountRightCa() { fs.copyFileSync(certs.ca, path.join(sa, "ca.crt")); },
     garbage() {
       garbageNextList = true;
       for (const w of watches) writeLine(w.res, "{\"type\":\"MODIFIED\",\"object\":{garbage");
