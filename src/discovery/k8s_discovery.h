@@ -16,7 +16,9 @@
 //  * reconcile after every change and every interval: each listed pod that is not connected, or
 //    whose address changed, is dialed (PeerControl::ConnectPeer: registered on success, so the
 //    mesh redials it after drops); each pod this discovery proposed that is no longer listed is
-//    dropped (PeerControl::DisconnectPeer: unregistered and disconnected; no more redials).
+//    dropped (PeerControl::DisconnectPeer: unregistered and disconnected; no more redials). A
+//    listed pod that dialed us first is not dialed, but is dropped the same way when it leaves
+//    (PlanReconcile in k8s_slices.h).
 //
 // Threading: Start/Stop/AppendMetrics from any thread (Stop joins the loop; call before the
 // PeerControl goes away). PeerControl callbacks are posted back onto the loop.
