@@ -21,7 +21,7 @@ describe("kubernetes discovery (fake API server)", () => {
   it("dials pods that appear, redials pods that move, drops pods that leave; the watch survives 410, 401, garbage and a restart", { timeout: 120_000 }, async (t) => {
     const key = randomKey();
     const meshPort = await freePort();
-    const api = await startFakeK8sApi({ meshPort });
+    const api = await startFakeK8sApi({ meshPort, apiSlice: true });
     t.after(() => api.stop());
 
     const pod = (name, host) => new MeshNode({ name, nodeId: name, sharedKey: key, meshPort, meshHost: host, t });
@@ -114,6 +114,8 @@ describe("kubernetes discovery (fake API server)", () => {
     await waitFor(() => absent(b), { timeoutMs: 20_000, what: "after an API server restart: pod-b leaves → dropped" });
     assert.ok(d.running, "the discovering node is still running");
     assert.ok(!(await peersOfD()).has(d.endpointId), "never dials itself");
+    assert.doesNotMatch(d.allLogs(), /dialing pod .* at [0-9.]+:50051/, "the API Service's port is never dialed");
+    assert.match(d.allLogs(), new RegExp(`dialing pod pod-a .* at 127\\.0\\.0\\.2:${meshPort}`));
   });
 
   it("refuses an API server whose certificate does not chain to the mounted CA, and uses a replaced CA without a restart", { timeout: 60_000 }, async (t) => {

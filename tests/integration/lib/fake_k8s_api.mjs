@@ -3,7 +3,9 @@
 // one namespace — list and watch (chunked JSON lines, bookmarks) — with bearer-token checks.
 //
 // The pods are endpoints of one slice ("peat-node-abc", port "mesh"); setPod/removePod change it
-// (an ADDED, then MODIFIED events). Faults the node must survive:
+// (an ADDED, then MODIFIED events). With apiSlice, a second slice lists the same pods at the API
+// port ("peat-node-aaa-api", listed first; one port named "grpc" = 50051), as the chart's API Service does: its port
+// must never be dialed. Faults the node must survive:
 //   gone()         compacts history: open watches get an ERROR 410 event and end; a watch from an
 //                  older resourceVersion gets the same (the node must list again)
 //   bookmark()     a BOOKMARK event on every open watch
@@ -25,7 +27,7 @@ import { makeCerts } from "./fake_agent.mjs";
 
 const SLICE = "peat-node-abc";
 
-export async function startFakeK8sApi({ namespace = "peat", labelSelector = "app=peat-node", meshPort, wrongCa = false } = {}) {
+export async function startFakeK8sApi({ namespace = "peat", labelSelector = "app=peat-node", meshPort, wrongCa = false, apiSlice = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-k8s-api-"));
   const certs = makeCerts(path.join(dir, "pki"));
   const sa = path.join(dir, "serviceaccount");
@@ -45,11 +47,12 @@ export async function startFakeK8sApi({ namespace = "peat", labelSelector = "app
   let garbageNextList = false;
   const requests = [];
 
-  const sliceObject = () => ({
+  const slices = apiSlice ? [[SLICE, "mesh", meshPort], ["peat-node-aaa-api", "grpc", 50051]] : [[SLICE, "mesh", meshPort]];
+  const sliceObject = ([name, portName, port] = slices[0]) => ({
     kind: "EndpointSlice", apiVersion: "discovery.k8s.io/v1",
-    metadata: { name: SLICE, namespace, resourceVersion: String(rv), labels: { app: "peat-node" }, annotations: { "peat.note": "fake" } },
+    metadata: { name, namespace, resourceVersion: String(rv), labels: { app: "peat-node" }, annotations: { "peat.note": "fake" } },
     addressType: "IPv4",
-    ports: [{ name: "mesh", port: meshPort, protocol: "TCP" }],
+    ports: [{ name: portName, port, protocol: "TCP" }],
     endpoints: [...pods].map(([name, ip]) => ({
       addresses: [ip], conditions: { ready: true, serving: true, terminating: false },
       targetRef: { kind: "Pod", namespace, name, uid: crypto.createHash("sha1").update(name).digest("hex") },
@@ -57,10 +60,12 @@ export async function startFakeK8sApi({ namespace = "peat", labelSelector = "app
   });
   const writeLine = (res, obj) => res.write(typeof obj === "string" ? `${obj}\n` : `${JSON.stringify(obj)}\n`);
   const emit = (type) => {
-    rv += 1;
-    const ev = { rv, type, object: sliceObject() };
-    history.push(ev);
-    for (const w of watches) if (w.fromRv < ev.rv) writeLine(w.res, { type: ev.type, object: ev.object });
+    for (const slice of slices) {
+      rv += 1;
+      const ev = { rv, type, object: sliceObject(slice) };
+      history.push(ev);
+      for (const w of watches) if (w.fromRv < ev.rv) writeLine(w.res, { type: ev.type, object: ev.object });
+    }
   };
   const changed = () => {
     emit(sliceExists ? "MODIFIED" : "ADDED");
@@ -86,7 +91,7 @@ export async function startFakeK8sApi({ namespace = "peat", labelSelector = "app
         garbageNextList = false;
         return answer(200, "{\"kind\":\"EndpointSliceList\",\"items\":[{garbage");
       }
-      return answer(200, { kind: "EndpointSliceList", apiVersion: "discovery.k8s.io/v1", metadata: { resourceVersion: String(rv) }, items: sliceExists ? [sliceObject()] : [] });
+      return answer(200, { kind: "EndpointSliceList", apiVersion: "discovery.k8s.io/v1", metadata: { resourceVersion: String(rv) }, items: sliceExists ? slices.map(sliceObject) : [] });
     }
     const from = Number(url.searchParams.get("resourceVersion") ?? rv);
     res.writeHead(200, { "content-type": "application/json" }); // chunked: no content-length
