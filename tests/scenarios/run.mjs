@@ -127,6 +127,7 @@ const STEP_PARAMS = {
   cancel: ["file", "node", "was_cancelled"],
   wait_blob_progress: ["node", "file", "percent", "bytes", "within_ms"],
   expect_blob_dup_bytes: ["node", "nodes", "max_bytes"],
+  expect_metric: ["node", "nodes", "name", "labels", "min", "max", "within_ms"],
   expect_blob_sent: ["node", "to", "file", "max_bytes", "max_extra_bytes"],
   expect_doc_latency: ["node", "to", "collection", "count", "interval_ms", "size", "max_p50_ms", "max_ms", "prefix"],
 };
@@ -305,7 +306,7 @@ class Run {
     for (const nd of nodes) {
       this.byName.set(nd.name, nd);
       for (const d of [this.rootDir(nd.name), this.inboxDir(nd.name)]) fs.mkdirSync(d, { recursive: true });
-      nd.args = this.attachArgs(nd.name);
+      nd.args = this.baseArgs(nd.name);
     }
     this.cluster = new Cluster(nodes, this.edges, { sharedKey: this.sharedKey, appId: this.appId });
     return `${names.map((h) => `${h}=${this.net.addr(h)}`).join(" ")}; links ${JSON.stringify(p.links ?? {})}`;
@@ -391,7 +392,7 @@ class Run {
     await Promise.all(
       names.map(async (n) => {
         const nd = this.node(n);
-        if (args) nd.args = [...this.attachArgs(n), ...args];
+        if (args) nd.args = [...this.baseArgs(n), ...args];
         await nd.start({ timeoutMs: 30_000 });
       }),
     );
@@ -601,6 +602,14 @@ class Run {
   }
   inboxDir(name) {
     return path.join(this.attachDir, name, "inbox");
+  }
+  /**
+   * Flags of every node: the attachment dirs, and mDNS off (the links, not multicast discovery,
+   * decide a scenario's topology); a scenario about discovery passes "--disable-mdns=false" in
+   * its start args (the last occurrence wins).
+   */
+  baseArgs(name) {
+    return [...this.attachArgs(name), "--disable-mdns"];
   }
   attachArgs(name) {
     return ["--attachment-root", `files=${this.rootDir(name)}`, "--attachment-inbox", this.inboxDir(name)];
@@ -884,6 +893,30 @@ class Run {
       { timeoutMs: p.within_ms ?? 60_000, intervalMs: 50, what: `${nd.name} to receive ${kib(want)} of blob pieces`, describe: () => kib(got) },
     );
     return `${nd.name} received ${kib(got)} of blob pieces since the send (≥ ${kib(want)}, ${((100 * got) / Math.max(1, f.size)).toFixed(0)} % of ${f.name}) after ${fmtS(Date.now() - t0)}, ${fmtS(Date.now() - f.sentAt)} after the send`;
+  }
+
+  /**
+   * On each node, the sum of the /metrics samples `name` matching `labels` (absent = 0) is within
+   * [min, max]; with within_ms, polls until it is (counters since each node's last start).
+   */
+  async step_expect_metric(p) {
+    const names = this.names(p, undefined);
+    if (typeof p.name !== "string") throw new Error("expect_metric: give name");
+    if (p.min === undefined && p.max === undefined) throw new Error("expect_metric: give min and/or max");
+    const ok = (v) => (p.min === undefined || v >= p.min) && (p.max === undefined || v <= p.max);
+    const want = `${p.name}${JSON.stringify(p.labels ?? {})} in [${p.min ?? "-inf"}, ${p.max ?? "inf"}]`;
+    const values = new Map();
+    const readAll = async () => {
+      for (const n of names) values.set(n, (await this.node(n).metric(p.name, p.labels ?? {})) ?? 0);
+      return names.every((n) => ok(values.get(n)));
+    };
+    const show = () => names.map((n) => `${n} ${values.get(n)}`).join(", ");
+    if (p.within_ms) {
+      await waitFor(readAll, { timeoutMs: p.within_ms, intervalMs: 200, what: want, describe: show });
+    } else {
+      assert.ok(await readAll(), `${want}: ${show()}`);
+    }
+    return `${want}: ${show()}`;
   }
 
   async step_expect_blob_dup_bytes(p) {
