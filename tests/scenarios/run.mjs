@@ -306,7 +306,7 @@ class Run {
     for (const nd of nodes) {
       this.byName.set(nd.name, nd);
       for (const d of [this.rootDir(nd.name), this.inboxDir(nd.name)]) fs.mkdirSync(d, { recursive: true });
-      nd.args = this.baseArgs(nd.name);
+      nd.args = this.attachArgs(nd.name);
     }
     this.cluster = new Cluster(nodes, this.edges, { sharedKey: this.sharedKey, appId: this.appId });
     return `${names.map((h) => `${h}=${this.net.addr(h)}`).join(" ")}; links ${JSON.stringify(p.links ?? {})}`;
@@ -392,7 +392,7 @@ class Run {
     await Promise.all(
       names.map(async (n) => {
         const nd = this.node(n);
-        if (args) nd.args = [...this.baseArgs(n), ...args];
+        if (args) nd.args = [...this.attachArgs(n), ...args];
         await nd.start({ timeoutMs: 30_000 });
       }),
     );
@@ -602,14 +602,6 @@ class Run {
   }
   inboxDir(name) {
     return path.join(this.attachDir, name, "inbox");
-  }
-  /**
-   * Flags of every node: the attachment dirs, and mDNS off (the links, not multicast discovery,
-   * decide a scenario's topology); a scenario about discovery passes "--disable-mdns=false" in
-   * its start args (the last occurrence wins).
-   */
-  baseArgs(name) {
-    return [...this.attachArgs(name), "--disable-mdns"];
   }
   attachArgs(name) {
     return ["--attachment-root", `files=${this.rootDir(name)}`, "--attachment-inbox", this.inboxDir(name)];
