@@ -20,13 +20,6 @@ void AppendString(std::string& out, std::string_view key, std::string_view value
   out.append(value);
 }
 
-bool IsLowerHex(std::string_view s) {
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string EncodeTxt(const MdnsAdvert& advert) {
