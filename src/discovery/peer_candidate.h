@@ -3,8 +3,9 @@
 // (docs/spec/BEHAVIOR.md), so nothing in it is trusted beyond "worth one dial".
 //
 // Shared by every source in src/discovery/ (mdns_*, k8s_*): each produces candidates and hands
-// them to a CandidateSink; the node's sink applies the skip rules (mdns_skip_rules.h) and dials
-// through PeerControl::ConnectPeer (common/peer_control.h). Pure value types, no I/O.
+// them to a CandidateSink; the node's sink (CandidateDialer, candidate_dialer.h) applies the shared
+// skip rules and dials through PeerControl::ConnectPeer (common/peer_control.h). Pure value types,
+// no I/O.
 #pragma once
 
 #include <functional>
