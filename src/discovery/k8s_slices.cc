@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <set>
 
 namespace peat::discovery {
 
@@ -179,10 +178,14 @@ std::map<std::string, K8sPeer> DesiredPeers(const std::map<std::string, K8sSlice
                                             const std::string& own_pod,
                                             const std::string& own_endpoint_id,
                                             const DeriveEndpointId& derive) {
+  // Once one slice names its mesh port, slices that do not are not read at all (not per pod:
+  // slices change one at a time, so a pod leaving the named slice first would briefly be left
+  // with only its guessed address, and be dialed there).
+  bool any_named = false;
+  for (const auto& [name, slice] : slices) any_named = any_named || slice.port_named;
   std::map<std::string, K8sPeer> out;
-  std::set<std::string> named;  // peers with an address whose port was named
   for (const auto& [name, slice] : slices) {
-    if (slice.mesh_port == 0) continue;
+    if (slice.mesh_port == 0 || (any_named && !slice.port_named)) continue;
     for (const auto& ep : slice.endpoints) {
       if (ep.pod_name == own_pod) continue;
       auto id = derive(ep.pod_name);
@@ -192,8 +195,6 @@ std::map<std::string, K8sPeer> DesiredPeers(const std::map<std::string, K8sSlice
           (v6 ? "[" + ep.ip + "]" : ep.ip) + ":" + std::to_string(slice.mesh_port);
       K8sPeer& peer = out[*id];
       peer.pod_name = ep.pod_name;
-      if (slice.port_named && named.insert(*id).second) peer.addresses.clear();  // guesses go
-      if (!slice.port_named && named.count(*id)) continue;
       if (std::find(peer.addresses.begin(), peer.addresses.end(), address) ==
           peer.addresses.end()) {
         peer.addresses.push_back(std::move(address));

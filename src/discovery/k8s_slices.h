@@ -74,9 +74,10 @@ using DeriveEndpointId = std::function<StatusOr<std::string>(const std::string& 
 
 // The peers of all `slices` (by slice name), keyed by endpoint id; `own_pod` and
 // `own_endpoint_id` are skipped, as are endpoints with no pod name, no IP or a slice without a
-// mesh port. A pod listed in several slices gets all its addresses, except that addresses whose
-// port was named ("mesh" or the annotation) replace guessed ones: the pods of a chart are also
-// listed by the slices of the API Service (port "grpc"), whose port must not be dialed.
+// mesh port. A pod listed in several slices gets all its addresses. When any slice names its mesh
+// port ("mesh" or the annotation), slices whose port is only guessed are ignored: the pods of a
+// chart are also listed by the slices of the API Service (port "grpc"), whose port must never be
+// dialed — not even while the slices change one at a time.
 std::map<std::string, K8sPeer> DesiredPeers(const std::map<std::string, K8sSlice>& slices,
                                             const std::string& own_pod,
                                             const std::string& own_endpoint_id,
