@@ -91,6 +91,12 @@ describe("kubernetes discovery (fake API server)", () => {
     await waitMetric("peat_discovery_kubernetes_lists_total", (v) => v > listsBefore, "a new list after 410");
     api.setPod("pod-a", "127.0.0.2");
     await waitFor(() => connectedAt(a, "127.0.0.2"), { timeoutMs: 15_000, what: "pod-a back after 410 → connected" });
+    // The same as an HTTP status on the watch request.
+    const relists = await d.metric("peat_discovery_kubernetes_relists_total");
+    const seen = api.requests.length;
+    api.gone({ http: true });
+    await waitMetric("peat_discovery_kubernetes_relists_total", (v) => v > relists, "HTTP 410 counted");
+    assert.ok(api.requests.slice(seen).some((r) => r.status === 410 && r.query.watch === "1"), "a watch was answered 410");
 
     // Garbage on the watch and in the next list → errors counted, no crash, back on track.
     const errorsBefore = (await d.metric("peat_discovery_kubernetes_errors_total")) ?? 0;

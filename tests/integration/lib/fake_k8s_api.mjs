@@ -7,7 +7,9 @@
 // port ("peat-node-aaa-api", listed first; one port named "grpc" = 50051), as the chart's API Service does: its port
 // must never be dialed. Faults the node must survive:
 //   gone()         compacts history: open watches get an ERROR 410 event and end; a watch from an
-//                  older resourceVersion gets the same (the node must list again)
+//                  older resourceVersion gets the same (the node must list again); gone({http:
+//                  true}): open watches just end, and a watch from an older version is answered
+//                  with HTTP status 410 instead
 //   bookmark()     a BOOKMARK event on every open watch
 //   expireToken()  the token in force changes: every request answers 401 (and open watches end)
 //                  until rotateToken() writes the new token to the mounted token file
@@ -45,6 +47,7 @@ export async function startFakeK8sApi({ namespace = "peat", labelSelector = "app
   const watches = new Set(); // open watch responses
   const sockets = new Set();
   let garbageNextList = false;
+  let goneAsHttp = false;
   const requests = [];
 
   const slices = apiSlice ? [[SLICE, "mesh", meshPort], ["peat-node-aaa-api", "grpc", 50051]] : [[SLICE, "mesh", meshPort]];
@@ -94,6 +97,7 @@ export async function startFakeK8sApi({ namespace = "peat", labelSelector = "app
       return answer(200, { kind: "EndpointSliceList", apiVersion: "discovery.k8s.io/v1", metadata: { resourceVersion: String(rv) }, items: sliceExists ? slices.map(sliceObject) : [] });
     }
     const from = Number(url.searchParams.get("resourceVersion") ?? rv);
+    if (from < compactedBelow && goneAsHttp) return answer(410, status(410, "Expired", "too old resource version"));
     res.writeHead(200, { "content-type": "application/json" }); // chunked: no content-length
     if (from < compactedBelow) {
       writeLine(res, { type: "ERROR", object: status(410, "Expired", `too old resource version: ${from} (${compactedBelow})`) });
@@ -133,11 +137,12 @@ export async function startFakeK8sApi({ namespace = "peat", labelSelector = "app
     bookmark() {
       for (const w of watches) writeLine(w.res, { type: "BOOKMARK", object: { kind: "EndpointSlice", apiVersion: "discovery.k8s.io/v1", metadata: { resourceVersion: String(rv) } } });
     },
-    gone() {
+    gone({ http = false } = {}) {
+      goneAsHttp = http;
       compactedBelow = rv + 1;
       rv += 1;
       for (const w of [...watches]) {
-        writeLine(w.res, { type: "ERROR", object: status(410, "Expired", "too old resource version") });
+        if (!http) writeLine(w.res, { type: "ERROR", object: status(410, "Expired", "too old resource version") });
         endWatch(w);
       }
     },
