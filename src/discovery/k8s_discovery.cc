@@ -2,7 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
 #include <boost/asio/post.hpp>
+#include <cstdio>
+#include <fstream>
 
 #include "common/endpoint_id.h"
 #include "common/metrics.h"
@@ -70,6 +74,37 @@ K8sDiscovery::K8sDiscovery(K8sDiscoveryOptions options, PeerControl& peers)
       retry_timer_(options_.clock->MakeTimer(io_)),
       reconcile_timer_(options_.clock->MakeTimer(io_)) {
   gate_->io = &io_;
+  LoadState();
+}
+
+void K8sDiscovery::LoadState() {
+  if (options_.state_file.empty()) return;
+  std::ifstream in(options_.state_file);
+  for (std::string line; std::getline(in, line);) {
+    if (IsValidEndpointId(line)) proposed_.emplace(line, std::vector<std::string>{});
+  }
+  for (const auto& [id, addresses] : proposed_) saved_.insert(id);
+}
+
+void K8sDiscovery::SaveState() {
+  std::set<std::string> now;
+  for (const auto& [id, addresses] : proposed_) now.insert(id);
+  if (options_.state_file.empty() || now == saved_) return;
+  const std::string tmp = options_.state_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& id : now) out << id << '\n';
+    if (!out.flush()) {
+      spdlog::warn("kubernetes discovery: cannot write {}", tmp);
+      return;
+    }
+  }
+  ::chmod(tmp.c_str(), 0600);  // like every file of the data dir
+  if (std::rename(tmp.c_str(), options_.state_file.c_str()) != 0) {
+    spdlog::warn("kubernetes discovery: cannot write {}", options_.state_file);
+    return;
+  }
+  saved_ = std::move(now);
 }
 
 K8sDiscovery::~K8sDiscovery() { Stop(); }
@@ -122,6 +157,7 @@ void K8sDiscovery::List() {
     auto list = ParseSliceList(r.body, options_.annotation_prefix);
     if (!list.ok()) return Fail("list: " + list.status().message());
     ++counters_.lists;
+    listed_ = true;
     slices_.clear();
     for (auto& s : list->items) slices_[s.name] = std::move(s);
     resource_version_ = list->resource_version;
@@ -234,7 +270,7 @@ void K8sDiscovery::ArmReconcile() {
 }
 
 void K8sDiscovery::Reconcile() {
-  if (stopped_) return;
+  if (stopped_ || !listed_) return;
   if (reconciling_) {
     reconcile_again_ = true;
     return;
@@ -252,6 +288,7 @@ void K8sDiscovery::Reconcile() {
           DesiredPeers(slices_, options_.own_pod, options_.own_endpoint_id, options_.derive);
       counters_.pods = desired.size();
       const K8sReconcilePlan plan = PlanReconcile(desired, proposed_, connected, dialing_);
+      SaveState();
       for (const std::string& id : plan.drops) {
         ++counters_.drops;
         spdlog::info("kubernetes discovery: peer {} is no longer listed; dropping it",

@@ -19,6 +19,8 @@
 //    dropped (PeerControl::DisconnectPeer: unregistered and disconnected; no more redials). A
 //    listed pod that dialed us first is not dialed, but is dropped the same way when it leaves
 //    (PlanReconcile in k8s_slices.h).
+//  * nothing is reconciled before the first list answered; the proposed ids are kept in
+//    K8sDiscoveryOptions::state_file, so a pod that left while this node was down is dropped too.
 //
 // Threading: Start/Stop/AppendMetrics from any thread (Stop joins the loop; call before the
 // PeerControl goes away). PeerControl callbacks are posted back onto the loop.
@@ -54,6 +56,10 @@ struct K8sDiscoveryOptions {
   std::string own_pod;          // POD_NAME; skipped
   std::string own_endpoint_id;  // skipped
   DeriveEndpointId derive;      // pod name → endpoint id
+  // The endpoint ids this discovery proposed, one a line, kept across restarts (the mesh persists
+  // the peers ConnectPeer registered): a pod that left while the node was down is dropped at the
+  // first list. Empty: not kept.
+  std::string state_file;
   Clock* clock = &RealClock();
 };
 
@@ -92,6 +98,8 @@ class K8sDiscovery {
   void Fail(const std::string& what, bool gone = false);
   void Reconcile();
   void ArmReconcile();
+  void LoadState();
+  void SaveState();
   struct Gate {
     std::mutex mu;
     boost::asio::io_context* io = nullptr;  // null once stopped; guarded by mu
@@ -120,6 +128,8 @@ class K8sDiscovery {
 
   std::map<std::string, std::vector<std::string>> proposed_;  // endpoint id → addresses dialed
   std::set<std::string> dialing_;
+  std::set<std::string> saved_;  // the ids in state_file
+  bool listed_ = false;          // no reconcile (so no drop) before the first list
   bool reconciling_ = false;
   bool reconcile_again_ = false;
 

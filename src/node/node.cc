@@ -442,6 +442,7 @@ Status Node::StartKubernetesDiscovery() {
   const char* pod = std::getenv("POD_NAME");
   o.own_pod = pod ? pod : "";
   o.own_endpoint_id = endpoint_id_;
+  o.state_file = config_.data_dir + "/kubernetes-peers";
   o.derive = [key = config_.shared_key_b64](const std::string& pod_name) -> StatusOr<std::string> {
     if (key.empty()) return FailedPreconditionError("no --shared-key: pod ids cannot be derived");
     PEAT_ASSIGN_OR_RETURN(NodeIdentity id, DeriveIdentity(key, pod_name));

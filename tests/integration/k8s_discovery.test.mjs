@@ -119,6 +119,14 @@ describe("kubernetes discovery (fake API server)", () => {
     api.removePod("pod-b");
     await waitFor(() => absent(b), { timeoutMs: 20_000, what: "after an API server restart: pod-b leaves → dropped" });
     assert.ok(d.running, "the discovering node is still running");
+
+    // A pod that leaves while the node is down: the mesh redials its persisted registration at
+    // startup; the first list drops it (the ids discovery dialed are kept in the data dir).
+    await d.stop();
+    api.removePod("pod-a");
+    await d.start();
+    await waitFor(async () => (await d.metric("peat_discovery_kubernetes_lists_total")) >= 1, { what: "listed after the restart" });
+    await waitFor(() => absent(a), { timeoutMs: 15_000, what: "pod-a, gone while pod-d was down → dropped" });
     assert.ok(!(await peersOfD()).has(d.endpointId), "never dials itself");
     assert.doesNotMatch(d.allLogs(), /dialing pod .* at [0-9.]+:50051/, "the API Service's port is never dialed");
     assert.match(d.allLogs(), new RegExp(`dialing pod pod-a .* at 127\\.0\\.0\\.2:${meshPort}`));
