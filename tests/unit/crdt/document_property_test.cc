@@ -309,7 +309,7 @@ TEST_F(DocumentPropertyTest, ADocumentIsNeverAFragment) {
   // replica's update (which survives in the state, covered).
   int kept_by_an_older_stamp = 0;
   int deleted_after_seeing_another_writer = 0;
-  const std::vector<uint64_t> seeds = Seeds(4'000'000, 1500);
+  const std::vector<uint64_t> seeds = Seeds(4'000'000, 1000);
   for (uint64_t seed : seeds) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937_64 rng(seed);
