@@ -426,6 +426,10 @@ std::vector<FlagDef> MakeFlagTable() {
   add("agent-poll-interval", Kind::kScalar, "SECS",
       "agent poll interval" + dflt(d.agent_poll_interval),
       UintField(&NodeConfig::agent_poll_interval, 1));
+  add("agent-refresh-secs", Kind::kScalar, "SECS",
+      "rewrite unchanged deployments/packages documents after this long" +
+          dflt(d.agent_refresh_secs),
+      UintField(&NodeConfig::agent_refresh_secs, 1));
   add("agent-tls-cert", Kind::kScalar, "PATH", "client certificate for agent mTLS",
       StringField(&NodeConfig::agent_tls_cert));
   add("agent-tls-key", Kind::kScalar, "PATH", "client private key for agent mTLS",

@@ -218,10 +218,7 @@ void AttachmentManager::Stop() {
     done.set_value();
   });
   done.get_future().wait();
-  {
-    std::unique_lock lock(writes_mu_);
-    writes_cv_.wait(lock, [this] { return writes_in_flight_ == 0; });
-  }
+  writes_in_flight_.WaitIdle();
   blocking_.join();  // ingests and inbox writes in progress finish (their posts are dropped)
   work_.reset();
   io_.stop();
@@ -231,15 +228,9 @@ void AttachmentManager::Stop() {
 }
 
 store::WriteDone AttachmentManager::ContinueOnLoop(std::function<void(Status)> then) {
-  {
-    std::lock_guard lock(writes_mu_);
-    ++writes_in_flight_;
-  }
-  return [this, then = std::move(then)](Status st) {
+  return writes_in_flight_.Track([this, then = std::move(then)](Status st) {
     boost::asio::post(io_, [then, st] { then(st); });
-    std::lock_guard lock(writes_mu_);
-    if (--writes_in_flight_ == 0) writes_cv_.notify_all();
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -42,6 +41,7 @@
 #include "blob/blob_transfer.h"
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "common/pending_completions.h"
 #include "common/status.h"
 #include "store/document_store.h"
 
@@ -252,9 +252,7 @@ class AttachmentManager {
   bool started_ = false;
   bool stopped_ = false;
   uint64_t listener_id_ = 0;
-  std::mutex writes_mu_;
-  std::condition_variable writes_cv_;
-  uint64_t writes_in_flight_ = 0;  // ContinueOnLoop completions not yet run
+  PendingCompletions writes_in_flight_;  // ContinueOnLoop completions not yet run
 
   // Loop-only state.
   std::map<std::string, Reservation> reservations_;  // bundle ids being ingested

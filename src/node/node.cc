@@ -124,6 +124,7 @@ Status Node::Start() {
   service::RegisterSubscribeService(methods_, *store_, *snapshots_, &subscriber_metrics_);
   store_->RegisterMetrics(metrics_);
   metrics_.AddCollector([this](std::string& out) { AppendSubscriberMetrics(out); });
+  PEAT_RETURN_IF_ERROR(StartAgentWatcher());
   PEAT_RETURN_IF_ERROR(OpenAttachments());
   PEAT_RETURN_IF_ERROR(StartMesh());
   PEAT_RETURN_IF_ERROR(StartAttachments());
@@ -192,6 +193,8 @@ bool Node::Shutdown() {
       std::chrono::steady_clock::now() + std::chrono::seconds(config_.shutdown_grace_secs);
   health_.Set("", service::ServingStatus::kNotServing);
   health_.Set("peat.sidecar.v1.PeatSidecar", service::ServingStatus::kNotServing);
+  // The drain cancels a poll in flight at once; no watcher write happens after this.
+  if (agent_watcher_) agent_watcher_->Stop();
   if (!server_) return true;
   server_->BeginDrain();
   bool drained = server_->WaitDrained(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -265,6 +268,26 @@ void Node::AppendSubscriberMetrics(std::string& out) const {
   one("peat_subscriber_lagged_total", "counter",
       "Subscribe streams ended because they lagged too far.",
       static_cast<double>(subscriber_metrics_.lagged.Value()));
+}
+
+Status Node::StartAgentWatcher() {
+  if (config_.agent_addr.empty()) return Status::Ok();
+  watcher::AgentWatcherOptions o;
+  o.client.addr = config_.agent_addr;
+  o.client.tls = {config_.agent_tls_cert, config_.agent_tls_key, config_.agent_tls_ca};
+  o.node_id = node_id_;
+  o.poll_interval = std::chrono::seconds(config_.agent_poll_interval);
+  o.refresh = std::chrono::seconds(config_.agent_refresh_secs);
+  watcher::AgentWatcher::Dependencies deps;
+  deps.store = store_.get();
+  auto w = watcher::AgentWatcher::Create(std::move(o), std::move(deps));
+  if (!w.ok()) return w.status();
+  agent_watcher_ = std::move(*w);
+  metrics_.AddCollector([this](std::string& out) {
+    if (agent_watcher_) agent_watcher_->AppendMetrics(out);
+  });
+  agent_watcher_->Start();
+  return Status::Ok();
 }
 
 Status Node::OpenAttachments() {

@@ -30,6 +30,7 @@
 #include "service/status_source.h"
 #include "service/subscriber.h"
 #include "store/sqlite_document_store.h"
+#include "watcher/agent_watcher.h"
 
 namespace peat {
 
@@ -55,6 +56,8 @@ class Node : public service::StatusSource {
   Status StartMesh();
   // The blob store, and the attachment manager when a root or an inbox is configured.
   Status OpenAttachments();
+  // The agent watcher (--agent-addr), started as soon as the store is open (WATCHER.md §5).
+  Status StartAgentWatcher();
   Status StartAttachments();
   // Logs that the formation has no key: loopback-only (info), or exposed by
   // --allow-keyless-mesh (warning, at every start).
@@ -80,9 +83,10 @@ class Node : public service::StatusSource {
   // first, then the blocking pool, then the store.
   std::shared_ptr<mesh::MemberAckTracker> member_acks_;  // the store's tombstone purge veto
   std::unique_ptr<store::SqliteDocumentStore> store_;
-  std::unique_ptr<boost::asio::thread_pool> blocking_;   // scans and large lists
-  std::unique_ptr<boost::asio::thread_pool> snapshots_;  // Subscribe snapshots (may stall on a
-                                                         // slow client; kept apart from scans)
+  std::unique_ptr<watcher::AgentWatcher> agent_watcher_;  // stopped when the drain begins
+  std::unique_ptr<boost::asio::thread_pool> blocking_;    // scans and large lists
+  std::unique_ptr<boost::asio::thread_pool> snapshots_;   // Subscribe snapshots (may stall on a
+                                                          // slow client; kept apart from scans)
   std::unique_ptr<blob::BlobStore> blobs_;
   std::unique_ptr<attach::AttachmentManager> attachments_;  // stopped before the mesh
   std::string attachments_unavailable_;  // why the blob store could not open (wrong key), or ""

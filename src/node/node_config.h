@@ -87,6 +87,7 @@ struct NodeConfig {
   // Agent watcher
   std::string agent_addr;
   uint64_t agent_poll_interval = 10;
+  uint64_t agent_refresh_secs = 300;  // change-only writes are refreshed after this (WATCHER.md §4)
   std::string agent_tls_cert, agent_tls_key, agent_tls_ca;
 
   // RPC server limits and timeouts

@@ -1,5 +1,7 @@
 #include "watcher/agent_mapping.h"
 
+#include <type_traits>
+
 #include <simdjson.h>
 
 #include <map>
@@ -226,23 +228,43 @@ bool NeedsWrite(const LastWrite* last, const MappedDoc& doc, int64_t now, int64_
   return !SameExceptLastSeen(last->json, doc.json);
 }
 
-std::optional<std::string> AgentIdOf(std::string_view json) {
+namespace {
+
+// The last occurrence of the top-level member `key` of the JSON object `json` (a duplicate key
+// resolves as JSON.parse does), or nullopt when there is none or `json` is not an object.
+template <typename Fn>
+auto LastMember(std::string_view json, std::string_view key, Fn&& read)
+    -> std::invoke_result_t<Fn, simdjson::dom::element> {
   simdjson::dom::parser parser;
   const simdjson::padded_string padded(json);
   simdjson::dom::object root;
   if (parser.parse(padded).get_object().get(root) != simdjson::SUCCESS) return std::nullopt;
-  std::optional<std::string> agent_id;
-  // Every member, so a duplicate key resolves as JSON.parse does (the last wins).
+  std::invoke_result_t<Fn, simdjson::dom::element> value;
   for (simdjson::dom::key_value_pair kv : root) {
-    if (std::string_view(kv.key) != "agent_id") continue;
-    std::string_view s;
-    if (kv.value.get_string().get(s) == simdjson::SUCCESS) {
-      agent_id = std::string(s);
-    } else {
-      agent_id.reset();
-    }
+    if (std::string_view(kv.key) == key) value = read(kv.value);
   }
-  return agent_id;
+  return value;
+}
+
+}  // namespace
+
+std::optional<std::string> AgentIdOf(std::string_view json) {
+  return LastMember(json, "agent_id", [](simdjson::dom::element v) -> std::optional<std::string> {
+    std::string_view s;
+    if (v.get_string().get(s) != simdjson::SUCCESS) return std::nullopt;
+    return std::string(s);
+  });
+}
+
+std::optional<LastWrite> LastWriteOf(std::string_view stored_json, int64_t now) {
+  auto last_seen =
+      LastMember(stored_json, "last_seen", [](simdjson::dom::element v) -> std::optional<int64_t> {
+        int64_t n = 0;
+        if (v.get_int64().get(n) != simdjson::SUCCESS) return std::nullopt;
+        return n;
+      });
+  if (!last_seen || *last_seen > now) return std::nullopt;
+  return LastWrite{std::string(stored_json), *last_seen};
 }
 
 std::vector<std::string> SelectStale(const std::vector<PresentDoc>& present,

@@ -78,6 +78,10 @@ struct LastWrite {
   int64_t written_at = 0;  // Unix seconds
 };
 
+// The last write as the stored document shows it: the document and its integer `last_seen`.
+// nullopt when it has none, or one later than `now` (the clock moved back: rewrite to correct it).
+std::optional<LastWrite> LastWriteOf(std::string_view stored_json, int64_t now);
+
 // Change-only writes for deployments/packages: write when there is no last write, when a field
 // other than last_seen changed, or when the last write is `refresh_secs` or more old.
 bool NeedsWrite(const LastWrite* last, const MappedDoc& doc, int64_t now, int64_t refresh_secs);

@@ -1,8 +1,8 @@
 // docs/WATCHER.md's command blocks, run as written (the "Try it against the fake agent"
 // walk-through: the fake agent from the command line, driven with curl over h2c and mTLS), with the
 // conventions of ./readme.test.mjs (./lib/doc_blocks.mjs): each command's output must match the
-// `# ` lines under it. The blocks use ports the OS picks and no peat-node (the watcher is not wired
-// yet; the block that runs the node is marked skip until it is).
+// `# ` lines under it. The blocks use ports the OS picks; the last one runs build/peat-node (after
+// `make build`) polling the fake agent, on a unix socket.
 //
 // Run: node --test tests/integration/watcher_guide.test.mjs
 
@@ -18,7 +18,7 @@ const runnable = docBlocks(fs.readFileSync(path.join(REPO_ROOT, DOC), "utf8"), D
 
 describe(`${DOC} command blocks, run as written`, () => {
   it("the guide has a fake-agent walk-through with expected outputs", () => {
-    assert.ok(runnable.filter((b) => !b.skip).length >= 2, `too few runnable sh blocks in ${DOC}`);
+    assert.ok(runnable.filter((b) => !b.skip).length >= 3, `too few runnable sh blocks in ${DOC}`);
     assert.ok(runnable.flatMap((b) => b.commands.filter((c) => c.expect)).length >= 10, `too few expected outputs in ${DOC}`);
   });
 

@@ -622,6 +622,8 @@ TEST(ConfigTest, EveryContractFlagIsAccepted) {
                             "https://agent:1",
                             "--agent-poll-interval",
                             "13",
+                            "--agent-refresh-secs",
+                            "31",
                             "--agent-tls-cert",
                             Pki().cert,
                             "--agent-tls-key",
@@ -673,6 +675,7 @@ TEST(ConfigTest, EveryContractFlagIsAccepted) {
   EXPECT_EQ(c.attachment_default_priority, "bulk");
   EXPECT_TRUE(c.attachment_outbox_watch);
   EXPECT_EQ(c.agent_poll_interval, 13u);
+  EXPECT_EQ(c.agent_refresh_secs, 31u);
   EXPECT_TRUE(c.enable_kubernetes_discovery);
   EXPECT_EQ(c.discovery_label_selector, "app=x");
   EXPECT_EQ(c.discovery_interval_secs, 14u);

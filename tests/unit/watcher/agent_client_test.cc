@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "child_process.h"
+#include "fake_agent_process.h"
 #include "temp_dir.h"
 #include "watcher/agent_responses.h"
 
@@ -27,60 +27,6 @@ using ::testing::HasSubstr;
 using Ms = std::chrono::milliseconds;
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
-
-bool HaveNode() { return std::system("node --version > /dev/null 2>&1") == 0; }
-
-// One fake agent process; `port` and `control` from its first stdout line.
-class FakeAgent {
- public:
-  static std::unique_ptr<FakeAgent> Start(std::vector<std::string> args) {
-    std::vector<std::string> argv = {
-        "node", std::string(PEAT_SOURCE_DIR) + "/tests/integration/lib/fake_agent.mjs"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto fake = std::unique_ptr<FakeAgent>(new FakeAgent(argv));
-    auto line = fake->process_.ReadLine(Ms(20000));
-    if (!line) return nullptr;
-    fake->port_ = Field(*line, "\"port\":");
-    fake->control_ = Field(*line, "\"control\":");
-    if (fake->port_ == 0 || fake->control_ == 0) return nullptr;
-    return fake;
-  }
-
-  int port() const { return port_; }
-
-  // POST /control with `json`; the answer's body.
-  std::string Control(const std::string& json) const {
-    asio::io_context io;
-    asio::ip::tcp::socket socket(io);
-    socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(control_)});
-    http::request<http::string_body> req(http::verb::post, "/control", 11);
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "application/json");
-    req.body() = json;
-    req.prepare_payload();
-    http::write(socket, req);
-    boost::beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(socket, buf, res);
-    return res.body();
-  }
-  void Behaviour(const std::string& route, const std::string& b) const {
-    const std::string answer =
-        Control(R"({"op":"behaviour","route":")" + route + R"(","behaviour":")" + b + R"("})");
-    EXPECT_THAT(answer, HasSubstr("\"ok\":true")) << answer;
-  }
-
- private:
-  explicit FakeAgent(const std::vector<std::string>& argv) : process_(argv) {}
-  static int Field(const std::string& line, const std::string& key) {
-    const size_t at = line.find(key);
-    return at == std::string::npos ? 0 : std::atoi(line.c_str() + at + key.size());
-  }
-
-  testing::ChildProcess process_;
-  int port_ = 0;
-  int control_ = 0;
-};
 
 // The fakes of this file, each started on first use and shared by the tests that run in the same
 // process (CTest runs each test alone: a test starts only the fakes it uses).

@@ -242,6 +242,20 @@ TEST(StaleRemovalTest, AgentIdOf) {
   EXPECT_EQ(AgentIdOf("[]"), std::nullopt);
 }
 
+TEST(ChangeOnlyWritesTest, LastWriteOfReadsTheStoredLastSeen) {
+  const std::string doc = R"({"agent_id":"n","last_seen":100,"version":"1"})";
+  auto last = LastWriteOf(doc, 150);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->json, doc);
+  EXPECT_EQ(last->written_at, 100);
+  EXPECT_EQ(LastWriteOf(R"({"last_seen":1,"last_seen":120})", 150)->written_at, 120);
+  EXPECT_EQ(LastWriteOf(doc, 99), std::nullopt)
+      << "a last_seen in the future: the clock moved back";
+  EXPECT_EQ(LastWriteOf(R"({"last_seen":"100"})", 150), std::nullopt);
+  EXPECT_EQ(LastWriteOf(R"({"agent_id":"n"})", 150), std::nullopt);
+  EXPECT_EQ(LastWriteOf("ENC:v1:abc", 150), std::nullopt);
+}
+
 TEST(StaleRemovalTest, SelectsOurDocsAbsentFromTheResponse) {
   PackageList l;
   l.packages.resize(1);
