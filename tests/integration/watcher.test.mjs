@@ -19,6 +19,7 @@ import { execFile, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
@@ -27,7 +28,7 @@ import { promisify } from "node:util";
 import { targetOf } from "./lib/clients.mjs";
 import { bytewiseCompare, preview } from "./lib/documents.mjs";
 import { FakeAgent, PACKAGE_STATUS_NAMES, PULL_STATUS_NAMES, defaultFixtures, makeCerts } from "./lib/fake_agent.mjs";
-import { MeshNode, filesContaining, freePort, randomKey, waitFor } from "./lib/mesh_cluster.mjs";
+import { LOOPBACK, MeshNode, filesContaining, randomKey, waitFor } from "./lib/mesh_cluster.mjs";
 import { httpGet, runNodeBinary } from "./lib/raw.mjs";
 
 const INTERVAL_MS = 1000;
@@ -108,6 +109,23 @@ function mismatch(text, expected, maxAgeS = 5) {
 // Nodes, metrics, documents
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A free port below Linux's ephemeral range (32768–60999): no process binding port 0 can take it
+ * while nothing listens there (test 4's agent is down at first, then starts on it).
+ */
+async function portOutsideEphemeralRange() {
+  for (let i = 0; i < 50; i++) {
+    const port = 20_000 + crypto.randomInt(10_000);
+    const free = await new Promise((resolve) => {
+      const srv = net.createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, LOOPBACK, () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error("no free port in 20000–29999");
+}
+
 async function startAgent(t, opts) {
   const agent = new FakeAgent(opts);
   await agent.start();
@@ -117,12 +135,13 @@ async function startAgent(t, opts) {
 
 /**
  * A peat-node watching 127.0.0.1:<port> (the agent's by default) every second; its own data dir,
- * API port and mesh port. env: extra environment of the process.
+ * API port and mesh port (both picked by the OS: a port reserved in advance may be taken by one of
+ * the many processes starting at the same time). env: extra environment of the process.
  */
 async function startWatched(t, { id, agent, port = agent?.port, scheme = "http", args = [], env, start = true, ...more }) {
   const spawnFn = env ? (bin, argv, opts) => spawn(bin, argv, { ...opts, env: { ...opts.env, ...env } }) : undefined;
   const n = new MeshNode({
-    name: id, nodeId: id, meshPort: await freePort(), t, spawnFn,
+    name: id, nodeId: id, meshPort: 0, t, spawnFn,
     args: ["--agent-addr", `${scheme}://127.0.0.1:${port}`, "--agent-poll-interval", String(INTERVAL_MS / 1000), ...args], ...more,
   });
   if (start) await n.start();
@@ -367,7 +386,7 @@ describe("agent watcher: timing (WATCHER.md §8 tests 1–4)", { concurrency: tr
 
   it("4. agent down at boot: node READY, RPCs work, peat_agent_up 0, no docs; the agent starts → docs within one interval", async (t) => {
     const id = "w-down";
-    const port = await freePort();
+    const port = await portOutsideEphemeralRange();
     const n = await startWatched(t, { id, port });
     await waitFor(async () => (await polls(n, "status", "connect_error")) >= 2 && (await polls(n, "pulled", "connect_error")) >= 2, {
       timeoutMs: 10_000, what: "two cycles of connect_error",
@@ -748,15 +767,18 @@ describe("agent watcher: failures, data, TLS, mesh (WATCHER.md §8 tests 3b, 5�
     // the last one and younger than 800 ms, so the answer is not sent yet and no later call of the
     // node can have begun. Every call after that /status must present the new certificate.
     agent.setBehaviour("status", "delay:900");
+    const delayedFrom = agent.records().length; // a /status before this one was answered at once
     let rotatedAfter = null;
+    let rotation = "";
     await waitFor(
       () => {
         const recs = agent.records();
         const last = recs.at(-1);
-        if (last.route !== "status" || Date.now() - last.time >= 800) return false;
+        if (recs.length <= delayedFrom || last.route !== "status" || Date.now() - last.time >= 800) return false;
         fs.renameSync(path.join(live, "new.key"), liveKey);
         fs.renameSync(path.join(live, "new.crt"), liveCert);
         rotatedAfter = recs.length;
+        rotation = `renamed at ${new Date().toISOString()}, ${Date.now() - last.time} ms after the /status request #${recs.length - 1}`;
         return true;
       },
       { timeoutMs: 10_000, intervalMs: 10, what: "a /status request in flight" },
@@ -768,7 +790,7 @@ describe("agent watcher: failures, data, TLS, mesh (WATCHER.md §8 tests 3b, 5�
     assert.deepEqual(
       after.map((r) => `${r.route} ${r.clientCertSubject}`),
       after.map((r) => `${r.route} O=peat-fake-agent,CN=${cn}`),
-      `subjects after the rotation (rename after request #${rotatedAfter})\n${watcherLog()}`,
+      `subjects after the rotation (${rotation}; then requests at ${after.map((r) => new Date(r.time).toISOString()).join(", ")})\n${watcherLog()}`,
     );
     for (const r of ROUTES) assert.equal(await polls(n, r, "tls_error"), 0, `tls_error on ${r}`);
   });
@@ -783,10 +805,11 @@ describe("agent watcher: failures, data, TLS, mesh (WATCHER.md §8 tests 3b, 5�
     const sharedKey = randomKey();
     const appId = `watcher-${crypto.randomBytes(3).toString("hex")}`;
     const [ida, idb] = ["w-enc-a", "w-enc-b"];
-    const a = await startWatched(t, { id: ida, agent, start: false, sharedKey, appId, args: ["--encryption-key", randomKey()] });
-    const b = new MeshNode({ name: idb, nodeId: idb, sharedKey, appId, meshPort: await freePort(), t });
+    const a = await startWatched(t, { id: ida, agent, sharedKey, appId, args: ["--encryption-key", randomKey()] });
+    a.meshPort = Number(a.proc.meshListeners[0].split(":").pop()); // B dials A
+    const b = new MeshNode({ name: idb, nodeId: idb, sharedKey, appId, meshPort: 0, t });
     b.peers.push(a);
-    await Promise.all([a.start(), b.start()]);
+    await b.start();
     await waitFor(async () => (await a.isConnectedTo(b)) && (await b.isConnectedTo(a)), { timeoutMs: 15_000, what: "A–B connected" });
 
     // A (the key): GetDocument is plaintext, exactly §4
