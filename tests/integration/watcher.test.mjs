@@ -1,8 +1,8 @@
 // The agent watcher end to end (docs/spec/WATCHER.md §8, all 13 tests, plus --agent-refresh-secs):
 // real peat-node processes polling the fake UDS Remote Agent (lib/fake_agent.mjs) with a 1 s poll
 // interval. Every node has its own data dir, API port and mesh port; independent cases run
-// concurrently (two groups: the timing tests 1–4 first, on a quiet machine, then the rest; about
-// 50 s in all). Every wait polls a condition with a deadline: the watcher's progress is read from
+// concurrently (two groups: the timing tests 1–4 first, on a quiet machine, then the rest; 50–65 s
+// in all on 2 busy cores). Every wait polls a condition with a deadline: the watcher's progress is read from
 // its metrics (a cycle ends with the ListPulledPackages call, so `peat_agent_polls_total{call=
 // "list_pulled_packages"}` counts finished cycles, writes and deletes included) and from the
 // fake's request records (one /status request per cycle start).
@@ -412,7 +412,7 @@ describe("agent watcher: timing (WATCHER.md §8 tests 1–4)", { concurrency: tr
 });
 
 describe("agent watcher: failures, data, TLS, mesh (WATCHER.md §8 tests 3b, 5–13)", { concurrency: true }, () => {
-  it("3b. with /status hanging, cycles never come closer than the interval (no burst once it answers again)", async (t) => {
+  it("3b. with /status hanging, cycles never come closer than the interval (no burst once it answers again); SIGTERM cancels a hanging call", async (t) => {
     const agent = await startAgent(t);
     agent.setBehaviour("status", "hang");
     const n = await startWatched(t, { id: "w-burst", agent });
@@ -427,6 +427,16 @@ describe("agent watcher: failures, data, TLS, mesh (WATCHER.md §8 tests 3b, 5�
       assert.ok(g <= 15_500, `a cycle took ${g} ms (> 3 × 5 s)`);
     }
     await assertServing(n, "after /status hung");
+
+    // §5 shutdown: SIGTERM while /status hangs; the drain cancels the call at once (it would last 5 s)
+    agent.setBehaviour("status", "hang");
+    const from = agent.records().length;
+    await waitFor(() => agent.records().slice(from).some((r) => r.route === "status"), { timeoutMs: 5_000, what: "a hanging /status" });
+    const r = await n.stop("SIGTERM", 10_000);
+    t.diagnostic(`SIGTERM with /status hanging: exit ${r.code} after ${r.elapsedMs} ms`);
+    assert.equal(r.timedOut, false, "no exit within 10 s of SIGTERM");
+    assert.equal(r.code, 0, `exit code after SIGTERM\n${r.stderr}`);
+    assert.ok(r.elapsedMs < 3_000, `exit took ${r.elapsedMs} ms with a /status call hanging`);
   });
 
   // 5: one node per call position; 9 behaviours each, switched between cycles.
@@ -458,6 +468,7 @@ describe("agent watcher: failures, data, TLS, mesh (WATCHER.md §8 tests 3b, 5�
       const coll = COLLECTION[failing];
       const others = ROUTES.filter((r) => r !== failing);
       const deleted = async () => metric(n, "peat_agent_docs_deleted_total");
+      const firstSwitch = Date.now();
       for (const [k, [behaviour, result]] of FAILURES.entries()) {
         const what = `${failing}=${behaviour}`;
         await waitCycles(n); // switch right after a cycle ended
@@ -497,6 +508,7 @@ describe("agent watcher: failures, data, TLS, mesh (WATCHER.md §8 tests 3b, 5�
       }
       // recovery: the call writes the last step's values; every cycle took ≤ 3 × 5 s; no burst
       await agent.setBehaviour(failing, "ok");
+      const streakMs = Date.now() - firstSwitch;
       await waitExpected(n, id, expectedDocs(id, variant(FAILURES.length - 1)), { timeoutMs: 10_000, maxAgeS: 60 });
       if (failing === "status") await waitFor(async () => (await n.metric("peat_agent_up")) === 1, { timeoutMs: 3_000, what: "peat_agent_up back to 1" });
       const g = gaps((await agent.records()).filter((r) => r.route === "status").map((r) => r.time));
@@ -510,6 +522,11 @@ describe("agent watcher: failures, data, TLS, mesh (WATCHER.md §8 tests 3b, 5�
         assert.ok((await polls(n, failing, result)) >= want, `polls_total{call=${CALL[failing]},result=${result}} < ${want}`);
       }
       for (const result of ["tls_error", "write_error"]) assert.equal(await polls(n, failing, result), 0, `result=${result}`);
+      // logs: one streak of failures, warned at its start and then at most once a minute; recovery at info
+      await n.proc.waitForLine((l) => l.includes(`info agent watcher: ${CALL[failing]} recovered`), 5_000, "the recovery log line");
+      const warns = n.allLogs().split("\n").filter((l) => / warn(ing)? agent watcher: /.test(l) && l.includes(`agent watcher: ${CALL[failing]} failed`));
+      assert.ok(warns.length >= 1 && warns.length <= 1 + Math.floor(streakMs / 60_000), `${warns.length} warnings over a streak of ${streakMs} ms:\n${warns.join("\n")}`);
+      for (const o of others) assert.ok(!n.allLogs().includes(`agent watcher: ${CALL[o]} failed`), `${o} logged a failure`);
     });
   }
 
