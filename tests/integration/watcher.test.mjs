@@ -138,11 +138,11 @@ async function startAgent(t, opts) {
  * API port and mesh port (both picked by the OS: a port reserved in advance may be taken by one of
  * the many processes starting at the same time). env: extra environment of the process.
  */
-async function startWatched(t, { id, agent, port = agent?.port, scheme = "http", args = [], env, start = true, ...more }) {
+async function startWatched(t, { id, agent, port = agent?.port, scheme = "http", host = "127.0.0.1", args = [], env, start = true, ...more }) {
   const spawnFn = env ? (bin, argv, opts) => spawn(bin, argv, { ...opts, env: { ...opts.env, ...env } }) : undefined;
   const n = new MeshNode({
     name: id, nodeId: id, meshPort: 0, t, spawnFn,
-    args: ["--agent-addr", `${scheme}://127.0.0.1:${port}`, "--agent-poll-interval", String(INTERVAL_MS / 1000), ...args], ...more,
+    args: ["--agent-addr", `${scheme}://${host}:${port}`, "--agent-poll-interval", String(INTERVAL_MS / 1000), ...args], ...more,
   });
   if (start) await n.start();
   return n;
@@ -279,6 +279,20 @@ class RemoteAgent {
   }
 }
 const FAKE_AGENT_CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "lib", "fake_agent.mjs");
+
+/**
+ * <dir>/<name>.crt + .key: a certificate of the run's CA (subject O=peat-fake-agent/CN=<cn>) with
+ * the extension lines `ext`, made with openssl without blocking the event loop.
+ */
+async function makeLeaf(dir, name, cn, ext) {
+  const openssl = (...a) => promisify(execFile)("openssl", a, { cwd: dir });
+  fs.writeFileSync(path.join(dir, `${name}.ext`), `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n${ext}\n`);
+  await openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`,
+    "-subj", `/O=peat-fake-agent/CN=${cn}`);
+  await openssl("x509", "-req", "-in", `${name}.csr`, "-CA", certs.ca, "-CAkey", certs.caKey, "-set_serial", `0x${crypto.randomBytes(8).toString("hex")}`,
+    "-days", "2", "-out", `${name}.crt`, "-extfile", `${name}.ext`);
+  return { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
+}
 
 // One PKI for tests 8–10, made at load time: makeCerts runs openssl synchronously, and while it
 // runs no fake in this process answers or stamps a request.
@@ -693,6 +707,19 @@ describe("agent watcher: failures, data, TLS, mesh (WATCHER.md §8 tests 3b, 5�
         const n = await startWatched(tt, { id: "w-https", agent, scheme: "https", env: { SSL_CERT_FILE: certs.ca } });
         await expectOk("w-https", agent, n, null);
       }),
+      t.test("https://localhost (the DNS name of the server cert) → ok", async (tt) => {
+        const agent = await startAgent(tt, { tls: certs, mtls: true });
+        const n = await startWatched(tt, { id: "w-localhost", agent, scheme: "https", host: "localhost", args: mtls });
+        await expectOk("w-localhost", agent, n, "O=peat-fake-agent,CN=peat-node-watcher");
+      }),
+      t.test("a server cert of the pinned CA but for another name → tls_error (hostname verification)", async (tt) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peat-it-wrongname-"));
+        tt.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+        const wrong = await makeLeaf(dir, "server", "agent.example", "extendedKeyUsage=serverAuth\nsubjectAltName=DNS:agent.example");
+        const agent = await startAgent(tt, { tls: wrong });
+        const n = await startWatched(tt, { id: "w-wrongname", agent, scheme: "https", args: mtls });
+        await expectTlsError("w-wrongname", agent, n);
+      }),
       t.test("https:// without a client cert, the agent's CA not in the system store → tls_error", async (tt) => {
         const agent = await startAgent(tt, { tls: certs });
         const n = await startWatched(tt, { id: "w-untrusted", agent, scheme: "https" });
@@ -775,11 +802,7 @@ describe("agent watcher: failures, data, TLS, mesh (WATCHER.md §8 tests 3b, 5�
 
     // a new client cert of the same CA, made next to the live files and renamed over them
     const cn = "peat-node-watcher-rotated";
-    const openssl = (...a) => promisify(execFile)("openssl", a, { cwd: live });
-    fs.writeFileSync(path.join(live, "new.ext"), "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n");
-    await openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "new.key", "-out", "new.csr", "-subj", `/O=peat-fake-agent/CN=${cn}`);
-    await openssl("x509", "-req", "-in", "new.csr", "-CA", certs.ca, "-CAkey", certs.caKey, "-set_serial", `0x${crypto.randomBytes(8).toString("hex")}`,
-      "-days", "2", "-out", "new.crt", "-extfile", "new.ext");
+    await makeLeaf(live, "new", cn, "extendedKeyUsage=clientAuth");
     // Rename while the node waits for a /status answer the fake holds back 900 ms: the record is
     // the last one and younger than 800 ms, so the answer is not sent yet and no later call of the
     // node can have begun. Every call after that /status must present the new certificate.
