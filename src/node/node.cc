@@ -131,6 +131,8 @@ Status Node::Start() {
   service::RegisterAttachmentService(methods_, attachments_.get(), attachments_unavailable_);
   service::RegisterPeerService(methods_, *mesh_);
   metrics_.AddCollector([this](std::string& out) { mesh_->AppendMetrics(out); });
+  metrics_.AddCollector([this](std::string& out) { discovery_metrics_.Append(out); });
+  StartDiscovery();
   service::RegisterSidecarService(methods_, *this);  // GetStatus; UNIMPLEMENTED for the rest
   service::RegisterHealthService(methods_, health_);
 
@@ -195,6 +197,7 @@ bool Node::Shutdown() {
   health_.Set("peat.sidecar.v1.PeatSidecar", service::ServingStatus::kNotServing);
   // The drain cancels a poll in flight at once; no watcher write happens after this.
   if (agent_watcher_) agent_watcher_->Stop();
+  if (mdns_) mdns_->Stop();  // sends the goodbye; no new dials
   if (!server_) return true;
   server_->BeginDrain();
   bool drained = server_->WaitDrained(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -413,6 +416,41 @@ void Node::LogFormationKey() const {
   spdlog::info(
       "mesh: the formation has no key (no --shared-key); the mesh listens on loopback only, for "
       "key-less nodes on this machine");
+}
+
+void Node::StartDiscovery() {
+  if (config_.disable_mdns) return spdlog::info("mdns: disabled (--disable-mdns)");
+  if (config_.shared_key_b64.empty()) {
+    return spdlog::info("mdns: off: the formation has no key (key-less nodes do not advertise)");
+  }
+  if (IsLoopbackMesh()) return spdlog::info("mdns: off: the mesh listens on loopback only");
+  auto key = DecodeBase64Key32(config_.shared_key_b64);  // checked by StartMesh already
+  StatusOr<std::string> tag =
+      key.ok() ? discovery::FormationTag(key->span(), config_.app_id) : key.status();
+  auto port = ParseHostPort(mesh_->listen_address());
+  if (!tag.ok() || !port.ok()) {
+    return spdlog::warn("mdns: off: {}",
+                        !tag.ok() ? tag.status().message() : port.status().message());
+  }
+  discovery::CandidateDialerOptions dialer_options;
+  dialer_options.self_endpoint_id = endpoint_id_;
+  dialer_ = std::make_shared<discovery::CandidateDialer>(std::move(dialer_options), *mesh_,
+                                                         RealClock(), discovery_metrics_);
+  discovery::MdnsDiscoveryOptions options;
+  options.advert = {endpoint_id_, port->port, *tag};
+  const auto& host = config_.mesh_listen_address.host;
+  if (host != "0.0.0.0" && host != "::" && !host.empty()) options.interface_ip = host;
+  mdns_ = std::make_unique<discovery::MdnsDiscovery>(
+      std::move(options), RealClock(), discovery_metrics_,
+      [dialer = dialer_](discovery::PeerCandidate c) { dialer->Propose(std::move(c)); });
+  if (auto s = mdns_->Start(); !s.ok()) {
+    spdlog::warn("mdns: off: {}", s.message());
+    mdns_.reset();
+    return;
+  }
+  std::string joined;
+  for (const auto& i : mdns_->interfaces()) joined += (joined.empty() ? "" : ", ") + i;
+  spdlog::info("mdns: advertising {} on {}", discovery::kMdnsServiceType, joined);
 }
 
 bool Node::IsLoopbackMesh() const { return IsLoopbackIp(config_.mesh_listen_address.host); }

@@ -127,6 +127,7 @@ const STEP_PARAMS = {
   cancel: ["file", "node", "was_cancelled"],
   wait_blob_progress: ["node", "file", "percent", "bytes", "within_ms"],
   expect_blob_dup_bytes: ["node", "nodes", "max_bytes"],
+  expect_metric: ["node", "nodes", "name", "labels", "min", "max", "within_ms"],
   expect_blob_sent: ["node", "to", "file", "max_bytes", "max_extra_bytes"],
   expect_doc_latency: ["node", "to", "collection", "count", "interval_ms", "size", "max_p50_ms", "max_ms", "prefix"],
 };
@@ -884,6 +885,30 @@ class Run {
       { timeoutMs: p.within_ms ?? 60_000, intervalMs: 50, what: `${nd.name} to receive ${kib(want)} of blob pieces`, describe: () => kib(got) },
     );
     return `${nd.name} received ${kib(got)} of blob pieces since the send (≥ ${kib(want)}, ${((100 * got) / Math.max(1, f.size)).toFixed(0)} % of ${f.name}) after ${fmtS(Date.now() - t0)}, ${fmtS(Date.now() - f.sentAt)} after the send`;
+  }
+
+  /**
+   * On each node, the sum of the /metrics samples `name` matching `labels` (absent = 0) is within
+   * [min, max]; with within_ms, polls until it is (counters since each node's last start).
+   */
+  async step_expect_metric(p) {
+    const names = this.names(p, undefined);
+    if (typeof p.name !== "string") throw new Error("expect_metric: give name");
+    if (p.min === undefined && p.max === undefined) throw new Error("expect_metric: give min and/or max");
+    const ok = (v) => (p.min === undefined || v >= p.min) && (p.max === undefined || v <= p.max);
+    const want = `${p.name}${JSON.stringify(p.labels ?? {})} in [${p.min ?? "-inf"}, ${p.max ?? "inf"}]`;
+    const values = new Map();
+    const readAll = async () => {
+      for (const n of names) values.set(n, (await this.node(n).metric(p.name, p.labels ?? {})) ?? 0);
+      return names.every((n) => ok(values.get(n)));
+    };
+    const show = () => names.map((n) => `${n} ${values.get(n)}`).join(", ");
+    if (p.within_ms) {
+      await waitFor(readAll, { timeoutMs: p.within_ms, intervalMs: 200, what: want, describe: show });
+    } else {
+      assert.ok(await readAll(), `${want}: ${show()}`);
+    }
+    return `${want}: ${show()}`;
   }
 
   async step_expect_blob_dup_bytes(p) {
