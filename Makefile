@@ -21,7 +21,7 @@ LISTEN     ?= tcp://127.0.0.1:50051
 DATA_DIR   ?= ./data
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps npm-deps build build-asan run test test-unit test-asan test-integration \
+.PHONY: all deps npm-deps build build-asan run test test-unit test-asan test-integration bench-watcher \
         test-long buf-check lockfile-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh bench-scale bench-ddil bench-attach clean \
         package-check image test-package package-test-fast
 
@@ -93,7 +93,7 @@ fmt-check: deps
 fuzz: deps
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-8} bash scripts/fuzz.sh
 
-bench: bench-rpc bench-engine bench-footprint bench-mesh bench-scale bench-ddil bench-attach
+bench: bench-rpc bench-engine bench-footprint bench-mesh bench-scale bench-ddil bench-attach bench-watcher
 
 bench-rpc: build
 	bash bench/rpc.sh
@@ -122,6 +122,11 @@ bench-ddil: build npm-deps
 # a 200 MB BULK (installs openssh-server, rsync, nginx-light when missing)
 bench-attach: build npm-deps
 	bash bench/attach.sh
+
+# Agent watcher: mesh bytes per node per hour in steady state vs the original's rewrite-everything
+# pattern (bench/watcher.mjs; docs/WATCHER.md)
+bench-watcher: build npm-deps
+	PEAT_NODE_BIN=$(BUILD)/peat-node node bench/watcher.mjs
 
 # ---- packaging (issue #11; docs/DEPLOYMENT.md) ----
 # Each part owns its block; package-check runs every check script in turn.

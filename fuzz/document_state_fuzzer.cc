@@ -2,7 +2,8 @@
 // mesh (Change.state), so whatever arrives must be either rejected cleanly or a sound state.
 //
 // Invariants (a violation traps):
-// - A failure is INVALID_ARGUMENT (exactly when the version byte is not 1) or DATA_LOSS, with a
+// - A failure is INVALID_ARGUMENT (exactly when the version byte is not 1 or 2) or DATA_LOSS, with
+// a
 //   message. A decode with a smaller max_depth (2) succeeds only if the default one does, with an
 //   equal state.
 // - A decoded state round-trips: Decode(Encode()) is equal (operator==) and encodes to the same
@@ -12,8 +13,8 @@
 //   on a copy of the state at a higher timestamp it changes nothing (same content).
 // - Merging a copy into itself reports no change and keeps the state; merging the state into an
 //   empty Document gives an equal state (reported as a change unless the state is empty too).
-// - PurgeOlderThan (GC of tombstones) does not change what renders, and the result still
-//   round-trips through Encode/Decode.
+// - PurgeOlderThan (GC of tombstones, and of a deleted document's covered registers) does not
+//   change what renders, removes nothing else, and the result still round-trips.
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -88,7 +89,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!decoded.ok()) {
     const StatusCode code = decoded.status().code();
     FUZZ_CHECK(code == StatusCode::kDataLoss || code == StatusCode::kInvalidArgument);
-    FUZZ_CHECK((code == StatusCode::kInvalidArgument) == (size > 0 && data[0] != 1));
+    FUZZ_CHECK((code == StatusCode::kInvalidArgument) ==
+               (size > 0 && data[0] != 1 && data[0] != 2));
     FUZZ_CHECK(!decoded.status().message().empty());
     return 0;
   }
@@ -109,13 +111,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!(doc == Document())) FUZZ_CHECK(changed);
   FUZZ_CHECK(!empty.Merge(doc).changed);
 
-  // GC of every tombstone: nothing visible changes.
-  size_t tombstones = 0;
-  for (const auto& [path, reg] : doc.registers()) {
-    if (reg.kind == RegisterKind::kTombstone && reg.ts < Timestamp{kMax, kMax}) ++tombstones;
-  }
+  // GC of every tombstone (and covered register of a deleted document): nothing visible changes.
   Document purged = doc;
-  FUZZ_CHECK(purged.PurgeOlderThan(Timestamp{kMax, kMax}) == tombstones);
+  const size_t removed = purged.PurgeOlderThan(Timestamp{kMax, kMax});
+  FUZZ_CHECK(removed == doc.registers().size() - purged.registers().size());
+  for (const auto& [path, reg] : doc.registers()) {
+    if (purged.registers().contains(path)) continue;
+    FUZZ_CHECK(reg.kind == RegisterKind::kTombstone ||
+               (!doc.IsLive() && doc.deletes().Covers(reg.ts)));
+  }
   FUZZ_CHECK(purged.delete_ts() == doc.delete_ts());
   FUZZ_CHECK(purged.IsLive() == doc.IsLive());
   FUZZ_CHECK(purged.Render() == doc.Render());

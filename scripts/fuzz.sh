@@ -24,7 +24,8 @@ SECS="${FUZZ_SECONDS:-20}"
 JOBS="${JOBS:-$(nproc)}"
 ALL=(envelope_fuzzer timeout_fuzzer base64_fuzzer gzip_fuzzer router_fuzzer request_decode_fuzzer
   mesh_frame_fuzzer mesh_blob_frame_fuzzer document_state_fuzzer blob_manifest_fuzzer
-  attach_status_doc_fuzzer agent_status_fuzzer agent_packages_fuzzer agent_pulled_fuzzer)
+  attach_status_doc_fuzzer agent_status_fuzzer agent_packages_fuzzer agent_pulled_fuzzer
+  mdns_fuzzer)
 if [[ $# -gt 0 ]]; then FUZZERS=("$@"); else FUZZERS=("${ALL[@]}"); fi
 
 if ! grep -q 'add_subdirectory(fuzz)' "$ROOT/CMakeLists.txt"; then

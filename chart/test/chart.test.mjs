@@ -235,6 +235,11 @@ test("discovery: ServiceAccount, Role on endpointslices get/list/watch, RoleBind
     assert.deepEqual(rb.subjects, [{ kind: "ServiceAccount", name: sa[0].metadata.name, namespace: "peat-test" }], c.name);
     assert.ok(c.objs.some((o) => o.kind === "Service" && o.spec.clusterIP === "None"), c.name);
     assert.equal(envOf(peatContainer(spec)).PEAT_NODE_ENABLE_KUBERNETES_DISCOVERY.value, "true", c.name);
+    // What the node's discovery relies on: the pod name (its identity seed) and a port named "mesh"
+    // on the headless Service (the slices' mesh port).
+    assert.equal(envOf(peatContainer(spec)).POD_NAME.valueFrom.fieldRef.fieldPath, "metadata.name", c.name);
+    const headless = c.objs.find((o) => o.kind === "Service" && o.spec.clusterIP === "None");
+    assert.ok(headless.spec.ports.some((p) => p.name === "mesh"), `${c.name}: headless Service has a "mesh" port`);
   }
 });
 

@@ -141,9 +141,10 @@ bool RendersAs(RegisterMap::const_iterator first, RegisterMap::const_iterator la
 
 // Rewrites the registers [it, last) to hold the leaves [k, k_end) of `flat`, in one ordered walk:
 // registers absent from the new content become tombstones at `at` (the root marker excepted), new
-// or different leaves are written at `at`, equal ones keep their clocks.
+// or different leaves are written at `at`, equal ones keep their clocks (`fresh`: are written at
+// `at` too — a re-creation after a delete writes all of its content).
 void Overwrite(RegisterMap& regs, RegisterMap::iterator it, RegisterMap::iterator last,
-               const FlatJson& flat, size_t k, size_t k_end, Timestamp at) {
+               const FlatJson& flat, size_t k, size_t k_end, Timestamp at, bool fresh) {
   while (it != last || k < k_end) {
     int cmp;
     if (it == last) {
@@ -163,7 +164,7 @@ void Overwrite(RegisterMap& regs, RegisterMap::iterator it, RegisterMap::iterato
       ++it;
     } else if (cmp == 0) {
       Register& reg = it->second;
-      if (!SameContent(reg, flat.kind(k), flat.value(k))) {
+      if (fresh || !SameContent(reg, flat.kind(k), flat.value(k))) {
         reg.ts = at;
         reg.kind = flat.kind(k);
         reg.value.assign(flat.value(k));
@@ -186,17 +187,47 @@ std::string_view TopLevelSegment(std::string_view path) {
 
 }  // namespace
 
+bool DeleteContext::Add(Timestamp ts) {
+  if (ts <= floor_) return false;
+  auto [it, inserted] = seen_.emplace(ts.node_tag, ts.hlc);
+  if (inserted) return true;
+  if (ts.hlc <= it->second) return false;
+  it->second = ts.hlc;
+  return true;
+}
+
+bool DeleteContext::RaiseFloor(Timestamp ts) {
+  if (ts <= floor_) return false;
+  floor_ = ts;
+  std::erase_if(seen_, [&](const auto& entry) {
+    return Timestamp{entry.second, entry.first} <= floor_;
+  });
+  return true;
+}
+
+bool DeleteContext::Join(const DeleteContext& other) {
+  if (&other == this) return false;
+  bool changed = RaiseFloor(other.floor_);
+  for (const auto& [tag, hlc] : other.seen_) changed |= Add(Timestamp{hlc, tag});
+  return changed;
+}
+
+Timestamp DeleteContext::Newest() const {
+  Timestamp newest = floor_;
+  for (const auto& [tag, hlc] : seen_) newest = std::max(newest, Timestamp{hlc, tag});
+  return newest;
+}
+
 StatusOr<ChangeResult> Document::Put(std::string_view json, Timestamp ts, int max_depth) {
-  // One pass over the state: liveness, the newest timestamp, and whether it is "clean".
-  bool live = false;
+  // One pass over the state: the newest timestamp, and whether it is "clean".
+  const bool live = IsLive();
   bool has_root = false;
   bool clean = true;
-  Timestamp state_max = delete_ts_;
-  std::string_view last_live;  // the previous live non-root path
+  Timestamp state_max = deletes_.Newest();
+  std::string_view last_live;  // the previous non-tombstone non-root path
   for (const auto& [path, reg] : registers_) {
     state_max = std::max(state_max, reg.ts);
     if (reg.kind == RegisterKind::kTombstone) continue;
-    live = true;
     if (path.empty()) {
       has_root = true;
       continue;
@@ -204,7 +235,8 @@ StatusOr<ChangeResult> Document::Put(std::string_view json, Timestamp ts, int ma
     if (!last_live.empty() && IsDescendant(path, last_live)) clean = false;
     last_live = path;
   }
-  if (clean) {
+  // A deleted document keeps its registers (covered): re-creating it rewrites all of them.
+  if (clean && (live || registers_.empty())) {
     PutApplier applier(&registers_, ts, state_max);
     Status s = VisitJsonObject(json, max_depth, &applier);
     if (!s.ok()) {
@@ -214,16 +246,16 @@ StatusOr<ChangeResult> Document::Put(std::string_view json, Timestamp ts, int ma
     applier.Finish();
     if (live && !applier.changed()) return ChangeResult{};
     const Timestamp at = applier.At();
-    // The root marker records the (re)creation. A live document can lack one (fields written
-    // concurrently with a delete outlive it): give it one, or a Put of {} would leave nothing.
+    // The root marker records the (re)creation. A live document can lack one (e.g. a state
+    // rebuilt register by register): give it one, or a Put of {} would leave nothing.
     if (!live || !has_root) registers_[std::string()] = Register{at, RegisterKind::kObject, {}};
     return ChangeResult{true, at};
   }
   return PutSlow(json, ts, max_depth, live, state_max);
 }
 
-// A state where some live registers are hidden by the conflict rule: compare with what renders
-// first, then rewrite everything that is not in the new content.
+// A state where some registers are hidden by the conflict rule, or a deleted document: compare
+// with what renders first (if live), then rewrite everything that is not in the new content.
 StatusOr<ChangeResult> Document::PutSlow(std::string_view json, Timestamp ts, int max_depth,
                                          bool live, Timestamp state_max) {
   ThreadFlat buffer;
@@ -234,7 +266,8 @@ StatusOr<ChangeResult> Document::PutSlow(std::string_view json, Timestamp ts, in
     return ChangeResult{};
   }
   const Timestamp at = NewerThan(ts, state_max);
-  Overwrite(registers_, registers_.begin(), registers_.end(), flat, 0, flat.size(), at);
+  Overwrite(registers_, registers_.begin(), registers_.end(), flat, 0, flat.size(), at,
+            /*fresh=*/!live);
   if (!live || registers_.begin()->first != "") {
     registers_[std::string()] = Register{at, RegisterKind::kObject, {}};
   }
@@ -242,17 +275,17 @@ StatusOr<ChangeResult> Document::PutSlow(std::string_view json, Timestamp ts, in
 }
 
 StatusOr<ChangeResult> Document::MergePut(std::string_view json, Timestamp ts, int max_depth) {
+  // A document that is not live is created with exactly the patch's keys: the registers its
+  // deletes cover must be tombstoned, as a Put does.
+  if (!IsLive()) return Put(json, ts, max_depth);
   ThreadFlat buffer;
   PEAT_RETURN_IF_ERROR(buffer.Parse(json, max_depth));
   const FlatJson& flat = buffer.get();
-  bool live = false;
   bool has_root = false;
-  Timestamp state_max = delete_ts_;
+  Timestamp state_max = deletes_.Newest();
   for (const auto& [path, reg] : registers_) {
     state_max = std::max(state_max, reg.ts);
-    if (reg.kind == RegisterKind::kTombstone) continue;
-    live = true;
-    if (path.empty()) has_root = true;
+    if (path.empty() && reg.kind != RegisterKind::kTombstone) has_root = true;
   }
   const Timestamp at = NewerThan(ts, state_max);
   bool changed = false;
@@ -266,36 +299,31 @@ StatusOr<ChangeResult> Document::MergePut(std::string_view json, Timestamp ts, i
     auto last = first;
     while (last != registers_.end() && last->first.starts_with(key)) ++last;
     if (!RendersAs(first, last, flat, k, k_end)) {
-      Overwrite(registers_, first, last, flat, k, k_end, at);
+      Overwrite(registers_, first, last, flat, k, k_end, at, /*fresh=*/false);
       changed = true;
     }
     k = k_end;
   }
-  if (live && !changed) return ChangeResult{};
-  // As in Put: the root marker records the (re)creation, and a live document lacking one gets it.
-  if (!live || !has_root) registers_[std::string()] = Register{at, RegisterKind::kObject, {}};
+  if (!changed) return ChangeResult{};
+  // As in Put: a live document lacking a root marker gets one.
+  if (!has_root) registers_[std::string()] = Register{at, RegisterKind::kObject, {}};
   return ChangeResult{true, at};
 }
 
 ChangeResult Document::Delete(Timestamp ts) {
   if (!IsLive()) return ChangeResult{};
   const Timestamp at = NewerThan(ts, MaxTimestamp());
-  delete_ts_ = at;
-  registers_.clear();  // everything was older than `at`: dead
+  // The delete saw every register of the state: cover them (kept, for a concurrent update).
+  for (const auto& [path, reg] : registers_) deletes_.Add(reg.ts);
+  deletes_.Add(at);
   return ChangeResult{true, at};
 }
 
 ChangeResult Document::Merge(const Document& other) {
   if (&other == this) return ChangeResult{};
-  bool changed = false;
-  if (other.delete_ts_ > delete_ts_) {
-    delete_ts_ = other.delete_ts_;
-    std::erase_if(registers_, [&](const auto& entry) { return entry.second.ts <= delete_ts_; });
-    changed = true;
-  }
+  bool changed = deletes_.Join(other.deletes_);
   auto it = registers_.begin();
   for (const auto& [path, reg] : other.registers_) {
-    if (reg.ts <= delete_ts_) continue;  // dead under the merged delete register
     while (it != registers_.end() && it->first < path) ++it;
     if (it != registers_.end() && it->first == path) {
       if (Wins(reg, it->second)) {
@@ -312,7 +340,6 @@ ChangeResult Document::Merge(const Document& other) {
 }
 
 bool Document::MergeRegister(std::string path, Register reg) {
-  if (reg.ts <= delete_ts_) return false;
   auto it = registers_.lower_bound(path);
   if (it == registers_.end() || it->first != path) {
     registers_.emplace_hint(it, std::move(path), std::move(reg));
@@ -323,29 +350,40 @@ bool Document::MergeRegister(std::string path, Register reg) {
   return true;
 }
 
-bool Document::MergeDelete(Timestamp ts) {
-  if (ts <= delete_ts_) return false;
-  delete_ts_ = ts;
-  std::erase_if(registers_, [&](const auto& entry) { return entry.second.ts <= delete_ts_; });
-  return true;
-}
+bool Document::MergeDelete(const DeleteContext& deletes) { return deletes_.Join(deletes); }
 
 bool Document::IsLive() const {
-  return std::any_of(registers_.begin(), registers_.end(), [&](const auto& entry) {
-    return entry.second.kind != RegisterKind::kTombstone && entry.second.ts > delete_ts_;
-  });
+  bool unseen = false;
+  bool content = false;
+  for (const auto& [path, reg] : registers_) {
+    if (!unseen && !deletes_.Covers(reg.ts)) unseen = true;
+    if (!content && reg.kind != RegisterKind::kTombstone) content = true;
+    if (unseen && content) return true;
+  }
+  return false;
 }
 
 Timestamp Document::MaxTimestamp() const {
-  Timestamp max = delete_ts_;
+  Timestamp max = deletes_.Newest();
   for (const auto& [path, reg] : registers_) max = std::max(max, reg.ts);
   return max;
 }
 
 size_t Document::PurgeOlderThan(Timestamp horizon) {
+  const bool live = IsLive();
+  // A live document whose only unseen writes are tombstones (a field removed concurrently with a
+  // delete) keeps those: GC must not change what renders.
+  bool unseen_content = false;
+  for (const auto& [path, reg] : registers_) {
+    if (reg.kind != RegisterKind::kTombstone && !deletes_.Covers(reg.ts)) unseen_content = true;
+  }
   return std::erase_if(registers_, [&](const auto& entry) {
     const Register& reg = entry.second;
-    return reg.ts < horizon && (reg.kind == RegisterKind::kTombstone || reg.ts <= delete_ts_);
+    if (!(reg.ts < horizon)) return false;
+    if (reg.kind == RegisterKind::kTombstone) {
+      return !live || unseen_content || deletes_.Covers(reg.ts);
+    }
+    return !live && deletes_.Covers(reg.ts);
   });
 }
 

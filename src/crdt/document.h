@@ -6,20 +6,27 @@
 //   double, bool, null), an atomic array, an empty-object marker, or a tombstone. The root path ""
 //   holds a marker register that records when the document was (re)created.
 // - A register carries a Timestamp (HLC + node tag). Merge = per-path max by Timestamp, and the
-//   delete register = max: commutative, associative, idempotent.
-// - Registers older than the delete register are dead. A Put diffs the new JSON against the
-//   current state: changed or new leaves get the new timestamp, vanished leaves get tombstones,
-//   unchanged leaves keep their timestamps (re-putting identical content changes nothing).
+//   delete register = join (DeleteContext): commutative, associative, idempotent.
+// - A Put diffs the new JSON against the current state: changed or new leaves get the new
+//   timestamp, vanished leaves get tombstones, unchanged leaves keep their timestamps (re-putting
+//   identical content changes nothing).
 // - Rendering is a pure function of the state: at a path, a live scalar/array wins over live
 //   descendants only if it is newer than all of them; objects render with keys sorted bytewise.
 //
-// - Invariant (added): every stored register is alive (ts > delete_ts). Registers a delete
-//   makes dead can never matter again, so Delete and Merge drop them; a deleted document is just
-//   its delete register (plus tombstones/fields written after it).
+// - A document is never a fragment (issue #13; docs/ARCHITECTURE.md "Deletes"): the delete
+//   register is a DeleteContext, the writes the deletes had SEEN (per writer, the newest stamp of
+//   that writer in the deleting node's state, and the delete's own stamp). A Delete keeps every
+//   register (they are not erased, only covered). The document is live iff some register (the
+//   latest write at its path) was not seen by any delete, and the state has content (a
+//   non-tombstone register); a live document renders EVERY register, covered or not, so an update
+//   concurrent with a delete brings back the whole document with each field's latest value, and a
+//   delete that saw every update removes it on every replica, whatever the merge order.
+//   Covered registers are dropped only by GC (PurgeOlderThan; the store purges whole rows).
 // - Local writes are newer than the state (added): Put/Delete write at `ts` when ts is greater
 //   than MaxTimestamp(), else at {MaxTimestamp().hlc + 1, ts.node_tag}, so a local write always
 //   wins locally and after merges even if the caller's clock is behind the document (e.g. its
-//   HLC clamped a far-future remote). ChangeResult::ts says which timestamp was written.
+//   HLC clamped a far-future remote). ChangeResult::ts says which timestamp was written. So each
+//   writer's writes to one document have increasing stamps, which DeleteContext relies on.
 //
 // Thread-compatible value type (copy freely; synchronise access to one instance yourself).
 #pragma once
@@ -67,6 +74,43 @@ std::string EncodePathSegment(std::string_view key);
 // Splits an encoded path back into keys; INVALID_ARGUMENT on malformed input.
 StatusOr<std::vector<std::string>> DecodePath(std::string_view encoded);
 
+// The document-level delete register: which writes the document's deletes had seen. Replicas
+// ship whole document states, and each writer's writes to a document have increasing stamps, so a
+// deleting node that holds a register stamped (h, W) holds every earlier write of W to the
+// document (or a newer write at that path): "seen" is exact, per writer, without a full vector
+// clock. A write is covered iff its stamp is ≤ the floor, or its writer's entry is ≥ its HLC.
+// The floor is the delete register of format-1 states (written before contexts existed), whose
+// rule was "everything not newer than the delete is dead"; new deletes never raise it.
+// Join = floor max + per-writer max (a lattice); entries not above the floor are dropped, so
+// equal contexts are equal values.
+class DeleteContext {
+ public:
+  bool Covers(Timestamp ts) const {
+    if (ts <= floor_) return true;
+    auto it = seen_.find(ts.node_tag);
+    return it != seen_.end() && ts.hlc <= it->second;
+  }
+  // Records `ts` as seen. Returns true if the context changed.
+  bool Add(Timestamp ts);
+  // Raises the floor (format-1 delete registers). Returns true if the context changed.
+  bool RaiseFloor(Timestamp ts);
+  // Joins another context into this one. Returns true if this one changed.
+  bool Join(const DeleteContext& other);
+  // The newest recorded stamp (the newest delete's own stamp); zero if never deleted.
+  Timestamp Newest() const;
+  bool empty() const { return floor_.IsZero() && seen_.empty(); }
+
+  Timestamp floor() const { return floor_; }
+  // node tag → newest HLC of that writer seen, every entry above the floor.
+  const std::map<uint64_t, uint64_t>& seen() const { return seen_; }
+
+  friend bool operator==(const DeleteContext&, const DeleteContext&) = default;
+
+ private:
+  Timestamp floor_;
+  std::map<uint64_t, uint64_t> seen_;
+};
+
 // Result of applying a local Put/Delete or a remote merge.
 struct ChangeResult {
   bool changed = false;  // false: nothing observable changed (no change-feed entry)
@@ -98,10 +142,13 @@ class Document {
   // changed=false (state untouched) when the document is live and no key's value changes. A
   // document that is not live (never written, or deleted) is created with exactly the keys of
   // `json`, as a Put of `json` would create it; the root marker is set as in Put. Not to be
-  // confused with Merge (another replica's state).
+  // confused with Merge (another replica's state). (A not-live document's covered registers are
+  // tombstoned as a Put would: a patch on a deleted document does not bring back its old fields.)
   StatusOr<ChangeResult> MergePut(std::string_view json, Timestamp ts, int max_depth = 64);
   // Document-level delete at `ts`. No-op if the document is already deleted.
   // (added) "Already deleted" = not live, including never written: changed=false, state untouched.
+  // The delete records every register stamp of the state and its own stamp in the DeleteContext;
+  // registers are kept (covered) so that a concurrent update can bring the whole document back.
   ChangeResult Delete(Timestamp ts);
   // Merges another replica's state into this one.
   // (added) changed = this replica's state changed (so it must be stored and relayed), even when
@@ -110,22 +157,24 @@ class Document {
 
   // (added) The merge rule for one register, for rebuilding a state under other paths (the
   // store's field-name encryption): `reg` replaces the register at `path` only if it wins
-  // (newer, or an equal timestamp and larger content), and is ignored when not newer than the
-  // delete register. `path` must be a valid encoded path; the caller keeps the state well-formed
-  // (as Decode would accept it). Returns true if the state changed.
+  // (newer, or an equal timestamp and larger content). `path` must be a valid encoded path; the
+  // caller keeps the state well-formed (as Decode would accept it). Returns true if the state
+  // changed.
   bool MergeRegister(std::string path, Register reg);
-  // (added) The merge rule for the delete register (max); registers it makes dead are dropped.
-  // Returns true if the state changed.
-  bool MergeDelete(Timestamp ts);
+  // (added) The merge rule for the delete register (join). Returns true if the state changed.
+  bool MergeDelete(const DeleteContext& deletes);
 
-  // True if the document exists (not deleted, or recreated after its delete).
+  // True if the document exists: some register was not seen by any delete (never deleted, written
+  // concurrently with or after its deletes), and some register is not a tombstone.
   bool IsLive() const;
   // Canonical JSON: compact, keys sorted bytewise, numbers as stored. "" if not live.
   std::string Render() const;
-  // Largest timestamp in the state (registers and delete register).
+  // Largest timestamp in the state (registers and the delete register's newest stamp).
   Timestamp MaxTimestamp() const;
 
-  // Compact binary encoding (versioned); Decode(Encode(d)) == d.
+  // Compact binary encoding (versioned); Decode(Encode(d)) == d. A state without per-writer
+  // delete entries is written in format 1 (what nodes before DeleteContext read), else format 2;
+  // Decode reads both.
   // (added) Format in document_codec.cc. Encode is a function of the state (equal states encode to
   // equal bytes). Decode never trusts its input: DATA_LOSS for malformed bytes (truncated,
   // inconsistent, invalid UTF-8/array text, broken invariants), INVALID_ARGUMENT for an unknown
@@ -135,16 +184,20 @@ class Document {
   // DATA_LOSS (no node produces one), so whatever decodes also renders JSON that Put accepts.
   static StatusOr<Document> Decode(std::string_view bytes, int max_depth = 64);
 
-  // Drops tombstones and dead registers whose timestamp is older than `horizon` (GC); the document
-  // delete register is kept. Returns the number of registers removed.
+  // Drops tombstones whose timestamp is older than `horizon` (GC), and, while the document is not
+  // live, the registers its deletes cover that are older than `horizon` (a live document renders
+  // them); the document delete register is kept. What renders never changes (a live document's
+  // unseen tombstones stay while no unseen value exists). Returns the number of registers removed.
   size_t PurgeOlderThan(Timestamp horizon);
 
   // Read access for encryption, replication and tests.
   const std::map<std::string, Register>& registers() const { return registers_; }
-  Timestamp delete_ts() const { return delete_ts_; }
+  // The newest delete's stamp (zero: never deleted).
+  Timestamp delete_ts() const { return deletes_.Newest(); }
+  const DeleteContext& deletes() const { return deletes_; }
 
   friend bool operator==(const Document& a, const Document& b) {
-    return a.delete_ts_ == b.delete_ts_ && a.registers_ == b.registers_;
+    return a.deletes_ == b.deletes_ && a.registers_ == b.registers_;
   }
 
  private:
@@ -152,8 +205,8 @@ class Document {
   StatusOr<ChangeResult> PutSlow(std::string_view json, Timestamp ts, int max_depth, bool live,
                                  Timestamp state_max);
 
-  std::map<std::string, Register> registers_;  // encoded path → register
-  Timestamp delete_ts_;                        // zero = never deleted
+  std::map<std::string, Register> registers_;  // encoded path → register (covered ones too)
+  DeleteContext deletes_;                      // empty = never deleted
 };
 
 inline bool operator==(const Register& a, const Register& b) {

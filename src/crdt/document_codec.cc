@@ -16,11 +16,20 @@
 //                    4 int64: zigzag varint; 9 uint64 above int64: varint; 5 double: 8 bytes LE;
 //                    10 double exactly representable as a float: 4 bytes LE; 6 string, 7 array:
 //                    varint length + bytes
+//
+// Version 2 (a deleted document's DeleteContext, document.h) is version 1 with one more field
+// after the delete register, which is then the context's floor:
+//   varint  K, then K varint timestamp indexes, strictly ascending, of distinct node tags, each
+//           timestamp above the floor: the per-writer "seen" entries {hlc, tag}
+// and registers may be covered by the context (they are kept under a delete). Encode writes
+// version 1 when K = 0 and every register is newer than the floor — every state that nodes
+// before version 2 could hold, byte for byte as they wrote it — so stores written before keep
+// decoding, and never-deleted documents still replicate to nodes of the previous version.
 // Most registers of a document share one or two timestamps, so a register costs its path suffix,
 // its value and ~3 bytes. Decode checks every length against the input (no allocation larger than
 // the input), validates paths, UTF-8 strings and canonical array text, and the state invariants
-// (paths strictly increasing, registers newer than the delete register, root is an object, no
-// leaf nested deeper than max_depth).
+// (paths strictly increasing, in version 1 registers newer than the delete register, root is an
+// object, no leaf nested deeper than max_depth).
 #include <algorithm>
 #include <bit>
 #include <cfloat>
@@ -38,7 +47,8 @@
 namespace peat::crdt {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion1 = 1;
+constexpr uint8_t kVersion2 = 2;
 
 enum Code : uint8_t {
   kCodeTombstone = 0,
@@ -194,12 +204,17 @@ void PutRegister(std::string* out, size_t ts_index, const Register& reg) {
 
 std::string Document::Encode() const {
   // Distinct node tags (ascending) and timestamps (descending).
+  const Timestamp floor = deletes_.floor();
   std::vector<Timestamp> stamps;
-  stamps.reserve(registers_.size() + 1);
-  if (!delete_ts_.IsZero()) stamps.push_back(delete_ts_);
+  stamps.reserve(registers_.size() + deletes_.seen().size() + 1);
+  if (!floor.IsZero()) stamps.push_back(floor);
+  for (const auto& [tag, hlc] : deletes_.seen()) stamps.push_back(Timestamp{hlc, tag});
+  // Version 1 cannot say "seen" entries, nor hold a register the floor covers.
+  bool v2 = !deletes_.seen().empty();
   size_t bytes = 32;
   for (const auto& [path, reg] : registers_) {
     if (stamps.empty() || stamps.back() != reg.ts) stamps.push_back(reg.ts);
+    if (reg.ts <= floor) v2 = true;
     bytes += path.size() + reg.value.size() + 4;
   }
   std::sort(stamps.begin(), stamps.end(), std::greater<Timestamp>());
@@ -212,7 +227,7 @@ std::string Document::Encode() const {
 
   std::string out;
   out.reserve(bytes + 8 * tags.size() + 12 * stamps.size());
-  out.push_back(static_cast<char>(kVersion));
+  out.push_back(static_cast<char>(v2 ? kVersion2 : kVersion1));
   PutVarint(&out, tags.size());
   for (uint64_t tag : tags) PutFixed(&out, tag, 8);
   PutVarint(&out, stamps.size());
@@ -220,7 +235,17 @@ std::string Document::Encode() const {
     PutVarint(&out, i == 0 ? stamps[0].hlc : stamps[i - 1].hlc - stamps[i].hlc);
     if (tags.size() > 1) PutVarint(&out, IndexOf(tags, stamps[i].node_tag));
   }
-  PutVarint(&out, delete_ts_.IsZero() ? 0 : 1 + IndexOf(stamps, delete_ts_));
+  PutVarint(&out, floor.IsZero() ? 0 : 1 + IndexOf(stamps, floor));
+  if (v2) {
+    std::vector<size_t> seen;
+    seen.reserve(deletes_.seen().size());
+    for (const auto& [tag, hlc] : deletes_.seen()) {
+      seen.push_back(IndexOf(stamps, Timestamp{hlc, tag}));
+    }
+    std::sort(seen.begin(), seen.end());
+    PutVarint(&out, seen.size());
+    for (size_t index : seen) PutVarint(&out, index);
+  }
 
   auto it = registers_.begin();
   if (it != registers_.end() && it->first.empty()) {
@@ -249,7 +274,7 @@ StatusOr<Document> Document::Decode(std::string_view bytes, int max_depth) {
   Reader r(bytes);
   uint8_t version;
   if (!r.Byte(&version)) return Corrupt("empty input");
-  if (version != kVersion) {
+  if (version != kVersion1 && version != kVersion2) {
     return InvalidArgumentError("document encoding: unsupported version " +
                                 std::to_string(version));
   }
@@ -296,15 +321,40 @@ StatusOr<Document> Document::Decode(std::string_view bytes, int max_depth) {
 
   Document doc;
   uint64_t ref;
+  Timestamp floor;
   if (!r.Varint(&ref)) return truncated("delete register");
-  if (ref > 0 && !stamp_at(ref - 1, &doc.delete_ts_)) return Corrupt("delete timestamp index");
-  if (ref > 0 && doc.delete_ts_.IsZero()) return Corrupt("zero delete timestamp");
+  if (ref > 0 && !stamp_at(ref - 1, &floor)) return Corrupt("delete timestamp index");
+  if (ref > 0 && floor.IsZero()) return Corrupt("zero delete timestamp");
+  doc.deletes_.RaiseFloor(floor);
+  // Version 1 keeps only registers newer than its delete register; version 2 keeps covered ones.
+  const Timestamp dead_up_to = version == kVersion1 ? floor : Timestamp{};
+  if (version == kVersion2) {
+    uint64_t seen_count;
+    if (!r.Varint(&seen_count)) return truncated("delete context");
+    if (seen_count > r.remaining()) return Corrupt("delete context count exceeds the input");
+    uint64_t prev_index = 0;
+    for (uint64_t i = 0; i < seen_count; ++i) {
+      uint64_t index;
+      Timestamp ts;
+      if (!r.Varint(&index)) return truncated("delete context entry");
+      if (!stamp_at(index, &ts)) return Corrupt("delete context timestamp index");
+      if (i > 0 && index <= prev_index) return Corrupt("delete context not strictly ascending");
+      if (ts <= floor) return Corrupt("delete context entry not above the floor");
+      if (doc.deletes_.seen().contains(ts.node_tag)) {
+        return Corrupt("delete context names a node tag twice");
+      }
+      doc.deletes_.Add(ts);
+      prev_index = index;
+    }
+  }
+  bool needs_v2 = !doc.deletes_.seen().empty();  // what Encode would write as version 2
   if (!r.Varint(&ref)) return truncated("root register");
   auto hint = doc.registers_.end();
   if (ref > 0) {
     Register root{{}, RegisterKind::kObject, {}};
     if (!stamp_at(ref - 1, &root.ts)) return Corrupt("root timestamp index");
-    if (root.ts <= doc.delete_ts_) return Corrupt("register older than the delete register");
+    if (root.ts <= dead_up_to) return Corrupt("register older than the delete register");
+    if (root.ts <= floor) needs_v2 = true;
     hint = std::next(doc.registers_.emplace_hint(hint, std::string(), std::move(root)));
   }
 
@@ -339,7 +389,8 @@ StatusOr<Document> Document::Decode(std::string_view bytes, int max_depth) {
     uint64_t ts_index = head >> 4;
     if (ts_index == kTsEscape && !r.Varint(&ts_index)) return truncated("timestamp index");
     if (!stamp_at(ts_index, &reg.ts)) return Corrupt("timestamp index out of range");
-    if (reg.ts <= doc.delete_ts_) return Corrupt("register older than the delete register");
+    if (reg.ts <= dead_up_to) return Corrupt("register older than the delete register");
+    if (reg.ts <= floor) needs_v2 = true;
     const uint8_t code = head & 0x0F;
     uint64_t v;
     std::string_view text;
@@ -407,6 +458,8 @@ StatusOr<Document> Document::Decode(std::string_view bytes, int max_depth) {
     ++hint;
   }
   if (r.remaining() != 0) return Corrupt("trailing bytes at byte " + std::to_string(r.pos()));
+  // Exactly what Encode writes: a state version 1 can hold is never written as version 2.
+  if (version == kVersion2 && !needs_v2) return Corrupt("version 2 state that version 1 holds");
   return doc;
 }
 

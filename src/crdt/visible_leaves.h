@@ -5,7 +5,8 @@
 // descendants); otherwise P renders as an object of its descendants. Object markers never hide
 // anything. The root register ("") is never a leaf.
 //
-// Expects the Document invariant that every stored register is alive (ts > delete_ts).
+// Applies to every register of the map: a live document renders the registers its deletes cover
+// too (document.h), and Render is called only on a live document.
 // Header-only so Render and Put inline the callback; stateless; thread-safe on a const map.
 #pragma once
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
 
 #include "common/host_port.h"
@@ -86,6 +87,22 @@ Status Node::Start() {
 
   auto identity = LoadOrCreateIdentity(config_.data_dir, config_.node_id, config_.shared_key_b64);
   if (!identity.ok()) return identity.status();
+  if (config_.enable_kubernetes_discovery) {
+    // The original's rule: in Kubernetes the key is seeded by the pod name, so every pod computes
+    // every other's endpoint id from the EndpointSlices (the node id stays the configured name).
+    const char* pod = std::getenv("POD_NAME");
+    if (pod && *pod && !config_.shared_key_b64.empty()) {
+      auto derived = DeriveIdentity(config_.shared_key_b64, pod);
+      if (!derived.ok()) return derived.status();
+      identity->key = std::move(derived->key);
+      spdlog::info("kubernetes discovery: endpoint id derived from the pod name {}", pod);
+    } else {
+      spdlog::warn(
+          "kubernetes discovery: {} is not set, so peers cannot derive this node's endpoint id "
+          "from its pod name",
+          config_.shared_key_b64.empty() ? "--shared-key" : "POD_NAME");
+    }
+  }
   identity_.emplace(std::move(*identity));
   node_id_ = identity_->node_id;
   endpoint_id_ = identity_->EndpointId();
@@ -128,10 +145,13 @@ Status Node::Start() {
   PEAT_RETURN_IF_ERROR(StartAgentWatcher());
   PEAT_RETURN_IF_ERROR(OpenAttachments());
   PEAT_RETURN_IF_ERROR(StartMesh());
+  PEAT_RETURN_IF_ERROR(StartKubernetesDiscovery());
   PEAT_RETURN_IF_ERROR(StartAttachments());
   service::RegisterAttachmentService(methods_, attachments_.get(), attachments_unavailable_);
   service::RegisterPeerService(methods_, *mesh_);
   metrics_.AddCollector([this](std::string& out) { mesh_->AppendMetrics(out); });
+  metrics_.AddCollector([this](std::string& out) { discovery_metrics_.Append(out); });
+  StartDiscovery();
   service::RegisterSidecarService(methods_, *this);  // GetStatus; UNIMPLEMENTED for the rest
   service::RegisterHealthService(methods_, health_);
 
@@ -196,6 +216,8 @@ bool Node::Shutdown() {
   health_.Set("peat.sidecar.v1.PeatSidecar", service::ServingStatus::kNotServing);
   // The drain cancels a poll in flight at once; no watcher write happens after this.
   if (agent_watcher_) agent_watcher_->Stop();
+  if (mdns_) mdns_->Stop();                    // sends the goodbye; no new dials
+  if (k8s_discovery_) k8s_discovery_->Stop();  // no dial or drop after this
   if (!server_) return true;
   server_->BeginDrain();
   bool drained = server_->WaitDrained(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -411,6 +433,41 @@ Status Node::StartMesh() {
   return Status::Ok();
 }
 
+Status Node::StartKubernetesDiscovery() {
+  metrics_.AddCollector([this](std::string& out) {
+    discovery::K8sDiscovery::AppendMetrics(k8s_discovery_.get(), out);
+  });
+  if (!config_.enable_kubernetes_discovery) return Status::Ok();
+  auto api = discovery::K8sApiConfig::FromEnvironment();
+  if (!api.ok()) {
+    spdlog::warn("kubernetes discovery is off: {}", api.status().message());
+    return Status::Ok();
+  }
+  discovery::K8sDiscoveryOptions o;
+  o.api = std::move(*api);
+  o.namespace_name = config_.discovery_namespace;
+  o.label_selector = config_.discovery_label_selector;
+  o.annotation_prefix = config_.discovery_annotation_prefix;
+  o.interval = std::chrono::seconds(config_.discovery_interval_secs);
+  const char* pod = std::getenv("POD_NAME");
+  o.own_pod = pod ? pod : "";
+  o.own_endpoint_id = endpoint_id_;
+  o.state_file = config_.data_dir + "/kubernetes-peers";
+  o.derive = [key = config_.shared_key_b64](const std::string& pod_name) -> StatusOr<std::string> {
+    if (key.empty()) return FailedPreconditionError("no --shared-key: pod ids cannot be derived");
+    PEAT_ASSIGN_OR_RETURN(NodeIdentity id, DeriveIdentity(key, pod_name));
+    return id.EndpointId();
+  };
+  auto d = discovery::K8sDiscovery::Create(std::move(o), *mesh_);
+  if (!d.ok()) {
+    spdlog::warn("kubernetes discovery is off: {}", d.status().message());
+    return Status::Ok();
+  }
+  k8s_discovery_ = std::move(*d);
+  k8s_discovery_->Start();
+  return Status::Ok();
+}
+
 void Node::LogFormationKey() const {
   if (!config_.shared_key_b64.empty()) return;
   if (config_.allow_keyless_mesh && !IsLoopbackMesh()) {
@@ -423,6 +480,41 @@ void Node::LogFormationKey() const {
   spdlog::info(
       "mesh: the formation has no key (no --shared-key); the mesh listens on loopback only, for "
       "key-less nodes on this machine");
+}
+
+void Node::StartDiscovery() {
+  if (config_.disable_mdns) return spdlog::info("mdns: disabled (--disable-mdns)");
+  if (config_.shared_key_b64.empty()) {
+    return spdlog::info("mdns: off: the formation has no key (key-less nodes do not advertise)");
+  }
+  if (IsLoopbackMesh()) return spdlog::info("mdns: off: the mesh listens on loopback only");
+  auto key = DecodeBase64Key32(config_.shared_key_b64);  // checked by StartMesh already
+  StatusOr<std::string> tag =
+      key.ok() ? discovery::FormationTag(key->span(), config_.app_id) : key.status();
+  auto port = ParseHostPort(mesh_->listen_address());
+  if (!tag.ok() || !port.ok()) {
+    return spdlog::warn("mdns: off: {}",
+                        !tag.ok() ? tag.status().message() : port.status().message());
+  }
+  discovery::CandidateDialerOptions dialer_options;
+  dialer_options.self_endpoint_id = endpoint_id_;
+  dialer_ = std::make_shared<discovery::CandidateDialer>(std::move(dialer_options), *mesh_,
+                                                         RealClock(), discovery_metrics_);
+  discovery::MdnsDiscoveryOptions options;
+  options.advert = {endpoint_id_, port->port, *tag};
+  const auto& host = config_.mesh_listen_address.host;
+  if (host != "0.0.0.0" && host != "::" && !host.empty()) options.interface_ip = host;
+  mdns_ = std::make_unique<discovery::MdnsDiscovery>(
+      std::move(options), RealClock(), discovery_metrics_,
+      [dialer = dialer_](discovery::PeerCandidate c) { dialer->Propose(std::move(c)); });
+  if (auto s = mdns_->Start(); !s.ok()) {
+    spdlog::warn("mdns: off: {}", s.message());
+    mdns_.reset();
+    return;
+  }
+  std::string joined;
+  for (const auto& i : mdns_->interfaces()) joined += (joined.empty() ? "" : ", ") + i;
+  spdlog::info("mdns: advertising {} on {}", discovery::kMdnsServiceType, joined);
 }
 
 bool Node::IsLoopbackMesh() const { return IsLoopbackIp(config_.mesh_listen_address.host); }

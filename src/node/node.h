@@ -20,6 +20,9 @@
 #include "blob/blob_store.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "discovery/candidate_dialer.h"
+#include "discovery/k8s_discovery.h"
+#include "discovery/mdns_discovery.h"
 #include "mesh/mesh.h"
 #include "node/data_dir_lock.h"
 #include "node/node_config.h"
@@ -59,6 +62,12 @@ class Node : public service::StatusSource {
   // The agent watcher (--agent-addr), started as soon as the store is open (WATCHER.md §5).
   Status StartAgentWatcher();
   Status StartAttachments();
+  // mDNS discovery (docs/DISCOVERY.md): on unless --disable-mdns, the formation has no key or the
+  // mesh listens on loopback; a socket that cannot open is logged, not fatal.
+  void StartDiscovery();
+  // Kubernetes discovery (--enable-kubernetes-discovery), started once the mesh runs; a node
+  // outside a cluster logs why and runs without it.
+  Status StartKubernetesDiscovery();
   // Logs that the formation has no key: loopback-only (info), or exposed by
   // --allow-keyless-mesh (warning, at every start).
   void LogFormationKey() const;
@@ -91,7 +100,11 @@ class Node : public service::StatusSource {
   std::unique_ptr<attach::AttachmentManager> attachments_;  // stopped before the mesh
   std::string attachments_unavailable_;  // why the blob store could not open (wrong key), or ""
 
-  std::unique_ptr<mesh::Mesh> mesh_;  // stopped before the store closes
+  discovery::DiscoveryMetrics discovery_metrics_;  // outlives the mesh (its callbacks count)
+  std::unique_ptr<mesh::Mesh> mesh_;               // stopped before the store closes
+  std::shared_ptr<discovery::CandidateDialer> dialer_;
+  std::unique_ptr<discovery::MdnsDiscovery> mdns_;          // stopped when the drain begins
+  std::unique_ptr<discovery::K8sDiscovery> k8s_discovery_;  // dials through mesh_; stopped first
   rpc::MethodTable methods_;
   service::HealthState health_;
   service::SubscriberMetrics subscriber_metrics_;

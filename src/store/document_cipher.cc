@@ -15,7 +15,7 @@ StatusOr<crdt::Document> DocumentCipher::Decrypt(std::string_view collection,
                                                  const crdt::Document& stored,
                                                  PathCipher::Memo* plain_to_stored) const {
   crdt::Document plain;
-  plain.MergeDelete(stored.delete_ts());
+  plain.MergeDelete(stored.deletes());
   PathCipher::Memo parents;  // stored parent → plaintext parent
   for (const auto& [path, reg] : stored.registers()) {
     auto plain_path = paths_.DecryptPath(collection, doc_id, path, &parents);
@@ -40,7 +40,7 @@ StatusOr<crdt::Document> DocumentCipher::Encrypt(std::string_view collection,
   PathCipher::Memo local;
   PathCipher::Memo& memo = plain_to_stored != nullptr ? *plain_to_stored : local;
   crdt::Document stored;
-  stored.MergeDelete(plain.delete_ts());
+  stored.MergeDelete(plain.deletes());
   for (const auto& [path, reg] : plain.registers()) {
     std::string stored_path;
     if (auto it = memo.find(path); it != memo.end()) {
@@ -99,7 +99,7 @@ bool DocumentCipher::IsNormalized(const crdt::Document& stored) {
 crdt::Document DocumentCipher::Normalize(std::string_view collection, std::string_view doc_id,
                                          const crdt::Document& stored) const {
   crdt::Document out;
-  out.MergeDelete(stored.delete_ts());
+  out.MergeDelete(stored.deletes());
   PathCipher::Memo decrypted;  // stored parent → plaintext parent
   PathCipher::Memo encrypted;  // plaintext parent → encrypted parent
   for (const auto& [path, reg] : stored.registers()) {

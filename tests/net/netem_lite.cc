@@ -5,7 +5,8 @@
 // that namespace; the host's 10.77.0.0/24 route points at it. Every IPv4 packet a host sends to
 // another host is read here, passed through the directional link src→dst (up/down, loss, a rate
 // limiter with a bounded tail-drop queue, delay and jitter) and written into the destination's
-// TUN at its delivery time. A unix socket takes JSON-line commands (set/get/stats/partition/...).
+// TUN at its delivery time (a multicast packet: into every other host's, through each link). A unix
+// socket takes JSON-line commands (set/get/stats/partition/...).
 //
 //   netem-lite run  --control SOCK --host NAME:NETNS:ADDR ... [options]   the emulator
 //   netem-lite ctl  SOCK [JSON ...]                                        send commands
@@ -488,6 +489,8 @@ class Emulator {
   void SetupControl();
   void OnTunReadable(uint32_t hi);
   void Ingress(uint32_t src, const uint8_t* data, size_t len, int64_t now);
+  // Passes one packet through link src→dst (down, loss, rate, delay) into the delivery heap.
+  void Forward(uint32_t src, uint32_t dst, const uint8_t* data, size_t len, int64_t now);
   void DeliverDue();
   void ArmTimer();
   void OnListen();
@@ -647,12 +650,23 @@ void Emulator::Ingress(uint32_t src, const uint8_t* data, size_t len, int64_t no
   }
   uint32_t dst_addr;
   memcpy(&dst_addr, data + 16, 4);
+  // IPv4 multicast (224.0.0.0/4, e.g. mDNS to 224.0.0.251): one copy through every link from
+  // src, each with its own loss and delay, as on a shared LAN segment.
+  if ((ntohl(dst_addr) >> 28) == 0xe) {
+    for (uint32_t dst = 0; dst < hosts_.size(); ++dst) {
+      if (dst != src) Forward(src, dst, data, len, now);
+    }
+    return;
+  }
   auto it = by_addr_.find(ntohl(dst_addr));
   if (it == by_addr_.end() || it->second == src) {
     h.noroute++;
     return;
   }
-  uint32_t dst = it->second;
+  Forward(src, it->second, data, len, now);
+}
+
+void Emulator::Forward(uint32_t src, uint32_t dst, const uint8_t* data, size_t len, int64_t now) {
   uint32_t li = static_cast<uint32_t>(src * hosts_.size() + dst);
   Link& l = links_[li];
   l.s.in_pkts++;

@@ -127,7 +127,7 @@ const STEP_PARAMS = {
   cancel: ["file", "node", "was_cancelled"],
   wait_blob_progress: ["node", "file", "percent", "bytes", "within_ms"],
   expect_blob_dup_bytes: ["node", "nodes", "max_bytes"],
-  expect_metric: ["node", "nodes", "metric", "labels", "max", "min"],
+  expect_metric: ["node", "nodes", "name", "labels", "min", "max", "within_ms"],
   expect_blob_sent: ["node", "to", "file", "max_bytes", "max_extra_bytes"],
   expect_doc_latency: ["node", "to", "collection", "count", "interval_ms", "size", "max_p50_ms", "max_ms", "prefix"],
 };
@@ -887,20 +887,28 @@ class Run {
     return `${nd.name} received ${kib(got)} of blob pieces since the send (≥ ${kib(want)}, ${((100 * got) / Math.max(1, f.size)).toFixed(0)} % of ${f.name}) after ${fmtS(Date.now() - t0)}, ${fmtS(Date.now() - f.sentAt)} after the send`;
   }
 
-  /** A /metrics family (summed over samples matching `labels`; absent = 0) within [min, max] on each node. */
+  /**
+   * On each node, the sum of the /metrics samples `name` matching `labels` (absent = 0) is within
+   * [min, max]; with within_ms, polls until it is (counters since each node's last start).
+   */
   async step_expect_metric(p) {
     const names = this.names(p, undefined);
-    if (typeof p.metric !== "string") throw new Error("expect_metric: give metric");
-    if (typeof p.max !== "number" && typeof p.min !== "number") throw new Error("expect_metric: give max and/or min");
-    const out = [];
-    for (const n of names) {
-      const v = (await this.node(n).metric(p.metric, p.labels ?? {})) ?? 0;
-      out.push(`${n} ${v}`);
-      if (typeof p.max === "number") assert.ok(v <= p.max, `${n}: ${p.metric} = ${v} > ${p.max}`);
-      if (typeof p.min === "number") assert.ok(v >= p.min, `${n}: ${p.metric} = ${v} < ${p.min}`);
+    if (typeof p.name !== "string") throw new Error("expect_metric: give name");
+    if (p.min === undefined && p.max === undefined) throw new Error("expect_metric: give min and/or max");
+    const ok = (v) => (p.min === undefined || v >= p.min) && (p.max === undefined || v <= p.max);
+    const want = `${p.name}${JSON.stringify(p.labels ?? {})} in [${p.min ?? "-inf"}, ${p.max ?? "inf"}]`;
+    const values = new Map();
+    const readAll = async () => {
+      for (const n of names) values.set(n, (await this.node(n).metric(p.name, p.labels ?? {})) ?? 0);
+      return names.every((n) => ok(values.get(n)));
+    };
+    const show = () => names.map((n) => `${n} ${values.get(n)}`).join(", ");
+    if (p.within_ms) {
+      await waitFor(readAll, { timeoutMs: p.within_ms, intervalMs: 200, what: want, describe: show });
+    } else {
+      assert.ok(await readAll(), `${want}: ${show()}`);
     }
-    const range = [typeof p.min === "number" ? `≥ ${p.min}` : "", typeof p.max === "number" ? `≤ ${p.max}` : ""].filter(Boolean).join(", ");
-    return `${p.metric}: ${out.join(", ")} (${range})`;
+    return `${want}: ${show()}`;
   }
 
   async step_expect_blob_dup_bytes(p) {

@@ -61,11 +61,14 @@ TEST(DocumentCodecTest, RoundTripsHistoryTombstonesDeletesAndManyWriters) {
   Document deleted = doc;
   deleted.Delete(T(kNow + 100'000, 3));
   ExpectRoundTrip(deleted);
-  EXPECT_LT(deleted.Encode().size(), 32u);
+  // Format 2: the registers are kept under the delete, plus one entry per writer (5 here).
+  EXPECT_EQ(deleted.Encode()[0], '\x02');
+  EXPECT_EQ(deleted.deletes().seen().size(), 5u);
+  EXPECT_LE(deleted.Encode().size(), doc.Encode().size() + 5 * 3 + 2);
   Document revived = deleted;
   ASSERT_TRUE(revived.Put(R"({"back":true})", T(kNow + 200'000, 4)).ok());
   ExpectRoundTrip(revived);
-  // Concurrent update after a delete: registers without a root marker.
+  // Concurrent update after a delete: the whole document comes back.
   Document concurrent = deleted;
   Document writer = doc;
   ASSERT_TRUE(writer.Put(R"({"a":99})", T(kNow + 150'000, 9)).ok());
@@ -159,7 +162,7 @@ TEST(DocumentCodecTest, GarbageIsRejected) {
     ExpectRejectedOrConsistent(garbage);
   }
   EXPECT_EQ(Document::Decode("").status().code(), StatusCode::kDataLoss);
-  EXPECT_EQ(Document::Decode("\x02").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Document::Decode("\x03").status().code(), StatusCode::kInvalidArgument);
   // Counts far larger than the input are refused before allocating.
   EXPECT_EQ(Document::Decode(std::string("\x01\xff\xff\xff\xff\x0f", 6)).status().code(),
             StatusCode::kDataLoss);
@@ -188,6 +191,42 @@ TEST(DocumentCodecTest, RejectsStatesNestedDeeperThanPutAllows) {
     ASSERT_TRUE(Document::Decode(bytes).ok()) << inner;
     EXPECT_EQ(Document::Decode(bytes, 63).status().code(), StatusCode::kDataLoss) << inner;
   }
+}
+
+// Stores and peers of the previous version hold format 1: never-deleted states are still written
+// in it, byte for byte, and a format-1 delete register keeps its rule (every register not newer
+// than it is dead) as the delete context's floor.
+TEST(DocumentCodecTest, ReadsAndWritesFormatOne) {
+  const Document live = FromJson(RealisticDocs()[0], T(kNow, 1));
+  EXPECT_EQ(live.Encode()[0], '\x01');
+  // version 1, 1 tag (1), 1 stamp (hlc 20 << 16), delete register = that stamp, no root, none.
+  const std::string v1_deleted(
+      "\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x01\x80\x80\x50\x01\x00\x00", 17);
+  auto deleted = Document::Decode(v1_deleted);
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(deleted->delete_ts(), T(20, 1));
+  EXPECT_EQ(deleted->deletes().floor(), T(20, 1));
+  EXPECT_FALSE(deleted->IsLive());
+  EXPECT_EQ(deleted->Encode(), v1_deleted);
+  // An older state of any writer stays dead under it (as the previous version decided) ...
+  Document older;
+  ASSERT_TRUE(older.Put(R"({"a":1,"b":2})", T(15, 2)).ok());
+  Document merged = *deleted;
+  merged.Merge(older);
+  EXPECT_FALSE(merged.IsLive());
+  EXPECT_EQ(merged.Encode()[0], '\x02');  // it keeps registers the floor covers: format 2
+  ExpectRoundTrip(merged);
+  // ... and a newer write brings back the document with every field it holds.
+  Document newer = older;
+  ASSERT_TRUE(newer.MergePut(R"({"b":3})", T(25, 2)).ok());
+  merged.Merge(newer);
+  EXPECT_EQ(merged.Render(), R"({"a":1,"b":3})");
+  ExpectRoundTrip(merged);
+  // Format 2 is only written for what format 1 cannot hold.
+  std::string not_canonical = v1_deleted;
+  not_canonical[0] = '\x02';
+  not_canonical.insert(15, 1, '\x00');  // an empty context
+  EXPECT_EQ(Document::Decode(not_canonical).status().code(), StatusCode::kDataLoss);
 }
 
 TEST(DocumentCodecTest, RejectsStatesThatBreakInvariants) {

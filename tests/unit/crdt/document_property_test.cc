@@ -1,10 +1,12 @@
 // Property tests: random put/delete/merge histories on 3–5 replicas converge, also with patches
 // (MergePut) among the writes, and merge is a join (idempotent, commutative, associative) —
-// DESIGN.md "CRDT". Fixed seeds; each failure names
+// DESIGN.md "CRDT"; a document is never a fragment (BEHAVIOR.md, issue #13 item 5), checked
+// against a model that tracks which writes each delete had seen. Fixed seeds; each failure names
 // the seed of its history so it can be replayed alone (PEAT_CRDT_SEED=<seed>).
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <random>
@@ -104,6 +106,23 @@ void ExpectCodecRoundTrip(const Document& d) {
   ASSERT_EQ(*back, d);
 }
 
+// Every replica, merging all of them in its own random order, ends equal to `total` (same
+// rendering, same bytes), and `total` round-trips through the codec.
+void ExpectEveryMergeOrderGives(const std::vector<Document>& replicas, const Document& total,
+                                std::mt19937_64& rng) {
+  for (size_t i = 0; i < replicas.size(); ++i) {
+    Document doc = replicas[i];
+    std::vector<size_t> order;
+    for (size_t j = 0; j < replicas.size(); ++j) order.push_back(j);
+    std::shuffle(order.begin(), order.end(), rng);
+    for (size_t j : order) doc.Merge(replicas[j]);
+    ASSERT_EQ(doc, total);
+    ASSERT_EQ(doc.Render(), total.Render());
+    ASSERT_EQ(doc.Encode(), total.Encode());
+  }
+  ExpectCodecRoundTrip(total);
+}
+
 // A MergePut at `ts` of a random patch, checked against its contract: registers of the keys not
 // in the patch are untouched, and the document renders as the union of those registers and a
 // fresh Put of the patch (their top-level keys are disjoint, so the union renders both).
@@ -129,6 +148,13 @@ void CheckedMergePut(Generator& gen, Document& doc, Timestamp ts) {
     }
     return out;
   };
+  if (!was_live) {  // a deleted (or absent) document is created as a Put of the patch
+    Document want = old;
+    ASSERT_TRUE(want.Put(canonical, ts).ok());
+    ASSERT_EQ(doc, want);
+    ASSERT_TRUE(r->changed);
+    return;
+  }
   ASSERT_EQ(others(doc), others(old));
 
   Document want;
@@ -257,18 +283,131 @@ TEST_F(DocumentPropertyTest, HistoriesWithPatchesConvergeWhateverTheMergeOrder) 
     std::mt19937_64 rng(seed ^ 0x5eed);
     Document total;
     for (const Document& d : replicas) total.Merge(d);
-    for (size_t i = 0; i < replicas.size(); ++i) {
-      Document doc = replicas[i];
-      std::vector<size_t> order;
-      for (size_t j = 0; j < replicas.size(); ++j) order.push_back(j);
-      std::shuffle(order.begin(), order.end(), rng);
-      for (size_t j : order) doc.Merge(replicas[j]);
-      ASSERT_EQ(doc, total);
-      ASSERT_EQ(doc.Render(), total.Render());
-    }
-    ExpectCodecRoundTrip(total);
+    ExpectEveryMergeOrderGives(replicas, total, rng);
     if (HasFatalFailure()) return;
   }
+}
+
+// "A document is never a fragment", against a model. 2–4 replicas run random Puts, patches
+// (MergePut), Deletes and merges with random clocks (often behind each other, so a concurrent
+// update is as often stamped before the delete as after it). The model records, per write, the
+// registers it stamped, and per replica the set H of operations it has seen (its own, and
+// everything a merged replica had seen); a Delete's "seen" set is H of its replica when it ran.
+// Invariant checked on every replica after every step, and on the converged state:
+//   1. state.registers() == R(H): the per-path LWW winner among the registers of all writes in
+//      H — no merge and no delete ever loses a field's latest value;
+//   2. state.IsLive() == some winner of R(H) was written by a write that no Delete in H had seen,
+//      and some winner is not a tombstone;
+//   3. live → state.Render() == R(H) rendered (every field's latest value: never a fragment);
+//      not live → Render() == "".
+// So an update the deleter had not seen keeps the whole document, and a delete that had seen
+// every (winning) write removes it. Then every replica, merging all others in its own random
+// order, ends equal (and the converged state satisfies 1–3 with H = every operation).
+TEST_F(DocumentPropertyTest, ADocumentIsNeverAFragment) {
+  // The interesting outcomes must occur: a document kept alive by an update stamped BEFORE a
+  // delete that had not seen it, and a document deleted by a node that had merged another
+  // replica's update (which survives in the state, covered).
+  int kept_by_an_older_stamp = 0;
+  int deleted_after_seeing_another_writer = 0;
+  const std::vector<uint64_t> seeds = Seeds(4'000'000, 1000);
+  for (uint64_t seed : seeds) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937_64 rng(seed);
+    Generator gen(&rng);
+    const size_t n = 2 + gen.Pick(3);
+    std::vector<Document> replicas(n);
+    std::vector<std::set<size_t>> seen(n);  // H per replica: operation ids
+    std::vector<std::vector<std::pair<std::string, Register>>> written;  // per op: its registers
+    std::vector<std::set<size_t>> delete_saw;  // per op: H of a Delete when it ran (else empty)
+    std::vector<bool> is_delete;
+    std::map<Timestamp, size_t> writer_of;  // a register's stamp → the write that stamped it
+
+    auto check = [&](const Document& doc, const std::set<size_t>& h) {
+      Document model;  // R(H): no delete register
+      for (size_t op : h) {
+        for (const auto& [path, reg] : written[op]) model.MergeRegister(path, reg);
+      }
+      ASSERT_EQ(doc.registers(), model.registers());
+      bool unseen = false, content = false;
+      for (const auto& [path, reg] : model.registers()) {
+        content |= reg.kind != RegisterKind::kTombstone;
+        const size_t w = writer_of.at(reg.ts);
+        bool saw = false;
+        for (size_t d : h) saw |= is_delete[d] && delete_saw[d].contains(w);
+        unseen |= !saw;
+      }
+      const bool live = unseen && content;
+      ASSERT_EQ(doc.IsLive(), live);
+      ASSERT_EQ(doc.Render(), live ? model.Render() : "");
+    };
+    auto record = [&](size_t i, const Document& doc, Timestamp ts, bool del) {
+      const size_t op = written.size();
+      written.emplace_back();
+      if (!del) {
+        for (const auto& [path, reg] : doc.registers()) {
+          if (reg.ts == ts) written[op].emplace_back(path, reg);
+        }
+        writer_of.emplace(ts, op);
+      }
+      delete_saw.push_back(del ? seen[i] : std::set<size_t>());
+      is_delete.push_back(del);
+      seen[i].insert(op);
+    };
+
+    const int steps = 10 + static_cast<int>(gen.Pick(30));
+    for (int step = 0; step < steps; ++step) {
+      const size_t i = gen.Pick(n);
+      Document& doc = replicas[i];
+      const Timestamp ts{(1 + gen.Pick(40)) << 16 | gen.Pick(3), 100 + i};
+      const uint64_t op = gen.Pick(100);
+      if (op < 25) {
+        auto r = doc.Put(Generator::Canonical(gen.Object(0)), ts);
+        ASSERT_TRUE(r.ok());
+        if (r->changed) record(i, doc, r->ts, false);
+      } else if (op < 50) {
+        auto r = doc.MergePut(Generator::Canonical(gen.Object(0)), ts);
+        ASSERT_TRUE(r.ok());
+        if (r->changed) record(i, doc, r->ts, false);
+      } else if (op < 65) {
+        const ChangeResult r = doc.Delete(ts);
+        if (r.changed) record(i, doc, r.ts, true);
+      } else {
+        const size_t j = gen.Pick(n);
+        doc.Merge(replicas[j]);
+        seen[i].insert(seen[j].begin(), seen[j].end());
+      }
+      check(doc, seen[i]);
+      if (HasFatalFailure()) return;
+      if (gen.Pick(4) == 0) ExpectCodecRoundTrip(doc);
+    }
+
+    std::set<size_t> all;
+    for (size_t op = 0; op < written.size(); ++op) all.insert(op);
+    Document total;
+    for (const Document& d : replicas) total.Merge(d);
+    check(total, all);
+    if (HasFatalFailure()) return;
+    for (const auto& [path, reg] : total.registers()) {
+      if (total.IsLive() && !total.deletes().Covers(reg.ts) && reg.ts < total.delete_ts()) {
+        ++kept_by_an_older_stamp;
+        break;
+      }
+      if (!total.IsLive() && reg.ts.node_tag != total.delete_ts().node_tag) {
+        ++deleted_after_seeing_another_writer;
+        break;
+      }
+    }
+    ExpectEveryMergeOrderGives(replicas, total, rng);
+    if (HasFatalFailure()) return;
+  }
+  if (seeds.size() >= 1000) {
+    EXPECT_GT(kept_by_an_older_stamp, 10);
+    EXPECT_GT(deleted_after_seeing_another_writer, 10);
+  }
+  std::printf(
+      "never a fragment: %zu histories; kept alive by an update stamped before the delete "
+      "%d, deleted by a node that had seen another writer's update %d\n",
+      seeds.size(), kept_by_an_older_stamp, deleted_after_seeing_another_writer);
 }
 
 TEST_F(DocumentPropertyTest, MergeIsIdempotentCommutativeAndAssociative) {

@@ -149,16 +149,23 @@ TEST(DocumentTest, DeleteAndPutAfterDeleteHasOnlyTheNewContent) {
   EXPECT_FALSE(doc.IsLive());
   EXPECT_EQ(doc.Render(), "");
   EXPECT_EQ(doc.delete_ts(), T(20));
-  EXPECT_TRUE(doc.registers().empty());     // dead registers are dropped
+  EXPECT_EQ(doc.registers().size(), 3u);  // kept, covered by the delete (for concurrent updates)
+  for (const auto& [path, reg] : doc.registers()) EXPECT_TRUE(doc.deletes().Covers(reg.ts));
   EXPECT_FALSE(doc.Delete(T(30)).changed);  // already deleted
   EXPECT_EQ(doc.delete_ts(), T(20));
   MustPut(doc, R"({"c":3})", T(40));
   EXPECT_TRUE(doc.IsLive());
   EXPECT_EQ(doc.Render(), R"({"c":3})");
-  // Re-putting the old content after a delete writes it again (nothing of it survived).
-  MustPut(doc, R"({"a":1,"b":2})", T(50));
-  EXPECT_EQ(doc.Render(), R"({"a":1,"b":2})");
-  EXPECT_EQ(doc.registers().at(P({"a"})).ts, T(50));
+  EXPECT_EQ(doc.registers().at(P({"a"})).kind, RegisterKind::kTombstone);  // the old fields
+  EXPECT_EQ(doc.registers().at(P({"a"})).ts, T(40));
+  // Re-putting the old content after a delete writes it again (a creation writes everything).
+  Document again;
+  MustPut(again, R"({"a":1,"b":2})", T(10));
+  again.Delete(T(20));
+  MustPut(again, R"({"a":1,"b":2})", T(50));
+  EXPECT_EQ(again.Render(), R"({"a":1,"b":2})");
+  EXPECT_EQ(again.registers().at(P({"a"})).ts, T(50));
+  EXPECT_EQ(again.registers().at("").ts, T(50));
 }
 
 TEST(DocumentTest, DeleteOfANeverWrittenDocumentIsANoOp) {
@@ -266,28 +273,71 @@ TEST(DocumentTest, EmptyObjectMarkerDoesNotHideConcurrentChildren) {
   MustPut(m, R"({"a":{"b":1}})", T(30, 1), /*expect_changed=*/false);
 }
 
-TEST(DocumentTest, ConcurrentUpdateAfterDeleteKeepsOnlyTheUpdate) {
+// "A document is never a fragment" (BEHAVIOR.md, issue #13 item 5): an update the deleting node
+// had not seen keeps the whole document, every field at its latest value, whatever the stamps.
+TEST(DocumentTest, AnUpdateTheDeleterNeverSawKeepsTheWholeDocument) {
+  Document base;
+  MustPut(base, R"({"a":1,"b":2,"c":{"d":3}})", T(10, 1));
+  for (uint64_t update_ms : {15, 25}) {  // stamped before or after the delete: concurrent both
+    SCOPED_TRACE(update_ms);
+    Document deleter = base, writer = base;
+    EXPECT_TRUE(deleter.Delete(T(20, 1)).changed);
+    auto r = writer.MergePut(R"({"b":5})", T(update_ms, 2));
+    ASSERT_TRUE(r.ok() && r->changed);
+    const std::string want = R"({"a":1,"b":5,"c":{"d":3}})";
+    EXPECT_EQ(Merged(deleter, writer).Render(), want);
+    EXPECT_EQ(Merged(writer, deleter).Render(), want);
+    EXPECT_EQ(Merged(deleter, writer), Merged(writer, deleter));
+    // A whole-document Put concurrent with the delete survives as that Put wrote it.
+    Document putter = base;
+    MustPut(putter, R"({"b":6})", T(update_ms, 3));
+    EXPECT_EQ(Merged(deleter, putter).Render(), R"({"b":6})");
+    EXPECT_EQ(Merged(putter, deleter).Render(), R"({"b":6})");
+  }
+}
+
+TEST(DocumentTest, ADeleteThatSawEveryUpdateRemovesTheDocument) {
   Document base;
   MustPut(base, R"({"a":1,"b":2})", T(10, 1));
-  Document deleter = base, writer = base;
-  deleter.Delete(T(20, 1));
-  MustPut(writer, R"({"a":1,"b":3})", T(25, 2));
-  EXPECT_EQ(Merged(deleter, writer).Render(), R"({"b":3})");
-  EXPECT_EQ(Merged(writer, deleter).Render(), R"({"b":3})");
+  Document writer = base;
+  ASSERT_TRUE(writer.MergePut(R"({"b":5})", T(30, 2)).ok());  // stamped after the delete's clock
+  Document deleter = Merged(base, writer);
+  const ChangeResult d = deleter.Delete(T(20, 1));  // but the deleter had seen it
+  EXPECT_TRUE(d.changed);
+  EXPECT_GT(d.ts, T(30, 2));
+  for (const Document* other : {&base, &writer}) {
+    EXPECT_FALSE(Merged(deleter, *other).IsLive());
+    EXPECT_FALSE(Merged(*other, deleter).IsLive());
+    EXPECT_EQ(Merged(*other, deleter), deleter);
+  }
+  // Two concurrent deletes and a third replica's concurrent update: the update keeps it.
+  Document other_deleter = base, updater = base;
+  other_deleter.Delete(T(21, 3));
+  ASSERT_TRUE(updater.MergePut(R"({"a":7})", T(11, 4)).ok());
+  const Document all = Merged(Merged(deleter, other_deleter), updater);
+  EXPECT_EQ(all.Render(), R"({"a":7,"b":5})");
+  EXPECT_EQ(all, Merged(updater, Merged(other_deleter, deleter)));
+  // Deleted again by a node that saw everything: gone everywhere.
+  Document last = all;
+  last.Delete(T(22, 3));
+  for (const Document* d2 : {&deleter, &other_deleter, &updater, &writer, &last}) {
+    EXPECT_FALSE(Merged(*d2, last).IsLive());
+  }
 }
 
 TEST(DocumentTest, StaleReplicaNeverResurrectsADeletedDocument) {  // LESSONS 4
   Document base;
   MustPut(base, R"({"a":1})", T(10, 1));
   Document stale = base;
-  MustPut(stale, R"({"a":2})", T(15, 2));  // older than the delete
-  Document doc = base;
+  MustPut(stale, R"({"a":2})", T(25, 2));  // newer than the delete's stamp, but seen by it
+  Document doc = Merged(base, stale);
   doc.Delete(T(20, 1));
-  EXPECT_TRUE(doc.Merge(base).changed == false);
+  const Document deleted = doc;
+  EXPECT_FALSE(doc.Merge(base).changed);
   EXPECT_FALSE(doc.Merge(stale).changed);
   EXPECT_FALSE(doc.IsLive());
   EXPECT_FALSE(Merged(stale, doc).IsLive());
-  EXPECT_EQ(Merged(stale, doc), doc);
+  EXPECT_EQ(Merged(stale, doc), deleted);
 }
 
 TEST(DocumentTest, MergeReportsStateChanges) {
@@ -313,9 +363,19 @@ TEST(DocumentTest, PurgeDropsOnlyOldTombstones) {
   EXPECT_EQ(doc.PurgeOlderThan(T(25)), 0u);
   EXPECT_EQ(doc.PurgeOlderThan(T(1000)), 1u);
   EXPECT_EQ(doc.Render(), "{}");  // live registers (the root marker) are never purged
+  Document live = doc;
   doc.Delete(T(2000));
+  EXPECT_EQ(doc.PurgeOlderThan(T(1500)), 1u);  // a deleted document's covered registers go too
+  EXPECT_TRUE(doc.registers().empty());
   EXPECT_EQ(doc.PurgeOlderThan(T(5000)), 0u);
   EXPECT_EQ(doc.delete_ts(), T(2000));  // the delete register is kept
+  // A live document renders its covered registers: they are not purged.
+  Document concurrent;
+  MustPut(concurrent, R"({"x":1})", T(3000, 2));
+  Document resurrected = Merged(doc, concurrent);
+  resurrected.Merge(live);
+  EXPECT_TRUE(resurrected.IsLive());
+  EXPECT_EQ(resurrected.PurgeOlderThan(T(1500)), 0u);
 }
 
 TEST(DocumentTest, MergeRegisterAndMergeDeleteFollowTheMergeRule) {
@@ -333,14 +393,18 @@ TEST(DocumentTest, MergeRegisterAndMergeDeleteFollowTheMergeRule) {
   Document rebuilt = doc;
   for (const auto& [path, reg] : other.registers()) rebuilt.MergeRegister(path, reg);
   EXPECT_EQ(rebuilt, Merged(doc, other));
-  EXPECT_TRUE(rebuilt.MergeDelete(T(15)));  // drops what it makes dead: nothing here
-  EXPECT_FALSE(rebuilt.MergeDelete(T(15)));
-  EXPECT_EQ(rebuilt.Render(), R"({"a":4,"b":{}})");
-  EXPECT_TRUE(rebuilt.MergeDelete(T(30)));
-  EXPECT_TRUE(rebuilt.registers().empty());
+  // The delete register of another state joins in; registers are kept, covered.
+  Document deleted = Merged(doc, other);
+  deleted.Delete(T(30, 3));
+  EXPECT_TRUE(rebuilt.MergeDelete(deleted.deletes()));
+  EXPECT_FALSE(rebuilt.MergeDelete(deleted.deletes()));
+  EXPECT_EQ(rebuilt, deleted);
   EXPECT_FALSE(rebuilt.IsLive());
-  EXPECT_FALSE(rebuilt.MergeRegister(P({"a"}), Register{T(30), RegisterKind::kInt, "5"}));  // dead
-  EXPECT_TRUE(rebuilt.MergeRegister(P({"a"}), Register{T(31), RegisterKind::kInt, "5"}));
+  // A covered register merges as any other (it stays covered); an unseen one brings it back.
+  EXPECT_TRUE(rebuilt.MergeRegister(P({"z"}), Register{T(5, 2), RegisterKind::kInt, "5"}));
+  EXPECT_FALSE(rebuilt.IsLive());
+  EXPECT_TRUE(rebuilt.MergeRegister(P({"c"}), Register{T(21, 1), RegisterKind::kInt, "6"}));
+  EXPECT_EQ(rebuilt.Render(), R"({"a":4,"b":{},"c":6,"z":5})");
 }
 
 // --- MergePut: a patch of top-level keys (WATCHER.md §4 / §9 decision 2) ------------------------

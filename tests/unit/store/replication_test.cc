@@ -230,13 +230,14 @@ TEST_F(ReplicationTest, RemoteDeleteOfALiveDocumentDeletesAndNotifies) {
   EXPECT_EQ(store_->LastSeq(), 4u);
   EXPECT_EQ(store_->Stats().tombstones, 2u);
   EXPECT_EQ(listener->events().size(), 1u);
-  // A remote state that brings the document back: UPSERT.
+  // A remote state that brings the document back: UPSERT. Its writer had seen none of the deletes,
+  // so the whole document comes back, with the fields the deletes covered ("never a fragment").
   const crdt::Document revived = RemoteDoc(R"({"back":true})", Now() + 400);
   ASSERT_TRUE(MergeSync(*store_, kPeerB, {Change("c", "gone", revived.Encode())}).ok());
   ASSERT_TRUE(listener->WaitFor(2));
   EXPECT_FALSE(listener->events()[1].deleted);
-  EXPECT_EQ(listener->events()[1].json, R"({"back":true})");
-  EXPECT_EQ(GetOrDie(*store_, "c", "gone"), R"({"back":true})");
+  EXPECT_EQ(listener->events()[1].json, R"({"back":true,"z":2})");
+  EXPECT_EQ(GetOrDie(*store_, "c", "gone"), R"({"back":true,"z":2})");
   EXPECT_EQ(store_->Stats().tombstones, 1u);
   EXPECT_EQ(store_->Stats().live_documents, 1u);
   Reopen();

@@ -128,7 +128,7 @@ inline crdt::Document RawFeedState(ReplicationLog& s, const std::string& c, cons
 inline crdt::Document LegacyForm(const DocumentCipher& cipher, std::string_view collection,
                                  std::string_view doc_id, const crdt::Document& plain) {
   crdt::Document out;
-  out.MergeDelete(plain.delete_ts());
+  out.MergeDelete(plain.deletes());
   for (const auto& [path, reg] : plain.registers()) {
     crdt::Register r = reg;
     if (r.kind != crdt::RegisterKind::kTombstone && r.kind != crdt::RegisterKind::kObject) {
