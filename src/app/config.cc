@@ -451,7 +451,8 @@ std::vector<FlagDef> MakeFlagTable() {
       "pod label selector (default: " + d.discovery_label_selector + ")",
       StringField(&NodeConfig::discovery_label_selector));
   add("discovery-annotation-prefix", Kind::kScalar, "PREFIX",
-      "pod annotation prefix (default: " + d.discovery_annotation_prefix + ")",
+      "EndpointSlice annotation prefix (<P>mesh-port; default: " + d.discovery_annotation_prefix +
+          ")",
       StringField(&NodeConfig::discovery_annotation_prefix));
   add("discovery-interval-secs", Kind::kScalar, "SECS",
       "Kubernetes discovery interval" + dflt(d.discovery_interval_secs),
