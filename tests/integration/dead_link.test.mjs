@@ -1,8 +1,8 @@
-// Dead links (issue #13 item 4; docs/CONFIGURATION.md "Dead links"): two nodes on loopback, B
-// stopped with SIGSTOP (its kernel still acknowledges TCP, only the process is silent). A's
-// ListPeers shows B disconnected within 3 s (default --mesh-dead-after-ms 2500), A counts a dead
-// link, and after SIGCONT the two reconnect and sync. GetSyncStats bytes_sent counts only bytes
-// the peer acknowledged: it never exceeds what the other side received.
+// Dead links (issue #13 item 4; docs/CONFIGURATION.md "Mesh and discovery", on dead links): two
+// nodes on loopback, B stopped with SIGSTOP (its kernel still acknowledges TCP, only the process
+// is silent). A's ListPeers shows B disconnected within 3 s (default --mesh-dead-after-ms 2500),
+// A counts a dead link, and after SIGCONT the two reconnect and sync. GetSyncStats bytes_sent
+// counts only bytes the peer acknowledged: it never exceeds what the other side received.
 //
 // Run: PEAT_NODE_BIN=build/peat-node node --test tests/integration/dead_link.test.mjs
 
