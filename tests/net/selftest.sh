@@ -141,7 +141,10 @@ if wait_ready "$TMP/recv.out"; then
   r=$(cat "$TMP/ping.out")
   echo "#   h3<->h2 during the transfer, 60 pings: $r"
   echo "#   emulator lateness: $(peatnet_stats | grep -o '"late_avg_us.*')"
-  check "RTT under load within 200 +/- 2 ms (avg) and max <= 204 ms" bash -c "awk -v a=$(jget "$r" avg_ms) -v b=$(jget "$r" max_ms) 'BEGIN{exit !(a>=198 && a<=202 && b<=204)}'"
+  # The emulator is a user-space process on shared cores: one scheduling stall of the host (25 ms
+  # seen once on a 2-core machine) may delay a single packet. Queueing behind the other link's flow
+  # would raise the average and the spread, so those are held tight; the max only bounds a stall.
+  check "RTT under load within 200 +/- 2 ms (avg), mdev <= 2 ms, max <= 230 ms" bash -c "awk -v a=$(jget "$r" avg_ms) -v d=$(jget "$r" mdev_ms) -v b=$(jget "$r" max_ms) 'BEGIN{exit !(a>=198 && a<=202 && d<=2 && b<=230)}'"
 else
   bad "TCP receiver did not start: $(cat "$TMP/recv.out")"
 fi
