@@ -128,7 +128,7 @@ peatnet_set h1 h2 rate_kbit=1000
 peatnet_set h2 h3 delay_ms=100
 node_tool h2 tcp-recv --bind 10.77.0.2 --port 5001 --seconds 8 >"$TMP/recv.out" 2>&1 &
 if wait_ready "$TMP/recv.out"; then
-  ping_json h3 h2 -c 60 -i 0.1 >"$TMP/ping.out" 2>&1 &
+  peatnet_ping h3 h2 -c 60 -i 0.1 >"$TMP/ping.out" 2>&1 &
   ping_pid=$!
   node_tool h1 tcp-send --to 10.77.0.2 --port 5001 --seconds 30
   wait $ping_pid
@@ -138,13 +138,20 @@ if wait_ready "$TMP/recv.out"; then
   echo "#   TCP goodput: $r"
   echo "#   h1->h2: $(peatnet_stats h1 h2 | grep -o '"in_pkts.*"backlog_bytes":[0-9]*')"
   check "TCP goodput within 0.5x-1.1x of 1000 kbit/s ($(awk -v k="$kbit" 'BEGIN{printf "%.3f", k/1000}')x)" between "$kbit" 500 1100
-  r=$(cat "$TMP/ping.out")
-  echo "#   h3<->h2 during the transfer, 60 pings: $r"
+  r=$(tail -1 "$TMP/ping.out")
+  # Median and 90th percentile of the per-ping RTTs (nearest rank).
+  pct=$(grep -o 'time=[0-9.]*' "$TMP/ping.out" | cut -d= -f2 | sort -n |
+    awk '{v[NR]=$1} END{if (NR == 0) {print "0 0"; exit} printf "%s %s", v[int((NR+1)/2)], v[int(NR*0.9+0.999)]}')
+  p50=${pct% *}
+  p90=${pct#* }
+  echo "#   h3<->h2 during the transfer, 60 pings: $r; p50_ms=$p50 p90_ms=$p90"
   echo "#   emulator lateness: $(peatnet_stats | grep -o '"late_avg_us.*')"
-  # The emulator is a user-space process on shared cores: one scheduling stall of the host (25 ms
-  # seen once on a 2-core machine) may delay a single packet. Queueing behind the other link's flow
-  # would raise the average and the spread, so those are held tight; the max only bounds a stall.
-  check "RTT under load within 200 +/- 2 ms (avg), mdev <= 2 ms, max <= 230 ms" bash -c "awk -v a=$(jget "$r" avg_ms) -v d=$(jget "$r" mdev_ms) -v b=$(jget "$r" max_ms) 'BEGIN{exit !(a>=198 && a<=202 && d<=2 && b<=230)}'"
+  # The emulator is a user-space process on shared cores: a scheduling stall of the host (25 ms
+  # seen on a 2-core machine) delays the packets in flight at that moment, which moves the mean,
+  # the spread and the max but not the percentiles. Queueing behind the other link's flow (a full
+  # queue at 1000 kbit/s holds hundreds of ms) would move every ping, so the median and the 90th
+  # percentile are held tight; the max only bounds a stall.
+  check "RTT under load: p50 within 200 +/- 2 ms, p90 <= 206 ms, max <= 240 ms (p50 $p50, p90 $p90)" bash -c "awk -v m=$p50 -v n=$p90 -v b=$(jget "$r" max_ms) 'BEGIN{exit !(m>=198 && m<=202 && n<=206 && b<=240)}'"
 else
   bad "TCP receiver did not start: $(cat "$TMP/recv.out")"
 fi
