@@ -108,7 +108,7 @@ bench-footprint: build
 bench-mesh: build npm-deps
 	bash bench/mesh.sh
 
-# B8: N = 8, 24, 48 nodes on a random degree-3 topology, time until every node has every doc
+# B8: N nodes on a random degree-3 topology or a full mesh, relay offer / push (BENCH_SCALE_CASES), time until every node has every doc
 bench-scale: build npm-deps
 	bash bench/scale.sh
 
