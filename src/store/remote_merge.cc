@@ -106,14 +106,17 @@ OpResult Apply(MergeRemoteOp& op, WriteContext& ctx) {
     }
   }
 
-  // The checkpoint commits with the states it covers (even when none of them changed anything).
-  SqliteStatement& checkpoint = ctx.stmts.upsert_checkpoint;
-  checkpoint.BindText(1, op.peer_id);
-  checkpoint.BindText(2, op.checkpoint.epoch);
-  checkpoint.BindInt64(3, ToInt64(op.checkpoint.seq));
-  if (OpResult r = RunWrite(checkpoint, "write replication checkpoint", ctx.group);
-      !r.status.ok()) {
-    return r;
+  // The checkpoint commits with the states it covers (even when none of them changed anything);
+  // states sent on request (empty epoch) move no checkpoint.
+  if (!op.checkpoint.epoch.empty()) {
+    SqliteStatement& checkpoint = ctx.stmts.upsert_checkpoint;
+    checkpoint.BindText(1, op.peer_id);
+    checkpoint.BindText(2, op.checkpoint.epoch);
+    checkpoint.BindInt64(3, ToInt64(op.checkpoint.seq));
+    if (OpResult r = RunWrite(checkpoint, "write replication checkpoint", ctx.group);
+        !r.status.ok()) {
+      return r;
+    }
   }
 
   if (rejected > 0) {

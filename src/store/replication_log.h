@@ -6,11 +6,11 @@
 //
 // Threading and durability: MergeRemote is queued to the store's writer like every write and
 // group-committed with local writes; `done` runs on the writer thread once the group is durable.
-// Reads (ReadFeed, GetCheckpoint, LastSeq, Epoch) are synchronous, thread-safe and never wait for
-// the writer. Feed observers are called on the writer thread; they must return quickly and must
-// not write to the store.
-// Errors: storage failures fail a merge with the codes of DocumentStore::Put (RESOURCE_EXHAUSTED
-// "disk full", UNAVAILABLE); an invalid change inside a batch is skipped, never an error.
+// Reads (ReadFeed, ReadStates, GetCheckpoint, LastSeq, Epoch) are synchronous, thread-safe and
+// never wait for the writer. Feed observers are called on the writer thread; they must return
+// quickly and must not write to the store. Errors: storage failures fail a merge with the codes of
+// DocumentStore::Put (RESOURCE_EXHAUSTED "disk full", UNAVAILABLE); an invalid change inside a
+// batch is skipped, never an error.
 #pragma once
 
 #include <cstddef>
@@ -63,6 +63,12 @@ struct FeedPage {
   uint64_t scanned_through = 0;
 };
 
+// A document by name (ReadStates).
+struct DocRef {
+  std::string collection;
+  std::string doc_id;
+};
+
 // Where this node is in a peer's change feed: the peer store's epoch and the last seq of that
 // feed merged here. Empty epoch = never synced.
 struct ReplicationCheckpoint {
@@ -88,7 +94,9 @@ class ReplicationLog {
   // if the state changed it gets the next seq, src_peer = peer_id when the merged state equals
   // the incoming one (else ""), and listeners get UPSERT/DELETE as for local writes. A merge that
   // changes nothing gets no seq. Storage failures fail the whole batch (nothing merged, checkpoint
-  // unchanged) with the same codes as Put.
+  // unchanged) with the same codes as Put. A checkpoint with an empty epoch is not written: the
+  // states are merged and the peer's checkpoint stays as it was (states a peer sent on request,
+  // outside its feed stream).
   virtual void MergeRemote(std::string peer_id, std::vector<RemoteChange> changes,
                            ReplicationCheckpoint checkpoint, Done done) = 0;
   // Up to `max_entries` feed entries matching `query` in seq order (at least one if any, then
@@ -96,6 +104,9 @@ class ReplicationLog {
   // skip_src_peer (when non-empty) are left out but still counted in scanned_through. Never waits
   // for the writer.
   virtual StatusOr<FeedPage> ReadFeed(const FeedQuery& query) = 0;
+  // The stored state of each document of `docs`, in order ("" when there is none). Never waits
+  // for the writer.
+  virtual StatusOr<std::vector<std::string>> ReadStates(const std::vector<DocRef>& docs) = 0;
   // The persisted checkpoint for `peer_id` ({"", 0} if none).
   virtual StatusOr<ReplicationCheckpoint> GetCheckpoint(const std::string& peer_id) = 0;
   // Random id of this store instance, created with the database: a peer whose epoch changed has

@@ -415,6 +415,33 @@ StatusOr<FeedPage> SqliteDocumentStore::ReadFeed(const FeedQuery& q) {
   return page;
 }
 
+StatusOr<std::vector<std::string>> SqliteDocumentStore::ReadStates(
+    const std::vector<DocRef>& docs) {
+  if (closed_.load()) return Closed();
+  std::vector<std::string> states(docs.size());
+  std::optional<ReadConnectionPool::Lease> lease;  // acquired at the first cache miss
+  for (size_t i = 0; i < docs.size(); ++i) {
+    if (auto hit = cache_.Lookup(DocumentCache::Key(docs[i].collection, docs[i].doc_id))) {
+      states[i] = hit->state;
+      continue;
+    }
+    if (!lease) {
+      auto acquired = readers_->Acquire();
+      if (!acquired.ok()) return acquired.status();
+      lease.emplace(std::move(acquired).value());
+    }
+    ReadConnection& rc = **lease;
+    StatementScope scope(rc.get_doc);
+    rc.get_doc.BindText(1, docs[i].collection);
+    rc.get_doc.BindText(2, docs[i].doc_id);
+    const int step = rc.get_doc.Step();
+    if (step == SQLITE_DONE) continue;
+    if (step != SQLITE_ROW) return SqliteStatus(step, "read document state", rc.db.get());
+    states[i] = std::string(rc.get_doc.ColumnBlob(0));
+  }
+  return states;
+}
+
 StatusOr<ReplicationCheckpoint> SqliteDocumentStore::GetCheckpoint(const std::string& peer_id) {
   if (closed_.load()) return Closed();
   auto lease = readers_->Acquire();

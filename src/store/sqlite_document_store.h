@@ -94,6 +94,7 @@ class SqliteDocumentStore : public DocumentStore, public ReplicationLog, public 
   void MergeRemote(std::string peer_id, std::vector<RemoteChange> changes,
                    ReplicationCheckpoint checkpoint, Done done) override;
   StatusOr<FeedPage> ReadFeed(const FeedQuery& query) override;
+  StatusOr<std::vector<std::string>> ReadStates(const std::vector<DocRef>& docs) override;
   StatusOr<ReplicationCheckpoint> GetCheckpoint(const std::string& peer_id) override;
   std::string Epoch() const override { return epoch_; }
   uint64_t LastSeq() const override;

@@ -468,6 +468,39 @@ TEST_F(ReplicationTest, CheckpointIsPersistedWithTheMergeAndSurvivesReopen) {
   EXPECT_EQ(MergeSync(*store_, "", {}, {"e", 1}).code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(ReplicationTest, StatesMergedOnRequestLeaveTheCheckpointAlone) {
+  ASSERT_TRUE(MergeSync(*store_, kPeerA, {}, {"epoch-a", 42}).ok());
+  const std::string state = RemoteDoc(R"({"a":1})", Now()).Encode();
+  // An empty epoch: the states merge (with their source peer), the checkpoint does not move.
+  ASSERT_TRUE(MergeSync(*store_, kPeerA, {Change("c", "d", state)}, {"", 0}).ok());
+  EXPECT_EQ(GetOrDie(*store_, "c", "d"), R"({"a":1})");
+  EXPECT_EQ(FeedOrDie(*store_).entries.at(0).src_peer, kPeerA);
+  ReplicationCheckpoint cp = CheckpointOrDie(*store_, kPeerA);
+  EXPECT_EQ(cp.epoch, "epoch-a");
+  EXPECT_EQ(cp.seq, 42u);
+  EXPECT_EQ(CheckpointOrDie(*store_, kPeerB).epoch, "");
+}
+
+TEST_F(ReplicationTest, ReadStatesGivesEachDocumentsStoredStateInOrder) {
+  const std::string d1 = RemoteDoc(R"({"a":1})", Now()).Encode();
+  const std::string d2 = RemoteDoc(R"({"b":2})", Now()).Encode();
+  ASSERT_TRUE(MergeSync(*store_, kPeerA, {Change("c", "d1", d1), Change("k", "d2", d2)}).ok());
+  const std::vector<DocRef> refs = {{"k", "d2"}, {"c", "missing"}, {"c", "d1"}, {"k", "d1"}};
+  auto states = store_->ReadStates(refs);
+  ASSERT_TRUE(states.ok()) << states.status().ToString();
+  EXPECT_EQ(*states, (std::vector<std::string>{d2, "", d1, ""}));
+  // The same from disk (no cache) after a reopen; a deleted document keeps its state.
+  ASSERT_TRUE(DeleteSync(*store_, "c", "d1").ok());
+  Reopen();
+  states = store_->ReadStates(refs);
+  ASSERT_TRUE(states.ok()) << states.status().ToString();
+  EXPECT_EQ((*states)[0], d2);
+  EXPECT_EQ((*states)[1], "");
+  EXPECT_EQ((*states)[2], FeedOrDie(*store_).entries.back().state);
+  EXPECT_NE((*states)[2], d1);
+  EXPECT_TRUE(store_->ReadStates({}).ok());
+}
+
 TEST_F(ReplicationTest, InvalidChangesAreSkippedAndCountedAndTheRestMerges) {
   auto listener = std::make_shared<RecordingListener>();
   store_->AddListener(listener);
