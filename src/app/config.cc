@@ -531,6 +531,18 @@ std::vector<FlagDef> MakeFlagTable() {
          return Status::Ok();
        },
        PrintString(&NodeConfig::mesh_congestion_control)});
+  add("mesh-relay", Kind::kScalar, "MODE",
+      "how a node passes on changes it merged from a peer: offer (a digest; only peers that lack "
+      "the state fetch it, so each change reaches each node about once) or push (the whole "
+      "state to every other peer, as before protocol 3) (default: " +
+          d.mesh_relay + ")",
+      {[](const std::vector<std::string>& v, State& st) -> Status {
+         const std::string m = Lower(v.front());
+         if (m != "offer" && m != "push") return InvalidArgumentError("must be offer or push");
+         st.config.mesh_relay = m;
+         return Status::Ok();
+       },
+       PrintString(&NodeConfig::mesh_relay)});
   add("iroh-udp-port", Kind::kScalar, "PORT",
       "alias kept for old deployments: sets the port of --mesh-listen",
       {[](const std::vector<std::string>& v, State& st) -> Status {

@@ -63,6 +63,7 @@ Status Mesh::Start() {
   env_.blob_store = options_.blob_store;
   env_.blob_handler = blob_.get();
   env_.accepts_attachments = options_.accepts_attachments;
+  env_.pending_states = &pending_states_;
 
   if (!options_.transport_factory) return FailedPreconditionError("mesh: no transport factory");
   auto transport = options_.transport_factory(io_);
@@ -752,9 +753,19 @@ void Mesh::AppendMetrics(std::string& out) const {
   counter("peat_mesh_batches_sent_total", "Change batches sent.", counters_.batches_sent);
   counter("peat_mesh_batches_received_total", "Change batches received.",
           counters_.batches_received);
-  counter("peat_mesh_changes_sent_total", "Document states sent.", counters_.changes_sent);
-  counter("peat_mesh_changes_received_total", "Document states received.",
+  counter("peat_mesh_changes_sent_total",
+          "Whole document states sent (in batches and answers to wants).", counters_.changes_sent);
+  counter("peat_mesh_changes_received_total",
+          "Whole document states received (in batches and answers to wants).",
           counters_.changes_received);
+  counter("peat_mesh_offers_sent_total",
+          "Relayed document states offered by digest instead of sent whole (relay once).",
+          counters_.offers_sent);
+  counter("peat_mesh_offers_received_total", "Offers of document states received.",
+          counters_.offers_received);
+  counter("peat_mesh_states_wanted_total",
+          "Offered document states this node lacked and asked the offering peer for.",
+          counters_.states_wanted);
   counter("peat_mesh_merge_failures_total", "Received batches the store could not commit.",
           counters_.merge_failures);
   counter("peat_mesh_stalls_total",

@@ -203,6 +203,7 @@ class Mesh : public PeerControl, public blob::BlobTransfer {
   std::future<void> loop_exited_;  // ready when the loop thread's io_.run() returned
   std::unique_ptr<Transport> transport_;
   std::optional<FormationKey> formation_key_;
+  PendingStates pending_states_;  // before env_ and the sessions: outlives them
   SessionEnvironment env_;
   MeshCounters counters_;
   uint64_t feed_observer_id_ = 0;

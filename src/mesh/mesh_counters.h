@@ -32,7 +32,10 @@ class MeshCounters {
   Counter batches_sent;
   Counter batches_received;
   Counter changes_sent;
-  Counter changes_received;
+  Counter changes_received;  // whole states (in batches and want replies)
+  Counter offers_sent;       // relayed states offered by digest (relay once)
+  Counter offers_received;
+  Counter states_wanted;    // offered states this node asked for (it lacked them)
   Counter merge_failures;   // a batch the store could not commit (session restarted)
   Counter stalls;           // inbound streams restarted by the watchdog
   Counter dead_links;       // sessions ended because the peer fell silent (link_liveness.h)

@@ -8,6 +8,7 @@
 
 #include "common/endpoint_id.h"
 #include "mesh/blob_frames.h"
+#include "mesh/state_digest.h"
 #include "peat/mesh/v1/mesh.pb.h"
 
 namespace peat::mesh {
@@ -15,6 +16,14 @@ namespace peat::mesh {
 namespace {
 
 std::atomic<uint64_t> g_next_serial{1};
+
+// A document's name inside one want (collection and id cannot hold NUL).
+std::string DocName(const std::string& collection, const std::string& doc_id) {
+  std::string name = collection;
+  name.push_back('\0');
+  name += doc_id;
+  return name;
+}
 
 }  // namespace
 
@@ -109,6 +118,7 @@ void ReplicationSession::OnConnectionClosed(const Status& why) {
   closed_ = true;
   handshake_timer_->Cancel();
   keepalive_timer_->Cancel();
+  AbandonInbound();
   auto self = shared_from_this();
   if (callbacks_.on_closed) callbacks_.on_closed(self, why, handshake_failure_);
 }
@@ -181,6 +191,12 @@ void ReplicationSession::OnFrame(std::string bytes) {
     case v1::Frame::kAck:
       OnBatchAck(frame);
       break;
+    case v1::Frame::kWant:
+      OnWant(frame);
+      break;
+    case v1::Frame::kWantReply:
+      OnWantReply(frame);
+      break;
     case v1::Frame::kPing: {
       peer_last_seq_ = std::max(peer_last_seq_, frame.ping().last_seq());
       v1::Frame pong;
@@ -236,6 +252,7 @@ void ReplicationSession::OnHello(const v1::Frame& frame) {
   peer_epoch_ = hello.store_epoch();
   peer_last_seq_ = hello.last_seq();
   peer_blob_protocol_ = hello.blob_protocol();
+  peer_protocol_ = std::min(hello.protocol_version(), kMeshProtocolVersion);
   peer_accepts_attachments_ = hello.accepts_attachments();
   env_.counters->sessions_established.Inc();
   ArmKeepalive();
@@ -254,6 +271,7 @@ void ReplicationSession::SetSyncActive(bool active) {
 }
 
 void ReplicationSession::RequestStream() {
+  AbandonInbound();  // the new stream resends from the checkpoint
   in_.stream_id = next_stream_id_++;
   in_.active = sync_active_;
   if (in_.epoch.empty()) {
@@ -413,14 +431,24 @@ void ReplicationSession::SendBatch(std::vector<store::FeedEntry> entries, uint64
   out_.sent_through = std::max(out_.sent_through, LowWatermark());
   batch->set_through_seq(out_.sent_through);
   batch->set_sender_last_seq(head);
+  // A state we merged from another peer (src_peer) is offered: this peer probably got it too.
+  const bool offer_relayed =
+      env_.options.relay_offers && peer_protocol_ >= kMeshOffersProtocolVersion;
+  size_t offered = 0;
   for (auto& e : entries) {
     auto* c = batch->add_changes();
     c->set_collection(std::move(e.collection));
     c->set_doc_id(std::move(e.doc_id));
-    c->set_state(std::move(e.state));
+    if (offer_relayed && !e.src_peer.empty()) {
+      c->set_digest(StateDigest(e.state));
+      ++offered;
+    } else {
+      c->set_state(std::move(e.state));
+    }
   }
   env_.counters->batches_sent.Inc();
-  env_.counters->changes_sent.Inc(entries.size());
+  env_.counters->changes_sent.Inc(entries.size() - offered);
+  env_.counters->offers_sent.Inc(offered);
   send_window_.OnSent(frame.ByteSizeLong(), env_.clock->Now());
   SendFrame(frame);
 }
@@ -546,35 +574,241 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
   // more is merged, and a resumed stream starts again from the persisted checkpoint.
   if (batch->stream_id() != in_.stream_id || !in_.active) return;
   env_.counters->batches_received.Inc();
-  env_.counters->changes_received.Inc(batch->changes_size());
-  std::vector<store::RemoteChange> changes;
-  changes.reserve(batch->changes_size());
+  auto in = std::make_shared<InboundBatch>();
+  in->stream_id = batch->stream_id();
+  in->through = batch->through_seq();
+  in->changes.reserve(batch->changes_size());
+  const bool dedup = env_.options.relay_offers;
+  std::vector<store::DocRef> lookup;  // offers not pending here: do we hold them?
+  std::vector<std::string> lookup_keys;
+  std::vector<std::string> lookup_digests;
   for (auto& c : *batch->mutable_changes()) {
+    if (c.state().empty() && !c.digest().empty()) {
+      env_.counters->offers_received.Inc();
+      if (c.digest().size() != kStateDigestBytes) {
+        env_.counters->bad_frames.Inc();
+        spdlog::warn("mesh peer {}: offer with a {}-byte digest ignored",
+                     ShortEndpointId(peer_endpoint_id()), c.digest().size());
+        continue;
+      }
+      std::string key = PendingStates::Key(c.collection(), c.doc_id(), c.digest());
+      store::DocRef doc{std::move(*c.mutable_collection()), std::move(*c.mutable_doc_id())};
+      if (pending().Contains(key)) {
+        ++in->unresolved;
+        WatchOffer(in, key, doc);
+        continue;
+      }
+      lookup.push_back(std::move(doc));
+      lookup_keys.push_back(std::move(key));
+      lookup_digests.push_back(std::move(*c.mutable_digest()));
+      continue;
+    }
+    env_.counters->changes_received.Inc();
+    if (dedup)
+      in->keys.push_back(PendingStates::Key(c.collection(), c.doc_id(), StateDigest(c.state())));
+    in->changes.push_back(store::RemoteChange{std::move(*c.mutable_collection()),
+                                              std::move(*c.mutable_doc_id()),
+                                              std::move(*c.mutable_state())});
+  }
+  if (!lookup.empty()) {
+    auto states = env_.store->ReadStates(lookup);
+    if (!states.ok()) {
+      spdlog::warn("mesh peer {}: reading offered documents failed ({}); closing",
+                   ShortEndpointId(peer_endpoint_id()), states.status().ToString());
+      Close("store error");
+      return;
+    }
+    std::vector<store::DocRef> want;
+    std::vector<std::string> want_keys;
+    for (size_t i = 0; i < lookup.size(); ++i) {
+      if (StateDigest((*states)[i]) == lookup_digests[i]) continue;  // held already
+      pending().Add(lookup_keys[i], serial_);
+      ++in->unresolved;
+      WatchOffer(in, lookup_keys[i], lookup[i]);
+      want.push_back(std::move(lookup[i]));
+      want_keys.push_back(std::move(lookup_keys[i]));
+    }
+    if (!want.empty()) SendWant(std::move(want), std::move(want_keys));
+  }
+  inbound_.push_back(std::move(in));
+  DrainInbound();
+}
+
+void ReplicationSession::WatchOffer(const std::shared_ptr<InboundBatch>& in, const std::string& key,
+                                    const store::DocRef& doc) {
+  std::weak_ptr<ReplicationSession> weak = weak_from_this();
+  pending().Watch(key, [weak, in, key, doc](bool held) {
+    auto self = weak.lock();
+    if (!self || in->abandoned || self->closed_) return;
+    if (held) {
+      --in->unresolved;
+      self->DrainInbound();
+      return;
+    }
+    // Whoever was bringing it gave up: ask our peer (unless another batch already does).
+    if (self->pending().Add(key, self->serial_)) {
+      self->SendWant({doc}, {key});
+    }
+    self->WatchOffer(in, key, doc);
+  });
+}
+
+void ReplicationSession::SendWant(std::vector<store::DocRef> docs, std::vector<std::string> keys) {
+  const uint64_t id = next_want_id_++;
+  v1::Frame frame;
+  auto* want = frame.mutable_want();
+  want->set_request_id(id);
+  OutstandingWant& w = wants_[id];
+  for (size_t i = 0; i < docs.size(); ++i) {
+    w.keys.emplace(DocName(docs[i].collection, docs[i].doc_id), std::move(keys[i]));
+    auto* d = want->add_docs();
+    d->set_collection(std::move(docs[i].collection));
+    d->set_doc_id(std::move(docs[i].doc_id));
+  }
+  env_.counters->states_wanted.Inc(docs.size());
+  SendFrame(frame);
+}
+
+void ReplicationSession::OnWant(const v1::Frame& frame) {
+  const auto& want = frame.want();
+  // At most one batch's offers are asked for at a time.
+  if (want.request_id() == 0 || want.docs_size() == 0 ||
+      static_cast<size_t>(want.docs_size()) > std::max<size_t>(env_.options.batch_max_entries, 1)) {
+    env_.counters->bad_frames.Inc();
+    spdlog::warn("mesh peer {}: ChangeWant {} for {} document(s) ignored",
+                 ShortEndpointId(peer_endpoint_id()), want.request_id(), want.docs_size());
+    return;
+  }
+  std::vector<store::DocRef> docs;
+  docs.reserve(want.docs_size());
+  for (const auto& d : want.docs()) docs.push_back(store::DocRef{d.collection(), d.doc_id()});
+  auto states = env_.store->ReadStates(docs);
+  if (!states.ok()) {
+    spdlog::warn("mesh peer {}: reading wanted documents failed ({}); closing",
+                 ShortEndpointId(peer_endpoint_id()), states.status().ToString());
+    Close("store error");
+    return;
+  }
+  // Frames of at most batch_max_bytes of state (the first state of a frame always goes).
+  v1::Frame out;
+  size_t bytes = 0;
+  out.mutable_want_reply()->set_request_id(want.request_id());
+  for (size_t i = 0; i < docs.size(); ++i) {
+    std::string& state = (*states)[i];
+    if (state.empty()) continue;  // gone (purged): the asker stops waiting for it
+    auto* reply = out.mutable_want_reply();
+    if (reply->changes_size() > 0 && bytes + state.size() > env_.options.batch_max_bytes) {
+      SendFrame(out);
+      out.Clear();
+      out.mutable_want_reply()->set_request_id(want.request_id());
+      reply = out.mutable_want_reply();
+      bytes = 0;
+    }
+    bytes += state.size();
+    auto* c = reply->add_changes();
+    c->set_collection(std::move(docs[i].collection));
+    c->set_doc_id(std::move(docs[i].doc_id));
+    c->set_state(std::move(state));
+    env_.counters->changes_sent.Inc();
+  }
+  out.mutable_want_reply()->set_last(true);
+  SendFrame(out);
+}
+
+void ReplicationSession::OnWantReply(v1::Frame& frame) {
+  auto* reply = frame.mutable_want_reply();
+  auto it = wants_.find(reply->request_id());
+  if (it == wants_.end()) return;  // its stream was replaced or paused: nothing more is merged
+  OutstandingWant& w = it->second;
+  std::vector<store::RemoteChange> changes;
+  std::vector<std::string> keys;
+  for (auto& c : *reply->mutable_changes()) {
+    auto k = w.keys.find(DocName(c.collection(), c.doc_id()));
+    if (k == w.keys.end() || c.state().empty()) {
+      env_.counters->bad_frames.Inc();
+      continue;  // not asked for (or twice): ignored
+    }
+    keys.push_back(std::move(k->second));
+    w.keys.erase(k);
     changes.push_back(store::RemoteChange{std::move(*c.mutable_collection()),
                                           std::move(*c.mutable_doc_id()),
                                           std::move(*c.mutable_state())});
   }
+  env_.counters->changes_received.Inc(changes.size());
+  if (reply->last()) {
+    // Documents the peer no longer holds (purged after every member saw them): nothing to wait
+    // for. They resolve after the states of this frame, in the same callback.
+    for (auto& [name, key] : w.keys) keys.push_back(std::move(key));
+    wants_.erase(it);
+  }
+  if (keys.empty()) return;
   ++merges_pending_;
-  const uint64_t stream_id = batch->stream_id();
-  const uint64_t through = batch->through_seq();
-  const size_t count = changes.size();
   std::weak_ptr<ReplicationSession> weak = weak_from_this();
   boost::asio::io_context& io = io_;
-  env_.store->MergeRemote(peer_endpoint_id(), std::move(changes),
-                          store::ReplicationCheckpoint{in_.epoch, through},
-                          [weak, &io, stream_id, through, count](Status status) {
-                            boost::asio::post(io, [weak, stream_id, through, count, status] {
-                              if (auto self = weak.lock()) {
-                                self->OnBatchMerged(stream_id, through, count, status);
-                              }
-                            });
-                          });
+  PendingStates* pending = &this->pending();
+  const size_t count = changes.size();
+  env_.store->MergeRemote(
+      peer_endpoint_id(), std::move(changes), store::ReplicationCheckpoint{},
+      [weak, &io, pending, keys = std::move(keys), count](Status status) mutable {
+        boost::asio::post(io, [weak, pending, keys = std::move(keys), count, status] {
+          auto self = weak.lock();
+          if (!self) return;  // its keys were dropped when it closed
+          if (self->merges_pending_ > 0) --self->merges_pending_;
+          self->last_progress_ = self->env_.clock->Now();
+          if (!status.ok()) {
+            self->env_.counters->merge_failures.Inc();
+            spdlog::warn("mesh peer {}: merging {} wanted state(s) failed ({}); reconnecting",
+                         ShortEndpointId(self->peer_endpoint_id()), count, status.ToString());
+            self->Close("merge failed");
+          }
+          for (const auto& key : keys) pending->Resolve(key, status.ok());
+        });
+      });
+}
+
+void ReplicationSession::AbandonInbound() {
+  for (auto& in : inbound_) in->abandoned = true;
+  inbound_.clear();
+  wants_.clear();
+  pending().DropOwner(serial_);
+}
+
+void ReplicationSession::DrainInbound() {
+  while (!inbound_.empty() && inbound_.front()->unresolved == 0) {
+    std::shared_ptr<InboundBatch> in = std::move(inbound_.front());
+    inbound_.pop_front();
+    SubmitBatch(*in);
+  }
+}
+
+void ReplicationSession::SubmitBatch(InboundBatch& in) {
+  // Its states are pending until merged: an offer of one of them from another peer waits.
+  std::vector<std::string> owned;
+  for (auto& key : in.keys) {
+    if (pending().Add(key, serial_)) owned.push_back(std::move(key));
+  }
+  ++merges_pending_;
+  const uint64_t stream_id = in.stream_id;
+  const uint64_t through = in.through;
+  const size_t count = in.changes.size();
+  std::weak_ptr<ReplicationSession> weak = weak_from_this();
+  boost::asio::io_context& io = io_;
+  env_.store->MergeRemote(
+      peer_endpoint_id(), std::move(in.changes), store::ReplicationCheckpoint{in_.epoch, through},
+      [weak, &io, stream_id, through, count, owned = std::move(owned)](Status status) mutable {
+        boost::asio::post(io, [weak, stream_id, through, count, status, owned = std::move(owned)] {
+          if (auto self = weak.lock()) {
+            self->OnBatchMerged(stream_id, through, count, status, owned);
+          }
+        });
+      });
 }
 
 void ReplicationSession::OnBatchMerged(uint64_t stream_id, uint64_t through_seq, size_t changes,
-                                       Status status) {
+                                       Status status, const std::vector<std::string>& owned_keys) {
   if (merges_pending_ > 0) --merges_pending_;
   last_progress_ = env_.clock->Now();
+  for (const auto& key : owned_keys) pending().Resolve(key, status.ok());
   if (!status.ok()) {
     env_.counters->merge_failures.Inc();
     spdlog::warn("mesh peer {}: merging a batch of {} change(s) failed ({}); reconnecting",

@@ -8,6 +8,14 @@
 //   `window_batches` unacknowledged, then keep going as new changes commit (OnFeedAdvanced).
 //   Entries whose state came from this very peer unchanged (src_peer) are not sent back: that is
 //   echo suppression. Relaying is natural: what we merged from A is in our feed for C.
+// - Relay once (protocol 3, SessionOptions::relay_offers): such a relayed entry goes as an
+//   offer (StateDigest, no state). The receiver asks (ChangeWant) only for offers it neither
+//   holds nor is already getting from another peer or an earlier batch (PendingStates, shared by
+//   the node's sessions), merges the WantReply on its own (no checkpoint), and merges and
+//   acknowledges the batch once every offer is held — batches still commit in order, so a
+//   checkpoint never passes a state we lack. When whoever was bringing an offered state gives up
+//   (its session ended), the batch asks its own peer. Wants are answered at once, outside the
+//   send window (they are bounded by the asker's window of batches).
 // - Inbound (peer's feed → us): we ask from our persisted checkpoint (void when the peer's store
 //   epoch changed: it lost its data, start over from zero), merge each batch in one store
 //   transaction that also stores the new checkpoint, and acknowledge it. Batches are applied in
@@ -52,6 +60,7 @@
 #include "mesh/link_liveness.h"
 #include "mesh/link_scheduler.h"
 #include "mesh/mesh_counters.h"
+#include "mesh/pending_states.h"
 #include "mesh/priority_lanes.h"
 #include "mesh/send_window.h"
 #include "mesh/session_options.h"
@@ -64,8 +73,10 @@ namespace v1 {
 class Frame;
 }
 
-// 2: blob frames (a protocol 1 peer never gets one).
-inline constexpr uint32_t kMeshProtocolVersion = 2;
+// 2: blob frames (a protocol 1 peer never gets one). 3: offers, ChangeWant, WantReply (relay
+// once; a protocol 2 peer gets every change whole).
+inline constexpr uint32_t kMeshProtocolVersion = 3;
+inline constexpr uint32_t kMeshOffersProtocolVersion = 3;
 inline constexpr uint32_t kMeshMinProtocolVersion = 1;
 
 class ReplicationSession;
@@ -108,6 +119,9 @@ struct SessionEnvironment {
   blob::BlobStore* blob_store = nullptr;
   BlobFrameHandler* blob_handler = nullptr;
   bool accepts_attachments = false;
+  // States in flight to this node, shared by its sessions (relay once). Null: each session
+  // keeps its own (no dedup across peers).
+  PendingStates* pending_states = nullptr;
 };
 
 class ReplicationSession : public std::enable_shared_from_this<ReplicationSession> {
@@ -197,6 +211,17 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
     std::deque<BlobSpan> todo;
     bool blocked = false;  // the next chunk is not readable yet
   };
+  struct InboundBatch {  // a ChangeBatch of the peer's feed, merged in arrival order
+    uint64_t stream_id = 0;
+    uint64_t through = 0;
+    std::vector<store::RemoteChange> changes;  // the whole states it carried
+    std::vector<std::string> keys;             // their PendingStates keys (relay once)
+    size_t unresolved = 0;                     // offers not held yet
+    bool abandoned = false;                    // its stream was replaced, or the session ended
+  };
+  struct OutstandingWant {                    // a ChangeWant we sent, waiting for its WantReply
+    std::map<std::string, std::string> keys;  // DocName → PendingStates key, not answered yet
+  };
   struct Inbound {  // our stream of the peer's feed
     uint64_t stream_id = 0;
     bool active = false;
@@ -211,7 +236,22 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   void RequestStream();
   void OnSyncRequest(const v1::Frame& frame);
   void OnChangeBatch(v1::Frame& frame);
-  void OnBatchMerged(uint64_t stream_id, uint64_t through_seq, size_t changes, Status status);
+  // Holds `in` until every offer in it is held, then merges batches in order.
+  void DrainInbound();
+  void SubmitBatch(InboundBatch& in);
+  void OnBatchMerged(uint64_t stream_id, uint64_t through_seq, size_t changes, Status status,
+                     const std::vector<std::string>& owned_keys);
+  // An offer of `in` waits for `key` (pending here); when it fails, asks this peer.
+  void WatchOffer(const std::shared_ptr<InboundBatch>& in, const std::string& key,
+                  const store::DocRef& doc);
+  void SendWant(std::vector<store::DocRef> docs, std::vector<std::string> keys);
+  void OnWant(const v1::Frame& frame);
+  void OnWantReply(v1::Frame& frame);
+  // Queued batches and outstanding wants end (stream replaced, paused, or session over).
+  void AbandonInbound();
+  PendingStates& pending() {
+    return env_.pending_states != nullptr ? *env_.pending_states : own_pending_;
+  }
   void OnBatchAck(const v1::Frame& frame);
   void Pump();
   // Reads the next page of lane `lane` and sends it; false when the lane had nothing to send.
@@ -262,6 +302,11 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   Clock::TimePoint last_progress_;  // inbound: last merge or stream request
   uint32_t merges_pending_ = 0;
   Clock::TimePoint last_sent_;
+  uint32_t peer_protocol_ = 1;  // highest version both sides speak
+  std::deque<std::shared_ptr<InboundBatch>> inbound_;
+  std::map<uint64_t, OutstandingWant> wants_;  // by request id
+  uint64_t next_want_id_ = 1;
+  PendingStates own_pending_;
 };
 
 }  // namespace peat::mesh

@@ -28,6 +28,10 @@ struct SessionOptions {
   // Watchdog (LESSONS.md 1): connected, the peer's feed ahead of our checkpoint, nothing merged
   // and nothing being merged for this long → ask for the stream again from the checkpoint.
   std::chrono::milliseconds stall_timeout{30'000};
+  // Relay once (protocol 3): states merged from a peer go to the other peers as offers (digest
+  // only), fetched by those that lack them. false: every change is pushed whole (--mesh-relay
+  // push), as protocol 2 did.
+  bool relay_offers = true;
 };
 
 }  // namespace peat::mesh

@@ -415,6 +415,7 @@ Status Node::StartMesh() {
   options.blob_max_sources = static_cast<int>(config_.attachment_max_sources);
   options.blob_relay_cache_bytes = config_.attachment_relay_cache_bytes;
   options.session.liveness.dead_after = std::chrono::milliseconds(config_.mesh_dead_after_ms);
+  options.session.relay_offers = config_.mesh_relay == "offer";
   // A few pings fit in the floor (default: one every 833 ms), never more than 10 per second.
   options.session.liveness.ping_interval =
       std::clamp(options.session.liveness.dead_after / 3, std::chrono::milliseconds(100),

@@ -53,6 +53,8 @@ struct NodeConfig {
   uint64_t mesh_dead_after_ms = 2500;
   uint64_t mesh_dead_after_max_ms = 30000;
   std::string mesh_congestion_control = "bbr";  // per mesh socket; "system" = kernel default
+  // How relayed changes travel (mesh/replication_session.h): "offer" (relay once) or "push".
+  std::string mesh_relay = "offer";
   bool disable_mdns = false;
   bool enable_kubernetes_discovery = false;
   std::string discovery_namespace;

@@ -1,0 +1,54 @@
+// PendingStates: the document states this node is about to hold, so that an offer of the same
+// state from a second peer waits for the first transfer instead of starting another (relay
+// once). A state is pending while a received batch holding it is being merged, or while it was
+// asked of a peer (ChangeWant) and its reply is not merged yet. Keyed by (collection, doc_id,
+// StateDigest); each key has one owner (the session that brings it) and any number of watchers.
+//
+// Resolution: the owner calls Resolve(key, true) once the state is merged (false when the merge
+// failed), or DropOwner when its session ends or restarts its stream; each watcher is called
+// once, with held = true (the node holds the state now) or false (nobody brings it: fetch it
+// yourself). Watchers run after the key is removed, so they may Add or Watch again.
+//
+// Threading: the mesh loop only (the sessions' thread). Memory: one entry per state in flight,
+// bounded by the sessions' windows.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace peat::mesh {
+
+class PendingStates {
+ public:
+  using Owner = uint64_t;  // a session's serial
+  using Watcher = std::function<void(bool held)>;
+
+  static std::string Key(std::string_view collection, std::string_view doc_id,
+                         std::string_view digest);
+
+  // Registers `key` as brought by `owner`; false (and nothing changes) if it is pending already.
+  bool Add(const std::string& key, Owner owner);
+  bool Contains(const std::string& key) const { return entries_.count(key) != 0; }
+  // Calls `watcher` once when `key` resolves; false (and `watcher` is dropped) if `key` is not
+  // pending.
+  bool Watch(const std::string& key, Watcher watcher);
+  // The owner's transfer of `key` ended: held = merged. No-op for a key not pending.
+  void Resolve(const std::string& key, bool held);
+  // Every key `owner` brings fails (held = false).
+  void DropOwner(Owner owner);
+
+  size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    Owner owner = 0;
+    std::vector<Watcher> watchers;
+  };
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+}  // namespace peat::mesh

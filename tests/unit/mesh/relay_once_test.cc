@@ -1,0 +1,124 @@
+// Relay once (protocol 3): a change merged from a peer is passed on as an offer, and a node
+// fetches each offered state once, whichever neighbours offer it; when the peer it asked goes
+// away, it asks another. Four meshes over the in-memory network (mesh_fixture.h).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "mesh/mesh_fixture.h"
+#include "peat/mesh/v1/mesh.pb.h"
+
+namespace peat::mesh {
+namespace {
+
+using store::testing::PutSync;
+using testing::kAddrA;
+using testing::kAddrB;
+using testing::kAddrC;
+using testing::kIdA;
+using testing::kIdB;
+using testing::kIdC;
+
+const std::string kIdD(64, 'd');
+const std::string kAddrD = "127.0.0.1:4004";
+
+class RelayOnceTest : public testing::MeshFixture {
+ protected:
+  // A diamond: A–B, A–C, B–D, and C–D unless `c_meets_d` is false (each edge dialed by its
+  // first node).
+  void Diamond(bool c_meets_d = true) {
+    a_ = &AddNode(kIdA, kAddrA, {{kIdB, {kAddrB}, true}, {kIdC, {kAddrC}, true}});
+    b_ = &AddNode(kIdB, kAddrB, {{kIdD, {kAddrD}, true}});
+    c_ = &AddNode(kIdC, kAddrC,
+                  c_meets_d ? std::vector<store::PeerRecord>{{kIdD, {kAddrD}, true}}
+                            : std::vector<store::PeerRecord>{});
+    d_ = &AddNode(kIdD, kAddrD);
+  }
+  void StartAll() {
+    for (TestNode* n : {d_, c_, b_, a_}) Start(*n);  // listeners before their dialers
+    ASSERT_TRUE(WaitUntil(
+        [&] { return Connected(*a_, kIdB) && Connected(*a_, kIdC) && Connected(*d_, kIdB); }));
+  }
+  void PushEverywhere() {
+    for (TestNode* n : {a_, b_, c_, d_}) {
+      n->tweak = [](MeshOptions& o) { o.session.relay_offers = false; };
+      Recreate(*n);
+    }
+  }
+  uint64_t Metric(TestNode& n, const std::string& name) { return MetricValue(n, name); }
+
+  TestNode* a_ = nullptr;
+  TestNode* b_ = nullptr;
+  TestNode* c_ = nullptr;
+  TestNode* d_ = nullptr;
+};
+
+v1::Frame Parse(const std::string& bytes) {
+  v1::Frame f;
+  f.ParseFromString(bytes);
+  return f;
+}
+
+TEST_F(RelayOnceTest, EachNodeReceivesAChangeOnceThoughTwoNeighboursRelayIt) {
+  Diamond();
+  StartAll();
+  ASSERT_TRUE(WaitUntil([&] { return Connected(*d_, kIdC); }));
+  ASSERT_TRUE(PutSync(*a_->store, "c", "doc", R"({"v":1})").ok());
+  ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc").has_value(); }));
+  // D was offered the state by B and by C and fetched it once; B and C each got it from A.
+  ASSERT_TRUE(WaitUntil([&] { return Metric(*d_, "peat_mesh_offers_received_total") >= 2; }));
+  EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 1u);
+  EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 1u);
+  EXPECT_EQ(Metric(*b_, "peat_mesh_changes_received_total"), 1u);
+  EXPECT_EQ(Metric(*c_, "peat_mesh_changes_received_total"), 1u);
+  // D passed it on to the one neighbour it did not get it from, as an offer; that neighbour
+  // holds it and asked for nothing.
+  EXPECT_EQ(Metric(*d_, "peat_mesh_offers_sent_total"), 1u);
+  EXPECT_EQ(
+      Metric(*b_, "peat_mesh_states_wanted_total") + Metric(*c_, "peat_mesh_states_wanted_total"),
+      0u);
+  EXPECT_EQ(Get(*d_, "doc"), R"({"v":1})");
+  // A later update travels the same way.
+  ASSERT_TRUE(PutSync(*a_->store, "c", "doc", R"({"v":2})").ok());
+  ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc") == R"({"v":2})"; }));
+  ASSERT_TRUE(WaitUntil([&] { return Metric(*d_, "peat_mesh_offers_received_total") >= 4; }));
+  EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 2u);
+}
+
+TEST_F(RelayOnceTest, PushModeSendsEveryRelayedChangeWhole) {
+  Diamond();
+  PushEverywhere();
+  StartAll();
+  ASSERT_TRUE(WaitUntil([&] { return Connected(*d_, kIdC); }));
+  ASSERT_TRUE(PutSync(*a_->store, "c", "doc", R"({"v":1})").ok());
+  ASSERT_TRUE(WaitUntil([&] { return Metric(*d_, "peat_mesh_changes_received_total") >= 2; }));
+  EXPECT_EQ(Get(*d_, "doc"), R"({"v":1})");
+  EXPECT_EQ(Metric(*d_, "peat_mesh_offers_received_total"), 0u);
+  EXPECT_EQ(Metric(*b_, "peat_mesh_offers_sent_total"), 0u);
+}
+
+TEST_F(RelayOnceTest, AnOfferWaitsForTheFetchUnderWayAndAsksItsOwnPeerWhenThatOneGoesAway) {
+  // B never answers a want: D's fetch from B hangs until B goes away.
+  net_.DropFrames(kIdB, [](const std::string& bytes) { return Parse(bytes).has_want_reply(); });
+  Diamond(/*c_meets_d=*/false);
+  StartAll();
+  ASSERT_TRUE(PutSync(*a_->store, "c", "doc", R"({"v":1})").ok());
+  ASSERT_TRUE(WaitUntil([&] { return Metric(*d_, "peat_mesh_states_wanted_total") == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return Metric(*c_, "peat_mesh_changes_received_total") == 1; }));
+  // C meets D now and offers the same state: D waits for the fetch from B instead of asking C.
+  ASSERT_EQ(ConnectPeer(*c_, kIdD, kAddrD).ToString(), "OK");
+  ASSERT_TRUE(WaitUntil([&] { return Metric(*d_, "peat_mesh_offers_received_total") >= 2; }));
+  Settle();
+  EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 1u);
+  EXPECT_FALSE(Get(*d_, "doc").has_value());
+  // B goes away: the batch from C asks C, and D gets the document (once).
+  Stop(*b_);
+  ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc").has_value(); }));
+  EXPECT_EQ(Get(*d_, "doc"), R"({"v":1})");
+  EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 2u);
+  EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 1u);
+}
+
+}  // namespace
+}  // namespace peat::mesh
