@@ -28,9 +28,11 @@ std::unique_ptr<CLI::App> BuildApp(Invocation& inv) {
                   "the node's API: host:port, http://host:port or unix:/path (default: "
                   "unix:/run/peat-node/api.sock if it exists, else 127.0.0.1:50051)  [env: "
                   "PEAT_NODE_ADDR]")
-      ->type_name("ADDR");
+      ->type_name("ADDR")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app->add_option("-o,--output", inv.output, "text (aligned tables, 80 columns), json or ndjson")
       ->type_name("FORMAT")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
       ->transform(CLI::CheckedTransformer(
           std::map<std::string, OutputFormat>{{"text", OutputFormat::kText},
                                               {"json", OutputFormat::kJson},
@@ -38,6 +40,7 @@ std::unique_ptr<CLI::App> BuildApp(Invocation& inv) {
           CLI::ignore_case));
   app->add_option("--timeout", inv.timeout_secs, "seconds to wait for each answer (default: 30)")
       ->type_name("SECS")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
       ->check(CLI::PositiveNumber);
 
   auto sub = [](CLI::App* parent, const std::string& name, const std::string& help) {

@@ -436,6 +436,7 @@ bool Runner::AttachSend() {
   if (!text()) return PrintMessage(r), true;
   PrintLine("bundle " + r.bundle_id());
   Table t({"FILE", "DISTRIBUTION ID", "BLOB TOKEN"});
+  t.KeepWhole(1);
   for (const auto& h : r.handles()) {
     std::string path = h.file_index() < inv_.paths.size() ? inv_.paths[h.file_index()] : "?";
     t.AddRow({path, h.distribution_id(), h.blob_token()});

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 namespace peat::cli {
 
@@ -73,13 +74,19 @@ std::string Table::Render(size_t width) const {
   const size_t gaps = 2 * (n - 1);
   auto total = [&] { return std::accumulate(widths.begin(), widths.end(), gaps); };
   while (total() > width) {
-    // The rightmost of the widest columns gives one column.
-    size_t widest = 0;
-    for (size_t c = 0; c < n; ++c) {
-      if (widths[c] >= widths[widest]) widest = c;
+    // The rightmost of the widest columns gives one column; KeepWhole columns only when no other
+    // column can.
+    std::optional<size_t> widest;
+    for (bool whole_too : {false, true}) {
+      for (size_t c = 0; c < n; ++c) {
+        bool whole = std::find(keep_whole_.begin(), keep_whole_.end(), c) != keep_whole_.end();
+        if (widths[c] <= 1 || (whole && !whole_too)) continue;
+        if (!widest || widths[c] >= widths[*widest]) widest = c;
+      }
+      if (widest) break;
     }
-    if (widths[widest] <= 1) break;
-    --widths[widest];
+    if (!widest) break;
+    --widths[*widest];
   }
   auto render_line = [&](const std::vector<std::string>& cells) {
     std::string line;

@@ -27,19 +27,24 @@ class Table {
  public:
   explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
 
+  // Column `column` gives width only after every other column is down to one (ids a user copies
+  // into the next command).
+  void KeepWhole(size_t column) { keep_whole_.push_back(column); }
+
   // A row with fewer cells than headers is padded with empty cells; extra cells are dropped.
   void AddRow(std::vector<std::string> cells);
   size_t rows() const { return rows_.size(); }
 
   // The header line and one line per row, each ending in '\n', columns separated by two spaces,
   // no trailing spaces, every line at most `width` columns. When the natural widths do not fit,
-  // the widest column (the rightmost of equals) is narrowed one column at a time until the table
-  // fits or every column is one column wide; cut cells and headers end in "…".
+  // the widest column (the rightmost of equals; KeepWhole columns last) is narrowed one column at a
+  // time until the table fits or every column is one column wide; cut cells and headers end in "…".
   std::string Render(size_t width = kDefaultWidth) const;
 
  private:
   std::vector<std::string> headers_;
   std::vector<std::vector<std::string>> rows_;
+  std::vector<size_t> keep_whole_;
 };
 
 // Two-column "key  value" lines without a header (status, sync stats), keys aligned, values cut

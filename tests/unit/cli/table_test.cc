@@ -73,6 +73,17 @@ TEST(TableTest, ShrinksSeveralWideColumnsEvenly) {
   EXPECT_EQ(lines[1].substr(0, 18), std::string(18, 'a'));
 }
 
+TEST(TableTest, KeepWholeColumnsGiveWidthLast) {
+  Table t({"FILE", "ID", "TOKEN"});
+  t.KeepWhole(1);
+  t.AddRow({"a.txt", std::string(36, 'i'), std::string(64, 't')});
+  auto lines = Lines(t.Render(80));
+  EXPECT_EQ(DisplayWidth(lines[1]), 80u);
+  EXPECT_NE(lines[1].find(std::string(36, 'i')), std::string::npos);
+  // Too narrow for the kept column alone: it is cut too, and every line still fits.
+  for (const auto& l : Lines(t.Render(20))) EXPECT_LE(DisplayWidth(l), 20u) << l;
+}
+
 TEST(TableTest, HeaderOnlyWhenEmpty) {
   Table t({"ENDPOINT ID", "CONNECTED"});
   EXPECT_EQ(t.rows(), 0u);
