@@ -30,18 +30,15 @@ std::unique_ptr<CLI::App> BuildApp(Invocation& inv) {
                   "PEAT_NODE_ADDR]")
       ->type_name("ADDR")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app->add_option("-o,--output", inv.output, "text (aligned tables, 80 columns), json or ndjson")
+  app->add_option("-o,--output", inv.output_name,
+                  "text (aligned tables, 80 columns), json or ndjson")
       ->type_name("FORMAT")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, OutputFormat>{{"text", OutputFormat::kText},
-                                              {"json", OutputFormat::kJson},
-                                              {"ndjson", OutputFormat::kNdjson}},
-          CLI::ignore_case));
+      ->check(CLI::IsMember({"text", "json", "ndjson"}).description(""));
   app->add_option("--timeout", inv.timeout_secs, "seconds to wait for each answer (default: 30)")
       ->type_name("SECS")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::PositiveNumber.description(""));
 
   auto sub = [](CLI::App* parent, const std::string& name, const std::string& help) {
     CLI::App* s = parent->add_subcommand(name, help);
@@ -133,7 +130,8 @@ std::unique_ptr<CLI::App> BuildApp(Invocation& inv) {
   send->add_option("--formation", inv.formation, "target a formation id instead")->type_name("ID");
   send->add_option("--priority", inv.priority, "bulk, low, routine, priority or critical")
       ->type_name("P")
-      ->check(CLI::IsMember({"bulk", "low", "routine", "priority", "critical"}, CLI::ignore_case));
+      ->check(CLI::IsMember({"bulk", "low", "routine", "priority", "critical"}, CLI::ignore_case)
+                  .description(""));
   send->add_option("--bundle-id", inv.bundle_id, "bundle id (default: the node makes one)")
       ->type_name("ID");
   CLI::App* astatus =
@@ -195,6 +193,9 @@ StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args, const Geten
     return InvalidArgumentError(CleanMessage(e.what()) + " (see " + where + " --help)");
   }
   CollectCommand(app.get(), inv.command);
+  inv.output = inv.output_name == "json"     ? OutputFormat::kJson
+               : inv.output_name == "ndjson" ? OutputFormat::kNdjson
+                                             : OutputFormat::kText;
   if (inv.node.empty() && getenv) {
     if (const char* env = getenv("PEAT_NODE_ADDR"); env && *env) inv.node = env;
   }

@@ -24,7 +24,8 @@ struct Invocation {
 
   // Global options.
   std::string node;  // --node / PEAT_NODE_ADDR; empty: the default (node_address.h)
-  OutputFormat output = OutputFormat::kText;
+  OutputFormat output = OutputFormat::kText;  // from output_name
+  std::string output_name = "text";           // --output as given
   double timeout_secs = 30;
 
   // Documents: query, get, put, delete, observe.
