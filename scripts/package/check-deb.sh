@@ -121,15 +121,22 @@ expect_entry -rw-r--r-- root/root /usr/share/peat-node/peat-node.env.example
 expect_entry -rw-r--r-- root/root /usr/share/doc/peat-node/copyright
 expect_entry -rw-r--r-- root/root /usr/share/doc/peat-node/changelog.gz
 expect_entry -rw-r--r-- root/root /usr/share/man/man1/peat-node.1.gz
+expect_entry -rwxr-xr-x root/root /usr/bin/peat
+expect_entry -rw-r--r-- root/root /usr/share/man/man1/peat.1.gz
+expect_entry -rw-r--r-- root/root /usr/share/bash-completion/completions/peat
 files=$(grep -c '^-' "$work/contents")
-((files == 8)) || fail "expected 8 files in the package, found $files: $(grep '^-' "$work/contents")"
+((files == 11)) || fail "expected 11 files in the package, found $files: $(grep '^-' "$work/contents")"
 if grep -q ' /var/' "$work/contents"; then fail "the package ships /var (StateDirectory= and postinst own it)"; fi
 
 stage="$work/stage"
 dpkg-deb -x "$deb" "$stage"
-if readelf -S "$stage/usr/bin/peat-node" | grep -qE '\.(symtab|debug_info|comment)\b'; then
-  fail "/usr/bin/peat-node is not stripped"
-fi
+for bin in peat-node peat; do
+  if readelf -S "$stage/usr/bin/$bin" | grep -qE '\.(symtab|debug_info|comment)\b'; then
+    fail "/usr/bin/$bin is not stripped"
+  fi
+done
+grep -qx 'complete -F _peat peat' "$stage/usr/share/bash-completion/completions/peat" ||
+  fail "the bash completion of peat does not register _peat"
 cmp -s "$stage/etc/peat-node/peat-node.env" "$stage/usr/share/peat-node/peat-node.env.example" ||
   fail "the env file and its .example differ"
 log "binary $(stat -c %s "$stage/usr/bin/peat-node") bytes stripped (build tree: $(stat -c %s "$build/peat-node"))"
