@@ -366,8 +366,11 @@ code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --unix-socket "/proc
 [[ $code == 200 ]] || fail "/readyz over /run/peat-node/api.sock answered $code"
 code="$(nsenter --target "$init" --net curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:50051/readyz || true)"
 [[ $code == 200 ]] || fail "/readyz over 127.0.0.1:50051 answered $code"
+# The installed CLI finds the service on its default address (/run/peat-node/api.sock exists).
+cli_status="$(in_ct /usr/bin/peat status -o ndjson 2>&1)" || fail "peat status (default socket): $cli_status"
+[[ $cli_status == *'"phase":"NODE_PHASE_'* ]] || fail "peat status printed: $cli_status"
 exposure="$(in_ct systemd-analyze security peat-node.service 2>/dev/null | tail -1 | sed 's/.*: //')"
-log "active as peat, /readyz 200 on the socket and on TCP; live exposure $exposure"
+log "active as peat, /readyz 200 on the socket and on TCP, peat status on the default socket; live exposure $exposure"
 
 step "systemd: upgrade restarts the service"
 in_ct dpkg -i "/root/$(basename "$deb2")" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; fail "upgrade under systemd"; }
