@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <map>
 
 #include "cli/commands.h"
@@ -119,6 +124,20 @@ TEST(NodeAddressTest, AcceptedForms) {
 TEST(NodeAddressTest, DefaultIsTheSocketWhenItExistsElseLoopback) {
   EXPECT_EQ(DefaultNodeAddress("/nonexistent/api.sock").ToString(), "127.0.0.1:50051");
   EXPECT_EQ(DefaultNodeAddress("/").ToString(), "127.0.0.1:50051");  // exists, not a socket
+  // A bound unix socket is taken.
+  char dir[] = "/tmp/peat-cli-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/api.sock";
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  std::snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path.c_str());
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)), 0);
+  EXPECT_EQ(DefaultNodeAddress(path).ToString(), "unix:" + path);
+  close(fd);
+  unlink(path.c_str());
+  rmdir(dir);
 }
 
 TEST(QueryArgsTest, WhereClauses) {
