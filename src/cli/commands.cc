@@ -14,7 +14,6 @@
 #include "cli/query_args.h"
 #include "cli/rpc_client.h"
 #include "cli/table.h"
-#include "common/hex.h"
 #include "crypto/sha256.h"
 #include "peat/sidecar/v1/sidecar.pb.h"
 #include "service/subscription_query.h"
