@@ -28,7 +28,7 @@ ARG SOURCE_DATE_EPOCH=0
 RUN --mount=type=cache,target=/var/cache/ccache,id=peat-node-ccache \
     cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
           -DPEAT_BUILD_TESTS=OFF \
- && cmake --build /build --target peat-node -j "$(nproc)" \
+ && cmake --build /build --target peat-node peat -j "$(nproc)" \
  && strip --strip-all /build/peat-node \
  && /build/peat-node --version \
  && SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH" bash scripts/package/stage-rootfs.sh /rootfs /build/peat-node

@@ -121,15 +121,22 @@ expect_entry -rw-r--r-- root/root /usr/share/peat-node/peat-node.env.example
 expect_entry -rw-r--r-- root/root /usr/share/doc/peat-node/copyright
 expect_entry -rw-r--r-- root/root /usr/share/doc/peat-node/changelog.gz
 expect_entry -rw-r--r-- root/root /usr/share/man/man1/peat-node.1.gz
+expect_entry -rwxr-xr-x root/root /usr/bin/peat
+expect_entry -rw-r--r-- root/root /usr/share/man/man1/peat.1.gz
+expect_entry -rw-r--r-- root/root /usr/share/bash-completion/completions/peat
 files=$(grep -c '^-' "$work/contents")
-((files == 8)) || fail "expected 8 files in the package, found $files: $(grep '^-' "$work/contents")"
+((files == 11)) || fail "expected 11 files in the package, found $files: $(grep '^-' "$work/contents")"
 if grep -q ' /var/' "$work/contents"; then fail "the package ships /var (StateDirectory= and postinst own it)"; fi
 
 stage="$work/stage"
 dpkg-deb -x "$deb" "$stage"
-if readelf -S "$stage/usr/bin/peat-node" | grep -qE '\.(symtab|debug_info|comment)\b'; then
-  fail "/usr/bin/peat-node is not stripped"
-fi
+for bin in peat-node peat; do
+  if readelf -S "$stage/usr/bin/$bin" | grep -qE '\.(symtab|debug_info|comment)\b'; then
+    fail "/usr/bin/$bin is not stripped"
+  fi
+done
+grep -qx 'complete -F _peat peat' "$stage/usr/share/bash-completion/completions/peat" ||
+  fail "the bash completion of peat does not register _peat"
 cmp -s "$stage/etc/peat-node/peat-node.env" "$stage/usr/share/peat-node/peat-node.env.example" ||
   fail "the env file and its .example differ"
 log "binary $(stat -c %s "$stage/usr/bin/peat-node") bytes stripped (build tree: $(stat -c %s "$build/peat-node"))"
@@ -359,8 +366,11 @@ code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --unix-socket "/proc
 [[ $code == 200 ]] || fail "/readyz over /run/peat-node/api.sock answered $code"
 code="$(nsenter --target "$init" --net curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:50051/readyz || true)"
 [[ $code == 200 ]] || fail "/readyz over 127.0.0.1:50051 answered $code"
+# The installed CLI finds the service on its default address (/run/peat-node/api.sock exists).
+cli_status="$(in_ct /usr/bin/peat status -o ndjson 2>&1)" || fail "peat status (default socket): $cli_status"
+[[ $cli_status == *'"phase":"NODE_PHASE_'* ]] || fail "peat status printed: $cli_status"
 exposure="$(in_ct systemd-analyze security peat-node.service 2>/dev/null | tail -1 | sed 's/.*: //')"
-log "active as peat, /readyz 200 on the socket and on TCP; live exposure $exposure"
+log "active as peat, /readyz 200 on the socket and on TCP, peat status on the default socket; live exposure $exposure"
 
 step "systemd: upgrade restarts the service"
 in_ct dpkg -i "/root/$(basename "$deb2")" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; fail "upgrade under systemd"; }

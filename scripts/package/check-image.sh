@@ -10,7 +10,7 @@
 #   5. smoke: `peat-node --version` as 65532 in a fresh PID namespace, chrooted into the rootfs;
 #   6. the image's default command on a read-only bind of the rootfs with tmpfs data dir and /tmp,
 #      as PID 1 of its own PID namespace (own network namespace too): `peat-node healthcheck` exits
-#      0, then SIGTERM -> exit 0 within the shutdown grace (10 s).
+#      0, `peat status` answers, then SIGTERM -> exit 0 within the shutdown grace (10 s).
 # The HEALTHCHECK is not part of an OCI image config (only of the docker format): step 1 checks it
 # in the Dockerfile, scripts/package/test-image.sh checks the built image.
 #
@@ -76,6 +76,7 @@ want_entries="$(LC_ALL=C sort <<EOF
 ./tmp d 1777 0:0
 ./usr d 755 0:0
 ./usr/bin d 755 0:0
+./usr/bin/peat f 755 0:0
 ./usr/bin/peat-node f 755 0:0
 ./usr/lib d 755 0:0
 ./usr/lib/$multiarch d 755 0:0
@@ -87,10 +88,12 @@ diff <(echo "$want_entries") <(echo "$have_entries") >&2 || die "rootfs entries 
 grep -qx 'peat:x:65532:65532:peat-node:/data/peat-node:/sbin/nologin' "$rootfs/etc/passwd" || die "no peat 65532 in /etc/passwd"
 grep -qx 'peat:x:65532:' "$rootfs/etc/group" || die "no peat 65532 in /etc/group"
 [[ $(readlink "$rootfs/lib64") == usr/lib64 && $(readlink "$rootfs/lib") == usr/lib ]] || die "merged-/usr links wrong"
-if readelf -S "$rootfs/usr/bin/peat-node" | grep -q '\.debug_\|\.symtab'; then die "/usr/bin/peat-node is not stripped"; fi
+for bin in peat-node peat; do
+  if readelf -S "$rootfs/usr/bin/$bin" | grep -q '\.debug_\|\.symtab'; then die "/usr/bin/$bin is not stripped"; fi
+done
 mtimes="$(cd "$rootfs" && find . -printf '%Ts\n' | sort -u | tr '\n' ' ')"
 [[ $mtimes == "$epoch " ]] || die "mtimes are [$mtimes], not SOURCE_DATE_EPOCH ($epoch)"
-log "rootfs: exactly the expected $(cd "$rootfs" && find . | wc -l) entries (14 libraries, no shell), owners, modes, stripped binary, fixed mtimes"
+log "rootfs: exactly the expected $(cd "$rootfs" && find . | wc -l) entries (14 libraries, no shell), owners, modes, stripped binaries, fixed mtimes"
 
 # --- 3. OCI layout + image config ---------------------------------------------------------------
 revision="$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)"
@@ -170,6 +173,9 @@ while ((SECONDS < deadline)); do
   sleep 0.2
 done
 echo "healthcheck=$rc $(tr -d '\n' <"$rootfs.hc")"
+# The CLI in the image reaches the node over the API (docs/CLI.md).
+if cli_out="$("${as_peat[@]}" /usr/bin/peat --node 127.0.0.1:50051 status -o ndjson 2>&1)"; then rc=0; else rc=$?; fi
+echo "cli=$rc $(tr -d '\n' <<<"$cli_out")"
 node="$(tr -d ' ' <"/proc/$runner/task/$runner/children")"
 nspid="$(awk '/^NSpid/ { print $NF }' "/proc/$node/status")"
 echo "pid_in_namespace=$nspid"
@@ -188,8 +194,9 @@ result="$(unshare --mount --net --fork bash "$work/run.sh" "$rootfs" "${command[
   { cat "$rootfs.log" >&2; die "the read-only run failed: $result"; }
 grep -q '^healthcheck=0' <<<"$result" || { cat "$rootfs.log" >&2; die "healthcheck in the read-only run: $result"; }
 grep -q '^pid_in_namespace=1$' <<<"$result" || die "the node was not PID 1 of its namespace: $result"
+grep -q '^cli=0 .*"phase":"NODE_PHASE_' <<<"$result" || die "peat status in the image: $(grep '^cli=' <<<"$result")"
 exit_line="$(grep '^exit=' <<<"$result")"
 [[ $exit_line =~ ^exit=0\ elapsed_ms=([0-9]+)$ ]] || { cat "$rootfs.log" >&2; die "SIGTERM to PID 1: $exit_line"; }
 ((BASH_REMATCH[1] <= 10000)) || die "SIGTERM to PID 1 took ${BASH_REMATCH[1]} ms (grace 10 s)"
-log "read-only root, tmpfs data dir: healthcheck exit 0; SIGTERM to the node as PID 1 -> exit 0 in ${BASH_REMATCH[1]} ms"
+log "read-only root, tmpfs data dir: healthcheck exit 0, peat status answered; SIGTERM to the node as PID 1 -> exit 0 in ${BASH_REMATCH[1]} ms"
 log "PASS in $((SECONDS - start)) s"

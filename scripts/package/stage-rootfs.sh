@@ -6,9 +6,10 @@
 #
 #   scripts/package/stage-rootfs.sh ROOTFS [BINARY]     (as root: files are owned by 0 and 65532)
 #
-# ROOTFS must not exist or be empty. BINARY defaults to build/peat-node (relative to the repo). The
-# tree holds exactly:
+# ROOTFS must not exist or be empty. BINARY defaults to build/peat-node (relative to the repo); the
+# operator CLI `peat` is taken from the same directory. The tree holds exactly:
 #   /usr/bin/peat-node                 the binary, stripped
+#   /usr/bin/peat                      the CLI (docs/CLI.md), stripped; its libraries are a subset
 #   its ldd closure + the ELF loader   copied from this machine (/usr/lib/x86_64-linux-gnu, ...),
 #                                      with the merged-/usr links (/lib -> usr/lib, /lib64 -> usr/lib64)
 #   /etc/ssl/certs/ca-certificates.crt the CA bundle (ca-certificates)
@@ -27,6 +28,7 @@ usage() {
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 rootfs="$1"
 binary="${2:-$repo/build/peat-node}"
+cli="$(dirname "$binary")/peat"
 
 die() {
   echo "stage-rootfs: $*" >&2
@@ -34,6 +36,7 @@ die() {
 }
 [[ $(id -u) == 0 ]] || die "must run as root (files are owned by uid 0 and 65532)"
 [[ -x $binary ]] || die "$binary: not an executable (build it first: make build)"
+[[ -x $cli ]] || die "$cli: not an executable (build it first: make build)"
 if [[ -e $rootfs ]] && [[ -n $(ls -A "$rootfs") ]]; then
   die "$rootfs exists and is not empty; give a new directory"
 fi
@@ -54,6 +57,8 @@ rootfs="$(cd "$rootfs" && pwd)"
 install -d -m 0755 "$rootfs/usr/bin"
 strip --strip-all -o "$rootfs/usr/bin/peat-node" "$binary"
 chmod 0755 "$rootfs/usr/bin/peat-node"
+strip --strip-all -o "$rootfs/usr/bin/peat" "$cli"
+chmod 0755 "$rootfs/usr/bin/peat"
 
 # A path as this machine resolves it (merged /usr: /lib/x/libz.so.1 -> /usr/lib/x/libz.so.1), plus
 # the top-level link the binary or loader may name, recreated in the rootfs.
@@ -76,6 +81,9 @@ mapfile -t libs < <(ldd "$binary" | awk '
   $2 == "=>" { print "MISSING " $1; next }
   $1 ~ /^\// { print $1 }' | sort -u)
 ((${#libs[@]} > 0)) || die "ldd found no libraries for $binary (static?)"
+# The CLI's libraries are a subset of the node's (one closure serves both).
+extra="$(comm -23 <(ldd "$cli" | awk '{print $1}' | sort) <(ldd "$binary" | awk '{print $1}' | sort))"
+[[ -z $extra ]] || die "$cli needs libraries $binary does not: $extra"
 for lib in "${libs[@]}"; do
   [[ $lib != MISSING* ]] || die "ldd: ${lib#MISSING } not found"
   copy_library "$lib"

@@ -7,12 +7,14 @@
 
 #include <ostream>
 #include <string>
+#include <string_view>
 
 namespace peat {
 
 // Writes "<64 hex endpoint id>\n" to `out` and returns 0; on a bad key or node id writes
-// "peat-node derive-id: <message naming --shared-key or --node-id>\n" to `err` and returns 2.
+// "<program>: <message naming --shared-key or --node-id>\n" to `err` and returns 2. Shared by
+// `peat-node derive-id` and `peat derive-id` (library peat_derive_id).
 int RunDeriveId(const std::string& shared_key_b64, const std::string& node_id, std::ostream& out,
-                std::ostream& err);
+                std::ostream& err, std::string_view program = "peat-node derive-id");
 
 }  // namespace peat
