@@ -628,7 +628,7 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
       want.push_back(std::move(lookup[i]));
       want_keys.push_back(std::move(lookup_keys[i]));
     }
-    if (!want.empty()) SendWant(std::move(want), std::move(want_keys));
+    if (!want.empty()) SendWant(in, std::move(want), std::move(want_keys));
   }
   inbound_.push_back(std::move(in));
   DrainInbound();
@@ -647,18 +647,20 @@ void ReplicationSession::WatchOffer(const std::shared_ptr<InboundBatch>& in, con
     }
     // Whoever was bringing it gave up: ask our peer (unless another batch already does).
     if (self->pending().Add(key, self->serial_)) {
-      self->SendWant({doc}, {key});
+      self->SendWant(in, {doc}, {key});
     }
     self->WatchOffer(in, key, doc);
   });
 }
 
-void ReplicationSession::SendWant(std::vector<store::DocRef> docs, std::vector<std::string> keys) {
+void ReplicationSession::SendWant(const std::shared_ptr<InboundBatch>& in,
+                                  std::vector<store::DocRef> docs, std::vector<std::string> keys) {
   const uint64_t id = next_want_id_++;
   v1::Frame frame;
   auto* want = frame.mutable_want();
   want->set_request_id(id);
   OutstandingWant& w = wants_[id];
+  w.batch = in;
   for (size_t i = 0; i < docs.size(); ++i) {
     w.keys.emplace(DocName(docs[i].collection, docs[i].doc_id), std::move(keys[i]));
     auto* d = want->add_docs();
@@ -739,7 +741,18 @@ void ReplicationSession::OnWantReply(v1::Frame& frame) {
     // Documents the peer no longer holds (purged after every member saw them): nothing to wait
     // for. They resolve after the states of this frame, in the same callback.
     for (auto& [name, key] : w.keys) keys.push_back(std::move(key));
+    std::shared_ptr<InboundBatch> in = w.batch.lock();
     wants_.erase(it);
+    // The common case: this answer was all the head batch waited for. One transaction merges
+    // both, with the checkpoint.
+    if (in && !in->abandoned && !inbound_.empty() && inbound_.front() == in &&
+        in->unresolved == keys.size()) {
+      inbound_.pop_front();
+      in->abandoned = true;  // its offers' watchers have nothing more to do
+      SubmitBatch(*in, std::move(changes), std::move(keys));
+      DrainInbound();
+      return;
+    }
   }
   if (keys.empty()) return;
   ++merges_pending_;
@@ -781,12 +794,14 @@ void ReplicationSession::DrainInbound() {
   }
 }
 
-void ReplicationSession::SubmitBatch(InboundBatch& in) {
+void ReplicationSession::SubmitBatch(InboundBatch& in, std::vector<store::RemoteChange> extra,
+                                     std::vector<std::string> extra_keys) {
   // Its states are pending until merged: an offer of one of them from another peer waits.
-  std::vector<std::string> owned;
+  std::vector<std::string> owned = std::move(extra_keys);
   for (auto& key : in.keys) {
     if (pending().Add(key, serial_)) owned.push_back(std::move(key));
   }
+  for (auto& c : extra) in.changes.push_back(std::move(c));
   ++merges_pending_;
   const uint64_t stream_id = in.stream_id;
   const uint64_t through = in.through;

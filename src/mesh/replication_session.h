@@ -221,6 +221,7 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   };
   struct OutstandingWant {                    // a ChangeWant we sent, waiting for its WantReply
     std::map<std::string, std::string> keys;  // DocName → PendingStates key, not answered yet
+    std::weak_ptr<InboundBatch> batch;        // the batch whose offers it fetches
   };
   struct Inbound {  // our stream of the peer's feed
     uint64_t stream_id = 0;
@@ -238,13 +239,17 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   void OnChangeBatch(v1::Frame& frame);
   // Holds `in` until every offer in it is held, then merges batches in order.
   void DrainInbound();
-  void SubmitBatch(InboundBatch& in);
+  // Merges `in` with its checkpoint (plus `extra` states that resolve `extra_keys`, in the same
+  // transaction); `in` must be the head of the queue, with nothing else to wait for.
+  void SubmitBatch(InboundBatch& in, std::vector<store::RemoteChange> extra = {},
+                   std::vector<std::string> extra_keys = {});
   void OnBatchMerged(uint64_t stream_id, uint64_t through_seq, size_t changes, Status status,
                      const std::vector<std::string>& owned_keys);
   // An offer of `in` waits for `key` (pending here); when it fails, asks this peer.
   void WatchOffer(const std::shared_ptr<InboundBatch>& in, const std::string& key,
                   const store::DocRef& doc);
-  void SendWant(std::vector<store::DocRef> docs, std::vector<std::string> keys);
+  void SendWant(const std::shared_ptr<InboundBatch>& in, std::vector<store::DocRef> docs,
+                std::vector<std::string> keys);
   void OnWant(const v1::Frame& frame);
   void OnWantReply(v1::Frame& frame);
   // Queued batches and outstanding wants end (stream replaced, paused, or session over).
