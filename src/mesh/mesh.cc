@@ -64,6 +64,11 @@ Status Mesh::Start() {
   env_.blob_handler = blob_.get();
   env_.accepts_attachments = options_.accepts_attachments;
   env_.pending_states = &pending_states_;
+  env_.session_by_prefix = [this](std::string_view prefix) -> SessionPtr {
+    auto it = established_.lower_bound(std::string(prefix));
+    if (it == established_.end() || it->first.compare(0, prefix.size(), prefix) != 0) return {};
+    return it->second;
+  };
 
   if (!options_.transport_factory) return FailedPreconditionError("mesh: no transport factory");
   auto transport = options_.transport_factory(io_);

@@ -22,8 +22,21 @@ std::string PendingStates::Key(std::string_view collection, std::string_view doc
   return key;
 }
 
-bool PendingStates::Add(const std::string& key, Owner owner) {
-  return entries_.try_emplace(key, Entry{owner, {}}).second;
+bool PendingStates::Add(const std::string& key, Owner owner, bool expected) {
+  return entries_.try_emplace(key, Entry{owner, expected, {}}).second;
+}
+
+bool PendingStates::Claim(const std::string& key, Owner owner) {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.owner != owner || !it->second.expected) return false;
+  it->second.expected = false;
+  return true;
+}
+
+void PendingStates::Expire(const std::string& key, Owner owner) {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.owner != owner || !it->second.expected) return;
+  Resolve(key, false);
 }
 
 bool PendingStates::Watch(const std::string& key, Watcher watcher) {

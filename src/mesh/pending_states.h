@@ -4,6 +4,10 @@
 // asked of a peer (ChangeWant) and its reply is not merged yet. Keyed by (collection, doc_id,
 // StateDigest); each key has one owner (the session that brings it) and any number of watchers.
 //
+// An owner may also be only expected to bring a key (Add with expected = true: another session's
+// offer said the state came from that owner's peer); it Claims the key when its batch holding
+// the state is submitted, and an expected key nobody claimed in time is Expired (fetch it).
+//
 // Resolution: the owner calls Resolve(key, true) once the state is merged (false when the merge
 // failed), or DropOwner when its session ends or restarts its stream; each watcher is called
 // once, with held = true (the node holds the state now) or false (nobody brings it: fetch it
@@ -30,8 +34,13 @@ class PendingStates {
   static std::string Key(std::string_view collection, std::string_view doc_id,
                          std::string_view digest);
 
-  // Registers `key` as brought by `owner`; false (and nothing changes) if it is pending already.
-  bool Add(const std::string& key, Owner owner);
+  // Registers `key` as brought by `owner` (or only expected from it); false (and nothing
+  // changes) if it is pending already.
+  bool Add(const std::string& key, Owner owner, bool expected = false);
+  // `key` is expected from `owner`, which now brings it: true (and it is no longer expected).
+  bool Claim(const std::string& key, Owner owner);
+  // `key` is still only expected from `owner`: it fails (held = false). Otherwise nothing.
+  void Expire(const std::string& key, Owner owner);
   bool Contains(const std::string& key) const { return entries_.count(key) != 0; }
   // Calls `watcher` once when `key` resolves; false (and `watcher` is dropped) if `key` is not
   // pending.
@@ -46,6 +55,7 @@ class PendingStates {
  private:
   struct Entry {
     Owner owner = 0;
+    bool expected = false;
     std::vector<Watcher> watchers;
   };
   std::unordered_map<std::string, Entry> entries_;

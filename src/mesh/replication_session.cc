@@ -17,6 +17,9 @@ namespace {
 
 std::atomic<uint64_t> g_next_serial{1};
 
+// An offer's source hint: this many leading hex digits of an endpoint id.
+constexpr size_t kSourceHintChars = 16;
+
 // A document's name inside one want (collection and id cannot hold NUL).
 std::string DocName(const std::string& collection, const std::string& doc_id) {
   std::string name = collection;
@@ -43,7 +46,8 @@ ReplicationSession::ReplicationSession(boost::asio::io_context& io, const Sessio
         return o;
       }()),
       scheduler_(env.lanes.front().priority_class),
-      liveness_(env.options.liveness, env.clock->Now()) {}
+      liveness_(env.options.liveness, env.clock->Now()),
+      expect_timer_(env.clock->MakeTimer(io)) {}
 
 ReplicationSession::~ReplicationSession() = default;
 
@@ -441,6 +445,7 @@ void ReplicationSession::SendBatch(std::vector<store::FeedEntry> entries, uint64
     c->set_doc_id(std::move(e.doc_id));
     if (offer_relayed && !e.src_peer.empty()) {
       c->set_digest(StateDigest(e.state));
+      c->set_source(e.src_peer.substr(0, kSourceHintChars));
       ++offered;
     } else {
       c->set_state(std::move(e.state));
@@ -582,6 +587,7 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
   std::vector<store::DocRef> lookup;  // offers not pending here: do we hold them?
   std::vector<std::string> lookup_keys;
   std::vector<std::string> lookup_digests;
+  std::vector<std::string> lookup_sources;
   for (auto& c : *batch->mutable_changes()) {
     if (c.state().empty() && !c.digest().empty()) {
       env_.counters->offers_received.Inc();
@@ -601,6 +607,7 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
       lookup.push_back(std::move(doc));
       lookup_keys.push_back(std::move(key));
       lookup_digests.push_back(std::move(*c.mutable_digest()));
+      lookup_sources.push_back(std::move(*c.mutable_source()));
       continue;
     }
     env_.counters->changes_received.Inc();
@@ -622,8 +629,15 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
     std::vector<std::string> want_keys;
     for (size_t i = 0; i < lookup.size(); ++i) {
       if (StateDigest((*states)[i]) == lookup_digests[i]) continue;  // held already
-      pending().Add(lookup_keys[i], serial_);
       ++in->unresolved;
+      if (auto source = ExpectedSource(lookup_sources[i])) {
+        // Its copy is probably on the way (a full mesh): wait a moment before asking.
+        pending().Add(lookup_keys[i], source->serial(), /*expected=*/true);
+        Expect(lookup_keys[i], *source);
+        WatchOffer(in, lookup_keys[i], lookup[i]);
+        continue;
+      }
+      pending().Add(lookup_keys[i], serial_);
       WatchOffer(in, lookup_keys[i], lookup[i]);
       want.push_back(std::move(lookup[i]));
       want_keys.push_back(std::move(lookup_keys[i]));
@@ -632,6 +646,47 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
   }
   inbound_.push_back(std::move(in));
   DrainInbound();
+}
+
+std::shared_ptr<ReplicationSession> ReplicationSession::ExpectedSource(const std::string& hint) {
+  if (hint.size() != kSourceHintChars || !env_.session_by_prefix) return nullptr;
+  auto source = env_.session_by_prefix(hint);
+  if (!source || source.get() == this || !source->established() || source->closed() ||
+      !source->inbound_active()) {
+    return nullptr;
+  }
+  return source;
+}
+
+void ReplicationSession::Expect(const std::string& key, const ReplicationSession& source) {
+  using std::chrono::milliseconds;
+  const auto srtt = source.liveness().srtt().value_or(milliseconds(20));
+  const Clock::Duration patience = std::clamp<Clock::Duration>(
+      2 * srtt + milliseconds(10), milliseconds(10), milliseconds(1000));
+  const auto due = env_.clock->Now() + patience;
+  const bool earliest = expected_.empty() || due < expected_.begin()->first;
+  expected_.emplace(due, Expectation{key, source.serial()});
+  if (!earliest) return;
+  std::weak_ptr<ReplicationSession> weak = weak_from_this();
+  expect_timer_->Arm(patience, [weak](bool expired) {
+    if (!expired) return;
+    if (auto self = weak.lock()) self->OnExpectTimer();
+  });
+}
+
+void ReplicationSession::OnExpectTimer() {
+  const auto now = env_.clock->Now();
+  while (!expected_.empty() && expected_.begin()->first <= now) {
+    Expectation e = std::move(expected_.begin()->second);
+    expected_.erase(expected_.begin());
+    pending().Expire(e.key, e.owner);  // not claimed in time: the waiting batch asks its peer
+  }
+  if (expected_.empty() || closed_) return;
+  std::weak_ptr<ReplicationSession> weak = weak_from_this();
+  expect_timer_->Arm(expected_.begin()->first - now, [weak](bool expired) {
+    if (!expired) return;
+    if (auto self = weak.lock()) self->OnExpectTimer();
+  });
 }
 
 void ReplicationSession::WatchOffer(const std::shared_ptr<InboundBatch>& in, const std::string& key,
@@ -783,6 +838,10 @@ void ReplicationSession::AbandonInbound() {
   for (auto& in : inbound_) in->abandoned = true;
   inbound_.clear();
   wants_.clear();
+  expect_timer_->Cancel();
+  auto expected = std::move(expected_);
+  expected_.clear();
+  for (auto& [due, e] : expected) pending().Expire(e.key, e.owner);
   pending().DropOwner(serial_);
 }
 
@@ -799,7 +858,8 @@ void ReplicationSession::SubmitBatch(InboundBatch& in, std::vector<store::Remote
   // Its states are pending until merged: an offer of one of them from another peer waits.
   std::vector<std::string> owned = std::move(extra_keys);
   for (auto& key : in.keys) {
-    if (pending().Add(key, serial_)) owned.push_back(std::move(key));
+    if (pending().Add(key, serial_) || pending().Claim(key, serial_))
+      owned.push_back(std::move(key));
   }
   for (auto& c : extra) in.changes.push_back(std::move(c));
   ++merges_pending_;

@@ -15,7 +15,9 @@
 //   acknowledges the batch once every offer is held — batches still commit in order, so a
 //   checkpoint never passes a state we lack. When whoever was bringing an offered state gives up
 //   (its session ended), the batch asks its own peer. Wants are answered at once, outside the
-//   send window (they are bounded by the asker's window of batches).
+//   send window (they are bounded by the asker's window of batches). An offer names the peer the
+//   state came from (a hint); when we stream from that peer too, its copy is expected for a
+//   moment (2 × its RTT + 10 ms) before we ask.
 // - Inbound (peer's feed → us): we ask from our persisted checkpoint (void when the peer's store
 //   epoch changed: it lost its data, start over from zero), merge each batch in one store
 //   transaction that also stores the new checkpoint, and acknowledge it. Batches are applied in
@@ -50,6 +52,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "blob/blob_store.h"
@@ -122,6 +125,9 @@ struct SessionEnvironment {
   // States in flight to this node, shared by its sessions (relay once). Null: each session
   // keeps its own (no dedup across peers).
   PendingStates* pending_states = nullptr;
+  // The established session with the peer whose endpoint id starts with `prefix` (16 hex
+  // digits), if any (an offer's source hint). Null function: hints are ignored.
+  std::function<std::shared_ptr<ReplicationSession>(std::string_view prefix)> session_by_prefix;
 };
 
 class ReplicationSession : public std::enable_shared_from_this<ReplicationSession> {
@@ -166,6 +172,8 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   // Peer's feed head as last reported, and how far we merged it.
   uint64_t peer_last_seq() const { return peer_last_seq_; }
   uint64_t inbound_checkpoint() const { return in_.checkpoint; }
+  // We stream the peer's feed now (sync active, stream requested).
+  bool inbound_active() const { return in_.active; }
   Clock::TimePoint last_contact() const { return liveness_.last_contact(); }
   const LinkLiveness& liveness() const { return liveness_; }
   // Wire bytes the peer acknowledged (MeshConnection::wire_bytes_acked).
@@ -252,6 +260,11 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
                 std::vector<std::string> keys);
   void OnWant(const v1::Frame& frame);
   void OnWantReply(v1::Frame& frame);
+  // The session an offer's source hint names, when its copy of the state can be expected.
+  std::shared_ptr<ReplicationSession> ExpectedSource(const std::string& hint);
+  // Waits a moment for `source`'s copy of `key` before the offer is fetched.
+  void Expect(const std::string& key, const ReplicationSession& source);
+  void OnExpectTimer();
   // Queued batches and outstanding wants end (stream replaced, paused, or session over).
   void AbandonInbound();
   PendingStates& pending() {
@@ -312,6 +325,12 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   std::map<uint64_t, OutstandingWant> wants_;  // by request id
   uint64_t next_want_id_ = 1;
   PendingStates own_pending_;
+  struct Expectation {
+    std::string key;
+    uint64_t owner = 0;
+  };
+  std::multimap<Clock::TimePoint, Expectation> expected_;  // by deadline
+  std::unique_ptr<Timer> expect_timer_;
 };
 
 }  // namespace peat::mesh

@@ -65,5 +65,32 @@ TEST(PendingStatesTest, DropOwnerFailsOnlyThatOwnersKeysAndWatchersMayTakeThemOv
   EXPECT_EQ(p.size(), 0u);
 }
 
+TEST(PendingStatesTest, AnExpectedKeyIsClaimedByItsOwnerOrExpires) {
+  PendingStates p;
+  const std::string k = PendingStates::Key("c", "doc", "x");
+  std::vector<bool> seen;
+  ASSERT_TRUE(p.Add(k, 5, /*expected=*/true));
+  p.Watch(k, [&](bool held) { seen.push_back(held); });
+  EXPECT_FALSE(p.Claim(k, 6));  // only its owner claims it
+  EXPECT_TRUE(p.Claim(k, 5));
+  EXPECT_FALSE(p.Claim(k, 5));  // brought now, no longer expected
+  p.Expire(k, 5);               // claimed: nothing happens
+  EXPECT_TRUE(seen.empty());
+  p.Resolve(k, true);
+  EXPECT_EQ(seen, (std::vector<bool>{true}));
+
+  ASSERT_TRUE(p.Add(k, 5, /*expected=*/true));
+  p.Watch(k, [&](bool held) { seen.push_back(held); });
+  p.Expire(k, 6);  // another owner's expectation: nothing
+  EXPECT_TRUE(p.Contains(k));
+  p.Expire(k, 5);
+  EXPECT_FALSE(p.Contains(k));
+  EXPECT_EQ(seen, (std::vector<bool>{true, false}));
+  // A key that is brought (not expected) never expires.
+  ASSERT_TRUE(p.Add(k, 5));
+  p.Expire(k, 5);
+  EXPECT_TRUE(p.Contains(k));
+}
+
 }  // namespace
 }  // namespace peat::mesh

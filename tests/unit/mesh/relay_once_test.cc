@@ -120,5 +120,47 @@ TEST_F(RelayOnceTest, AnOfferWaitsForTheFetchUnderWayAndAsksItsOwnPeerWhenThatOn
   EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 1u);
 }
 
+TEST_F(RelayOnceTest, AnOfferFromTheWritersNeighbourWaitsForTheWritersOwnCopy) {
+  // A triangle: D hears of A's change from A itself and from B (an offer naming A as its
+  // source). Whichever arrives first, D fetches nothing.
+  a_ = &AddNode(kIdA, kAddrA, {{kIdB, {kAddrB}, true}, {kIdD, {kAddrD}, true}});
+  b_ = &AddNode(kIdB, kAddrB, {{kIdD, {kAddrD}, true}});
+  d_ = &AddNode(kIdD, kAddrD);
+  for (TestNode* n : {d_, b_, a_}) Start(*n);
+  ASSERT_TRUE(WaitUntil(
+      [&] { return Connected(*a_, kIdB) && Connected(*a_, kIdD) && Connected(*b_, kIdD); }));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(PutSync(*a_->store, "c", "doc" + std::to_string(i), R"({"v":1})").ok());
+  }
+  ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc19").has_value(); }));
+  ASSERT_TRUE(WaitUntil([&] { return Metric(*d_, "peat_mesh_offers_received_total") >= 20; }));
+  Settle();
+  EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 0u);
+  EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 20u);
+}
+
+TEST_F(RelayOnceTest, AnExpectedCopyThatDoesNotComeIsFetchedFromTheOfferingPeer) {
+  // A and B, B and D are linked; the link A–D made later loses every batch A sends on it.
+  a_ = &AddNode(kIdA, kAddrA, {{kIdB, {kAddrB}, true}});
+  b_ = &AddNode(kIdB, kAddrB, {{kIdD, {kAddrD}, true}});
+  d_ = &AddNode(kIdD, kAddrD);
+  for (TestNode* n : {d_, b_, a_}) Start(*n);
+  ASSERT_TRUE(WaitUntil([&] { return Connected(*a_, kIdB) && Connected(*b_, kIdD); }));
+  net_.DropFrames(kIdA, [](const std::string& bytes) { return Parse(bytes).has_changes(); });
+  ASSERT_EQ(ConnectPeer(*d_, kIdA, kAddrA).ToString(), "OK");
+  ASSERT_TRUE(WaitUntil([&] { return Connected(*a_, kIdD); }));
+  ASSERT_TRUE(PutSync(*a_->store, "c", "doc", R"({"v":1})").ok());
+  // B's offer names A, whose stream D reads: D waits for A's copy (which never comes) ...
+  ASSERT_TRUE(WaitUntil([&] { return Metric(*d_, "peat_mesh_offers_received_total") == 1; }));
+  Settle();
+  EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 0u);
+  EXPECT_FALSE(Get(*d_, "doc").has_value());
+  // ... for 2 × RTT + 10 ms at most (no RTT sample yet: 50 ms), then asks B.
+  clock_.Advance(std::chrono::milliseconds(50));
+  ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc").has_value(); }));
+  EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 1u);
+  EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 1u);
+}
+
 }  // namespace
 }  // namespace peat::mesh
