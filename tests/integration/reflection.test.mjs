@@ -4,7 +4,10 @@
 // the unix socket. (b) grpc-js-reflection-client (npm) lists the services and fetches file
 // descriptors with v1 and v1alpha, and a grpc-js client built from those descriptors alone calls
 // GetStatus. (c) One raw bidirectional stream (grpc-js + the reflection proto) gets an answer to
-// each request in turn, error_response for the bad ones, and ends OK when the client ends it.
+// each request in turn, error_response for the bad ones, and ends OK when the client ends it; a
+// malformed message ends the call with INVALID_ARGUMENT while the client's side is still open, a
+// client may cancel mid-stream, and afterwards no HTTP/2 connection is left open on the node (a
+// stream that kept its call alive would keep its connection too).
 //
 // Run: PEAT_NODE_BIN=build/peat-node node --test tests/integration/reflection.test.mjs
 
@@ -12,7 +15,9 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { BUF_BIN, GrpcReflection, grpc, parseJsonSequence, protoLoader, run, SIDECAR } from "./lib/clients.mjs";
+import { waitFor } from "./lib/mesh_cluster.mjs";
 import { PROTO_DIR, startNode } from "./lib/node_process.mjs";
+import { metricValue, scrapeMetrics } from "./lib/raw.mjs";
 
 const SERVICES = [
   "grpc.health.v1.Health",
@@ -212,4 +217,39 @@ describe("server reflection: one raw bidirectional stream", () => {
       client.close();
     });
   }
+
+  it("a malformed message ends the call at once; a client may cancel; nothing is left open", async () => {
+    const PATH = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+    const raw = new grpc.Client(node.tcpAddr, grpc.credentials.createInsecure());
+    const bytes = (b) => b;
+    try {
+      // The client never ends its side: the server ends the call.
+      const bad = raw.makeBidiStreamRequest(PATH, bytes, bytes, new grpc.Metadata(), { deadline: Date.now() + 10_000 });
+      const badStatus = new Promise((resolve) => bad.on("error", resolve));
+      bad.write(Buffer.from([0xff, 0xff, 0xff]));
+      assert.equal((await badStatus).code, grpc.status.INVALID_ARGUMENT);
+
+      // One answer, then the client cancels.
+      const def = protoLoader.loadSync(path.join(PROTO_DIR, "grpc/reflection/v1/reflection.proto"), { keepCase: true });
+      const Reflection = grpc.loadPackageDefinition(def).grpc.reflection.v1.ServerReflection;
+      const client = new Reflection(node.tcpAddr, grpc.credentials.createInsecure());
+      const call = client.ServerReflectionInfo({ deadline: Date.now() + 10_000 });
+      const first = new Promise((resolve) => call.once("data", resolve));
+      const cancelled = new Promise((resolve) => call.on("error", resolve));
+      call.write({ list_services: "" });
+      assert.equal((await first).list_services_response.service.length, SERVICES.length);
+      call.cancel();
+      assert.equal((await cancelled).code, grpc.status.CANCELLED);
+      client.close();
+    } finally {
+      raw.close();
+    }
+    const target = { via: "tcp", addr: node.tcpAddr };
+    await waitFor(async () => metricValue((await scrapeMetrics(target)).samples, "peat_rpc_open_connections", { protocol: "http2" }) === 0, {
+      timeoutMs: 10_000,
+      what: "every HTTP/2 connection closed once the reflection clients closed",
+    });
+    const samples = (await scrapeMetrics(target)).samples;
+    assert.equal(metricValue(samples, "peat_rpc_open_streams"), 0);
+  });
 });

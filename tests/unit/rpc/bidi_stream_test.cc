@@ -252,5 +252,99 @@ TEST_F(BidiStreamTest, DrainEndsOpenStreamsWithOk) {
   EXPECT_FALSE(ex->has_body_reader());
 }
 
+// --- TransportExchange: the body hand-over both transports share -------------------------------
+
+class TestTransportExchange : public TransportExchange {
+ public:
+  TestTransportExchange(boost::asio::io_context& io, HttpRequest req)
+      : TransportExchange(std::move(req)), io_(io) {}
+  boost::asio::any_io_executor executor() const override { return io_.get_executor(); }
+  void SendResponse(int, HeaderList, std::string) override { MarkEnded(); }
+  void StartStream(int, HeaderList) override { started_ = true; }
+  void StreamData(std::string) override {}
+  void EndStream(HeaderList) override { MarkEnded(); }
+  size_t PendingBytes() const override { return 0; }
+
+ private:
+  boost::asio::io_context& io_;
+};
+
+struct Pieces {
+  std::string body;
+  int ends = 0;
+  int calls = 0;
+};
+
+TEST(TransportExchangeTest, ACompleteBodyIsHandedOverAtOnce) {
+  boost::asio::io_context io;
+  HttpRequest req;
+  req.body = "whole";
+  TestTransportExchange ex(io, std::move(req));
+  Pieces got;
+  ex.ReadBody([&got](std::string_view p, bool end) {
+    got.body += p;
+    got.ends += end;
+  });
+  EXPECT_EQ(got.body, "whole");
+  EXPECT_EQ(got.ends, 1);
+}
+
+TEST(TransportExchangeTest, PiecesBeforeTheReaderAreKeptAndTheEndComesOnce) {
+  boost::asio::io_context io;
+  TestTransportExchange ex(io, HttpRequest{});
+  ex.ExpectStreamedBody();
+  ex.DeliverBody("ab", false);
+  ex.DeliverBody("c", false);
+  auto got = std::make_shared<Pieces>();
+  ex.ReadBody([got](std::string_view p, bool end) {
+    got->body += p;
+    got->ends += end;
+    ++got->calls;
+  });
+  EXPECT_EQ(got->body, "abc");
+  EXPECT_EQ(got->calls, 1);
+  ex.DeliverBody("d", true);
+  ex.DeliverBody("e", true);  // after the end: dropped
+  EXPECT_EQ(got->body, "abcd");
+  EXPECT_EQ(got->ends, 1);
+  EXPECT_EQ(got.use_count(), 1);  // the reader is released after the end
+}
+
+TEST(TransportExchangeTest, TheReaderIsReleasedWhenTheResponseEndsOrThePeerLeaves) {
+  boost::asio::io_context io;
+  for (bool cancel : {false, true}) {
+    TestTransportExchange ex(io, HttpRequest{});
+    ex.ExpectStreamedBody();
+    auto got = std::make_shared<Pieces>();
+    ex.ReadBody([got](std::string_view p, bool) { got->body += p; });
+    ex.DeliverBody("x", false);
+    EXPECT_EQ(got.use_count(), 2);  // held by the reader
+    if (cancel) {
+      ex.Cancel();
+    } else {
+      ex.StartStream(200, {});
+      ex.EndStream({});  // e.g. the deadline or the drain ended the call
+    }
+    EXPECT_EQ(got.use_count(), 1) << (cancel ? "cancel" : "end");
+    ex.DeliverBody("y", true);
+    EXPECT_EQ(got->body, "x");
+  }
+}
+
+TEST(TransportExchangeTest, AReaderThatEndsTheResponseIsNotCalledAgain) {
+  boost::asio::io_context io;
+  TestTransportExchange ex(io, HttpRequest{});
+  ex.ExpectStreamedBody();
+  auto got = std::make_shared<Pieces>();
+  ex.ReadBody([got, &ex](std::string_view, bool) {
+    ++got->calls;
+    ex.SendResponse(200, {}, {});
+  });
+  ex.DeliverBody("x", false);
+  ex.DeliverBody("y", false);
+  EXPECT_EQ(got->calls, 1);
+  EXPECT_EQ(got.use_count(), 1);
+}
+
 }  // namespace
 }  // namespace peat::rpc
