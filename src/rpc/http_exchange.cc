@@ -14,6 +14,9 @@ void TransportExchange::ReadBody(BodyReader reader) {
     reader(request_.body, true);
     return;
   }
+  // The peer left (or the response ended) before the call read its body: nothing will come, and a
+  // reader kept here would keep its call, and so this exchange, alive.
+  if (!Writable()) return;
   body_reader_ = std::move(reader);
   if (body_pending_.empty() && !body_end_seen_) return;
   std::string pending = std::move(body_pending_);

@@ -331,6 +331,20 @@ TEST(TransportExchangeTest, TheReaderIsReleasedWhenTheResponseEndsOrThePeerLeave
   }
 }
 
+TEST(TransportExchangeTest, AReaderSetAfterThePeerLeftIsNotKept) {
+  // A client that opens a stream and resets it in the same read: the exchange is cancelled before
+  // the router reads its body (found by fuzz/bidi_stream_fuzzer.cc).
+  boost::asio::io_context io;
+  TestTransportExchange ex(io, HttpRequest{});
+  ex.ExpectStreamedBody();
+  ex.DeliverBody("x", false);
+  ex.Cancel();
+  auto got = std::make_shared<Pieces>();
+  ex.ReadBody([got](std::string_view p, bool) { got->body += p; });
+  EXPECT_EQ(got.use_count(), 1);
+  EXPECT_EQ(got->body, "");
+}
+
 TEST(TransportExchangeTest, AReaderThatEndsTheResponseIsNotCalledAgain) {
   boost::asio::io_context io;
   TestTransportExchange ex(io, HttpRequest{});

@@ -78,6 +78,7 @@ class FakeExchange : public HttpExchange {
   void StreamBody() { stream_body_ = true; }
   void ReadBody(BodyReader reader) override {
     if (!stream_body_) return HttpExchange::ReadBody(std::move(reader));
+    if (cancelled_ || ended_) return;  // as the transports do: nothing will come
     body_reader_ = std::move(reader);
   }
   // Hands the reader one piece of the body (call on the io_context); dropped once the response
