@@ -22,7 +22,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${FUZZ_BUILD:-$ROOT/build-fuzz}"
 SECS="${FUZZ_SECONDS:-20}"
 JOBS="${JOBS:-$(nproc)}"
-ALL=(envelope_fuzzer timeout_fuzzer base64_fuzzer gzip_fuzzer router_fuzzer request_decode_fuzzer
+ALL=(envelope_fuzzer timeout_fuzzer base64_fuzzer gzip_fuzzer router_fuzzer bidi_stream_fuzzer
+  request_decode_fuzzer
   mesh_frame_fuzzer mesh_blob_frame_fuzzer document_state_fuzzer blob_manifest_fuzzer
   attach_status_doc_fuzzer agent_status_fuzzer agent_packages_fuzzer agent_pulled_fuzzer
   mdns_fuzzer)

@@ -13,6 +13,7 @@
 #include "service/attachment_service.h"
 #include "service/document_service.h"
 #include "service/peer_service.h"
+#include "service/reflection_service.h"
 #include "service/sidecar_service.h"
 #include "service/subscribe_service.h"
 #include "service/typed_collection_service.h"
@@ -154,6 +155,7 @@ Status Node::Start() {
   StartDiscovery();
   service::RegisterSidecarService(methods_, *this);  // GetStatus; UNIMPLEMENTED for the rest
   service::RegisterHealthService(methods_, health_);
+  service::RegisterReflectionService(methods_);  // last: it lists the services registered above
 
   rpc::ServerOptions options;
   for (const auto& a : config_.listen) {

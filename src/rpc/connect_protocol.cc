@@ -163,6 +163,13 @@ class ConnectAdapter : public ProtocolAdapter {
     return DecodeMessage(codec_, body, out);
   }
 
+  bool CarriesRequestStream() const override { return stream_; }
+  Status DecodeStreamMessage(const HttpRequest& req, const Envelope& envelope, size_t max,
+                             google::protobuf::Message* out) const override {
+    if (!stream_) return ProtocolAdapter::DecodeStreamMessage(req, envelope, max, out);
+    return DecodeEnvelope(req, envelope, "connect-content-encoding", codec_, max, out);
+  }
+
   std::unique_ptr<CallEncoder> MakeEncoder(std::shared_ptr<HttpExchange> exchange,
                                            HeaderList extra_headers) const override {
     return stream_ ? MakeConnectStreamEncoder(std::move(exchange), codec_, std::move(extra_headers))

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,10 @@ struct Envelope {
 // Splits a complete body into envelopes. A truncated envelope → INVALID_ARGUMENT; a declared
 // payload larger than `max_payload` → RESOURCE_EXHAUSTED.
 StatusOr<std::vector<Envelope>> ParseEnvelopes(std::string_view body, size_t max_payload);
+// Incremental form for a body that arrives in pieces: the complete envelope at the start of
+// `buffer`, or nullopt when more bytes are needed. A declared payload larger than `max_payload` →
+// RESOURCE_EXHAUSTED as soon as the 5-byte prefix is there.
+StatusOr<std::optional<Envelope>> NextEnvelope(std::string_view buffer, size_t max_payload);
 void AppendEnvelope(std::string& out, uint8_t flags, std::string_view payload);
 
 }  // namespace peat::rpc

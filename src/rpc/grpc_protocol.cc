@@ -159,6 +159,14 @@ class GrpcAdapter : public ProtocolAdapter {
     return DecodeEnvelopedRequest(req, body, "grpc-encoding", Codec::kProto, max, out);
   }
 
+  // gRPC-Web text is base64 in chunks of any size: no stream of envelopes to cut.
+  bool CarriesRequestStream() const override { return !text_; }
+  Status DecodeStreamMessage(const HttpRequest& req, const Envelope& envelope, size_t max,
+                             google::protobuf::Message* out) const override {
+    if (text_) return ProtocolAdapter::DecodeStreamMessage(req, envelope, max, out);
+    return DecodeEnvelope(req, envelope, "grpc-encoding", Codec::kProto, max, out);
+  }
+
   std::unique_ptr<CallEncoder> MakeEncoder(std::shared_ptr<HttpExchange> exchange,
                                            HeaderList extra_headers) const override {
     if (!web_) return MakeGrpcEncoder(std::move(exchange), std::move(extra_headers));

@@ -37,7 +37,7 @@ class Http1Exchange : public TransportExchange {
 
   void SendResponse(int status, HeaderList headers, std::string body) override {
     if (!Writable()) return;
-    ended_ = true;
+    MarkEnded();
     conn_->WriteResponseHead(status, headers, body.size());
     if (!body.empty()) conn_->WriteBody(std::move(body));
     conn_->ResponseComplete(false);  // head and body leave in one write
@@ -55,7 +55,7 @@ class Http1Exchange : public TransportExchange {
   }
   void EndStream(HeaderList /*trailers: not sent on HTTP/1.1*/) override {
     if (!Writable() || !started_) return;
-    ended_ = true;
+    MarkEnded();
     conn_->ResponseComplete(true);
   }
   size_t PendingBytes() const override { return conn_->pending_bytes(); }

@@ -39,6 +39,12 @@ struct Http2Connection::Stream {
   bool headers_complete = false;
   bool oversized = false;
   bool dispatched = false;
+  // A bidirectional stream dispatched at its headers: its body goes to the exchange as it arrives
+  // (collected here during nghttp2_session_mem_recv, delivered after it returns).
+  bool body_streamed = false;
+  std::string body_in;
+  bool body_in_end = false;
+  bool body_in_queued = false;
   std::shared_ptr<Http2Exchange> exchange;
   // Outgoing response body, drained by ReadData: chunks [out_head, out.size()), the first one
   // consumed up to out_offset. (A vector, not a deque: libstdc++'s deque allocates ~600 bytes on
@@ -61,7 +67,7 @@ class Http2Exchange : public TransportExchange {
 
   void SendResponse(int status, HeaderList headers, std::string body) override {
     if (!Writable()) return;
-    ended_ = true;
+    MarkEnded();
     conn_->SubmitResponse(id_, status, headers, std::move(body), false);
   }
   void StartStream(int status, HeaderList headers) override {
@@ -75,7 +81,7 @@ class Http2Exchange : public TransportExchange {
   }
   void EndStream(HeaderList trailers) override {
     if (!Writable() || !started_) return;
-    ended_ = true;
+    MarkEnded();
     conn_->SubmitEnd(id_, std::move(trailers));
   }
   size_t PendingBytes() const override { return conn_->PendingBytes(id_); }
@@ -165,7 +171,25 @@ void Http2Connection::DispatchQueued() {
   auto ready = std::move(to_dispatch_);
   to_dispatch_.clear();
   for (auto& ex : ready) context_.router->Handle(ex);
+  // Body pieces of bidirectional streams, after their dispatch (which set their readers).
+  auto bodies = std::move(to_deliver_);
+  to_deliver_.clear();
+  for (int32_t id : bodies) {
+    Stream* s = FindStream(id);
+    if (!s) continue;  // closed meanwhile: reset (cancelled) or its response ended
+    s->body_in_queued = false;
+    std::string piece = std::move(s->body_in);
+    s->body_in.clear();
+    auto exchange = s->exchange;  // the reader may end the response and so the stream
+    exchange->DeliverBody(piece, s->body_in_end);
+  }
   batching_ = false;
+}
+
+void Http2Connection::QueueBodyDelivery(Stream& s) {
+  if (s.body_in_queued) return;
+  s.body_in_queued = true;
+  to_deliver_.push_back(s.id);
 }
 
 void Http2Connection::StartRead() {
@@ -342,6 +366,11 @@ int Http2Connection::OnDataChunk(nghttp2_session*, uint8_t, int32_t id, const ui
                                  size_t len, void* user) {
   auto* self = static_cast<Http2Connection*>(user);
   Stream* s = self->FindStream(id);
+  if (s && s->body_streamed) {
+    s->body_in.append(reinterpret_cast<const char*>(data), len);
+    self->QueueBodyDelivery(*s);
+    return 0;
+  }
   if (!s || s->oversized || s->dispatched) return 0;
   if (s->request.body.size() + len > self->context_.router->max_body_bytes()) {
     // Answer at once from the headers; the rest of the body is discarded as it arrives.
@@ -364,11 +393,25 @@ int Http2Connection::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, v
     case NGHTTP2_DATA: {
       Stream* s = self->FindStream(frame->hd.stream_id);
       if (!s) return 0;
+      const bool end_stream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
       if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
         s->headers_complete = true;
         self->seen_request_ = true;
+        if (!end_stream && self->context_.router->StreamsRequestBody(s->request)) {
+          s->dispatched = true;
+          s->body_streamed = true;
+          s->exchange = std::make_shared<Http2Exchange>(self->shared_from_this(), s->id,
+                                                        std::move(s->request));
+          s->exchange->ExpectStreamedBody();
+          self->to_dispatch_.push_back(s->exchange);
+          break;
+        }
       }
-      if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !s->dispatched && s->headers_complete) {
+      if (end_stream && s->body_streamed) {
+        s->body_in_end = true;
+        self->QueueBodyDelivery(*s);
+      }
+      if (end_stream && !s->dispatched && s->headers_complete) {
         s->dispatched = true;
         s->exchange =
             std::make_shared<Http2Exchange>(self->shared_from_this(), s->id, std::move(s->request));

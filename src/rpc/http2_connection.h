@@ -1,7 +1,9 @@
 // Http2Connection: an HTTP/2 (prior knowledge, h2c) server connection on nghttp2.
 //
 // Requests are collected per stream and dispatched to the router only after
-// nghttp2_session_mem_recv returns (never from inside a callback). Responses use deferred data
+// nghttp2_session_mem_recv returns (never from inside a callback); a bidirectional stream is
+// dispatched at its headers and its body handed to the exchange piece by piece, also after
+// mem_recv returns. Responses use deferred data
 // providers so streams can be written incrementally with backpressure, and trailers (gRPC status)
 // close them. Enforces SETTINGS_MAX_CONCURRENT_STREAMS, the header-read and idle timeouts and
 // keepalive PINGs; a protocol violation answers GOAWAY on this connection only. Runs on one
@@ -60,6 +62,7 @@ class Http2Connection : public Connection, public std::enable_shared_from_this<H
   void StartRead();
   void Flush();
   void DispatchQueued();
+  void QueueBodyDelivery(Stream& s);
   void UpdateTimer();
   void ArmTimer(TimerPurpose purpose);
   void ScheduleKeepalive();
@@ -74,6 +77,7 @@ class Http2Connection : public Connection, public std::enable_shared_from_this<H
   std::vector<std::shared_ptr<Http2Exchange>> to_dispatch_;
   std::vector<std::shared_ptr<Http2Exchange>> to_oversize_;
   std::vector<std::shared_ptr<Http2Exchange>> to_cancel_;
+  std::vector<int32_t> to_deliver_;  // streams with body pieces for their exchange
   std::vector<uint8_t> read_buf_;
   std::string out_buf_;
   std::string writing_buf_;

@@ -46,6 +46,14 @@ class HttpExchange {
   virtual void StreamData(std::string bytes) = 0;
   virtual void EndStream(HeaderList trailers) = 0;
 
+  // The request body of a bidirectional stream as it arrives: `reader` runs on the executor with
+  // each piece in order, `end` set on the last call (its piece may be empty). A request the
+  // transport dispatched complete (all but an HTTP/2 bidirectional stream, which is dispatched at
+  // its headers: RpcRouter::StreamsRequestBody) gets its whole body in one call. Call at most
+  // once; pieces that arrive after the response ended or the peer left are dropped.
+  using BodyReader = std::function<void(std::string_view piece, bool end)>;
+  virtual void ReadBody(BodyReader reader) { reader(request().body, true); }
+
   // Bytes handed to the exchange and not yet written to the socket (for backpressure).
   virtual size_t PendingBytes() const = 0;
   virtual bool IsCancelled() const = 0;
@@ -63,6 +71,12 @@ class TransportExchange : public HttpExchange {
   bool IsCancelled() const override { return cancelled_; }
   void SetCancelHook(std::function<void()> hook) override { cancel_hook_ = std::move(hook); }
 
+  void ReadBody(BodyReader reader) override;
+  // Transport side, for a request dispatched before its body ended: the body follows in pieces
+  // through DeliverBody (held until the reader is set).
+  void ExpectStreamedBody() { body_streamed_ = true; }
+  void DeliverBody(std::string_view piece, bool end);
+
   bool ended() const { return ended_; }
   // The peer went away before the response ended: runs the cancel hook once.
   void Cancel() {
@@ -73,10 +87,17 @@ class TransportExchange : public HttpExchange {
       cancel_hook_ = nullptr;
       hook();
     }
+    body_reader_ = nullptr;  // after the hook: the reader may own the call the hook cancels
   }
 
  protected:
   bool Writable() const { return !cancelled_ && !ended_; }
+  // The response has ended: no more body pieces are wanted (the reader, which may own the call
+  // that owns this exchange, is released).
+  void MarkEnded() {
+    ended_ = true;
+    body_reader_ = nullptr;
+  }
 
   HttpRequest request_;
   bool started_ = false;
@@ -85,6 +106,11 @@ class TransportExchange : public HttpExchange {
  private:
   std::function<void()> cancel_hook_;
   bool cancelled_ = false;
+  bool body_streamed_ = false;
+  bool body_end_seen_ = false;       // the transport has the last piece
+  bool body_end_delivered_ = false;  // the reader has it
+  BodyReader body_reader_;
+  std::string body_pending_;  // pieces that arrived before the reader was set
 };
 
 }  // namespace peat::rpc

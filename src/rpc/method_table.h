@@ -18,13 +18,19 @@
 
 namespace peat::rpc {
 
-enum class MethodKind { kUnary, kServerStreaming };
+// kBidiStreaming: a stream of requests and a stream of responses, full duplex over gRPC, Connect
+// streaming or binary gRPC-Web on HTTP/2 (RpcRouter::StreamsRequestBody); over HTTP/1.1 the
+// request stream arrives whole, so the call is half duplex. gRPC-Web text cannot carry it.
+enum class MethodKind { kUnary, kServerStreaming, kBidiStreaming };
 
 struct MethodSpec {
   std::string path;
   MethodKind kind = MethodKind::kUnary;
   const google::protobuf::Message* request_prototype = nullptr;
-  // Receives the decoded request (its dynamic type is that of request_prototype).
+  // Receives the decoded request (its dynamic type is that of request_prototype). A bidirectional
+  // method's handler runs once per request message, in order, on the connection's executor, all
+  // with the same call, and once more with a null request when the client has sent its last one;
+  // it finishes the call when it is done (at the latest then).
   std::function<void(const std::shared_ptr<ServerCall>&,
                      std::unique_ptr<google::protobuf::Message>)>
       handler;
@@ -53,6 +59,18 @@ class MethodTable {
                      } else {
                        call->Finish(std::move(st));
                      }
+                   }});
+  }
+
+  // A bidirectional stream: `fn` gets each request in turn, then nullptr at the end of the
+  // client's stream (see MethodSpec::handler).
+  template <typename Req>
+  void AddBidi(std::string path,
+               std::function<void(const std::shared_ptr<ServerCall>&, const Req*)> fn) {
+    Add(MethodSpec{std::move(path), MethodKind::kBidiStreaming, &Req::default_instance(),
+                   [fn = std::move(fn)](const std::shared_ptr<ServerCall>& call,
+                                        std::unique_ptr<google::protobuf::Message> req) {
+                     fn(call, static_cast<const Req*>(req.get()));
                    }});
   }
 

@@ -19,6 +19,11 @@ StatusOr<std::optional<std::chrono::nanoseconds>> ProtocolAdapter::RequestTimeou
   return parsed;
 }
 
+Status ProtocolAdapter::DecodeStreamMessage(const HttpRequest&, const Envelope&, size_t,
+                                            google::protobuf::Message*) const {
+  return UnimplementedError("this protocol carries no stream of request messages");
+}
+
 Status DecodeEnvelopedRequest(const HttpRequest& req, std::string_view body,
                               std::string_view encoding_header, Codec codec,
                               size_t max_message_bytes, google::protobuf::Message* out) {
@@ -27,7 +32,11 @@ Status DecodeEnvelopedRequest(const HttpRequest& req, std::string_view body,
     return InvalidArgumentError("expected exactly one request message, got " +
                                 std::to_string(envelopes.size()));
   }
-  const Envelope& env = envelopes.front();
+  return DecodeEnvelope(req, envelopes.front(), encoding_header, codec, max_message_bytes, out);
+}
+
+Status DecodeEnvelope(const HttpRequest& req, const Envelope& env, std::string_view encoding_header,
+                      Codec codec, size_t max_message_bytes, google::protobuf::Message* out) {
   if (env.flags & ~kEnvelopeCompressed) {
     return InvalidArgumentError("invalid envelope flags in request message");
   }

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "rpc/envelope.h"
 #include "rpc/http_exchange.h"
 #include "rpc/message_codec.h"
 #include "rpc/server_call.h"
@@ -35,6 +36,14 @@ class ProtocolAdapter {
   // decompressed) into `out`.
   virtual Status DecodeRequest(const HttpRequest& req, size_t max_message_bytes,
                                google::protobuf::Message* out) const = 0;
+  // Bidirectional streams (method_table.h): whether this protocol carries a stream of request
+  // messages (gRPC, Connect streaming and binary gRPC-Web do; Connect unary and gRPC-Web text do
+  // not), and the decoding
+  // of one of its envelopes into `out` (at most `max_message_bytes` once decompressed).
+  virtual bool CarriesRequestStream() const { return false; }
+  virtual Status DecodeStreamMessage(const HttpRequest& req, const Envelope& envelope,
+                                     size_t max_message_bytes,
+                                     google::protobuf::Message* out) const;
   // The encoder that answers on `exchange`; `extra_headers` (CORS) go on the response.
   virtual std::unique_ptr<CallEncoder> MakeEncoder(std::shared_ptr<HttpExchange> exchange,
                                                    HeaderList extra_headers) const = 0;
@@ -57,5 +66,9 @@ class ProtocolAdapter {
 Status DecodeEnvelopedRequest(const HttpRequest& req, std::string_view body,
                               std::string_view encoding_header, Codec codec,
                               size_t max_message_bytes, google::protobuf::Message* out);
+// Decodes one envelope of such a body (flags checked, gzip inflated as above).
+Status DecodeEnvelope(const HttpRequest& req, const Envelope& envelope,
+                      std::string_view encoding_header, Codec codec, size_t max_message_bytes,
+                      google::protobuf::Message* out);
 
 }  // namespace peat::rpc

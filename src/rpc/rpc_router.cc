@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "rpc/connect_protocol.h"
+#include "rpc/envelope.h"
 #include "rpc/grpc_protocol.h"
 #include "rpc/protocol_adapter.h"
 
@@ -122,6 +123,44 @@ void RpcRouter::HandleOversized(const std::shared_ptr<HttpExchange>& exchange) {
                                    std::to_string(options_.max_message_bytes) + " bytes)"));
 }
 
+bool RpcRouter::StreamsRequestBody(const HttpRequest& req) const {
+  // Every protocol: one that cannot carry the stream is refused at once, not after a body its
+  // client may never end.
+  if (req.method != "POST" || !req.http2) return false;
+  const MethodSpec* method = methods_.Find(req.path);
+  return method && method->kind == MethodKind::kBidiStreaming;
+}
+
+void RpcRouter::ReadRequestStream(HttpExchange& exchange, const MethodSpec& method,
+                                  const ProtocolAdapter& protocol,
+                                  const std::shared_ptr<ServerCall>& call) {
+  // The reader owns the call until the client's stream ends or the response does (the exchange
+  // then releases it), so the handler need not hold it between messages.
+  exchange.ReadBody([this, &method, &protocol, call, buffer = std::string()](std::string_view piece,
+                                                                             bool end) mutable {
+    buffer.append(piece);
+    size_t used = 0;
+    while (!call->IsDone()) {
+      auto next = NextEnvelope(std::string_view(buffer).substr(used), options_.max_message_bytes);
+      if (!next.ok()) return call->Finish(next.status());
+      if (!*next) break;
+      std::unique_ptr<google::protobuf::Message> request(method.request_prototype->New());
+      Status st = protocol.DecodeStreamMessage(call->request(), **next, options_.max_message_bytes,
+                                               request.get());
+      if (!st.ok()) return call->Finish(st);
+      used += kEnvelopeHeaderSize + (*next)->payload.size();
+      method.handler(call, std::move(request));
+    }
+    buffer.erase(0, used);
+    if (!end || call->IsDone()) return;
+    if (!buffer.empty()) {
+      return call->Finish(InvalidArgumentError("request stream ended inside a message envelope (" +
+                                               std::to_string(buffer.size()) + " bytes)"));
+    }
+    method.handler(call, nullptr);
+  });
+}
+
 void RpcRouter::HandleOps(HttpExchange& ex) {
   const std::string& path = ex.request().path;
   if (path == "/livez") return SendText(ex, 200, "ok\n");
@@ -161,7 +200,7 @@ void RpcRouter::HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
 
   const MethodSpec* method = methods_.Find(req.path);
   if (method) {
-    bool streaming = method->kind == MethodKind::kServerStreaming;
+    bool streaming = method->kind != MethodKind::kUnary;
     if ((choice.protocol == Protocol::kConnectUnary && streaming) ||
         (choice.protocol == Protocol::kConnectStream && !streaming)) {
       return SendText(*exchange, 415,
@@ -179,12 +218,17 @@ void RpcRouter::HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
   const ProtocolAdapter& protocol = *choice.adapter;
   std::unique_ptr<CallEncoder> encoder = protocol.MakeEncoder(exchange, std::move(cors));
   if (!method) return encoder->Finish(UnimplementedError("unknown method " + req.path));
+  const bool bidi = method->kind == MethodKind::kBidiStreaming;
+  if (bidi && !protocol.CarriesRequestStream()) {
+    return encoder->Finish(UnimplementedError("bidirectional stream " + req.path +
+                                              " needs gRPC, Connect streaming or binary gRPC-Web"));
+  }
 
   // Deadline: the client's timeout header; unary calls without one get --rpc-default-timeout-secs
   // and are clamped to --rpc-max-timeout-secs. Server streams (subscriptions, watches) are
   // long-lived: no default deadline and no clamp, only the client's own timeout if it sets one.
   auto now = std::chrono::steady_clock::now();
-  const bool streaming = method->kind == MethodKind::kServerStreaming;
+  const bool streaming = method->kind != MethodKind::kUnary;
   std::chrono::nanoseconds timeout = streaming ? std::chrono::nanoseconds::max()
                                                : std::chrono::nanoseconds(options_.default_timeout);
   std::optional<Status> error = transport_error;
@@ -204,21 +248,28 @@ void RpcRouter::HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
                                            deadline);
   if (error) return call->Finish(*error);
 
-  std::unique_ptr<google::protobuf::Message> request(method->request_prototype->New());
-  if (Status st = protocol.DecodeRequest(req, options_.max_message_bytes, request.get());
-      !st.ok()) {
-    return call->Finish(st);
+  std::unique_ptr<google::protobuf::Message> request;
+  if (!bidi) {
+    request.reset(method->request_prototype->New());
+    if (Status st = protocol.DecodeRequest(req, options_.max_message_bytes, request.get());
+        !st.ok()) {
+      return call->Finish(st);
+    }
   }
 
   std::weak_ptr<ServerCall> weak = call;
   exchange->SetCancelHook([weak] {
     if (auto c = weak.lock()) c->OnPeerGone();
   });
-  if (method->kind == MethodKind::kServerStreaming) {
+  if (streaming) {
     call->RegisterStream(&streams_);
     if (call->IsDone()) return;  // the server is draining: the stream already ended cleanly
   }
-  method->handler(call, std::move(request));
+  if (bidi) {
+    ReadRequestStream(*exchange, *method, protocol, call);
+  } else {
+    method->handler(call, std::move(request));
+  }
   if (call->IsDone()) return;
   // A stream handler that returned without finishing the call has accepted it: send the status
   // and headers now rather than with the first message, which may be long in coming (a Subscribe

@@ -25,6 +25,8 @@
 
 namespace peat::rpc {
 
+class ProtocolAdapter;
+
 struct RouterOptions {
   size_t max_message_bytes = 4 << 20;
   std::chrono::seconds default_timeout{120};
@@ -47,6 +49,10 @@ class RpcRouter {
   // Answers a request whose body exceeded the transport limit (only the headers are known):
   // RESOURCE_EXHAUSTED in the request's protocol.
   void HandleOversized(const std::shared_ptr<HttpExchange>& exchange);
+  // Whether a transport should dispatch `req` (headers only, body still to come) at once and hand
+  // it its body as it arrives (HttpExchange::ReadBody): a POST over HTTP/2 to a bidirectional
+  // method (in a protocol that cannot carry a request stream it is refused at once). Thread-safe.
+  bool StreamsRequestBody(const HttpRequest& req) const;
   // Largest raw HTTP body a transport should accept (room for envelopes and base64 text).
   size_t max_body_bytes() const;
 
@@ -54,6 +60,10 @@ class RpcRouter {
   void HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
                  const std::optional<Status>& transport_error);
   void HandleOps(HttpExchange& exchange);
+  // Bidirectional streams: decodes each request envelope as it arrives and runs the handler on it
+  // (nullptr at the end of the client's stream); a malformed envelope ends the call with its error.
+  void ReadRequestStream(HttpExchange& exchange, const MethodSpec& method,
+                         const ProtocolAdapter& protocol, const std::shared_ptr<ServerCall>& call);
 
   const MethodTable& methods_;
   // Metrics slot per known method, filled at construction so the request path never locks.

@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import grpcJs from "@grpc/grpc-js";
 import protoLoaderPkg from "@grpc/proto-loader";
+import reflectionClientPkg from "grpc-js-reflection-client";
 
 export * as connect from "@connectrpc/connect";
 export * as connectNode from "@connectrpc/connect-node";
@@ -15,6 +16,8 @@ export * as healthPb from "./gen/grpc/health/v1/health_pb.js";
 
 export const grpc = grpcJs;
 export const protoLoader = protoLoaderPkg;
+/** gRPC server reflection client (v1 or v1alpha) on @grpc/grpc-js. */
+export const GrpcReflection = reflectionClientPkg.GrpcReflection;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

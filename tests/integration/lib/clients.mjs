@@ -30,8 +30,8 @@ try {
 } catch (e) {
   throw new Error(`cannot load the test client toolchain (run scripts/install-npm-deps.sh): ${e.message}`);
 }
-const { connect, connectNode, protobuf, sidecarPb, healthPb, grpc, protoLoader, BUF_BIN } = deps;
-export { connect, connectNode, protobuf, sidecarPb, healthPb, grpc, BUF_BIN };
+const { connect, connectNode, protobuf, sidecarPb, healthPb, grpc, protoLoader, BUF_BIN, GrpcReflection } = deps;
+export { connect, connectNode, protobuf, sidecarPb, healthPb, grpc, protoLoader, BUF_BIN, GrpcReflection };
 
 export const SIDECAR = "peat.sidecar.v1.PeatSidecar";
 export const HEALTH = "grpc.health.v1.Health";

@@ -1,6 +1,8 @@
 // FakeExchange: an in-memory HttpExchange for unit tests. Records every response call in order,
-// runs on a caller-supplied io_context, and flags misuse of the exchange contract (writes after the
-// response ended, data before headers, two responses). Not thread-safe: use it on the io_context.
+// runs on a caller-supplied io_context, can play a request body that arrives in pieces
+// (StreamBody/FeedBody, as HTTP/2 bidirectional streams do), and flags misuse of the exchange
+// contract (writes after the response ended, data before headers, two responses). Not thread-safe:
+// use it on the io_context.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -36,7 +38,7 @@ class FakeExchange : public HttpExchange {
   void SendResponse(int status, HeaderList headers, std::string body) override {
     if (cancelled_) return;
     if (started_ || ended_) ++violations;
-    ended_ = true;
+    End();
     events.push_back({Kind::kSendResponse, status, std::move(headers), std::move(body)});
   }
   void StartStream(int status, HeaderList headers) override {
@@ -53,7 +55,7 @@ class FakeExchange : public HttpExchange {
   void EndStream(HeaderList trailers) override {
     if (cancelled_) return;
     if (!started_ || ended_) ++violations;
-    ended_ = true;
+    End();
     events.push_back({Kind::kEndStream, 0, std::move(trailers), {}});
   }
   size_t PendingBytes() const override { return 0; }
@@ -69,7 +71,26 @@ class FakeExchange : public HttpExchange {
       cancel_hook_ = nullptr;
       hook();
     }
+    body_reader_ = nullptr;  // after the hook, as the transports do
   }
+
+  // The body is not handed over at ReadBody but fed by the test through FeedBody.
+  void StreamBody() { stream_body_ = true; }
+  void ReadBody(BodyReader reader) override {
+    if (!stream_body_) return HttpExchange::ReadBody(std::move(reader));
+    if (cancelled_ || ended_) return;  // as the transports do: nothing will come
+    body_reader_ = std::move(reader);
+  }
+  // Hands the reader one piece of the body (call on the io_context); dropped once the response
+  // ended or the peer left, like the transports do.
+  void FeedBody(std::string_view piece, bool end) {
+    if (!body_reader_ || cancelled_ || ended_) return;
+    BodyReader reader = std::move(body_reader_);
+    body_reader_ = nullptr;
+    reader(piece, end);
+    if (!end && !cancelled_ && !ended_) body_reader_ = std::move(reader);
+  }
+  bool has_body_reader() const { return static_cast<bool>(body_reader_); }
 
   bool ended() const { return ended_; }
   bool has_cancel_hook() const { return static_cast<bool>(cancel_hook_); }
@@ -145,6 +166,13 @@ class FakeExchange : public HttpExchange {
   bool ended_ = false;
   bool cancelled_ = false;
   std::function<void()> cancel_hook_;
+  bool stream_body_ = false;
+  BodyReader body_reader_;  // released when the response ends (it may own the call)
+
+  void End() {
+    ended_ = true;
+    body_reader_ = nullptr;
+  }
 };
 
 }  // namespace peat::rpc::testing
