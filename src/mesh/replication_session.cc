@@ -588,6 +588,8 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
   std::vector<std::string> lookup_keys;
   std::vector<std::string> lookup_digests;
   std::vector<std::string> lookup_sources;
+  std::vector<store::DocRef> claimed;  // expected from this peer, offered by it: fetch them
+  std::vector<std::string> claimed_keys;
   for (auto& c : *batch->mutable_changes()) {
     if (c.state().empty() && !c.digest().empty()) {
       env_.counters->offers_received.Inc();
@@ -599,6 +601,14 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
       }
       std::string key = PendingStates::Key(c.collection(), c.doc_id(), c.digest());
       store::DocRef doc{std::move(*c.mutable_collection()), std::move(*c.mutable_doc_id())};
+      if (pending().Claim(key, serial_)) {
+        // Its copy was expected from this peer, which only offers it: ask it now.
+        ++in->unresolved;
+        WatchOffer(in, key, doc);
+        claimed.push_back(std::move(doc));
+        claimed_keys.push_back(std::move(key));
+        continue;
+      }
       if (pending().Contains(key)) {
         ++in->unresolved;
         WatchOffer(in, key, doc);
@@ -617,6 +627,7 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
                                               std::move(*c.mutable_doc_id()),
                                               std::move(*c.mutable_state())});
   }
+  if (!claimed.empty()) SendWant(in, std::move(claimed), std::move(claimed_keys));
   if (!lookup.empty()) {
     auto states = env_.store->ReadStates(lookup);
     if (!states.ok()) {
