@@ -92,7 +92,9 @@ TEST_F(RelayOnceTest, PushModeSendsEveryRelayedChangeWhole) {
   StartAll();
   ASSERT_TRUE(WaitUntil([&] { return Connected(*d_, kIdC); }));
   ASSERT_TRUE(PutSync(*a_->store, "c", "doc", R"({"v":1})").ok());
+  // Counted as they arrive; merged a moment later.
   ASSERT_TRUE(WaitUntil([&] { return Metric(*d_, "peat_mesh_changes_received_total") >= 2; }));
+  ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc").has_value(); }));
   EXPECT_EQ(Get(*d_, "doc"), R"({"v":1})");
   EXPECT_EQ(Metric(*d_, "peat_mesh_offers_received_total"), 0u);
   EXPECT_EQ(Metric(*b_, "peat_mesh_offers_sent_total"), 0u);
