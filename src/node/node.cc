@@ -321,7 +321,12 @@ Status Node::StartAgentWatcher() {
 }
 
 Status Node::StartNatsBridge() {
-  if (config_.nats_mappings.empty()) return Status::Ok();
+  if (config_.nats_mappings.empty()) {
+    if (!config_.nats_url.empty()) {
+      spdlog::warn("nats bridge: --nats-url is set but no --nats-mapping; the bridge is off");
+    }
+    return Status::Ok();
+  }
   bridge::NatsBridgeOptions o;
   PEAT_ASSIGN_OR_RETURN(o.url, bridge::ParseNatsUrl(config_.nats_url));
   PEAT_ASSIGN_OR_RETURN(o.mappings, bridge::ParseNatsMappings(config_.nats_mappings));

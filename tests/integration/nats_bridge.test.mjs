@@ -14,9 +14,10 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { startCluster, waitFor } from "./lib/mesh_cluster.mjs";
+import fs from "node:fs";
+import { freePort, startCluster, waitFor } from "./lib/mesh_cluster.mjs";
 import { natsConnect, natsServerBinary, NatsServer, startNatsServer } from "./lib/nats.mjs";
-import { runNodeBinary } from "./lib/raw.mjs";
+import { runNodeBinary, scrapeMetrics } from "./lib/raw.mjs";
 
 const SUBJECT = "sensors.temp";
 const COLLECTION = "nats_temp";
@@ -155,4 +156,130 @@ describe("nats bridge", { skip }, () => {
     assert.deepEqual(multiset(gotB.map((m) => m.data)), multiset(good), "B got exactly the good messages");
     assert.equal((await b.list(COLLECTION)).length, good.length, "nothing else was stored");
   });
+
+  it("kill -9 of the receiving node mid-stream, then restart: nothing published twice, nothing stored is lost", async (t) => {
+    const { servers, nodes } = await twoSites(t);
+    const [a, b] = nodes;
+    const subB = await natsConnect(servers[1].port, { t });
+    const gotB = subB.subscribe(SUBJECT);
+    await subB.flush();
+    const pub = await natsConnect(servers[0].port, { t });
+    const all = payloads("K", 600);
+    let sent = 0;
+    const publishSome = async (n) => {
+      for (const end = Math.min(all.length, sent + n); sent < end; sent++) pub.publish(SUBJECT, all[sent]);
+      await pub.flush();
+    };
+    // Stream until B has published some, then kill -9 B while A keeps publishing.
+    while (gotB.length < 100) {
+      await publishSome(10);
+      await waitFor(async () => (await metric(a, "peat_nats_bridge_stored_total")) === sent, { what: "A stored what was sent" });
+    }
+    await b.kill();
+    t.diagnostic(`B killed after ${gotB.length} of ${sent} sent`);
+    while (sent < all.length) await publishSome(50);
+    await waitFor(async () => (await metric(a, "peat_nats_bridge_stored_total")) === all.length, { what: "A stored all" });
+    assert.equal(await metric(a, "peat_nats_bridge_dropped_total"), 0, "A dropped nothing");
+    await b.start();
+    await waitBridgeReady(b);
+    await waitFor(() => gotB.length >= all.length, { timeoutMs: 30_000, what: "every message at B after the restart", describe: () => `${gotB.length}/${all.length}` });
+    // Quiet check: a marker after the backlog has crossed too, nothing more came.
+    pub.publish(SUBJECT, Buffer.from('{"marker":1}'));
+    await waitFor(() => gotB.some((m) => m.data.toString() === '{"marker":1}'), { what: "marker at B" });
+    const counts = multiset(gotB.map((m) => m.data));
+    const twice = [...counts].filter(([, n]) => n > 1);
+    assert.deepEqual(twice, [], "nothing published twice at B");
+    assert.deepEqual(multiset(gotB.filter((m) => m.data.toString() !== '{"marker":1}').map((m) => m.data)), multiset(all), "every stored message published once");
+    assert.ok(gotB.every((m) => m.headers[ORIGIN] === a.nodeId));
+  });
+
+  it(`nats-server at B down for ${OUTAGE_SECS} s while A publishes: RPCs answer, everything is published when it returns`, async (t) => {
+    const { servers, nodes } = await twoSites(t);
+    const [a, b] = nodes;
+    const pub = await natsConnect(servers[0].port, { t });
+    const stoppedAt = Date.now();
+    await servers[1].stop();
+    await waitFor(async () => (await metric(b, "peat_nats_bridge_connected")) === 0, { what: "B's bridge sees the outage" });
+    const connectsBefore = await metric(b, "peat_nats_bridge_connects_total");
+
+    const during = payloads("D", 120);
+    for (const p of during) pub.publish(SUBJECT, p);
+    await pub.flush();
+    await waitFor(async () => (await b.list(COLLECTION)).length === during.length, { timeoutMs: 15_000, what: "B holds every message as a document" });
+    // RPCs keep answering while NATS is down, each well within a second.
+    for (let i = 0; i < 5; i++) {
+      const t0 = Date.now();
+      await b.call("GetStatus");
+      await b.put("other", `doc-${i}`, { i });
+      assert.deepEqual(await b.get("other", `doc-${i}`), { i });
+      assert.ok(Date.now() - t0 < 1_000, `RPCs on B took ${Date.now() - t0} ms`);
+    }
+    assert.equal(await metric(b, "peat_nats_bridge_published_total"), 0, "nothing published while down");
+    assert.ok(b.proc.exit === null || b.proc.exit === undefined, "B still running");
+
+    // The outage's length is the scenario itself (not a wait for a condition).
+    await new Promise((r) => setTimeout(r, Math.max(0, stoppedAt + OUTAGE_SECS * 1000 - Date.now())));
+    await servers[1].start();
+    const subB = await natsConnect(servers[1].port, { t });
+    const gotB = subB.subscribe(SUBJECT);
+    await subB.flush();
+    // The bridge's next reconnect attempt is ≥ 1 s after the previous one (1, 2, 4 … 30 s), so the
+    // test's subscriber is normally first; if not, say so instead of failing on a missing message.
+    assert.equal(await metric(b, "peat_nats_bridge_connects_total"), connectsBefore, "the test subscriber subscribed before B's bridge reconnected");
+    await waitFor(() => gotB.length >= during.length, { timeoutMs: 45_000, what: "the backlog at B", describe: () => `${gotB.length}/${during.length}` });
+    await waitFor(async () => (await metric(b, "peat_nats_bridge_ready")) === 1, { what: "B ready again" });
+    assert.deepEqual(multiset(gotB.map((m) => m.data)), multiset(during), "everything stored meanwhile, once each");
+    t.diagnostic(`outage ${OUTAGE_SECS} s; backlog of ${during.length} published ${((Date.now() - stoppedAt) / 1000 - OUTAGE_SECS).toFixed(1)} s after the server returned`);
+    const logs = b.allLogs();
+    assert.match(logs, /nats bridge: disconnected/);
+    assert.match(logs, /nats bridge: connected to nats:\/\/127\.0\.0\.1/);
+  });
+
+  it("startup validation: each bad value exits 2 naming the flag; credentials never appear in errors or logs", async (t) => {
+    const cases = [
+      [["--nats-url", "http://alice:pw-SECRET-1@127.0.0.1:4222", "--nats-mapping", "a=b"], "--nats-url"],
+      [["--nats-url", "nats://alice:pw-SECRET-1@127.0.0.1:99999", "--nats-mapping", "a=b"], "--nats-url"],
+      [["--nats-url", "nats://alice:pw-SECRET-1@127.0.0.1/x", "--nats-mapping", "a=b"], "--nats-url"],
+      [["--nats-url", "nats://127.0.0.1", "--nats-mapping", "sensors.*=b"], "--nats-mapping"],
+      [["--nats-url", "nats://127.0.0.1", "--nats-mapping", "sensors.>=b"], "--nats-mapping"],
+      [["--nats-url", "nats://127.0.0.1", "--nats-mapping", "_PEAT.x=b"], "--nats-mapping"],
+      [["--nats-url", "nats://127.0.0.1", "--nats-mapping", "a=_bad"], "--nats-mapping"],
+      [["--nats-url", "nats://127.0.0.1", "--nats-mapping", `a=${"c".repeat(1025)}`], "--nats-mapping"],
+      [["--nats-url", "nats://127.0.0.1", "--nats-mapping", "a=file_distributions"], "--nats-mapping"],
+      [["--nats-url", "nats://127.0.0.1", "--nats-mapping", "a=x", "--nats-mapping", "a=y"], "--nats-mapping"],
+      [["--nats-url", "nats://127.0.0.1", "--nats-mapping", "a=x", "--nats-mapping", "b=x"], "--nats-mapping"],
+      [["--nats-url", "nats://127.0.0.1", "--nats-mapping", "nosep"], "--nats-mapping"],
+      [["--nats-mapping", "a=x"], "--nats-mapping"],
+      [["--nats-url", "nats://127.0.0.1", "--nats-mapping", "a=x", "--nats-shutdown-timeout-secs", "0"], "--nats-shutdown-timeout-secs"],
+      [["--nats-url", "nats://127.0.0.1", "--nats-mapping", "a=x", "--nats-shutdown-timeout-secs", "301"], "--nats-shutdown-timeout-secs"],
+    ];
+    for (const [args, flag] of cases) {
+      const r = await runNodeBinary(args);
+      assert.equal(r.code, 2, `${args.join(" ")}: exit ${r.code}\n${r.stderr}`);
+      assert.ok(r.stderr.includes(flag), `${args.join(" ")}: stderr names ${flag}: ${r.stderr}`);
+      assert.ok(!r.stderr.includes("pw-SECRET-1") && !r.stdout.includes("pw-SECRET-1"), `credentials echoed: ${r.stderr}`);
+    }
+    // The environment twins: the list comma-separated, the error names the variable.
+    const env = await runNodeBinary([], { env: { PEAT_NODE_NATS_URL: "nats://127.0.0.1", PEAT_NODE_NATS_MAPPING: "a=x, a=y" } });
+    assert.equal(env.code, 2);
+    assert.match(env.stderr, /--nats-mapping \(from PEAT_NODE_NATS_MAPPING\): subject 'a' is mapped twice/);
+    // A running node whose server refuses its credentials: it runs, RPCs answer, the logs and
+    // /metrics never show the password.
+    const ns = new NatsServer({ port: await freePort(), t });
+    fs.writeFileSync(ns.conf, `listen: 127.0.0.1:${ns.port}\nauthorization { user: alice, password: right-one }\n`);
+    await ns.start();
+    const url = `nats://alice:pw-SECRET-1@127.0.0.1:${ns.port}`;
+    const { nodes } = await startCluster({ t, n: 1, args: () => ["--print-config", "--nats-url", url, "--nats-mapping", "a=x", "--nats-mapping", "b.c=y"] });
+    const [n] = nodes;
+    await n.call("GetStatus");
+    await waitFor(() => /nats bridge: .*(not reachable|authorization|disconnected)/i.test(n.allLogs()), { what: "a log line about the refused connection", describe: () => n.allLogs().slice(-1500) });
+    assert.equal(await metric(n, "peat_nats_bridge_ready"), 0);
+    const logs = n.allLogs();
+    assert.ok(!logs.includes("pw-SECRET-1"), "the password is not in the logs");
+    assert.ok(logs.includes(`"nats-url":"nats://***@127.0.0.1:${ns.port}"`), "--print-config shows the URL redacted");
+    assert.ok(logs.includes('"nats-mapping":["a=x","b.c=y"]'), "--print-config shows the mappings");
+    const { text } = await scrapeMetrics({ via: "tcp", addr: n.proc.tcpAddr });
+    assert.ok(!text.includes("pw-SECRET-1") && !text.includes("alice"), "/metrics has no credentials");
+  });
 });
+

@@ -48,6 +48,7 @@ export class NatsServer {
     return `nats://127.0.0.1:${this.port}`;
   }
   async start() {
+    this.log = "";
     const proc = spawn(natsServerBinary(), ["-c", this.conf], { stdio: ["ignore", "pipe", "pipe"] });
     live.add(proc);
     proc.on("exit", () => live.delete(proc));
