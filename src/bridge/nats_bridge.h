@@ -12,7 +12,8 @@
 //   delivered before; each batch is reserved in the ledger before it is published, verbatim, with
 //   the header Peat-Nats-Bridge-Origin: <source node id>. Egress runs only while the bridge is
 //   ready, so what arrives while NATS is away waits in the feed (the reconcile pass after start
-//   is the same loop from the saved cursor).
+//   is the same loop from the saved cursor). A pass runs 2 ms after a feed advance (advances in
+//   between share it) and every 200 ms as a backstop.
 // - Connection: no_echo, endless reconnects with a 1, 2, 4 … 30 s backoff, the first connect
 //   retried the same way in the background (Start never waits for NATS). Ready = connected and a
 //   request to _PEAT.NATS_BRIDGE.READINESS answered (a reply or "no responders") within
@@ -139,7 +140,9 @@ class NatsBridge {
   void DrainInbound();
   void IssueWrite(std::shared_ptr<Write> w);
   void OnWritten(std::shared_ptr<Write> w, Status st);
+  void ReleaseSlot();  // one message left the FIFO (any thread)
   void PostPump();
+  void Tick();
   void Pump();
   void Publish(const NatsEnvelope& env);
   void SetConnected(bool connected);
@@ -166,7 +169,6 @@ class NatsBridge {
   std::deque<Inbound> queue_;
   std::atomic<size_t> pending_{0};  // queued + being written
   std::atomic<bool> accepting_{true};
-  std::atomic<bool> drain_posted_{false};
   std::atomic<bool> pump_posted_{false};
 
   // Loop-only state.
@@ -174,6 +176,11 @@ class NatsBridge {
   uint64_t cursor_ = 0;
   std::unique_ptr<Timer> readiness_timer_;
   std::unique_ptr<Timer> pump_retry_timer_;
+  std::unique_ptr<Timer> pump_timer_;
+  std::unique_ptr<Timer> tick_timer_;
+  static constexpr std::chrono::milliseconds kTick{200};
+  Clock::TimePoint cursor_saved_at_{};
+  static constexpr std::chrono::milliseconds kPumpDelay{2};
   std::map<Write*, std::shared_ptr<Write>> retrying_;
   bool warned_store_ = false;
 

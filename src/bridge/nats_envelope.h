@@ -1,5 +1,5 @@
-// The NATS bridge's document (docs/NATS.md "Envelope") and the checks a message passes before it
-// becomes one. Pure, no I/O; thread-safe.
+// The NATS bridge's document (docs/NATS.md "What it does") and the checks a message passes before
+// it becomes one. Pure, no I/O; thread-safe.
 // - CheckNatsPayload: in this order, size (> kMaxPayloadBytes: too_large), UTF-8 (not_utf8), one
 //   JSON value of any type (not_json), nesting of arrays and objects (> kMaxDepth: too_deep).
 // - MakeNatsEnvelope: {"kind":"peat.nats-bridge","version":1,"subject":…,"source_node_id":…,

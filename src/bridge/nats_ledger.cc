@@ -1,5 +1,7 @@
 #include "bridge/nats_ledger.h"
 
+#include <functional>
+
 namespace peat::bridge {
 
 StatusOr<std::unique_ptr<NatsLedger>> NatsLedger::Open(const std::string& path) {
@@ -40,6 +42,23 @@ Status NatsLedger::AddLocal(const LedgerDoc& doc) {
   return add_local_.Run("nats ledger: record a local document");
 }
 
+Status NatsLedger::AddLocalBatch(const std::vector<LedgerDoc>& docs) {
+  return InTransaction([&]() -> Status {
+    for (const auto& d : docs) PEAT_RETURN_IF_ERROR(AddLocal(d));
+    return Status::Ok();
+  });
+}
+
+Status NatsLedger::InTransaction(const std::function<Status()>& body) {
+  PEAT_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+  Status st = body();
+  if (!st.ok()) {
+    (void)db_.Exec("ROLLBACK");
+    return st;
+  }
+  return db_.Exec("COMMIT");
+}
+
 StatusOr<bool> NatsLedger::Exists(store::SqliteStatement& stmt, const LedgerDoc& doc) {
   store::StatementScope scope(stmt);
   stmt.BindText(1, doc.collection);
@@ -55,24 +74,16 @@ StatusOr<bool> NatsLedger::IsDelivered(const LedgerDoc& doc) { return Exists(is_
 
 Status NatsLedger::Reserve(const std::vector<LedgerDoc>& docs, const std::string& epoch,
                            uint64_t seq) {
-  PEAT_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
-  Status st = Status::Ok();
-  for (const auto& d : docs) {
-    add_delivered_.BindText(1, d.collection);
-    add_delivered_.BindText(2, d.doc_id);
-    st = add_delivered_.Run("nats ledger: reserve a delivery");
-    if (!st.ok()) break;
-  }
-  if (st.ok()) {
+  return InTransaction([&]() -> Status {
+    for (const auto& d : docs) {
+      add_delivered_.BindText(1, d.collection);
+      add_delivered_.BindText(2, d.doc_id);
+      PEAT_RETURN_IF_ERROR(add_delivered_.Run("nats ledger: reserve a delivery"));
+    }
     set_cursor_.BindText(1, epoch);
     set_cursor_.BindInt64(2, static_cast<int64_t>(seq));
-    st = set_cursor_.Run("nats ledger: save the cursor");
-  }
-  if (!st.ok()) {
-    (void)db_.Exec("ROLLBACK");
-    return st;
-  }
-  return db_.Exec("COMMIT");
+    return set_cursor_.Run("nats ledger: save the cursor");
+  });
 }
 
 StatusOr<uint64_t> NatsLedger::Cursor(const std::string& epoch) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -33,6 +34,8 @@ class NatsLedger {
   static StatusOr<std::unique_ptr<NatsLedger>> Open(const std::string& path);
 
   Status AddLocal(const LedgerDoc& doc);
+  // Several in one transaction (an ingress batch).
+  Status AddLocalBatch(const std::vector<LedgerDoc>& docs);
   StatusOr<bool> IsLocal(const LedgerDoc& doc);
   StatusOr<bool> IsDelivered(const LedgerDoc& doc);
   // One transaction: every doc marked delivered, and the cursor set to (epoch, seq).
@@ -45,6 +48,7 @@ class NatsLedger {
  private:
   explicit NatsLedger(store::SqliteConnection db) : db_(std::move(db)) {}
   Status Prepare();
+  Status InTransaction(const std::function<Status()>& body);
   StatusOr<bool> Exists(store::SqliteStatement& stmt, const LedgerDoc& doc);
 
   store::SqliteConnection db_;

@@ -29,6 +29,7 @@ TEST_F(NatsLedgerTest, SurvivesReopenAndIsPrivate) {
     ASSERT_TRUE(ledger.ok()) << ledger.status().message();
     ASSERT_TRUE((*ledger)->AddLocal({"c", "l1"}).ok());
     ASSERT_TRUE((*ledger)->AddLocal({"c", "l1"}).ok());  // idempotent
+    ASSERT_TRUE((*ledger)->AddLocalBatch({{"c", "b1"}, {"c", "b2"}}).ok());
     ASSERT_TRUE((*ledger)->Reserve({{"c", "r1"}, {"c", "r2"}}, "epoch-1", 42).ok());
   }
   struct stat st {};
@@ -45,7 +46,8 @@ TEST_F(NatsLedgerTest, SurvivesReopenAndIsPrivate) {
   EXPECT_FALSE(*l.IsDelivered({"c", "l1"}));
   EXPECT_EQ(*l.Cursor("epoch-1"), 42u);
   EXPECT_EQ(*l.Cursor("epoch-2"), 0u);  // a new store: start over, the delivered set still holds
-  EXPECT_EQ(*l.LocalCount(), 1);
+  EXPECT_TRUE(*l.IsLocal({"c", "b2"}));
+  EXPECT_EQ(*l.LocalCount(), 3);
   EXPECT_EQ(*l.DeliveredCount(), 2);
   ASSERT_TRUE(l.Reserve({}, "epoch-2", 7).ok());
   EXPECT_EQ(*l.Cursor("epoch-2"), 7u);
