@@ -22,7 +22,7 @@ DATA_DIR   ?= ./data
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps npm-deps build build-asan run test test-unit test-asan test-integration bench-watcher \
-        test-long buf-check lockfile-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh bench-scale bench-ddil bench-attach clean \
+        test-long buf-check lockfile-check fmt fmt-check fuzz bench bench-rpc bench-footprint bench-engine bench-mesh bench-scale bench-ddil bench-attach bench-nats clean \
         package-check image test-package package-test-fast
 
 all: build
@@ -93,7 +93,7 @@ fmt-check: deps
 fuzz: deps
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-8} bash scripts/fuzz.sh
 
-bench: bench-rpc bench-engine bench-footprint bench-mesh bench-scale bench-ddil bench-attach bench-watcher
+bench: bench-rpc bench-engine bench-footprint bench-mesh bench-scale bench-ddil bench-attach bench-watcher bench-nats
 
 bench-rpc: build
 	bash bench/rpc.sh
@@ -127,6 +127,11 @@ bench-attach: build npm-deps
 # pattern (bench/watcher.mjs; docs/WATCHER.md)
 bench-watcher: build npm-deps
 	PEAT_NODE_BIN=$(BUILD)/peat-node node bench/watcher.mjs
+
+# B15: the NATS bridge end to end (two sites: nats-server + peat-node each) next to nats-server
+# alone, messages/s and RSS growth for 100,000 x 1 KiB (bench/nats/run.mjs; docs/NATS.md)
+bench-nats: build npm-deps
+	BENCH_BUILD_DIR=$(BUILD) node bench/nats/run.mjs
 
 # ---- packaging (issue #11; docs/DEPLOYMENT.md) ----
 # Each part owns its block; package-check runs every check script in turn.

@@ -7,9 +7,9 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang clang-format libclang-rt-14-dev
   libboost-dev libnghttp2-dev libprotobuf-dev protobuf-compiler libssl-dev libsqlite3-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev zlib1g-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libnats-dev
   nghttp2-client wrk redis-server redis-tools jq curl ca-certificates procps
-  iproute2 sqlite3
+  iproute2 sqlite3 nats-server
 )
 # Node.js: the machine image ships Node 20 with its own npm; Debian's npm conflicts with it, so the
 # Debian packages are used only where no node exists at all.
@@ -21,7 +21,7 @@ if [[ ${PEAT_DEPS:-all} == build ]]; then
   build_only=()
   for p in "${packages[@]}"; do
     case $p in
-      nodejs | npm | clang | clang-format | libclang-rt-14-dev | nghttp2-client | wrk | redis-* | jq | curl | procps | iproute2 | sqlite3) ;;
+      nodejs | npm | clang | clang-format | libclang-rt-14-dev | nghttp2-client | wrk | redis-* | jq | curl | procps | iproute2 | sqlite3 | nats-server) ;;
       *) build_only+=("$p") ;;
     esac
   done

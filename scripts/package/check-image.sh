@@ -57,7 +57,7 @@ log "rootfs: staged twice, identical"
 
 # Exactly these entries (libraries by stem: libssl.so.3 -> libssl), nothing else.
 multiarch="$(basename "$(dirname "$(readlink -f "$rootfs/usr/lib/"*/libc.so.6)")")"
-want_libs="ld-linux libc libcrypto libfmt libgcc_s libm libnghttp2 libprotobuf libsimdjson libspdlog libsqlite3 libssl libstdc++ libz"
+want_libs="ld-linux libc libcrypto libfmt libgcc_s libm libnats libnghttp2 libprotobuf libprotobuf-c libsimdjson libspdlog libsqlite3 libssl libstdc++ libz"
 have_libs="$(cd "$rootfs/usr" && find lib lib64 -type f -printf '%f\n' | sed 's/[.-]so.*$//; s/^ld-linux.*/ld-linux/' | LC_ALL=C sort | tr '\n' ' ')"
 [[ $have_libs == "$want_libs " ]] || die "libraries: want [$want_libs], have [$have_libs]"
 want_entries="$(LC_ALL=C sort <<EOF

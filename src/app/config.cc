@@ -10,6 +10,7 @@
 #include <set>
 
 #include "app/flag_suggestion.h"
+#include "bridge/nats_config.h"
 #include "common/endpoint_id.h"
 #include "common/file_mode.h"
 #include "common/host_port.h"
@@ -437,6 +438,33 @@ std::vector<FlagDef> MakeFlagTable() {
   add("agent-tls-ca", Kind::kScalar, "PATH", "CA bundle that signs the agent's certificate",
       StringField(&NodeConfig::agent_tls_ca));
 
+  // --- NATS bridge (docs/NATS.md)
+  add("nats-url", Kind::kScalar, "URL",
+      "NATS server of the bridge: nats://[USER:PASS@]HOST[:PORT] or tls://..., port 4222 by "
+      "default; credentials are never logged (default: unset)",
+      {[](const std::vector<std::string>& v, State& st) -> Status {
+         PEAT_RETURN_IF_ERROR(bridge::ParseNatsUrl(v.front()).status());
+         st.config.nats_url = v.front();
+         return Status::Ok();
+       },
+       [](const NodeConfig& c) {
+         return JsonQuote(c.nats_url.empty() ? "" : bridge::RedactNatsUrl(c.nats_url));
+       }});
+  add("nats-mapping", Kind::kList, "SUBJECT=COLLECTION",
+      "a literal NATS subject bridged through a collection; repeatable (the env var: "
+      "comma-separated); the bridge runs only with at least one",
+      {[](const std::vector<std::string>& v, State& st) -> Status {
+         PEAT_RETURN_IF_ERROR(bridge::ParseNatsMappings(v).status());
+         st.config.nats_mappings = v;
+         return Status::Ok();
+       },
+       PrintList(&NodeConfig::nats_mappings, [](const std::string& m) { return m; })});
+  add("nats-shutdown-timeout-secs", Kind::kScalar, "SECS",
+      "how long the bridge may store queued messages and flush at shutdown, within "
+      "--shutdown-grace-secs" +
+          dflt(d.nats_shutdown_timeout_secs),
+      UintField(&NodeConfig::nats_shutdown_timeout_secs, 1, 300));
+
   // --- Discovery
   add("disable-mdns", Kind::kBool, "BOOL",
       "disable mDNS discovery (default: " + Def(d.disable_mdns) + ")",
@@ -751,6 +779,9 @@ Status CrossValidate(State& st) {
     PEAT_RETURN_IF_ERROR(
         watcher::LoadAgentTlsMaterial({c.agent_tls_cert, c.agent_tls_key, c.agent_tls_ca})
             .status());
+  }
+  if (!c.nats_mappings.empty() && c.nats_url.empty()) {
+    return InvalidArgumentError("--nats-mapping: set without --nats-url");
   }
   if (c.data_dir.empty()) return InvalidArgumentError("--data-dir: must not be empty");
   c.data_dir_is_default = st.sources["data-dir"] == Source::kDefault;

@@ -144,6 +144,7 @@ Status Node::Start() {
   store_->RegisterMetrics(metrics_);
   metrics_.AddCollector([this](std::string& out) { AppendSubscriberMetrics(out); });
   PEAT_RETURN_IF_ERROR(StartAgentWatcher());
+  PEAT_RETURN_IF_ERROR(StartNatsBridge());
   PEAT_RETURN_IF_ERROR(OpenAttachments());
   PEAT_RETURN_IF_ERROR(StartMesh());
   PEAT_RETURN_IF_ERROR(StartKubernetesDiscovery());
@@ -218,6 +219,12 @@ bool Node::Shutdown() {
   health_.Set("peat.sidecar.v1.PeatSidecar", service::ServingStatus::kNotServing);
   // The drain cancels a poll in flight at once; no watcher write happens after this.
   if (agent_watcher_) agent_watcher_->Stop();
+  // The bridge stores what it queued within its own timeout, inside the node's budget.
+  if (nats_bridge_) {
+    nats_bridge_->Stop(
+        std::min(deadline, std::chrono::steady_clock::now() +
+                               std::chrono::seconds(config_.nats_shutdown_timeout_secs)));
+  }
   if (mdns_) mdns_->Stop();                    // sends the goodbye; no new dials
   if (k8s_discovery_) k8s_discovery_->Stop();  // no dial or drop after this
   if (!server_) return true;
@@ -313,6 +320,28 @@ Status Node::StartAgentWatcher() {
   });
   agent_watcher_->Start();
   return Status::Ok();
+}
+
+Status Node::StartNatsBridge() {
+  if (config_.nats_mappings.empty()) {
+    if (!config_.nats_url.empty()) {
+      spdlog::warn("nats bridge: --nats-url is set but no --nats-mapping; the bridge is off");
+    }
+    return Status::Ok();
+  }
+  bridge::NatsBridgeOptions o;
+  PEAT_ASSIGN_OR_RETURN(o.url, bridge::ParseNatsUrl(config_.nats_url));
+  PEAT_ASSIGN_OR_RETURN(o.mappings, bridge::ParseNatsMappings(config_.nats_mappings));
+  o.node_id = node_id_;
+  o.ledger_path = config_.data_dir + "/nats-bridge.db";
+  bridge::NatsBridge::Dependencies deps;
+  deps.store = store_.get();
+  deps.log = store_.get();
+  PEAT_ASSIGN_OR_RETURN(nats_bridge_, bridge::NatsBridge::Create(std::move(o), deps));
+  metrics_.AddCollector([this](std::string& out) {
+    if (nats_bridge_) nats_bridge_->AppendMetrics(out);
+  });
+  return nats_bridge_->Start();
 }
 
 Status Node::OpenAttachments() {

@@ -18,6 +18,7 @@
 
 #include "attach/attachment_manager.h"
 #include "blob/blob_store.h"
+#include "bridge/nats_bridge.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "discovery/candidate_dialer.h"
@@ -61,6 +62,8 @@ class Node : public service::StatusSource {
   Status OpenAttachments();
   // The agent watcher (--agent-addr), started as soon as the store is open (WATCHER.md §5).
   Status StartAgentWatcher();
+  // The NATS bridge (--nats-mapping), started once the store is open; never waits for NATS.
+  Status StartNatsBridge();
   Status StartAttachments();
   // mDNS discovery (docs/DISCOVERY.md): on unless --disable-mdns, the formation has no key or the
   // mesh listens on loopback; a socket that cannot open is logged, not fatal.
@@ -93,6 +96,7 @@ class Node : public service::StatusSource {
   std::shared_ptr<mesh::MemberAckTracker> member_acks_;  // the store's tombstone purge veto
   std::unique_ptr<store::SqliteDocumentStore> store_;
   std::unique_ptr<watcher::AgentWatcher> agent_watcher_;  // stopped when the drain begins
+  std::unique_ptr<bridge::NatsBridge> nats_bridge_;       // stopped when the drain begins
   std::unique_ptr<boost::asio::thread_pool> blocking_;    // scans and large lists
   std::unique_ptr<boost::asio::thread_pool> snapshots_;   // Subscribe snapshots (may stall on a
                                                           // slow client; kept apart from scans)

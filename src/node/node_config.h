@@ -96,6 +96,11 @@ struct NodeConfig {
   uint64_t agent_refresh_secs = 300;  // change-only writes are refreshed after this (WATCHER.md §4)
   std::string agent_tls_cert, agent_tls_key, agent_tls_ca;
 
+  // NATS bridge (docs/NATS.md): runs only with at least one mapping
+  std::string nats_url;                    // nats:// or tls://, may hold credentials: never log
+  std::vector<std::string> nats_mappings;  // SUBJECT=COLLECTION, checked by the config
+  uint64_t nats_shutdown_timeout_secs = 10;
+
   // RPC server limits and timeouts
   uint64_t rpc_default_timeout_secs = 120;
   uint64_t rpc_max_timeout_secs = 300;

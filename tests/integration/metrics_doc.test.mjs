@@ -42,13 +42,13 @@ function exportedFamilies(text) {
 
 describe("docs/OPERATIONS.md metrics table vs GET /metrics", () => {
   it("every exported family is documented with its type, and every documented one is exported", async (t) => {
-    // Attachments on (a root, an inbox outside it, the outbox watcher), and the agent watcher (its
-    // agent down: the families exist all the same), so their families exist.
+    // Attachments on (a root, an inbox outside it, the outbox watcher), the agent watcher and the
+    // NATS bridge (their servers down: the families exist all the same), so their families exist.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peat-metrics-doc-"));
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
     fs.mkdirSync(path.join(dir, "root"));
     const args = ["--attachment-root", `files=${path.join(dir, "root")}`, "--attachment-inbox", path.join(dir, "inbox"), "--attachment-outbox-watch", "true",
-      "--agent-addr", "http://127.0.0.1:1"];
+      "--agent-addr", "http://127.0.0.1:1", "--nats-url", "nats://127.0.0.1:1", "--nats-mapping", "metrics.doc=metrics_doc"];
     const node = await startNode({ unix: false, t, args });
     const { text } = await scrapeMetrics({ via: "tcp", addr: node.tcpAddr });
     const exported = exportedFamilies(text);
