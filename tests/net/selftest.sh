@@ -146,12 +146,13 @@ if wait_ready "$TMP/recv.out"; then
   p90=${pct#* }
   echo "#   h3<->h2 during the transfer, 60 pings: $r; p50_ms=$p50 p90_ms=$p90"
   echo "#   emulator lateness: $(peatnet_stats | grep -o '"late_avg_us.*')"
-  # The emulator is a user-space process on shared cores: a scheduling stall of the host (25 ms
-  # seen on a 2-core machine) delays the packets in flight at that moment, which moves the mean,
-  # the spread and the max but not the percentiles. Queueing behind the other link's flow (a full
-  # queue at 1000 kbit/s holds hundreds of ms) would move every ping, so the median and the 90th
-  # percentile are held tight; the max only bounds a stall.
-  check "RTT under load: p50 within 200 +/- 2 ms, p90 <= 206 ms, max <= 240 ms (p50 $p50, p90 $p90)" bash -c "awk -v m=$p50 -v n=$p90 -v b=$(jget "$r" max_ms) 'BEGIN{exit !(m>=198 && m<=202 && n<=206 && b<=240)}'"
+  # The emulator is a user-space process on shared cores: scheduling stalls of the host (up to
+  # 25 ms seen on a 2-core machine, and on a loaded CI machine 10 % of the pings 6-9 ms late)
+  # delay the packets in flight at that moment. Queueing behind the other link's flow would delay
+  # every ping by a full queue (64 KiB at 1000 kbit/s: up to 524 ms) and each waiting ping by at
+  # least one 1500-byte packet (12 ms): so the median is held tight, the 90th percentile below
+  # one packet's time, and the max only bounds a stall.
+  check "RTT under load: p50 within 200 +/- 2 ms, p90 < 212 ms, max <= 240 ms (p50 $p50, p90 $p90)" bash -c "awk -v m=$p50 -v n=$p90 -v b=$(jget "$r" max_ms) 'BEGIN{exit !(m>=198 && m<=202 && n<212 && b<=240)}'"
 else
   bad "TCP receiver did not start: $(cat "$TMP/recv.out")"
 fi

@@ -64,26 +64,25 @@ TEST_F(RelayOnceTest, EachNodeReceivesAChangeOnceThoughTwoNeighboursRelayIt) {
   Diamond();
   StartAll();
   ASSERT_TRUE(WaitUntil([&] { return Connected(*d_, kIdC); }));
+  auto everyone_has = [&](const char* json) {
+    return Get(*b_, "doc") == json && Get(*c_, "doc") == json && Get(*d_, "doc") == json;
+  };
+  auto received = [&](TestNode& n) { return Metric(n, "peat_mesh_changes_received_total"); };
   ASSERT_TRUE(PutSync(*a_->store, "c", "doc", R"({"v":1})").ok());
-  ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc").has_value(); }));
-  // D was offered the state by B and by C and fetched it once; B and C each got it from A.
-  ASSERT_TRUE(WaitUntil([&] { return Metric(*d_, "peat_mesh_offers_received_total") >= 2; }));
-  EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 1u);
+  ASSERT_TRUE(WaitUntil([&] { return everyone_has(R"({"v":1})"); }));
+  // B, C and D each received the state once, though D hears of it from B and from C (which one
+  // offers it first, and whether C gets A's copy before D's offer, depends on timing); D fetched
+  // it once, and relays went as offers.
+  EXPECT_EQ(received(*d_), 1u);
   EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 1u);
-  EXPECT_EQ(Metric(*b_, "peat_mesh_changes_received_total"), 1u);
-  EXPECT_EQ(Metric(*c_, "peat_mesh_changes_received_total"), 1u);
-  // D passed it on to the one neighbour it did not get it from, as an offer; that neighbour
-  // holds it and asked for nothing.
-  EXPECT_EQ(Metric(*d_, "peat_mesh_offers_sent_total"), 1u);
-  EXPECT_EQ(
-      Metric(*b_, "peat_mesh_states_wanted_total") + Metric(*c_, "peat_mesh_states_wanted_total"),
-      0u);
-  EXPECT_EQ(Get(*d_, "doc"), R"({"v":1})");
+  EXPECT_EQ(received(*b_) + received(*c_) + received(*d_), 3u);
+  EXPECT_GE(Metric(*b_, "peat_mesh_offers_sent_total") + Metric(*c_, "peat_mesh_offers_sent_total"),
+            1u);
   // A later update travels the same way.
   ASSERT_TRUE(PutSync(*a_->store, "c", "doc", R"({"v":2})").ok());
-  ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc") == R"({"v":2})"; }));
-  ASSERT_TRUE(WaitUntil([&] { return Metric(*d_, "peat_mesh_offers_received_total") >= 4; }));
-  EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 2u);
+  ASSERT_TRUE(WaitUntil([&] { return everyone_has(R"({"v":2})"); }));
+  EXPECT_EQ(received(*d_), 2u);
+  EXPECT_EQ(received(*b_) + received(*c_) + received(*d_), 6u);
 }
 
 TEST_F(RelayOnceTest, PushModeSendsEveryRelayedChangeWhole) {
