@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// Builds the web console bundle that peat-node embeds and serves at /console/.
+//
+//   node console/build.mjs --out DIR
+//
+// 1. buf + protoc-gen-es generate the ES code for proto/peat/sidecar/v1/sidecar.proto into
+//    console/gen/ (not committed);
+// 2. esbuild bundles src/main.jsx (preact, Connect-Web, protobuf-es) into one minified ES2020
+//    module, and console.css into one minified stylesheet; no source maps;
+// 3. DIR gets exactly index.html, console.js, console.css, favicon.svg and, for each, NAME.gz
+//    (gzip level 9, mtime 0, so the bytes are reproducible). Other files in DIR are removed; a file
+//    whose bytes did not change is not rewritten (its mtime stays).
+// Prints every file's size and the gzipped total, and fails when the total exceeds 150 KiB.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BUDGET_GZ = 150 * 1024;
+
+function parseArgs(argv) {
+  const i = argv.indexOf("--out");
+  if (i < 0 || !argv[i + 1]) {
+    console.error("usage: node console/build.mjs --out DIR");
+    process.exit(2);
+  }
+  return { out: path.resolve(argv[i + 1]) };
+}
+
+function generate() {
+  const buf = path.join(here, "node_modules", ".bin", "buf");
+  execFileSync(buf, ["generate", "--template", "buf.gen.yaml"], { cwd: here, stdio: "inherit" });
+}
+
+async function bundle(entry, options = {}) {
+  const r = await esbuild.build({
+    entryPoints: [path.join(here, entry)],
+    bundle: true,
+    minify: true,
+    write: false,
+    sourcemap: false,
+    legalComments: "none",
+    target: "es2020",
+    charset: "utf8",
+    logLevel: "warning",
+    ...options,
+  });
+  if (r.outputFiles.length !== 1) throw new Error(`${entry}: expected one output, got ${r.outputFiles.length}`);
+  return Buffer.from(r.outputFiles[0].contents);
+}
+
+function writeIfChanged(file, bytes) {
+  if (fs.existsSync(file) && fs.readFileSync(file).equals(bytes)) return;
+  fs.writeFileSync(file, bytes);
+}
+
+async function main() {
+  const { out } = parseArgs(process.argv.slice(2));
+  generate();
+  const js = await bundle("src/main.jsx", {
+    format: "esm",
+    outfile: "console.js",
+    jsx: "automatic",
+    jsxImportSource: "preact",
+    define: { "process.env.NODE_ENV": '"production"' },
+  });
+  const css = await bundle("console.css", { loader: { ".css": "css" }, outfile: "console.css" });
+  const html = Buffer.from(
+    fs
+      .readFileSync(path.join(here, "index.html"), "utf8")
+      .replace(/\n\s*/g, "")
+      .trim() + "\n",
+  );
+  const files = {
+    "index.html": html,
+    "console.js": js,
+    "console.css": css,
+    "favicon.svg": fs.readFileSync(path.join(here, "favicon.svg")),
+  };
+
+  fs.mkdirSync(out, { recursive: true });
+  const want = new Set();
+  let totalGz = 0;
+  const lines = [];
+  for (const [name, bytes] of Object.entries(files)) {
+    const gz = zlib.gzipSync(bytes, { level: 9 });
+    writeIfChanged(path.join(out, name), bytes);
+    writeIfChanged(path.join(out, `${name}.gz`), gz);
+    want.add(name).add(`${name}.gz`);
+    totalGz += gz.length;
+    lines.push(`  ${name.padEnd(12)} ${String(bytes.length).padStart(8)} B  gzip ${String(gz.length).padStart(7)} B`);
+  }
+  for (const name of fs.readdirSync(out)) {
+    if (!want.has(name)) fs.rmSync(path.join(out, name), { recursive: true, force: true });
+  }
+  console.log(`console bundle -> ${out}`);
+  for (const l of lines) console.log(l);
+  const kib = (totalGz / 1024).toFixed(1);
+  console.log(`console bundle: ${totalGz} B gzipped (${kib} KiB of the ${BUDGET_GZ / 1024} KiB budget)`);
+  if (totalGz > BUDGET_GZ) {
+    console.error(`console bundle: over budget: ${kib} KiB gzipped > ${BUDGET_GZ / 1024} KiB`);
+    process.exit(1);
+  }
+}
+
+main().catch((e) => {
+  console.error(`console build failed: ${e.message}`);
+  process.exit(1);
+});
