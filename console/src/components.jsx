@@ -1,6 +1,6 @@
 // Shared view pieces: the error box (an RPC's code and message, never swallowed), a two-step
 // confirmation button, and a labelled progress bar.
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { describeError } from "./api.js";
 
 export function ErrorBox({ error, what }) {
@@ -17,9 +17,18 @@ export function ErrorBox({ error, what }) {
 /** A button that asks "Really?" in place before running onConfirm (no window.confirm). */
 export function ConfirmButton({ label, confirmLabel, question, onConfirm, disabled }) {
   const [asking, setAsking] = useState(false);
+  const cancelRef = useRef(null);
+  const askRef = useRef(null);
+  const wasAsking = useRef(false);
+  // Focus follows the step: Cancel when asking (Enter cancels), the first button after.
+  useEffect(() => {
+    if (asking) cancelRef.current?.focus();
+    else if (wasAsking.current) askRef.current?.focus();
+    wasAsking.current = asking;
+  }, [asking]);
   if (!asking) {
     return (
-      <button type="button" class="danger" disabled={disabled} onClick={() => setAsking(true)}>
+      <button type="button" class="danger" disabled={disabled} onClick={() => setAsking(true)} ref={askRef}>
         {label}
       </button>
     );
@@ -37,7 +46,7 @@ export function ConfirmButton({ label, confirmLabel, question, onConfirm, disabl
       >
         {confirmLabel}
       </button>
-      <button type="button" onClick={() => setAsking(false)} autoFocus>
+      <button type="button" onClick={() => setAsking(false)} ref={cancelRef}>
         Cancel
       </button>
     </span>

@@ -12,6 +12,10 @@ const MAX_SHOWN = 100;
 const NODE_COLUMNS = [{ label: "Node" }, { label: "Status" }, { label: "Progress" }];
 const STATUS = ["unspecified", "pending", "in progress", "completed", "partial", "failed", "cancelled"];
 
+const ACTIVE = new Set(["pending", "in progress"]);
+const badgeClass = (status) =>
+  ({ completed: "ok", finished: "ok", failed: "bad", cancelled: "bad", partial: "bad" })[status] || "";
+
 function parse(text) {
   try {
     return JSON.parse(text);
@@ -93,7 +97,7 @@ function Distribution({ row, onCancel }) {
   return (
     <article class="panel dist" aria-labelledby={`dist-${row.id}`} data-distribution={row.id}>
       <h2 id={`dist-${row.id}`}>
-        {d.name || row.id} <span class="badge">{row.status || "unknown"}</span>
+        {d.name || row.id} <span class={`badge ${badgeClass(row.status)}`}>{row.status || "unknown"}</span>
       </h2>
       <p class="muted small">
         Distribution <code title={row.id}>{shortId(row.id)}</code>
@@ -121,14 +125,16 @@ function Distribution({ row, onCancel }) {
             <th scope="row">
               <code>{n.nodeId}</code>
             </th>
-            <td>{n.status}</td>
+            <td>
+              <span class={`badge ${badgeClass(n.status)}`}>{n.status}</span>
+            </td>
             <td>
               <Progress value={n.done} max={n.total} label={`Progress of ${n.nodeId}`} /> {formatBytes(n.done)}
             </td>
           </tr>
         ))}
       />
-      {row.sender && (
+      {row.sender && ACTIVE.has(row.status) && (
         <p>
           <ConfirmButton label="Cancel distribution…" confirmLabel="Cancel distribution" question="Stop sending this file?" onConfirm={() => onCancel(row.id)} />
         </p>
