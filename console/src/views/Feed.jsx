@@ -3,6 +3,7 @@
 // MAX_ROWS, pause/resume (events keep arriving and wait while paused), each row expandable to its
 // JSON. When the stream ends or fails it reconnects with exponential backoff; after a reconnect
 // the snapshot's copies of states already shown are skipped.
+import { Component } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { rpc, isCode } from "../api.js";
 import { DataTable, ErrorBox } from "../components.jsx";
@@ -37,26 +38,33 @@ function describeFilter(req) {
   return cols + q;
 }
 
-function FeedRow({ ev }) {
-  return (
-    <tr data-doc={ev.docId} data-collection={ev.collection} data-op={ev.op}>
-      <td class="time">{formatTime(ev.time)}</td>
-      <td>
-        <span class={`badge ${ev.op === "delete" ? "off" : "ok"}`}>{ev.op}</span>
-      </td>
-      <td>{ev.collection}</td>
-      <td class="doc">
-        {ev.json === undefined ? (
-          <span>{ev.docId}</span>
-        ) : (
-          <details>
-            <summary>{ev.docId}</summary>
-            <pre>{prettyJson(ev.json)}</pre>
-          </details>
-        )}
-      </td>
-    </tr>
-  );
+/** One change; rows never change once shown, so only a new row or a toggle re-renders. */
+class FeedRow extends Component {
+  state = { open: false };
+  shouldComponentUpdate(next, nextState) {
+    return next.ev !== this.props.ev || nextState.open !== this.state.open;
+  }
+  render({ ev }, { open }) {
+    return (
+      <tr data-doc={ev.docId} data-collection={ev.collection} data-op={ev.op}>
+        <td class="time">{formatTime(ev.time)}</td>
+        <td>
+          <span class={`badge ${ev.op === "delete" ? "off" : "ok"}`}>{ev.op}</span>
+        </td>
+        <td>{ev.collection}</td>
+        <td class="doc">
+          {ev.json === undefined ? (
+            <span>{ev.docId}</span>
+          ) : (
+            <details onToggle={(e) => this.setState({ open: e.currentTarget.open })}>
+              <summary>{ev.docId}</summary>
+              {open && <pre>{prettyJson(ev.json)}</pre>}
+            </details>
+          )}
+        </td>
+      </tr>
+    );
+  }
 }
 
 export function Feed() {
