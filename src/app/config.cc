@@ -307,6 +307,9 @@ std::vector<FlagDef> MakeFlagTable() {
       {"PEAT_NODE_COLLECTION_PRIORITIES", "PEAT_NODE_COLLECTION_PRIORITY"});
   add("auto-sync", Kind::kBool, "BOOL", "start sync at boot (default: " + Def(d.auto_sync) + ")",
       BoolField(&NodeConfig::auto_sync));
+  add("console", Kind::kBool, "BOOL",
+      "serve the web console at /console/ on the API listeners (default: true)",
+      BoolField(&NodeConfig::console));
   add("print-config", Kind::kBool, "BOOL",
       "log the effective configuration at startup, secrets redacted (default: false)",
       BoolField(&NodeConfig::print_config));

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,10 +18,23 @@
 
 namespace peat {
 
+// A live connection's figures (the console's peers view), read when ListPeers ran.
+struct PeerLink {
+  // Positions of our change feed the peer has not acknowledged (0 = it holds all we have, or it
+  // does not stream our feed now), and of the peer's feed we have not merged yet.
+  uint64_t unacked_changes = 0;
+  uint64_t unmerged_changes = 0;
+  std::optional<int64_t> last_contact_ms;  // since the last frame from the peer
+  std::optional<double> rtt_ms;            // smoothed round-trip time, once measured
+  uint64_t bytes_sent = 0;                 // this connection's wire bytes the peer acknowledged
+  uint64_t bytes_received = 0;
+};
+
 struct PeerView {
   std::string endpoint_id;
   std::vector<std::string> addresses;  // in use when connected, else the registered ones
   bool connected = false;
+  std::optional<PeerLink> link;  // set when connected
 };
 
 struct SyncStats {

@@ -581,11 +581,29 @@ void Mesh::DisconnectPeer(std::string endpoint_id, Done done) {
 void Mesh::ListPeers(std::function<void(std::vector<PeerView>)> done) {
   boost::asio::post(io_, [this, done = std::move(done)] {
     std::map<std::string, PeerView> views;
+    const uint64_t head = log_.LastSeq();
+    const Clock::TimePoint now = clock_.Now();
     for (const auto& [id, s] : established_) {
-      views[id] = PeerView{id, {s->remote_address()}, true};
+      PeerLink link;
+      if (s->outbound_active() && head > s->outbound_acked()) {
+        link.unacked_changes = head - s->outbound_acked();
+      }
+      if (s->peer_last_seq() > s->inbound_checkpoint()) {
+        link.unmerged_changes = s->peer_last_seq() - s->inbound_checkpoint();
+      }
+      if (s->last_contact() != Clock::TimePoint{}) {
+        link.last_contact_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - s->last_contact()).count();
+      }
+      if (auto srtt = s->liveness().srtt()) {
+        link.rtt_ms = std::chrono::duration<double, std::milli>(*srtt).count();
+      }
+      link.bytes_sent = s->wire_bytes_acked();
+      link.bytes_received = s->wire_bytes_received();
+      views[id] = PeerView{id, {s->remote_address()}, true, link};
     }
     for (const auto& [id, peer] : registered_) {
-      if (!views.count(id)) views[id] = PeerView{id, peer.record.addresses, false};
+      if (!views.count(id)) views[id] = PeerView{id, peer.record.addresses, false, std::nullopt};
     }
     std::vector<PeerView> out;
     out.reserve(views.size());

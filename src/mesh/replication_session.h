@@ -172,6 +172,10 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   // Peer's feed head as last reported, and how far we merged it.
   uint64_t peer_last_seq() const { return peer_last_seq_; }
   uint64_t inbound_checkpoint() const { return in_.checkpoint; }
+  // Our feed position the peer acknowledged through (0 before it asked for our feed).
+  uint64_t outbound_acked() const { return out_.acked; }
+  // The peer asked for our feed and sync is active.
+  bool outbound_active() const { return DocumentsFlowing(); }
   // We stream the peer's feed now (sync active, stream requested).
   bool inbound_active() const { return in_.active; }
   Clock::TimePoint last_contact() const { return liveness_.last_contact(); }

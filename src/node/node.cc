@@ -182,6 +182,18 @@ Status Node::Start() {
   rpc::OpsHooks ops;
   ops.ready = [this](std::string* reason) { return IsReady(reason); };
   ops.metrics = &metrics_;
+  console::ConsoleSiteOptions console_options;
+  console_options.enabled = config_.console;
+  console_options.assets = console::BuiltInConsoleAssets();
+  console_options.node_id = endpoint_id_;
+  console_options.store = store_.get();
+  console_options.peers = mesh_.get();
+  console_options.feed_seq = [store = store_.get()] { return store->LastSeq(); };
+  console_options.blocking = blocking_->get_executor();
+  console_ = std::make_unique<console::ConsoleSite>(std::move(console_options));
+  ops.web = [site = console_.get()](const std::shared_ptr<rpc::HttpExchange>& exchange) {
+    return site->Handle(exchange);
+  };
   metrics_.AddCollector([this](std::string& out) {
     AppendMetricHeader(out, "peat_mesh_formation_keyed", "gauge",
                        "1 when the formation has a shared key (--shared-key), 0 when key-less.");

@@ -21,6 +21,7 @@
 #include "bridge/nats_bridge.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "console/console_site.h"
 #include "discovery/candidate_dialer.h"
 #include "discovery/k8s_discovery.h"
 #include "discovery/mdns_discovery.h"
@@ -112,6 +113,7 @@ class Node : public service::StatusSource {
   rpc::MethodTable methods_;
   service::HealthState health_;
   service::SubscriberMetrics subscriber_metrics_;
+  std::unique_ptr<console::ConsoleSite> console_;  // the router's OpsHooks::web
   std::unique_ptr<rpc::RpcServer> server_;
 };
 

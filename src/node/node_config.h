@@ -42,6 +42,7 @@ struct NodeConfig {
   // collections not listed), 4 priority, 5 critical.
   std::map<std::string, int> collection_priorities;
   bool print_config = false;
+  bool console = true;  // the web console at /console/ (console/console_site.h)
 
   // Mesh
   // Without a --shared-key the default becomes 127.0.0.1 (config.cc): a key-less mesh accepts any

@@ -97,7 +97,7 @@ size_t RpcRouter::max_body_bytes() const {
 void RpcRouter::Handle(const std::shared_ptr<HttpExchange>& exchange) {
   const HttpRequest& req = exchange->request();
   if (req.method == "POST") return HandleRpc(exchange, std::nullopt);
-  if (req.method == "GET") return HandleOps(*exchange);
+  if (req.method == "GET") return HandleOps(exchange);
   if (req.method == "OPTIONS") {
     // CORS preflight for browser clients (gRPC-Web, Connect-Web).
     HeaderList h = CorsHeaders(req);
@@ -161,7 +161,8 @@ void RpcRouter::ReadRequestStream(HttpExchange& exchange, const MethodSpec& meth
   });
 }
 
-void RpcRouter::HandleOps(HttpExchange& ex) {
+void RpcRouter::HandleOps(const std::shared_ptr<HttpExchange>& exchange) {
+  HttpExchange& ex = *exchange;
   const std::string& path = ex.request().path;
   if (path == "/livez") return SendText(ex, 200, "ok\n");
   if (path == "/readyz") {
@@ -175,6 +176,7 @@ void RpcRouter::HandleOps(HttpExchange& ex) {
                     std::move(text));
     return;
   }
+  if (ops_.web && ops_.web(exchange)) return;
   SendText(ex, 404, "not found\n");
 }
 

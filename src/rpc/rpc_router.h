@@ -1,12 +1,12 @@
 // RpcRouter: turns a complete HTTP request into an answer. Serves the ops endpoints
-// (GET /livez, /readyz, /metrics), CORS preflight, and RPCs: detects the protocol from the
-// content type (Connect unary/stream, gRPC, gRPC-Web binary/text), finds the method, and
-// dispatches: the protocol's adapter (protocol_adapter.h) supplies the deadline header, decodes
-// the request and makes the encoder; the router runs the handler with a ServerCall that answers
-// in the caller's protocol. Every failure is answered in that protocol's error form. A server
-// stream sends its status and headers as soon as its handler accepts the call (returns without
-// finishing it), before any message. Thread-safe: one router serves all connections; Handle() runs
-// on the exchange's executor.
+// (GET /livez, /readyz, /metrics; other GETs go to OpsHooks::web), CORS preflight, and RPCs:
+// detects the protocol from the content type (Connect unary/stream, gRPC, gRPC-Web binary/text),
+// finds the method, and dispatches: the protocol's adapter (protocol_adapter.h) supplies the
+// deadline header, decodes the request and makes the encoder; the router runs the handler with a
+// ServerCall that answers in the caller's protocol. Every failure is answered in that protocol's
+// error form. A server stream sends its status and headers as soon as its handler accepts the call
+// (returns without finishing it), before any message. Thread-safe: one router serves all
+// connections; Handle() runs on the exchange's executor.
 #pragma once
 
 #include <chrono>
@@ -37,6 +37,9 @@ struct RouterOptions {
 struct OpsHooks {
   std::function<bool(std::string* reason)> ready;  // /readyz: true = 200, false = 503 + reason
   const MetricsRegistry* metrics = nullptr;        // /metrics
+  // Every other GET (the web console, console/console_site.h): answers the request (now or
+  // later, on any thread) and returns true, or returns false to leave it to the router's 404.
+  std::function<bool(const std::shared_ptr<HttpExchange>&)> web;
 };
 
 class RpcRouter {
@@ -59,7 +62,7 @@ class RpcRouter {
  private:
   void HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
                  const std::optional<Status>& transport_error);
-  void HandleOps(HttpExchange& exchange);
+  void HandleOps(const std::shared_ptr<HttpExchange>& exchange);
   // Bidirectional streams: decodes each request envelope as it arrives and runs the handler on it
   // (nullptr at the end of the client's stream); a malformed envelope ends the call with its error.
   void ReadRequestStream(HttpExchange& exchange, const MethodSpec& method,

@@ -57,6 +57,11 @@ struct StoreLimits {
   int max_depth = 64;
 };
 
+struct CollectionCount {
+  std::string collection;
+  uint64_t documents = 0;  // live documents
+};
+
 class DocumentStore {
  public:
   using Done = WriteDone;
@@ -93,6 +98,9 @@ class DocumentStore {
                                                    const std::string& doc_id) = 0;
   // Live document ids of a collection, sorted bytewise.
   virtual StatusOr<std::vector<std::string>> List(const std::string& collection) = 0;
+  // Every collection that holds live documents, with how many, sorted bytewise by name. One pass
+  // over the documents (the console's collections view; not for a hot path).
+  virtual StatusOr<std::vector<CollectionCount>> CountByCollection() = 0;
   // Every live document of the given collections (empty = all), in (collection, doc_id) order,
   // as UPSERT events with their current seq. `fn` returns false to stop early.
   virtual Status Scan(const std::vector<std::string>& collections,

@@ -49,6 +49,9 @@ StatusOr<std::unique_ptr<ReadConnection>> ReadConnectionPool::OpenOne() {
   } stmts[] = {
       {&c->get_doc, "SELECT state, live, seq FROM docs WHERE collection = ?1 AND doc_id = ?2"},
       {&c->list_ids, "SELECT doc_id FROM docs WHERE collection = ?1 AND live = 1 ORDER BY doc_id"},
+      {&c->count_live,
+       "SELECT collection, count(*) FROM docs WHERE live = 1 GROUP BY collection "
+       "ORDER BY collection"},
       {&c->scan_collection,
        "SELECT doc_id, state, seq FROM docs WHERE collection = ?1 AND live = 1 ORDER BY doc_id"},
       {&c->scan_all,

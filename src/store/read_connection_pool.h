@@ -20,6 +20,7 @@ struct ReadConnection {
   SqliteConnection db;
   SqliteStatement get_doc;           // (collection, doc_id) → state, live, seq
   SqliteStatement list_ids;          // (collection) → doc_id of live docs, sorted
+  SqliteStatement count_live;        // () → collection, count of live docs, by collection
   SqliteStatement scan_collection;   // (collection) → doc_id, state, seq of live docs, sorted
   SqliteStatement scan_all;          // () → collection, doc_id, state, seq of live docs, sorted
   SqliteStatement oldest_tombstone;  // () → min(updated_ms) of tombstones or NULL

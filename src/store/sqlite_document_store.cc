@@ -272,6 +272,23 @@ StatusOr<std::vector<std::string>> SqliteDocumentStore::List(const std::string& 
   return ids;
 }
 
+StatusOr<std::vector<CollectionCount>> SqliteDocumentStore::CountByCollection() {
+  if (closed_.load()) return Closed();
+  auto lease = readers_->Acquire();
+  if (!lease.ok()) return lease.status();
+  ReadConnection& rc = **lease;
+  StatementScope scope(rc.count_live);
+  std::vector<CollectionCount> counts;
+  for (;;) {
+    const int step = rc.count_live.Step();
+    if (step == SQLITE_DONE) break;
+    if (step != SQLITE_ROW) return SqliteStatus(step, "count documents", rc.db.get());
+    counts.push_back({std::string(rc.count_live.ColumnText(0)),
+                      static_cast<uint64_t>(rc.count_live.ColumnInt64(1))});
+  }
+  return counts;
+}
+
 Status SqliteDocumentStore::Scan(const std::vector<std::string>& collections,
                                  const std::function<bool(const ChangeEvent&)>& fn) {
   if (closed_.load()) return Closed();

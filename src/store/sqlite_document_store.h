@@ -81,6 +81,7 @@ class SqliteDocumentStore : public DocumentStore, public ReplicationLog, public 
   StatusOr<std::optional<std::string>> Get(const std::string& collection,
                                            const std::string& doc_id) override;
   StatusOr<std::vector<std::string>> List(const std::string& collection) override;
+  StatusOr<std::vector<CollectionCount>> CountByCollection() override;
   Status Scan(const std::vector<std::string>& collections,
               const std::function<bool(const ChangeEvent&)>& fn) override;
   StatusOr<std::optional<CollectionConfig>> GetCollectionConfig(

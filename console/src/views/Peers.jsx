@@ -1,5 +1,5 @@
 // Peers: every known peer from ./api/mesh (every 2 s) with its connected state, addresses,
-// replication lag, last contact, RTT and bytes; a form to ConnectPeer and a confirmed DisconnectPeer.
+// replication lag (both ways), last contact, RTT and bytes; a form to ConnectPeer and a confirmed DisconnectPeer.
 import { useState } from "preact/hooks";
 import { rpc, fetchMesh } from "../api.js";
 import { useAction, usePoll } from "../hooks.js";
@@ -11,6 +11,7 @@ const PEER_COLUMNS = [
   { label: "Addresses" },
   { label: "State" },
   { label: "Lag (changes)", class: "num" },
+  { label: "Behind (changes)", class: "num" },
   { label: "Last contact", class: "num" },
   { label: "RTT", class: "num" },
   { label: "Sent", class: "num" },
@@ -111,7 +112,12 @@ export function Peers() {
               <td>
                 <span class={`badge ${p.connected ? "ok" : "off"}`}>{p.connected ? "connected" : "disconnected"}</span>
               </td>
-              <td class="num lag">{p.lag_changes ?? "—"}</td>
+              <td class="num lag" title="changes of this node the peer has not acknowledged yet">
+                {p.lag_changes ?? "—"}
+              </td>
+              <td class="num behind" title="changes of the peer this node has not merged yet">
+                {p.behind_changes ?? "—"}
+              </td>
               <td class="num">{p.last_contact_ms == null ? "never" : `${formatMs(p.last_contact_ms)} ago`}</td>
               <td class="num">{formatMs(p.rtt_ms)}</td>
               <td class="num">{formatBytes(p.bytes_sent)}</td>

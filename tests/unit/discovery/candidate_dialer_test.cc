@@ -76,11 +76,11 @@ TEST_F(CandidateDialerTest, SkipsSelf) {
 }
 
 TEST_F(CandidateDialerTest, SkipsConnectedPeers) {
-  peers.views = {PeerView{kPeer, {"10.0.0.2:7000"}, true}};
+  peers.views = {PeerView{kPeer, {"10.0.0.2:7000"}, true, std::nullopt}};
   EXPECT_EQ(Propose(), "connected");
   EXPECT_TRUE(peers.dialed.empty());
   // Registered but not connected: dialed.
-  peers.views = {PeerView{kPeer, {"10.0.0.2:7000"}, false}};
+  peers.views = {PeerView{kPeer, {"10.0.0.2:7000"}, false, std::nullopt}};
   EXPECT_EQ(Propose(), "ok");
   EXPECT_EQ(peers.dialed.size(), 1u);
 }

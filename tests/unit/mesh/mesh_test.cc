@@ -249,6 +249,40 @@ TEST_F(MeshTest, DrainGivesUpAtTheDeadlineWhenThePeerNeverAcks) {
   EXPECT_FALSE(a.mesh->Drain(clock_.Now()));
 }
 
+TEST_F(MeshTest, ListPeersGivesEachConnectionsLagContactAndBytes) {
+  net_.DropFrames(kIdB, AckFrames());  // B merges A's feed but A never hears it acknowledged
+  auto& a = AddNode(kIdA, kAddrA);
+  auto& b = AddNode(kIdB, kAddrB);
+  Start(a);
+  Start(b);
+  ASSERT_TRUE(PutSync(*a.store, "c", "d0", R"({"v":0})").ok());
+  ASSERT_TRUE(PutSync(*a.store, "c", "d1", R"({"v":1})").ok());
+  ASSERT_EQ(ConnectPeer(a, kIdB, kAddrB).ToString(), "OK");
+  ASSERT_TRUE(WaitUntil([&] { return Get(b, "d1").has_value(); }));
+  auto link = [](TestNode& n, const std::string& id) {
+    auto v = Peer(n, id);
+    return v && v->link ? v->link : std::nullopt;
+  };
+  // A: both writes stay unacknowledged. B: its feed holds A's two states too (relayed); A reads
+  // past them (echoes, not sent back) and acknowledges them, so both directions settle at 0.
+  ASSERT_TRUE(WaitUntil([&] {
+    auto ab = link(a, kIdB);
+    auto ba = link(b, kIdA);
+    return ab && ba && ab->unacked_changes == 2 && ab->unmerged_changes == 0 &&
+           ba->unacked_changes == 0 && ba->unmerged_changes == 0;
+  }));
+  auto ab = link(a, kIdB);
+  ASSERT_TRUE(ab);
+  EXPECT_GT(ab->bytes_received, 0u);
+  EXPECT_GT(link(b, kIdA)->bytes_sent, 0u);
+  ASSERT_TRUE(ab->last_contact_ms.has_value());
+  EXPECT_EQ(*ab->last_contact_ms, 0);  // the fake clock has not moved
+  clock_.Advance(milliseconds(700));
+  ab = link(a, kIdB);
+  ASSERT_TRUE(ab && ab->last_contact_ms);
+  EXPECT_EQ(*ab->last_contact_ms, 700);
+}
+
 TEST_F(MeshTest, ConnectPeerRefusesWhatPeerRefusesAndSaysWhy) {
   // The grammar of --peer (app/config.cc; config_test checks the same inputs there).
   auto& a = AddNode(kIdA, kAddrA);

@@ -142,6 +142,18 @@ class FakeDocumentStore : public DocumentStore {
     return ids;
   }
 
+  StatusOr<std::vector<CollectionCount>> CountByCollection() override {
+    std::lock_guard lock(mu_);
+    if (auto st = TakeReadFailure()) return *st;
+    std::vector<CollectionCount> counts;
+    for (const auto& [key, doc] : docs_) {
+      if (doc.deleted) continue;
+      if (counts.empty() || counts.back().collection != key.first) counts.push_back({key.first, 0});
+      ++counts.back().documents;
+    }
+    return counts;
+  }
+
   Status Scan(const std::vector<std::string>& collections,
               const std::function<bool(const ChangeEvent&)>& fn) override {
     const std::set<std::string> wanted(collections.begin(), collections.end());

@@ -190,8 +190,8 @@ TEST_F(PeerServiceTest, ListPeersMapsEveryPeerView) {
   EXPECT_EQ(Parse<pb::ListPeersResponse>(Call("ListPeers", json::object())).peers_size(), 0);
 
   const std::string other(64, 'c');
-  mesh_.peers = {PeerView{kPeer, {"10.0.0.7:4433"}, true},
-                 PeerView{other, {"peer.local:4433", "10.0.0.8:4433"}, false}};
+  mesh_.peers = {PeerView{kPeer, {"10.0.0.7:4433"}, true, std::nullopt},
+                 PeerView{other, {"peer.local:4433", "10.0.0.8:4433"}, false, std::nullopt}};
   auto resp = Parse<pb::ListPeersResponse>(Call("ListPeers", json::object()));
   ASSERT_EQ(resp.peers_size(), 2);
   EXPECT_EQ(resp.peers(0).endpoint_id(), kPeer);

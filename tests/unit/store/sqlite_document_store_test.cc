@@ -132,6 +132,24 @@ TEST_F(StoreTest, ListIsSortedBytewiseAndPerCollection) {
   EXPECT_TRUE(store_->List("unknown")->empty());
 }
 
+TEST_F(StoreTest, CountByCollectionCountsLiveDocumentsPerCollection) {
+  EXPECT_TRUE(store_->CountByCollection()->empty());
+  ASSERT_TRUE(PutSync(*store_, "b", "1", "{}").ok());
+  ASSERT_TRUE(PutSync(*store_, "b", "2", "{}").ok());
+  ASSERT_TRUE(PutSync(*store_, "a", "1", "{}").ok());
+  ASSERT_TRUE(PutSync(*store_, "gone", "1", "{}").ok());
+  ASSERT_TRUE(DeleteSync(*store_, "gone", "1").ok());  // a tombstone only: not listed
+  ASSERT_TRUE(PutSync(*store_, "b", "3", "{}").ok());
+  ASSERT_TRUE(DeleteSync(*store_, "b", "3").ok());
+  auto counts = store_->CountByCollection();
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  ASSERT_EQ(counts->size(), 2u);
+  EXPECT_EQ((*counts)[0].collection, "a");
+  EXPECT_EQ((*counts)[0].documents, 1u);
+  EXPECT_EQ((*counts)[1].collection, "b");
+  EXPECT_EQ((*counts)[1].documents, 2u);
+}
+
 TEST_F(StoreTest, ScanVisitsLiveDocumentsInOrderAndCanStop) {
   ASSERT_TRUE(PutSync(*store_, "b", "2", R"({"x":2})").ok());
   ASSERT_TRUE(PutSync(*store_, "a", "1", R"({"x":1})").ok());
