@@ -8,8 +8,8 @@
 // 2. esbuild bundles src/main.jsx (preact, Connect-Web, protobuf-es) into one minified ES2020
 //    module, and console.css into one minified stylesheet; no source maps;
 // 3. DIR gets exactly index.html, console.js, console.css, favicon.svg and, for each, NAME.gz
-//    (gzip level 9, mtime 0, so the bytes are reproducible). Other files in DIR are removed; a file
-//    whose bytes did not change is not rewritten (its mtime stays).
+//    (gzip level 9, mtime 0, so the bytes are reproducible). DIR is cleared first, and every file
+//    is written anew (the build's embedding step follows index.html's mtime).
 // Prints every file's size and the gzipped total, and fails when the total exceeds 150 KiB.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -52,11 +52,6 @@ async function bundle(entry, options = {}) {
   return Buffer.from(r.outputFiles[0].contents);
 }
 
-function writeIfChanged(file, bytes) {
-  if (fs.existsSync(file) && fs.readFileSync(file).equals(bytes)) return;
-  fs.writeFileSync(file, bytes);
-}
-
 async function main() {
   const { out } = parseArgs(process.argv.slice(2));
   generate();
@@ -81,20 +76,20 @@ async function main() {
     "favicon.svg": fs.readFileSync(path.join(here, "favicon.svg")),
   };
 
+  // Clear DIR, but only if it is empty or a bundle already (a mistyped --out must not wipe a tree).
+  if (fs.existsSync(out) && fs.readdirSync(out).length > 0 && !fs.existsSync(path.join(out, "index.html.gz"))) {
+    throw new Error(`${out} is not empty and holds no console bundle: refusing to clear it`);
+  }
+  fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
-  const want = new Set();
   let totalGz = 0;
   const lines = [];
   for (const [name, bytes] of Object.entries(files)) {
     const gz = zlib.gzipSync(bytes, { level: 9 });
-    writeIfChanged(path.join(out, name), bytes);
-    writeIfChanged(path.join(out, `${name}.gz`), gz);
-    want.add(name).add(`${name}.gz`);
+    fs.writeFileSync(path.join(out, name), bytes);
+    fs.writeFileSync(path.join(out, `${name}.gz`), gz);
     totalGz += gz.length;
     lines.push(`  ${name.padEnd(12)} ${String(bytes.length).padStart(8)} B  gzip ${String(gz.length).padStart(7)} B`);
-  }
-  for (const name of fs.readdirSync(out)) {
-    if (!want.has(name)) fs.rmSync(path.join(out, name), { recursive: true, force: true });
   }
   console.log(`console bundle -> ${out}`);
   for (const l of lines) console.log(l);

@@ -4,7 +4,7 @@
 #   bash scripts/build-console.sh <build>/console/dist
 # and embeds what it writes. Idempotent: `npm ci` runs only when console/node_modules is missing or
 # console/package-lock.json (or package.json) changed since the last install; codegen and the
-# bundle always run (about a second), and unchanged output files keep their mtimes.
+# bundle always run (about a second) and rewrite OUT_DIR.
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then
