@@ -16,14 +16,14 @@ packages=(
 # Debian packages are used only where no node exists at all.
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
-# PEAT_DEPS=build (the container image's build stage): only what compiling peat-node needs (Node.js
-# and npm included: the web console is bundled at build time); no load generators, servers, client
-# tools or the browser of the console's tests.
+# PEAT_DEPS=build (the container image's build stage): only what compiling peat-node needs; no
+# Node.js (the web console's bundle is built on the host, scripts/package/build-image.sh), load
+# generators, servers, client tools or the browser of the console's tests.
 if [[ ${PEAT_DEPS:-all} == build ]]; then
   build_only=()
   for p in "${packages[@]}"; do
     case $p in
-      chromium | clang | clang-format | libclang-rt-14-dev | nghttp2-client | wrk | redis-* | jq | curl | procps | iproute2 | sqlite3 | nats-server) ;;
+      nodejs | npm | chromium | clang | clang-format | libclang-rt-14-dev | nghttp2-client | wrk | redis-* | jq | curl | procps | iproute2 | sqlite3 | nats-server) ;;
       *) build_only+=("$p") ;;
     esac
   done
