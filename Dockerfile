@@ -8,6 +8,11 @@
 #   make image        # podman, base imported from mmdebstrap as localhost/debian:bookworm
 #   podman build --format docker --build-arg BASE=localhost/debian:bookworm -t peat-node .
 #
+# The web console's bundle is built on the host first (it needs Node.js and the npm registry, which
+# the build stage has neither of): make image runs `bash scripts/build-console.sh console/dist`,
+# and the build embeds that directory (-DPEAT_CONSOLE_DIST). A plain `podman build` needs that
+# step first, or fails naming it.
+#
 # BASE is pinned by digest (the official image); where no registry is reachable the build passes
 # --build-arg BASE=localhost/debian:bookworm, a local mmdebstrap import (docs/DEPLOYMENT.md).
 # Build with --format docker (podman/buildah): the OCI image format has no HEALTHCHECK.
@@ -27,7 +32,7 @@ ARG SOURCE_DATE_EPOCH=0
 # false -Wrestrict errors in std::string concatenation (GCC bug 105651) and -Werror is on.
 RUN --mount=type=cache,target=/var/cache/ccache,id=peat-node-ccache \
     cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
-          -DPEAT_BUILD_TESTS=OFF \
+          -DPEAT_BUILD_TESTS=OFF -DPEAT_CONSOLE_DIST=/src/console/dist \
  && cmake --build /build --target peat-node peat -j "$(nproc)" \
  && strip --strip-all /build/peat-node \
  && /build/peat-node --version \

@@ -10,18 +10,20 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libnats-dev
   nghttp2-client wrk redis-server redis-tools jq curl ca-certificates procps
   iproute2 sqlite3 nats-server
+  chromium
 )
 # Node.js: the machine image ships Node 20 with its own npm; Debian's npm conflicts with it, so the
 # Debian packages are used only where no node exists at all.
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
 # PEAT_DEPS=build (the container image's build stage): only what compiling peat-node needs; no
-# Node.js, load generators, servers or client tools.
+# Node.js (the web console's bundle is built on the host, scripts/package/build-image.sh), load
+# generators, servers, client tools or the browser of the console's tests.
 if [[ ${PEAT_DEPS:-all} == build ]]; then
   build_only=()
   for p in "${packages[@]}"; do
     case $p in
-      nodejs | npm | clang | clang-format | libclang-rt-14-dev | nghttp2-client | wrk | redis-* | jq | curl | procps | iproute2 | sqlite3 | nats-server) ;;
+      nodejs | npm | chromium | clang | clang-format | libclang-rt-14-dev | nghttp2-client | wrk | redis-* | jq | curl | procps | iproute2 | sqlite3 | nats-server) ;;
       *) build_only+=("$p") ;;
     esac
   done

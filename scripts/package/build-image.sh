@@ -59,6 +59,8 @@ if ! podman_cmd image exists "$base"; then
   podman_cmd import --quiet "$tarball" "$base" >/dev/null
 fi
 
+# The console's bundle, which the build stage embeds as is (-DPEAT_CONSOLE_DIST=/src/console/dist).
+bash "$repo/scripts/build-console.sh" "$repo/console/dist" >&2
 log "building $image (revision $revision; a cold build compiles the whole node: ~15+ min on 2 cores)"
 start=$SECONDS
 podman_cmd build --format docker --layers \

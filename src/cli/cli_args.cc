@@ -147,6 +147,16 @@ std::unique_ptr<CLI::App> BuildApp(Invocation& inv) {
 
   sub(app.get(), "configs", "collection lifecycle configs (ListCollectionConfigs)");
 
+  CLI::App* console = sub(app.get(), "console",
+                          "open the node's web console in a browser: forwards a loopback port to "
+                          "the node's API (also a unix socket) until Ctrl-C");
+  console
+      ->add_option("--listen", inv.console_listen,
+                   "loopback address to serve on; port 0 = any free port (default: "
+                   "127.0.0.1:0)")
+      ->type_name("HOST:PORT");
+  console->add_flag("--open", inv.open_browser, "start the desktop's browser (xdg-open) on it");
+
   CLI::App* derive = sub(app.get(), "derive-id",
                          "print the endpoint id a node gets from a shared key and a node id "
                          "(offline; as peat-node derive-id)");

@@ -54,6 +54,10 @@ struct Invocation {
   std::string bundle_id;
   std::string distribution_id;
 
+  // console.
+  std::string console_listen = "127.0.0.1:0";
+  bool open_browser = false;
+
   // derive-id.
   std::string shared_key;
   std::string node_id;

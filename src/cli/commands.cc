@@ -1,6 +1,8 @@
 #include "cli/commands.h"
 
+#include <spawn.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -11,9 +13,11 @@
 
 #include "app/derive_id.h"
 #include "cli/node_address.h"
+#include "cli/port_forward.h"
 #include "cli/query_args.h"
 #include "cli/rpc_client.h"
 #include "cli/table.h"
+#include "common/host_port.h"
 #include "crypto/sha256.h"
 #include "peat/sidecar/v1/sidecar.pb.h"
 #include "service/subscription_query.h"
@@ -102,6 +106,7 @@ class Runner {
   bool AttachWatch();
   bool AttachCancel();
   bool Configs();
+  bool Console();
 
   // Every live document of `collection` (ListDocuments + GetDocument), id → canonical JSON.
   bool ReadCollection(const std::string& collection, std::map<std::string, std::string>& docs);
@@ -113,6 +118,7 @@ class Runner {
   HttpClient http_;
   RpcClient rpc_;
   std::optional<Failure> failure_;
+  bool console_stopped_ = false;  // `peat console` ends only by a signal
 };
 
 int Runner::Run() {
@@ -155,11 +161,13 @@ int Runner::Run() {
     ok = AttachCancel();
   else if (is({"configs"}))
     ok = Configs();
+  else if (is({"console"}))
+    ok = Console();
   else
     Fail("peat", InvalidArgumentError("unknown command"));
   out_.flush();
   if (ok) return kExitOk;
-  if (http_.interrupted()) return kExitInterrupted;
+  if (http_.interrupted() || console_stopped_) return kExitInterrupted;
   const Status& st = failure_->status;
   err_ << "peat: " << failure_->what << ": " << CodeName(st.code()) << ": " << st.message() << "\n";
   return ExitCodeFor(st.code());
@@ -520,6 +528,47 @@ bool Runner::Configs() {
   }
   out_ << t.Render();
   return true;
+}
+
+bool Runner::Console() {
+  auto listen = ParseHostPort(inv_.console_listen, HostPortRules{.allow_port_zero = true});
+  if (!listen.ok()) return Fail("console --listen", listen.status());
+  if (!IsLoopbackIp(listen->host)) {
+    return Fail("console --listen",
+                InvalidArgumentError("'" + inv_.console_listen +
+                                     "' is not a loopback address: the forward carries the whole "
+                                     "API without authentication, so it listens on 127.0.0.1 or "
+                                     "::1 only"));
+  }
+  pb::GetStatusResponse status;  // the node must answer before the browser is sent to it
+  if (!Call("GetStatus", pb::GetStatusRequest(), status)) return false;
+  PortForward forward(http_.address());
+  if (Status st = forward.Listen(listen->host, listen->port); !st.ok()) {
+    return Fail("console", st);
+  }
+  const std::string url = "http://" + FormatHostPort(listen->host, forward.port()) + "/console/";
+  if (text()) {
+    out_ << "console of node " << status.endpoint_addr() << " (" << http_.address().ToString()
+         << ")\n"
+         << url << "\nCtrl-C to stop\n";
+  } else {
+    PrintJson({{"url", url},
+               {"node", http_.address().ToString()},
+               {"endpointId", status.endpoint_addr()}});
+  }
+  out_.flush();
+  if (inv_.open_browser) {
+    // The browser is the desktop's business: started, not waited for, its failure only said.
+    const char* argv[] = {"xdg-open", url.c_str(), nullptr};
+    pid_t pid = 0;
+    if (posix_spawnp(&pid, "xdg-open", nullptr, nullptr, const_cast<char* const*>(argv), environ) !=
+        0) {
+      err_ << "peat console: cannot start xdg-open; open " << url << " yourself\n";
+    }
+  }
+  forward.Run(nullptr);
+  console_stopped_ = true;
+  return false;
 }
 
 int RunDerive(const Invocation& inv, std::ostream& out, std::ostream& err) {

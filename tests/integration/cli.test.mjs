@@ -343,6 +343,49 @@ describe("peat CLI", () => {
     });
   });
 
+  describe("console", () => {
+    it("forwards a loopback port to the node's unix socket: the console, an RPC and the mesh JSON through it; SIGINT exits 130", async () => {
+      const s = peatStream([...unix, "console", "-o", "json"]);
+      try {
+        const out = await s.waitFor((o) => o.trimEnd().endsWith("}"), "the console's URL");
+        const info = JSON.parse(out);
+        assert.match(info.url, /^http:\/\/127\.0\.0\.1:\d+\/console\/$/);
+        assert.equal(info.node, `unix:${a.unixPath}`);
+        assert.match(info.endpointId, /^[0-9a-f]{64}$/);
+        const base = info.url.replace(/console\/$/, "");
+        // Whatever the node answers at /console/ (the page, or "built without" in a -DPEAT_CONSOLE=OFF
+        // build) comes through unchanged, with the node's security headers.
+        const page = await fetch(info.url);
+        assert.ok([200, 404].includes(page.status), `status ${page.status}`);
+        assert.match(page.headers.get("content-security-policy") ?? "", /default-src 'none'/);
+        const put = await fetch(`${base}peat.sidecar.v1.PeatSidecar/PutDocument`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ collection: "via-forward", doc_id: "d1", json_data: '{"ok":true}' }),
+        });
+        assert.equal(put.status, 200, await put.text());
+        assert.deepEqual(JSON.parse(await ok([...tcp, "get", "via-forward", "d1"])), { ok: true });
+        const mesh = await (await fetch(`${base}console/api/mesh`)).json();
+        assert.equal(mesh.node_id, info.endpointId);
+        assert.deepEqual(mesh.collections.find((c) => c.name === "via-forward"), { name: "via-forward", documents: 1 });
+        s.signal("SIGINT");
+        const exit = await s.exited;
+        assert.equal(exit.code, 130, `exit ${JSON.stringify(exit)}: ${s.stderr}`);
+      } finally {
+        s.kill();
+      }
+    });
+
+    it("refuses a non-loopback --listen (4) and an unreachable node (1) before listening", async () => {
+      const wide = await peat([...unix, "console", "--listen", "0.0.0.0:0"]);
+      assert.equal(wide.code, 4, wide.stderr);
+      assert.match(wide.stderr, /^peat: console --listen: INVALID_ARGUMENT: '0\.0\.0\.0:0' is not a loopback address/);
+      const gone = await peat(["--node", "unix:/nonexistent/api.sock", "console"]);
+      assert.equal(gone.code, 1, gone.stderr);
+      assert.match(gone.stderr, /^peat: GetStatus: UNAVAILABLE: cannot connect to unix:\/nonexistent\/api.sock/);
+    });
+  });
+
   describe("exit codes without a node", () => {
     it("an unreachable node exits 1 naming the RPC, the code and the address", async () => {
       const r = await peat(["--node", "127.0.0.1:1", "status"]);
@@ -391,7 +434,7 @@ describe("peat CLI", () => {
     const COMMANDS = [
       [], ["status"], ["peers"], ["peers", "list"], ["peers", "connect"], ["peers", "disconnect"], ["sync"], ["sync", "start"], ["sync", "stop"], ["sync", "stats"],
       ["query"], ["get"], ["put"], ["delete"], ["observe"], ["attach"], ["attach", "send"], ["attach", "status"], ["attach", "watch"], ["attach", "cancel"],
-      ["configs"], ["derive-id"], ["completion"],
+      ["configs"], ["console"], ["derive-id"], ["completion"],
     ];
     it("--help for every command and subcommand exits 0 with its usage (top level: golden)", async () => {
       for (const cmd of COMMANDS) {
