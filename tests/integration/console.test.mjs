@@ -3,14 +3,17 @@
 //
 // One browser session walks every view of the console served by node A and checks:
 //   - the console loads, and every view renders, with no console error or warning, no page error,
-//     no failed request and no response >= 400 (the one allowed failure: the Subscribe stream the
-//     page itself cancels when it leaves the live feed, net::ERR_ABORTED);
+//     no failed request and no response >= 400 (requests the browser itself cancels, net::ERR_ABORTED,
+//     are not failures: the page aborts the feed's stream and its polls when it leaves a view);
 //   - /console/ carries the strict Content-Security-Policy; with --console=false it answers 404;
 //   - a document put with curl appears in the live feed within 1 s of curl's completion;
 //   - editing a document in the page (textarea + Save) changes it on the node (read back with curl);
 //     text that is not a JSON object is refused in the page and never sent; Delete with its
 //     confirmation removes the document;
 //   - node B, connected with ConnectPeer (curl), shows up in the peers view, connected, with its lag;
+//   - a file sent to B shows per-node progress on the sender (GetAttachmentDistribution) and on
+//     the receiver (the replicated status documents);
+//   - the page and its live feed work through `peat console` (a port forward to the unix socket);
 //   - axe-core finds no serious or critical violation in any view. axe's source is evaluated through
 //     page.evaluate (DevTools evaluation is not subject to the page's CSP), so the CSP stays in
 //     force for the whole session: no bypassCSP context;
@@ -24,13 +27,14 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import crypto from "node:crypto";
+import { once } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { CLIENTS_DIR, REPO_ROOT, startNode } from "./lib/node_process.mjs";
+import { CLIENTS_DIR, REPO_ROOT, nodeBinary, startNode } from "./lib/node_process.mjs";
 import { freePort, randomKey, waitFor } from "./lib/mesh_cluster.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -62,7 +66,7 @@ async function importFromClients(name) {
 }
 
 describe("web console in chromium", { timeout: 60_000 }, () => {
-  let a; // the node whose console we drive
+  let a; // the node whose console we drive (TCP and a unix socket)
   let b; // its peer
   let ctx; // the browser (persistent context on a fresh user data dir)
   let page;
@@ -84,7 +88,7 @@ describe("web console in chromium", { timeout: 60_000 }, () => {
     filesDir = fs.mkdtempSync(path.join(os.tmpdir(), "peat-console-files-"));
     fs.mkdirSync(path.join(filesDir, "outgoing"));
     [a, b] = await Promise.all([
-      startNode({ unix: false, args: [...mesh("alpha", pa), "--attachment-root", `outgoing=${path.join(filesDir, "outgoing")}`] }),
+      startNode({ args: [...mesh("alpha", pa), "--attachment-root", `outgoing=${path.join(filesDir, "outgoing")}`] }),
       startNode({ unix: false, args: [...mesh("bravo", pb), "--attachment-inbox", path.join(filesDir, "inbox")] }),
     ]);
     b.meshPort = pb;
@@ -111,8 +115,10 @@ describe("web console in chromium", { timeout: 60_000 }, () => {
     });
     page.on("requestfailed", (r) => {
       const err = r.failure()?.errorText ?? "?";
-      // Leaving the live feed cancels its stream: the page's own abort, not a failure.
-      if (r.url().endsWith("/peat.sidecar.v1.PeatSidecar/Subscribe") && err === "net::ERR_ABORTED") return;
+      // net::ERR_ABORTED is a cancellation on the browser's side, never a server's failure: the
+      // page aborts its stream or a poll when it leaves a view, and a navigation aborts what the
+      // previous page had in flight.
+      if (err === "net::ERR_ABORTED") return;
       problems.push(`request failed: ${r.method()} ${r.url()}: ${err}`);
     });
     page.on("response", (r) => {
@@ -381,5 +387,37 @@ describe("web console in chromium", { timeout: 60_000 }, () => {
     await shot("attachments-receiver");
     await axeCheck("attachments (receiver)");
     noProblems("on node B's Attachments view");
+  });
+  it("works through `peat console`, the CLI's port forward to the node's unix socket", async () => {
+    const peatBin = process.env.PEAT_BIN ? path.resolve(REPO_ROOT, process.env.PEAT_BIN) : path.join(path.dirname(nodeBinary()), "peat");
+    const fwd = spawn(peatBin, ["--node", `unix:${a.unixPath}`, "console", "-o", "json"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    fwd.stdout.on("data", (d) => (out += d));
+    fwd.stderr.on("data", (d) => (out += d));
+    try {
+      const info = await waitFor(
+        () => {
+          try {
+            return JSON.parse(out.trim()).url;
+          } catch {
+            return null;
+          }
+        },
+        { what: "peat console's URL", describe: () => out },
+      );
+      assert.doesNotMatch(info, new RegExp(`:${a.tcpPort}/`), "a port of its own");
+      await page.goto(`${info}#/status`);
+      const status = await curlRpc(a, "GetStatus", {});
+      await page.getByText(status.endpointAddr, { exact: true }).waitFor();
+      await openView("Live feed", "Live feed");
+      await page.getByTestId("feed-state").filter({ hasText: "Live" }).waitFor();
+      await curlRpc(a, "PutDocument", { collection: COLL, docId: "via-forward", jsonData: "{}" });
+      await page.locator('tr[data-doc="via-forward"]').waitFor({ timeout: FEED_BUDGET_MS });
+      noProblems("through peat console");
+    } finally {
+      const exited = once(fwd, "exit");
+      fwd.kill("SIGINT");
+      await exited;
+    }
   });
 });
