@@ -415,9 +415,27 @@ describe("web console in chromium", { timeout: 60_000 }, () => {
       await page.locator('tr[data-doc="via-forward"]').waitFor({ timeout: FEED_BUDGET_MS });
       noProblems("through peat console");
     } finally {
+      await page.goto("about:blank"); // leave the forward's origin before the forward goes away
       const exited = once(fwd, "exit");
       fwd.kill("SIGINT");
       await exited;
+    }
+  });
+  it("dark colour scheme: axe finds no serious or critical violation in any view", async () => {
+    await page.emulateMedia({ colorScheme: "dark" });
+    try {
+      await page.goto(`${a.baseUrl}/console/#/status`);
+      await page.locator('[data-testid="status"]').waitFor();
+      await axeCheck("status (dark)");
+      for (const [title, heading] of [["Peers", "Peers"], ["Documents", "Documents"], ["Live feed", "Live feed"], ["Attachments", "Attachments"]]) {
+        await openView(title, heading);
+        await page.getByText("Loading…").first().waitFor({ state: "detached" });
+        await axeCheck(`${title} (dark)`);
+      }
+      await shot("attachments-dark");
+      noProblems("in the dark scheme");
+    } finally {
+      await page.emulateMedia({ colorScheme: "light" });
     }
   });
 });
