@@ -228,6 +228,12 @@ describe("web console in chromium", { timeout: 60_000 }, () => {
     await page.getByText(status.endpointAddr, { exact: true }).waitFor();
     await shot("status");
     await axeCheck("status");
+
+    // Keyboard: the first Tab stop is "Skip to content"; Enter moves the focus to <main>.
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "main");
     noProblems("on the Status view");
   });
 
