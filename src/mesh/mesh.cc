@@ -64,6 +64,15 @@ Status Mesh::Start() {
   env_.blob_handler = blob_.get();
   env_.accepts_attachments = options_.accepts_attachments;
   env_.pending_states = &pending_states_;
+  if (env_.options.relay_offers && env_.options.relay_trees) {
+    routes_.emplace(NodeTagOfEndpoint(endpoint_id_));
+    env_.routes = &*routes_;
+    env_.route_advert = [this](const SessionPtr& session, std::vector<RelayRoute> advert) {
+      auto it = established_.find(session->peer_endpoint_id());
+      if (it == established_.end() || it->second != session) return;  // a losing duplicate
+      if (routes_->SetNeighbour(session->peer_tag(), advert)) PostRouteAdverts();
+    };
+  }
   env_.session_by_prefix = [this](std::string_view prefix) -> SessionPtr {
     auto it = established_.lower_bound(std::string(prefix));
     if (it == established_.end() || it->first.compare(0, prefix.size(), prefix) != 0) return {};
@@ -477,6 +486,47 @@ void Mesh::PersistMemberAck(const std::string& peer) {
 
 void Mesh::UpdateConnectedCount() {
   connected_count_.store(static_cast<uint32_t>(established_.size()));
+  SyncRouteNeighbours();
+}
+
+std::optional<uint64_t> Mesh::RelayParent(uint64_t origin) const {
+  return RunOnLoop<std::optional<uint64_t>>(
+      [this, origin]() -> std::optional<uint64_t> {
+        return routes_ ? routes_->Parent(origin) : std::nullopt;
+      },
+      std::nullopt);
+}
+
+bool Mesh::NamedParentBy(const std::string& peer, uint64_t origin) const {
+  return RunOnLoop<bool>(
+      [this, &peer, origin] {
+        return routes_ && routes_->NamesUsParent(NodeTagOfEndpoint(peer), origin);
+      },
+      false);
+}
+
+void Mesh::SyncRouteNeighbours() {
+  if (!routes_) return;
+  std::set<uint64_t> now;
+  for (const auto& [id, s] : established_) now.insert(s->peer_tag());
+  for (uint64_t n : routes_->neighbours()) {
+    if (!now.count(n)) routes_->RemoveNeighbour(n);
+  }
+  for (uint64_t n : now) {
+    if (!routes_->HasNeighbour(n)) routes_->SetNeighbour(n, {});
+  }
+  // Always: a new session needs our routes even when the table did not change (a duplicate
+  // replaced, a peer back with the same neighbours).
+  PostRouteAdverts();
+}
+
+void Mesh::PostRouteAdverts() {
+  if (!routes_ || adverts_posted_) return;
+  adverts_posted_ = true;
+  boost::asio::post(io_, [this] {
+    adverts_posted_ = false;
+    for (const auto& [id, s] : established_) s->SendRouteAdvert();
+  });
 }
 
 void Mesh::PostFeedAdvanced() {

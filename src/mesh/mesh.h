@@ -144,6 +144,10 @@ class Mesh : public PeerControl, public blob::BlobTransfer {
   void SetPeerEstablishedObserver(std::function<void(const blob::BlobPeerInfo&)> fn) override;
 
   uint32_t connected_peers() const { return connected_count_.load(); }
+  // Relay trees (mesh/relay_routes.h): our next hop toward the node with tag `origin`, and
+  // whether `peer` named us its parent toward it (what its latest RouteAdvert said). Any thread.
+  std::optional<uint64_t> RelayParent(uint64_t origin) const;
+  bool NamedParentBy(const std::string& peer, uint64_t origin) const;
   // peat_mesh_* samples for /metrics.
   void AppendMetrics(std::string& out) const;
 
@@ -183,6 +187,10 @@ class Mesh : public PeerControl, public blob::BlobTransfer {
   void OnPeerAcked(const std::string& peer, uint64_t seq);
   void PersistMemberAck(const std::string& peer);
   void UpdateConnectedCount();
+  // Relay trees: the routes' neighbours follow established_; a change is advertised to every
+  // established peer (once per loop turn).
+  void SyncRouteNeighbours();
+  void PostRouteAdverts();
   bool OutboundCaughtUp() const;
   void CheckDrains();
   void FinishDrain(uint64_t id, bool caught_up);
@@ -203,7 +211,9 @@ class Mesh : public PeerControl, public blob::BlobTransfer {
   std::future<void> loop_exited_;  // ready when the loop thread's io_.run() returned
   std::unique_ptr<Transport> transport_;
   std::optional<FormationKey> formation_key_;
-  PendingStates pending_states_;  // before env_ and the sessions: outlives them
+  PendingStates pending_states_;       // before env_ and the sessions: outlives them
+  std::optional<RelayRoutes> routes_;  // relay trees (offer mode only); before env_ too
+  bool adverts_posted_ = false;        // a route broadcast is queued on the loop
   SessionEnvironment env_;
   MeshCounters counters_;
   uint64_t feed_observer_id_ = 0;

@@ -201,6 +201,21 @@ void ReplicationSession::OnFrame(std::string bytes) {
     case v1::Frame::kWantReply:
       OnWantReply(frame);
       break;
+    case v1::Frame::kRouteAdvert: {
+      if (!env_.routes || !env_.route_advert) break;  // no trees here: ignored
+      const auto& advert = frame.route_advert();
+      if (static_cast<size_t>(advert.routes_size()) > kMaxAdvertRoutes) {
+        env_.counters->bad_frames.Inc();
+        spdlog::warn("mesh peer {}: RouteAdvert of {} routes ignored",
+                     ShortEndpointId(peer_endpoint_id()), advert.routes_size());
+        break;
+      }
+      std::vector<RelayRoute> routes;
+      routes.reserve(advert.routes_size());
+      for (const auto& r : advert.routes()) routes.push_back({r.origin(), r.hops(), r.parent()});
+      env_.route_advert(shared_from_this(), std::move(routes));
+      break;
+    }
     case v1::Frame::kPing: {
       peer_last_seq_ = std::max(peer_last_seq_, frame.ping().last_seq());
       v1::Frame pong;
@@ -257,6 +272,7 @@ void ReplicationSession::OnHello(const v1::Frame& frame) {
   peer_last_seq_ = hello.last_seq();
   peer_blob_protocol_ = hello.blob_protocol();
   peer_protocol_ = std::min(hello.protocol_version(), kMeshProtocolVersion);
+  peer_tag_ = NodeTagOfEndpoint(peer_endpoint_id());
   peer_accepts_attachments_ = hello.accepts_attachments();
   env_.counters->sessions_established.Inc();
   ArmKeepalive();
@@ -264,6 +280,21 @@ void ReplicationSession::OnHello(const v1::Frame& frame) {
   if (callbacks_.on_established) callbacks_.on_established(self);
   if (closed_) return;  // e.g. closed as a duplicate by the callback
   if (sync_active_) RequestStream();
+}
+
+void ReplicationSession::SendRouteAdvert() {
+  if (!established_ || closed_ || !env_.routes || peer_protocol_ < kMeshRoutesProtocolVersion) {
+    return;
+  }
+  v1::Frame frame;
+  auto* advert = frame.mutable_route_advert();
+  for (const RelayRoute& r : env_.routes->AdvertFor(peer_tag_)) {
+    auto* out = advert->add_routes();
+    out->set_origin(r.origin);
+    out->set_hops(r.hops);
+    out->set_parent(r.parent);
+  }
+  SendFrame(frame);
 }
 
 void ReplicationSession::SetSyncActive(bool active) {
@@ -438,14 +469,27 @@ void ReplicationSession::SendBatch(std::vector<store::FeedEntry> entries, uint64
   // A state we merged from another peer (src_peer) is offered: this peer probably got it too.
   const bool offer_relayed =
       env_.options.relay_offers && peer_protocol_ >= kMeshOffersProtocolVersion;
+  const bool trees = offer_relayed && env_.routes && peer_protocol_ >= kMeshRoutesProtocolVersion;
   size_t offered = 0;
   for (auto& e : entries) {
     auto* c = batch->add_changes();
     c->set_collection(std::move(e.collection));
     c->set_doc_id(std::move(e.doc_id));
     if (offer_relayed && !e.src_peer.empty()) {
-      c->set_digest(StateDigest(e.state));
-      c->set_source(e.src_peer.substr(0, kSourceHintChars));
+      if (trees) {
+        // Relay trees: whole to a peer whose parent toward the writer we are, else an offer
+        // naming the writer (the peer expects its own parent's copy).
+        const uint64_t writer = WriterTag(e.state);
+        if (writer != 0 && env_.routes->NamesUsParent(peer_tag_, writer)) {
+          c->set_state(std::move(e.state));
+          continue;
+        }
+        c->set_digest(StateDigest(e.state));
+        c->set_source(NodeTagHex(writer));
+      } else {
+        c->set_digest(StateDigest(e.state));
+        c->set_source(e.src_peer.substr(0, kSourceHintChars));
+      }
       ++offered;
     } else {
       c->set_state(std::move(e.state));
@@ -655,13 +699,24 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
     }
     if (!want.empty()) SendWant(in, std::move(want), std::move(want_keys));
   }
-  inbound_.push_back(std::move(in));
+  inbound_.push_back(in);
   DrainInbound();
+  // Still queued (offers not held yet, or an earlier batch waiting): merge what it carried now.
+  if (!in->changes.empty() && std::find(inbound_.begin(), inbound_.end(), in) != inbound_.end()) {
+    MergeAhead(*in);
+  }
 }
 
 std::shared_ptr<ReplicationSession> ReplicationSession::ExpectedSource(const std::string& hint) {
   if (hint.size() != kSourceHintChars || !env_.session_by_prefix) return nullptr;
-  auto source = env_.session_by_prefix(hint);
+  std::shared_ptr<ReplicationSession> source;
+  if (env_.routes && peer_protocol_ >= kMeshRoutesProtocolVersion) {
+    // The hint names the writer: its copy comes from our parent toward it.
+    if (auto parent = env_.routes->Parent(NodeTagOfEndpoint(hint))) {
+      source = env_.session_by_prefix(NodeTagHex(*parent));
+    }
+  }
+  if (!source) source = env_.session_by_prefix(hint);
   if (!source || source.get() == this || !source->established() || source->closed() ||
       !source->inbound_active()) {
     return nullptr;
@@ -821,6 +876,11 @@ void ReplicationSession::OnWantReply(v1::Frame& frame) {
     }
   }
   if (keys.empty()) return;
+  MergeWithoutCheckpoint(std::move(changes), std::move(keys), "wanted");
+}
+
+void ReplicationSession::MergeWithoutCheckpoint(std::vector<store::RemoteChange> changes,
+                                                std::vector<std::string> keys, const char* what) {
   ++merges_pending_;
   std::weak_ptr<ReplicationSession> weak = weak_from_this();
   boost::asio::io_context& io = io_;
@@ -828,21 +888,35 @@ void ReplicationSession::OnWantReply(v1::Frame& frame) {
   const size_t count = changes.size();
   env_.store->MergeRemote(
       peer_endpoint_id(), std::move(changes), store::ReplicationCheckpoint{},
-      [weak, &io, pending, keys = std::move(keys), count](Status status) mutable {
-        boost::asio::post(io, [weak, pending, keys = std::move(keys), count, status] {
+      [weak, &io, pending, keys = std::move(keys), count, what](Status status) mutable {
+        boost::asio::post(io, [weak, pending, keys = std::move(keys), count, status, what] {
           auto self = weak.lock();
           if (!self) return;  // its keys were dropped when it closed
           if (self->merges_pending_ > 0) --self->merges_pending_;
           self->last_progress_ = self->env_.clock->Now();
           if (!status.ok()) {
             self->env_.counters->merge_failures.Inc();
-            spdlog::warn("mesh peer {}: merging {} wanted state(s) failed ({}); reconnecting",
-                         ShortEndpointId(self->peer_endpoint_id()), count, status.ToString());
+            spdlog::warn("mesh peer {}: merging {} {} state(s) failed ({}); reconnecting",
+                         ShortEndpointId(self->peer_endpoint_id()), count, what, status.ToString());
             self->Close("merge failed");
           }
           for (const auto& key : keys) pending->Resolve(key, status.ok());
         });
       });
+}
+
+void ReplicationSession::MergeAhead(InboundBatch& in) {
+  // Its whole states now, its checkpoint in turn: a relay tree's push must not wait for a
+  // neighbour's offer of some other change (or for an earlier batch's).
+  std::vector<std::string> owned;
+  for (auto& key : in.keys) {
+    if (pending().Add(key, serial_) || pending().Claim(key, serial_))
+      owned.push_back(std::move(key));
+  }
+  in.keys.clear();
+  std::vector<store::RemoteChange> changes = std::move(in.changes);
+  in.changes.clear();
+  MergeWithoutCheckpoint(std::move(changes), std::move(owned), "relayed");
 }
 
 void ReplicationSession::AbandonInbound() {

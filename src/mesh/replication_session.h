@@ -65,6 +65,7 @@
 #include "mesh/mesh_counters.h"
 #include "mesh/pending_states.h"
 #include "mesh/priority_lanes.h"
+#include "mesh/relay_routes.h"
 #include "mesh/send_window.h"
 #include "mesh/session_options.h"
 #include "mesh/transport.h"
@@ -77,9 +78,12 @@ class Frame;
 }
 
 // 2: blob frames (a protocol 1 peer never gets one). 3: offers, ChangeWant, WantReply (relay
-// once; a protocol 2 peer gets every change whole).
-inline constexpr uint32_t kMeshProtocolVersion = 3;
+// once; a protocol 2 peer gets every change whole). 4: RouteAdvert and relay trees (a relayed
+// state goes whole to a peer that named us its parent toward the state's writer; a protocol 3
+// peer gets offers only).
+inline constexpr uint32_t kMeshProtocolVersion = 4;
 inline constexpr uint32_t kMeshOffersProtocolVersion = 3;
+inline constexpr uint32_t kMeshRoutesProtocolVersion = 4;
 inline constexpr uint32_t kMeshMinProtocolVersion = 1;
 
 class ReplicationSession;
@@ -128,6 +132,11 @@ struct SessionEnvironment {
   // The established session with the peer whose endpoint id starts with `prefix` (16 hex
   // digits), if any (an offer's source hint). Null function: hints are ignored.
   std::function<std::shared_ptr<ReplicationSession>(std::string_view prefix)> session_by_prefix;
+  // Relay trees (protocol 4; mesh/relay_routes.h). Null: no trees (offers only, as protocol 3).
+  // A peer's RouteAdvert goes to `route_advert` (the mesh updates the table and advertises).
+  RelayRoutes* routes = nullptr;
+  std::function<void(const std::shared_ptr<ReplicationSession>&, std::vector<RelayRoute>)>
+      route_advert;
 };
 
 class ReplicationSession : public std::enable_shared_from_this<ReplicationSession> {
@@ -154,6 +163,10 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   void OnFeedAdvanced();
   // Says Goodbye{reason} and closes.
   void Close(const std::string& reason);
+  // Sends our relay routes as advertised to this peer (protocol 4 peers, with routes only).
+  void SendRouteAdvert();
+  // The peer's node tag (mesh/relay_routes.h NodeTagOfEndpoint).
+  uint64_t peer_tag() const { return peer_tag_; }
 
   bool established() const { return established_; }
   bool closed() const { return closed_; }
@@ -260,6 +273,12 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   // An offer of `in` waits for `key` (pending here); when it fails, asks this peer.
   void WatchOffer(const std::shared_ptr<InboundBatch>& in, const std::string& key,
                   const store::DocRef& doc);
+  // Merges `changes` without moving the checkpoint (a WantReply, or a waiting batch's whole
+  // states); their PendingStates `keys` resolve when it is done. `what` names them in logs.
+  void MergeWithoutCheckpoint(std::vector<store::RemoteChange> changes,
+                              std::vector<std::string> keys, const char* what);
+  // A batch that has to wait for its turn merges its whole states ahead of its checkpoint.
+  void MergeAhead(InboundBatch& in);
   void SendWant(const std::shared_ptr<InboundBatch>& in, std::vector<store::DocRef> docs,
                 std::vector<std::string> keys);
   void OnWant(const v1::Frame& frame);
@@ -325,6 +344,7 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   uint32_t merges_pending_ = 0;
   Clock::TimePoint last_sent_;
   uint32_t peer_protocol_ = 1;  // highest version both sides speak
+  uint64_t peer_tag_ = 0;       // NodeTagOfEndpoint(peer_endpoint_id())
   std::deque<std::shared_ptr<InboundBatch>> inbound_;
   std::map<uint64_t, OutstandingWant> wants_;  // by request id
   uint64_t next_want_id_ = 1;

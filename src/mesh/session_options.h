@@ -32,6 +32,10 @@ struct SessionOptions {
   // only), fetched by those that lack them. false: every change is pushed whole (--mesh-relay
   // push), as protocol 2 did.
   bool relay_offers = true;
+  // Relay trees (protocol 4, with relay_offers): a relayed state goes whole to a peer that named
+  // us its parent toward the state's writer (mesh/relay_routes.h), offered to the others. false:
+  // offers only (protocol 3's behaviour; the unit tests of the offer machinery use it).
+  bool relay_trees = true;
 };
 
 }  // namespace peat::mesh

@@ -18,6 +18,7 @@
 #include "common/fake_clock.h"
 #include "mesh/fake_network.h"
 #include "mesh/mesh.h"
+#include "mesh/relay_routes.h"
 #include "peat/mesh/v1/mesh.pb.h"
 #include "store/store_test_util.h"
 #include "temp_dir.h"
@@ -74,7 +75,9 @@ class MeshFixture : public ::testing::Test {
     n->address = address;
     n->static_peers = std::move(static_peers);
     auto so = store::testing::BaseOptions(n->dir.path());
-    so.node_tag = 0x1000 + nodes_.size();
+    // As a real node: the tag its writes carry is its endpoint id's prefix (relay trees key on it).
+    so.node_tag = NodeTagOfEndpoint(id);
+    if (so.node_tag == 0) so.node_tag = 0x1000 + nodes_.size();  // an id that is not hex
     n->store = store::testing::OpenOrDie(so);
     if (with_blobs) OpenBlobs(*n);
     MakeMesh(*n);

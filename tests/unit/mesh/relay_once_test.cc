@@ -25,15 +25,26 @@ const std::string kAddrD = "127.0.0.1:4004";
 
 class RelayOnceTest : public testing::MeshFixture {
  protected:
+  // A node of these tests: offers only (the protocol 3 machinery, still every relay tree's
+  // fallback) unless `trees_` is set, as it is in the relay-tree tests below.
+  TestNode& Node(const std::string& id, const std::string& address,
+                 std::vector<store::PeerRecord> static_peers = {}) {
+    TestNode& n = AddNode(id, address, std::move(static_peers));
+    if (!trees_) {
+      n.tweak = [](MeshOptions& o) { o.session.relay_trees = false; };
+      Recreate(n);
+    }
+    return n;
+  }
   // A diamond: A–B, A–C, B–D, and C–D unless `c_meets_d` is false (each edge dialed by its
   // first node).
   void Diamond(bool c_meets_d = true) {
-    a_ = &AddNode(kIdA, kAddrA, {{kIdB, {kAddrB}, true}, {kIdC, {kAddrC}, true}});
-    b_ = &AddNode(kIdB, kAddrB, {{kIdD, {kAddrD}, true}});
-    c_ = &AddNode(kIdC, kAddrC,
-                  c_meets_d ? std::vector<store::PeerRecord>{{kIdD, {kAddrD}, true}}
-                            : std::vector<store::PeerRecord>{});
-    d_ = &AddNode(kIdD, kAddrD);
+    a_ = &Node(kIdA, kAddrA, {{kIdB, {kAddrB}, true}, {kIdC, {kAddrC}, true}});
+    b_ = &Node(kIdB, kAddrB, {{kIdD, {kAddrD}, true}});
+    c_ = &Node(kIdC, kAddrC,
+               c_meets_d ? std::vector<store::PeerRecord>{{kIdD, {kAddrD}, true}}
+                         : std::vector<store::PeerRecord>{});
+    d_ = &Node(kIdD, kAddrD);
   }
   void StartAll() {
     for (TestNode* n : {d_, c_, b_, a_}) Start(*n);  // listeners before their dialers
@@ -42,12 +53,22 @@ class RelayOnceTest : public testing::MeshFixture {
   }
   void PushEverywhere() {
     for (TestNode* n : {a_, b_, c_, d_}) {
-      n->tweak = [](MeshOptions& o) { o.session.relay_offers = false; };
+      n->tweak = [](MeshOptions& o) { o.session.relay_offers = false; };  // no trees either
       Recreate(*n);
     }
   }
   uint64_t Metric(TestNode& n, const std::string& name) { return MetricValue(n, name); }
 
+  // Relay trees: waits until `child` routes toward `origin` through `parent` and `parent` knows.
+  bool TreeSettled(TestNode& child, TestNode& parent, const std::string& origin) {
+    const uint64_t tag = NodeTagOfEndpoint(origin);
+    return WaitUntil([&] {
+      return child.mesh->RelayParent(tag) == NodeTagOfEndpoint(parent.id) &&
+             parent.mesh->NamedParentBy(child.id, tag);
+    });
+  }
+
+  bool trees_ = false;
   TestNode* a_ = nullptr;
   TestNode* b_ = nullptr;
   TestNode* c_ = nullptr;
@@ -124,9 +145,9 @@ TEST_F(RelayOnceTest, AnOfferWaitsForTheFetchUnderWayAndAsksItsOwnPeerWhenThatOn
 TEST_F(RelayOnceTest, AnOfferFromTheWritersNeighbourWaitsForTheWritersOwnCopy) {
   // A triangle: D hears of A's change from A itself and from B (an offer naming A as its
   // source). Whichever arrives first, D fetches nothing.
-  a_ = &AddNode(kIdA, kAddrA, {{kIdB, {kAddrB}, true}, {kIdD, {kAddrD}, true}});
-  b_ = &AddNode(kIdB, kAddrB, {{kIdD, {kAddrD}, true}});
-  d_ = &AddNode(kIdD, kAddrD);
+  a_ = &Node(kIdA, kAddrA, {{kIdB, {kAddrB}, true}, {kIdD, {kAddrD}, true}});
+  b_ = &Node(kIdB, kAddrB, {{kIdD, {kAddrD}, true}});
+  d_ = &Node(kIdD, kAddrD);
   for (TestNode* n : {d_, b_, a_}) Start(*n);
   ASSERT_TRUE(WaitUntil(
       [&] { return Connected(*a_, kIdB) && Connected(*a_, kIdD) && Connected(*b_, kIdD); }));
@@ -142,9 +163,9 @@ TEST_F(RelayOnceTest, AnOfferFromTheWritersNeighbourWaitsForTheWritersOwnCopy) {
 
 TEST_F(RelayOnceTest, AnExpectedCopyThatDoesNotComeIsFetchedFromTheOfferingPeer) {
   // A and B, B and D are linked; the link A–D made later loses every batch A sends on it.
-  a_ = &AddNode(kIdA, kAddrA, {{kIdB, {kAddrB}, true}});
-  b_ = &AddNode(kIdB, kAddrB, {{kIdD, {kAddrD}, true}});
-  d_ = &AddNode(kIdD, kAddrD);
+  a_ = &Node(kIdA, kAddrA, {{kIdB, {kAddrB}, true}});
+  b_ = &Node(kIdB, kAddrB, {{kIdD, {kAddrD}, true}});
+  d_ = &Node(kIdD, kAddrD);
   for (TestNode* n : {d_, b_, a_}) Start(*n);
   ASSERT_TRUE(WaitUntil([&] { return Connected(*a_, kIdB) && Connected(*b_, kIdD); }));
   net_.DropFrames(kIdA, [](const std::string& bytes) { return Parse(bytes).has_changes(); });
@@ -161,6 +182,44 @@ TEST_F(RelayOnceTest, AnExpectedCopyThatDoesNotComeIsFetchedFromTheOfferingPeer)
   ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc").has_value(); }));
   EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 1u);
   EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 1u);
+}
+
+TEST_F(RelayOnceTest, ATreeParentPushesWholeAndTheOtherNeighbourOnlyOffers) {
+  trees_ = true;
+  Diamond();
+  StartAll();
+  ASSERT_TRUE(WaitUntil([&] { return Connected(*d_, kIdC); }));
+  // D reaches A through B and through C, two hops each: the smaller tag, B, is its parent.
+  ASSERT_TRUE(TreeSettled(*d_, *b_, kIdA));
+  ASSERT_TRUE(TreeSettled(*b_, *a_, kIdA));
+  ASSERT_TRUE(TreeSettled(*c_, *a_, kIdA));
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(PutSync(*a_->store, "c", "doc" + std::to_string(i), R"({"v":1})").ok());
+  }
+  ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc9").has_value(); }));
+  ASSERT_TRUE(WaitUntil([&] { return Metric(*d_, "peat_mesh_offers_received_total") >= 10; }));
+  Settle();
+  // Every change reached D once, whole, from B; C offered each and D never had to ask.
+  EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 10u);
+  EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 0u);
+  EXPECT_EQ(Metric(*b_, "peat_mesh_offers_sent_total"), 0u);
+  EXPECT_EQ(Metric(*c_, "peat_mesh_offers_sent_total"), 10u);
+}
+
+TEST_F(RelayOnceTest, WhenTheParentGoesAwayTheTreeMovesToTheOtherNeighbour) {
+  trees_ = true;
+  Diamond();
+  StartAll();
+  ASSERT_TRUE(WaitUntil([&] { return Connected(*d_, kIdC); }));
+  ASSERT_TRUE(TreeSettled(*d_, *b_, kIdA));
+  Stop(*b_);
+  ASSERT_TRUE(TreeSettled(*d_, *c_, kIdA));
+  ASSERT_TRUE(PutSync(*a_->store, "c", "doc", R"({"v":1})").ok());
+  ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc").has_value(); }));
+  Settle();
+  EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 1u);
+  EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 0u);
+  EXPECT_EQ(Metric(*c_, "peat_mesh_offers_sent_total"), 0u);  // C pushed it whole
 }
 
 }  // namespace
