@@ -5,9 +5,11 @@
 //
 // 1. buf + protoc-gen-es generate the ES code for proto/peat/sidecar/v1/sidecar.proto into
 //    console/gen/ (not committed);
-// 2. esbuild bundles src/main.jsx (preact, Connect-Web, protobuf-es) into one minified ES2020
-//    module, and console.css into one minified stylesheet; no source maps;
-// 3. DIR gets exactly index.html, console.js, console.css, favicon.svg and, for each, NAME.gz
+// 2. esbuild bundles src/main.jsx (preact, Connect-Web, protobuf-es) into minified ES2020
+//    modules — console.js, and chunk-HASH.js files it imports on demand (the typed Connect
+//    client: the first view renders without it) — and console.css into one minified stylesheet;
+//    no source maps;
+// 3. DIR gets exactly index.html, console.js, its chunks, console.css, favicon.svg and, for each, NAME.gz
 //    (gzip level 9, mtime 0, so the bytes are reproducible). DIR is cleared first, and every file
 //    is written anew (the build's embedding step follows index.html's mtime).
 // Prints every file's size and the gzipped total, and fails when the total exceeds 150 KiB.
@@ -48,21 +50,32 @@ async function bundle(entry, options = {}) {
     logLevel: "warning",
     ...options,
   });
-  if (r.outputFiles.length !== 1) throw new Error(`${entry}: expected one output, got ${r.outputFiles.length}`);
-  return Buffer.from(r.outputFiles[0].contents);
+  return r.outputFiles;
+}
+
+// One output file's bytes (a single-output build).
+function only(entry, outputs) {
+  if (outputs.length !== 1) throw new Error(`${entry}: expected one output, got ${outputs.length}`);
+  return Buffer.from(outputs[0].contents);
 }
 
 async function main() {
   const { out } = parseArgs(process.argv.slice(2));
   generate();
-  const js = await bundle("src/main.jsx", {
+  // console.js and the chunks it imports on demand (the typed client: api.js loadClient).
+  const jsOutputs = await bundle("src/main.jsx", {
     format: "esm",
-    outfile: "console.js",
+    splitting: true,
+    outdir: "/js",
+    entryNames: "console",
+    chunkNames: "chunk-[hash]",
     jsx: "automatic",
     jsxImportSource: "preact",
     define: { "process.env.NODE_ENV": '"production"' },
   });
-  const css = await bundle("console.css", { loader: { ".css": "css" }, outfile: "console.css" });
+  const js = Object.fromEntries(jsOutputs.map((f) => [path.basename(f.path), Buffer.from(f.contents)]));
+  if (!js["console.js"]) throw new Error("src/main.jsx: no console.js in the output");
+  const css = only("console.css", await bundle("console.css", { loader: { ".css": "css" }, outfile: "console.css" }));
   const html = Buffer.from(
     fs
       .readFileSync(path.join(here, "index.html"), "utf8")
@@ -71,7 +84,7 @@ async function main() {
   );
   const files = {
     "index.html": html,
-    "console.js": js,
+    ...js,
     "console.css": css,
     "favicon.svg": fs.readFileSync(path.join(here, "favicon.svg")),
   };

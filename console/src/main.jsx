@@ -9,6 +9,7 @@ import { Documents } from "./views/Documents.jsx";
 import { Feed } from "./views/Feed.jsx";
 import { Attachments } from "./views/Attachments.jsx";
 import { ErrorBox } from "./components.jsx";
+import { loadClient } from "./api.js";
 
 const VIEWS = [
   { path: "status", title: "Status", View: Status },
@@ -50,6 +51,14 @@ function App() {
   useEffect(() => {
     document.title = `${route.view.title} · peat console`;
   }, [route.view]);
+  // The typed client's chunk, once the first view is up: off the first render's path, ready
+  // before the operator moves to another view.
+  useEffect(() => {
+    const load = () => loadClient().catch(() => {});  // a failure shows where it is used
+    const idle = window.requestIdleCallback;
+    const id = idle ? idle(load, { timeout: 1000 }) : setTimeout(load, 200);
+    return () => (idle ? window.cancelIdleCallback(id) : clearTimeout(id));
+  }, []);
   const { View } = route.view;
   return (
     <>

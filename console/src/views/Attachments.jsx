@@ -2,8 +2,7 @@
 // `file_distributions`), each with its per-node progress. GetAttachmentDistribution answers on the
 // sender (a node with --attachment-root); elsewhere the page reads the targets' own status
 // documents (`file_distribution_status/<distribution id>:<short id>`) and says so.
-import { ConnectError, Code } from "@connectrpc/connect";
-import { rpc, num, isCode, fetchMesh } from "../api.js";
+import { ApiError, rpc, num, isCode, fetchMesh } from "../api.js";
 import { useAction, usePoll } from "../hooks.js";
 import { ConfirmButton, DataTable, ErrorBox, Progress, Updated } from "../components.jsx";
 import { formatBytes, shortId } from "../format.js";
@@ -57,7 +56,7 @@ async function loadAll(signal) {
       // documents elsewhere (an error response would be noise in the browser's console).
       const mineToSend = doc && doc.sender && doc.sender.endpoint_id === mesh.node_id;
       try {
-        if (!mineToSend) throw new ConnectError("not the sender", Code.Unimplemented);
+        if (!mineToSend) throw new ApiError("unimplemented", "not the sender");
         const d = await rpc.getAttachmentDistribution({ distributionId: id });
         return {
           id,

@@ -1,18 +1,24 @@
-// Status: the node's identity, phase and sync counters (GetStatus + GetSyncStats, every 2 s).
+// Status: the node's identity, phase and sync counters (GetStatus + GetSyncStats, every 2 s), in
+// proto3 JSON over plain fetch (api.js callJson): the first view renders without waiting for the
+// typed client's chunk. JSON omits defaults (false, 0) and names enums ("NODE_PHASE_READY").
 import { useLayoutEffect } from "preact/hooks";
-import { rpc, num } from "../api.js";
+import { callJson, num } from "../api.js";
 import { usePoll } from "../hooks.js";
 import { ErrorBox, Updated } from "../components.jsx";
 import { formatBytes } from "../format.js";
 
-const phaseLabel = (p) =>
-  ({ 0: "unspecified", 1: "initializing", 2: "ready", 3: "syncing", 4: "shutting down" })[p] ?? String(p);
+// "NODE_PHASE_SHUTTING_DOWN" → "shutting down"; a missing phase is the default, unspecified.
+const phaseName = (p) => (p ?? "NODE_PHASE_UNSPECIFIED").replace(/^NODE_PHASE_/, "").toLowerCase();
+const phaseLabel = (p) => phaseName(p).replace(/_/g, " ");
 
 let firstRenderMarked = false;
 
 export function Status() {
-  const { data, error, at } = usePoll(async () => {
-    const [status, stats] = await Promise.all([rpc.getStatus({}), rpc.getSyncStats({})]);
+  const { data, error, at } = usePoll(async (signal) => {
+    const [status, stats] = await Promise.all([
+      callJson("GetStatus", {}, signal),
+      callJson("GetSyncStats", {}, signal),
+    ]);
     return { status, stats };
   }, 2000);
 
@@ -41,12 +47,12 @@ export function Status() {
           </dd>
           <dt>Phase</dt>
           <dd>
-            <span class={`badge phase-${data.status.phase}`}>{phaseLabel(data.status.phase)}</span>
+            <span class={`badge phase-${phaseName(data.status.phase)}`}>{phaseLabel(data.status.phase)}</span>
           </dd>
           <dt>Sync</dt>
           <dd>{data.stats.syncActive ? "active" : "stopped"}</dd>
           <dt>Connected peers</dt>
-          <dd>{data.stats.connectedPeers}</dd>
+          <dd>{data.stats.connectedPeers ?? 0}</dd>
           <dt>Bytes sent</dt>
           <dd>{formatBytes(num(data.stats.bytesSent))}</dd>
           <dt>Bytes received</dt>
