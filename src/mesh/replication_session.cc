@@ -19,6 +19,8 @@ std::atomic<uint64_t> g_next_serial{1};
 
 // An offer's source hint: this many leading hex digits of an endpoint id.
 constexpr size_t kSourceHintChars = 16;
+// How long the checkpoint of batches with nothing to merge may stay unwritten (DeferCheckpoint).
+constexpr auto kCheckpointWriteInterval = std::chrono::seconds(1);
 
 // A document's name inside one want (collection and id cannot hold NUL).
 std::string DocName(const std::string& collection, const std::string& doc_id) {
@@ -47,7 +49,8 @@ ReplicationSession::ReplicationSession(boost::asio::io_context& io, const Sessio
       }()),
       scheduler_(env.lanes.front().priority_class),
       liveness_(env.options.liveness, env.clock->Now()),
-      expect_timer_(env.clock->MakeTimer(io)) {}
+      expect_timer_(env.clock->MakeTimer(io)),
+      checkpoint_timer_(env.clock->MakeTimer(io)) {}
 
 ReplicationSession::~ReplicationSession() = default;
 
@@ -947,9 +950,20 @@ void ReplicationSession::SubmitBatch(InboundBatch& in, std::vector<store::Remote
       owned.push_back(std::move(key));
   }
   for (auto& c : extra) in.changes.push_back(std::move(c));
-  ++merges_pending_;
   const uint64_t stream_id = in.stream_id;
   const uint64_t through = in.through;
+  const auto now = env_.clock->Now();
+  if (in.changes.empty() && owned.empty() && merges_pending_ == 0 &&
+      now - checkpoint_written_at_ < kCheckpointWriteInterval) {
+    // Nothing to merge (its offers were held, or merged ahead) and nothing of ours in flight:
+    // a transaction only for the checkpoint would cost more than the batch. A restart before
+    // the flush re-reads at most a second of the peer's feed, as offers of states held.
+    DeferCheckpoint(stream_id, through);
+    return;
+  }
+  checkpoint_written_ = std::max(checkpoint_written_, through);
+  checkpoint_written_at_ = now;
+  ++merges_pending_;
   const size_t count = in.changes.size();
   std::weak_ptr<ReplicationSession> weak = weak_from_this();
   boost::asio::io_context& io = io_;
@@ -962,6 +976,31 @@ void ReplicationSession::SubmitBatch(InboundBatch& in, std::vector<store::Remote
           }
         });
       });
+}
+
+void ReplicationSession::DeferCheckpoint(uint64_t stream_id, uint64_t through) {
+  OnBatchMerged(stream_id, through, 0, Status::Ok(), {});
+  if (checkpoint_flush_armed_ || closed_) return;
+  checkpoint_flush_armed_ = true;
+  std::weak_ptr<ReplicationSession> weak = weak_from_this();
+  checkpoint_timer_->Arm(kCheckpointWriteInterval, [weak](bool expired) {
+    if (!expired) return;
+    if (auto self = weak.lock()) self->FlushCheckpoint();
+  });
+}
+
+void ReplicationSession::FlushCheckpoint() {
+  checkpoint_flush_armed_ = false;
+  if (closed_ || in_.epoch.empty() || in_.checkpoint <= checkpoint_written_) return;
+  checkpoint_written_ = in_.checkpoint;
+  checkpoint_written_at_ = env_.clock->Now();
+  const std::string peer = peer_endpoint_id();
+  env_.store->MergeRemote(peer, {}, store::ReplicationCheckpoint{in_.epoch, in_.checkpoint},
+                          [peer](Status status) {
+                            if (status.ok()) return;  // the next batch writes it again
+                            spdlog::warn("mesh peer {}: writing its checkpoint failed ({})",
+                                         ShortEndpointId(peer), status.ToString());
+                          });
 }
 
 void ReplicationSession::OnBatchMerged(uint64_t stream_id, uint64_t through_seq, size_t changes,

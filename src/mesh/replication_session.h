@@ -279,6 +279,10 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
                               std::vector<std::string> keys, const char* what);
   // A batch that has to wait for its turn merges its whole states ahead of its checkpoint.
   void MergeAhead(InboundBatch& in);
+  // A batch with nothing left to merge, every earlier merge committed: acknowledged at once; its
+  // checkpoint is written with the stream's next merge or by FlushCheckpoint a second later.
+  void DeferCheckpoint(uint64_t stream_id, uint64_t through);
+  void FlushCheckpoint();
   void SendWant(const std::shared_ptr<InboundBatch>& in, std::vector<store::DocRef> docs,
                 std::vector<std::string> keys);
   void OnWant(const v1::Frame& frame);
@@ -355,6 +359,12 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   };
   std::multimap<Clock::TimePoint, Expectation> expected_;  // by deadline
   std::unique_ptr<Timer> expect_timer_;
+  // Checkpoints of batches that carried nothing to merge (every offered state already held) are
+  // written at most once a second (DeferCheckpoint); what was written last, and when.
+  std::unique_ptr<Timer> checkpoint_timer_;
+  bool checkpoint_flush_armed_ = false;
+  uint64_t checkpoint_written_ = 0;
+  Clock::TimePoint checkpoint_written_at_{};
 };
 
 }  // namespace peat::mesh
