@@ -839,6 +839,10 @@ void Mesh::AppendMetrics(std::string& out) const {
   counter("peat_mesh_states_wanted_total",
           "Offered document states this node lacked and asked the offering peer for.",
           counters_.states_wanted);
+  counter(
+      "peat_mesh_checkpoints_deferred_total",
+      "Batches acknowledged with nothing to merge, their checkpoint written later (relay once).",
+      counters_.checkpoints_deferred);
   counter("peat_mesh_merge_failures_total", "Received batches the store could not commit.",
           counters_.merge_failures);
   counter("peat_mesh_stalls_total",

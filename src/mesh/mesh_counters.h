@@ -35,11 +35,12 @@ class MeshCounters {
   Counter changes_received;  // whole states (in batches and want replies)
   Counter offers_sent;       // relayed states offered by digest (relay once)
   Counter offers_received;
-  Counter states_wanted;    // offered states this node asked for (it lacked them)
-  Counter merge_failures;   // a batch the store could not commit (session restarted)
-  Counter stalls;           // inbound streams restarted by the watchdog
-  Counter dead_links;       // sessions ended because the peer fell silent (link_liveness.h)
-  Counter blob_bad_frames;  // blob frames with a bad field (dropped; the session stays up)
+  Counter states_wanted;         // offered states this node asked for (it lacked them)
+  Counter checkpoints_deferred;  // batches acknowledged without a checkpoint write of their own
+  Counter merge_failures;        // a batch the store could not commit (session restarted)
+  Counter stalls;                // inbound streams restarted by the watchdog
+  Counter dead_links;            // sessions ended because the peer fell silent (link_liveness.h)
+  Counter blob_bad_frames;       // blob frames with a bad field (dropped; the session stays up)
 
  private:
   mutable std::mutex mu_;

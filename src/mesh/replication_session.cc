@@ -979,6 +979,7 @@ void ReplicationSession::SubmitBatch(InboundBatch& in, std::vector<store::Remote
 }
 
 void ReplicationSession::DeferCheckpoint(uint64_t stream_id, uint64_t through) {
+  env_.counters->checkpoints_deferred.Inc();
   OnBatchMerged(stream_id, through, 0, Status::Ok(), {});
   if (checkpoint_flush_armed_ || closed_) return;
   checkpoint_flush_armed_ = true;

@@ -184,6 +184,31 @@ TEST_F(RelayOnceTest, AnExpectedCopyThatDoesNotComeIsFetchedFromTheOfferingPeer)
   EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 1u);
 }
 
+TEST_F(RelayOnceTest, ABatchWithNothingToMergeIsAcknowledgedAtOnceAndCheckpointedASecondLater) {
+  // A triangle, offers only: B's batches to D offer states D got from A itself.
+  a_ = &Node(kIdA, kAddrA, {{kIdB, {kAddrB}, true}, {kIdD, {kAddrD}, true}});
+  b_ = &Node(kIdB, kAddrB, {{kIdD, {kAddrD}, true}});
+  d_ = &Node(kIdD, kAddrD);
+  for (TestNode* n : {d_, b_, a_}) Start(*n);
+  ASSERT_TRUE(WaitUntil(
+      [&] { return Connected(*a_, kIdB) && Connected(*a_, kIdD) && Connected(*b_, kIdD); }));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(PutSync(*a_->store, "c", "doc" + std::to_string(i), R"({"v":1})").ok());
+    ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc" + std::to_string(i)).has_value(); }));
+  }
+  ASSERT_TRUE(WaitUntil([&] { return Metric(*d_, "peat_mesh_offers_received_total") >= 20; }));
+  Settle();
+  EXPECT_GT(Metric(*d_, "peat_mesh_checkpoints_deferred_total"), 0u);
+  // D acknowledged B's whole feed (B's drain does not wait for D) ...
+  EXPECT_TRUE(b_->mesh->Drain(clock_.Now() + std::chrono::seconds(5)));
+  // ... and writes the checkpoint of the deferred batches a second later.
+  clock_.Advance(std::chrono::seconds(1));
+  ASSERT_TRUE(WaitUntil([&] {
+    auto cp = d_->store->GetCheckpoint(kIdB);
+    return cp.ok() && cp->seq == b_->store->LastSeq();
+  }));
+}
+
 TEST_F(RelayOnceTest, ATreeParentPushesWholeAndTheOtherNeighbourOnlyOffers) {
   trees_ = true;
   Diamond();
