@@ -231,6 +231,12 @@ describe("web console in chromium", { timeout: 60_000 }, () => {
 
     const status = await curlRpc(a, "GetStatus", {});
     await page.getByText(status.endpointAddr, { exact: true }).waitFor();
+    // Every fact is shown, defaults too (proto3 JSON omits zeros and false).
+    const facts = await page.locator('[data-testid="status"]').innerText();
+    assert.match(facts, /Phase\s+(ready|syncing)/, facts);
+    assert.match(facts, /Connected peers\s+\d+/, facts);
+    assert.match(facts, /Bytes sent\s+\d+(\.\d+)? (B|KiB|MiB)/, facts);
+    assert.match(facts, /Bytes received\s+\d+(\.\d+)? (B|KiB|MiB)/, facts);
     await shot("status");
     await axeCheck("status");
 

@@ -54,9 +54,9 @@ export function Status() {
           <dt>Connected peers</dt>
           <dd>{data.stats.connectedPeers ?? 0}</dd>
           <dt>Bytes sent</dt>
-          <dd>{formatBytes(num(data.stats.bytesSent))}</dd>
+          <dd>{formatBytes(num(data.stats.bytesSent ?? 0))}</dd>
           <dt>Bytes received</dt>
-          <dd>{formatBytes(num(data.stats.bytesReceived))}</dd>
+          <dd>{formatBytes(num(data.stats.bytesReceived ?? 0))}</dd>
         </dl>
       )}
       <Updated at={at} />
