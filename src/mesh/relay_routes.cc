@@ -70,7 +70,9 @@ std::vector<RelayRoute> RelayRoutes::AdvertFor(uint64_t neighbour) const {
 bool RelayRoutes::Recompute() {
   std::map<uint64_t, Entry> next;
   next[self_] = Entry{0, 0};
-  for (const auto& [neighbour, routes] : adverts_) {
+  for (const auto& advert : adverts_) {
+    // A plain variable, not a structured binding: clang 14 cannot capture those in a lambda.
+    const uint64_t neighbour = advert.first;
     // The neighbour itself, one hop away, whatever its advert says.
     auto consider = [&](uint64_t origin, uint32_t hops) {
       if (origin == self_ || hops > kMaxHops) return;
@@ -80,7 +82,7 @@ bool RelayRoutes::Recompute() {
       if (hops < e.hops || (hops == e.hops && neighbour < e.parent)) e = Entry{hops, neighbour};
     };
     consider(neighbour, 1);
-    for (const auto& [origin, r] : routes) {
+    for (const auto& [origin, r] : advert.second) {
       if (r.hops >= kMaxHops) continue;  // unreachable through it, or too far
       consider(origin, r.hops + 1);
     }
