@@ -41,7 +41,10 @@ describe("mesh: relay once", () => {
     t.diagnostic(`deliveries ${deliveries} (÷ ${once} = ${(deliveries / once).toFixed(2)}), offers ${offers}, wanted ${wanted}`);
     assert.ok(deliveries >= once, `every node got every change (${deliveries} < ${once})`);
     assert.ok(deliveries <= 1.2 * once, `deliveries ${deliveries} > 1.2 × ${once}`);
-    assert.ok(offers > 0 && wanted > 0, "relays went as offers and were fetched");
+    // Relay trees push each change along one path; the links off the trees carry offers, and a
+    // node fetches (wanted) only when an offer beats its parent's copy past the patience, which
+    // depends on timing: 0 is as good an answer as a few.
+    assert.ok(offers > 0, "relays off the relay trees went as offers");
   });
 
   it(`push: the same graph delivers changes from every neighbour that has them`, async (t) => {
