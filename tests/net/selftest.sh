@@ -150,9 +150,10 @@ if wait_ready "$TMP/recv.out"; then
   # 25 ms seen on a 2-core machine, and on a loaded CI machine 10 % of the pings 6-9 ms late)
   # delay the packets in flight at that moment. Queueing behind the other link's flow would delay
   # every ping by a full queue (64 KiB at 1000 kbit/s: up to 524 ms) and each waiting ping by at
-  # least one 1500-byte packet (12 ms): so the median is held tight, the 90th percentile below
-  # one packet's time, and the max only bounds a stall.
-  check "RTT under load: p50 within 200 +/- 2 ms, p90 < 212 ms, max <= 240 ms (p50 $p50, p90 $p90)" bash -c "awk -v m=$p50 -v n=$p90 -v b=$(jget "$r" max_ms) 'BEGIN{exit !(m>=198 && m<=202 && n<212 && b<=240)}'"
+  # least one 1500-byte packet (12 ms): so the median stays below half a packet's time (a loaded
+  # CI machine once put it at 203.0 ms: the host, not a queue), the 90th percentile below one
+  # packet's time, and the max only bounds a stall.
+  check "RTT under load: p50 within 198-206 ms, p90 < 212 ms, max <= 240 ms (p50 $p50, p90 $p90)" bash -c "awk -v m=$p50 -v n=$p90 -v b=$(jget "$r" max_ms) 'BEGIN{exit !(m>=198 && m<206 && n<212 && b<=240)}'"
 else
   bad "TCP receiver did not start: $(cat "$TMP/recv.out")"
 fi
