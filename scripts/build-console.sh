@@ -21,14 +21,8 @@ cd "$console_dir"
 command -v node >/dev/null 2>&1 || { echo "build-console: node not found (run scripts/install-deps.sh)" >&2; exit 2; }
 command -v npm >/dev/null 2>&1 || { echo "build-console: npm not found (run scripts/install-deps.sh)" >&2; exit 2; }
 
-stamp="node_modules/.peat-lock.sha256"
-want="$(sha256sum package-lock.json package.json | sha256sum | cut -d' ' -f1)"
-have="$(cat "$stamp" 2>/dev/null || true)"
-
-if [[ ! -d node_modules || "$want" != "$have" || ! -x node_modules/.bin/esbuild || ! -x node_modules/.bin/buf ]]; then
-  echo "build-console: npm ci"
-  npm ci --no-audit --no-fund
-  echo "$want" >"$stamp"
-fi
+# shellcheck source=scripts/npm-ci-if-changed.sh
+source "$repo_root/scripts/npm-ci-if-changed.sh"
+npm_ci_if_changed build-console "$console_dir" esbuild buf
 
 node "$console_dir/build.mjs" --out "$out"

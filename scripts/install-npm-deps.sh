@@ -12,17 +12,9 @@ cd "$clients"
 command -v node >/dev/null 2>&1 || { echo "install-npm-deps: node not found (run scripts/install-deps.sh)" >&2; exit 2; }
 command -v npm >/dev/null 2>&1 || { echo "install-npm-deps: npm not found" >&2; exit 2; }
 
-stamp="node_modules/.peat-lock.sha256"
-want="$(sha256sum package-lock.json package.json | sha256sum | cut -d' ' -f1)"
-have="$(cat "$stamp" 2>/dev/null || true)"
-
-if [[ ! -d node_modules || "$want" != "$have" || ! -x node_modules/.bin/buf ]]; then
-  echo "install-npm-deps: npm ci"
-  npm ci --no-audit --no-fund
-  echo "$want" >"$stamp"
-else
-  echo "install-npm-deps: node_modules up to date"
-fi
+# shellcheck source=scripts/npm-ci-if-changed.sh
+source "$repo_root/scripts/npm-ci-if-changed.sh"
+npm_ci_if_changed install-npm-deps "$clients" buf
 
 echo "install-npm-deps: buf generate -> tests/clients/gen"
 node_modules/.bin/buf generate --template buf.gen.yaml
