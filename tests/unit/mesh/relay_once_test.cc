@@ -3,6 +3,8 @@
 // away, it asks another. Four meshes over the in-memory network (mesh_fixture.h).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,15 @@ class RelayOnceTest : public testing::MeshFixture {
                c_meets_d ? std::vector<store::PeerRecord>{{kIdD, {kAddrD}, true}}
                          : std::vector<store::PeerRecord>{});
     d_ = &Node(kIdD, kAddrD);
+  }
+  // A triangle: A–B, A–D, B–D (each edge dialed by its first node), started and connected.
+  void StartTriangle() {
+    a_ = &Node(kIdA, kAddrA, {{kIdB, {kAddrB}, true}, {kIdD, {kAddrD}, true}});
+    b_ = &Node(kIdB, kAddrB, {{kIdD, {kAddrD}, true}});
+    d_ = &Node(kIdD, kAddrD);
+    for (TestNode* n : {d_, b_, a_}) Start(*n);
+    ASSERT_TRUE(WaitUntil(
+        [&] { return Connected(*a_, kIdB) && Connected(*a_, kIdD) && Connected(*b_, kIdD); }));
   }
   void StartAll() {
     for (TestNode* n : {d_, c_, b_, a_}) Start(*n);  // listeners before their dialers
@@ -145,12 +156,7 @@ TEST_F(RelayOnceTest, AnOfferWaitsForTheFetchUnderWayAndAsksItsOwnPeerWhenThatOn
 TEST_F(RelayOnceTest, AnOfferFromTheWritersNeighbourWaitsForTheWritersOwnCopy) {
   // A triangle: D hears of A's change from A itself and from B (an offer naming A as its
   // source). Whichever arrives first, D fetches nothing.
-  a_ = &Node(kIdA, kAddrA, {{kIdB, {kAddrB}, true}, {kIdD, {kAddrD}, true}});
-  b_ = &Node(kIdB, kAddrB, {{kIdD, {kAddrD}, true}});
-  d_ = &Node(kIdD, kAddrD);
-  for (TestNode* n : {d_, b_, a_}) Start(*n);
-  ASSERT_TRUE(WaitUntil(
-      [&] { return Connected(*a_, kIdB) && Connected(*a_, kIdD) && Connected(*b_, kIdD); }));
+  ASSERT_NO_FATAL_FAILURE(StartTriangle());
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(PutSync(*a_->store, "c", "doc" + std::to_string(i), R"({"v":1})").ok());
   }
@@ -186,12 +192,7 @@ TEST_F(RelayOnceTest, AnExpectedCopyThatDoesNotComeIsFetchedFromTheOfferingPeer)
 
 TEST_F(RelayOnceTest, ABatchWithNothingToMergeIsAcknowledgedAtOnceAndCheckpointedASecondLater) {
   // A triangle, offers only: B's batches to D offer states D got from A itself.
-  a_ = &Node(kIdA, kAddrA, {{kIdB, {kAddrB}, true}, {kIdD, {kAddrD}, true}});
-  b_ = &Node(kIdB, kAddrB, {{kIdD, {kAddrD}, true}});
-  d_ = &Node(kIdD, kAddrD);
-  for (TestNode* n : {d_, b_, a_}) Start(*n);
-  ASSERT_TRUE(WaitUntil(
-      [&] { return Connected(*a_, kIdB) && Connected(*a_, kIdD) && Connected(*b_, kIdD); }));
+  ASSERT_NO_FATAL_FAILURE(StartTriangle());
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(PutSync(*a_->store, "c", "doc" + std::to_string(i), R"({"v":1})").ok());
     ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc" + std::to_string(i)).has_value(); }));
@@ -245,6 +246,59 @@ TEST_F(RelayOnceTest, WhenTheParentGoesAwayTheTreeMovesToTheOtherNeighbour) {
   EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 1u);
   EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 0u);
   EXPECT_EQ(Metric(*c_, "peat_mesh_offers_sent_total"), 0u);  // C pushed it whole
+}
+
+TEST_F(RelayOnceTest, ARelayPassesAStateToItsTreeChildBeforeItsOwnFeedHasIt) {
+  trees_ = true;
+  // Every change batch B sends (to A they carry nothing of A's): the through_seq it claims and
+  // the documents whose states it carries.
+  struct Sent {
+    uint64_t through;
+    std::vector<std::string> docs;
+  };
+  std::mutex mu;
+  std::vector<Sent> sent;
+  net_.DropFrames(kIdB, [&](const std::string& bytes) {
+    v1::Frame f = Parse(bytes);
+    if (f.has_changes()) {
+      Sent s{f.changes().through_seq(), {}};
+      for (const auto& c : f.changes().changes()) {
+        if (!c.state().empty()) s.docs.push_back(c.doc_id());
+      }
+      std::lock_guard lock(mu);
+      sent.push_back(std::move(s));
+    }
+    return false;  // observed, not dropped
+  });
+  Diamond();
+  StartAll();
+  ASSERT_TRUE(WaitUntil([&] { return Connected(*d_, kIdC); }));
+  ASSERT_TRUE(TreeSettled(*d_, *b_, kIdA));
+  ASSERT_TRUE(TreeSettled(*b_, *a_, kIdA));
+  ASSERT_TRUE(PutSync(*a_->store, "c", "doc", R"({"v":1})").ok());
+  ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc").has_value(); }));
+  ASSERT_TRUE(b_->mesh->Drain(clock_.Now() + std::chrono::seconds(5)));
+  Settle();
+  // B merged the change as its feed entry `seq`; the batch that carried the state to D claimed
+  // less (it went out before that entry existed) and no later batch carried it again.
+  const uint64_t seq = b_->store->LastSeq();
+  std::lock_guard lock(mu);
+  size_t carried = 0;
+  for (const auto& s : sent) {
+    if (std::find(s.docs.begin(), s.docs.end(), "doc") == s.docs.end()) continue;
+    ++carried;
+    EXPECT_LT(s.through, seq);
+  }
+  EXPECT_EQ(carried, 1u);
+  EXPECT_EQ(Metric(*b_, "peat_mesh_states_sent_ahead_total"), 1u);
+  EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 1u);
+  EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 0u);
+  // D's checkpoint of B's feed still reaches B's head (its feed batch moved it, state-less).
+  clock_.Advance(std::chrono::seconds(1));
+  ASSERT_TRUE(WaitUntil([&] {
+    auto cp = d_->store->GetCheckpoint(kIdB);
+    return cp.ok() && cp->seq == seq;
+  }));
 }
 
 }  // namespace
