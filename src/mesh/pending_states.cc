@@ -51,6 +51,13 @@ void PendingStates::Resolve(const std::string& key, bool held) {
   if (it == entries_.end()) return;
   std::vector<Watcher> watchers = std::move(it->second.watchers);
   entries_.erase(it);
+  if (held && recent_.insert(key).second) {
+    recent_order_.push_back(key);
+    if (recent_order_.size() > kRecentlyHeld) {
+      recent_.erase(recent_order_.front());
+      recent_order_.pop_front();
+    }
+  }
   for (auto& w : watchers) w(held);
 }
 

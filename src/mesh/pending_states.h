@@ -13,15 +13,22 @@
 // once, with held = true (the node holds the state now) or false (nobody brings it: fetch it
 // yourself). Watchers run after the key is removed, so they may Add or Watch again.
 //
+// Recently held: the last kRecentlyHeld keys that resolved held are remembered, so an offer of a
+// state this node merged moments ago (the usual case: a relay tree brought it, the other
+// neighbours offer it) is known held without reading the store. Our state of a document only
+// grows by merging, so a state merged once stays covered.
+//
 // Threading: the mesh loop only (the sessions' thread). Memory: one entry per state in flight,
-// bounded by the sessions' windows.
+// bounded by the sessions' windows, plus the kRecentlyHeld keys.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace peat::mesh {
@@ -30,6 +37,7 @@ class PendingStates {
  public:
   using Owner = uint64_t;  // a session's serial
   using Watcher = std::function<void(bool held)>;
+  static constexpr size_t kRecentlyHeld = 4096;
 
   static std::string Key(std::string_view collection, std::string_view doc_id,
                          std::string_view digest);
@@ -42,6 +50,8 @@ class PendingStates {
   // `key` is still only expected from `owner`: it fails (held = false). Otherwise nothing.
   void Expire(const std::string& key, Owner owner);
   bool Contains(const std::string& key) const { return entries_.count(key) != 0; }
+  // Whether `key` is among the last kRecentlyHeld keys resolved held (see above).
+  bool RecentlyHeld(const std::string& key) const { return recent_.count(key) != 0; }
   // Calls `watcher` once when `key` resolves; false (and `watcher` is dropped) if `key` is not
   // pending.
   bool Watch(const std::string& key, Watcher watcher);
@@ -59,6 +69,8 @@ class PendingStates {
     std::vector<Watcher> watchers;
   };
   std::unordered_map<std::string, Entry> entries_;
+  std::unordered_set<std::string> recent_;  // RecentlyHeld; recent_order_ is oldest first
+  std::deque<std::string> recent_order_;
 };
 
 }  // namespace peat::mesh

@@ -1,5 +1,5 @@
 // PendingStates: one owner per key, watchers called once with held / not held, re-entrant
-// watchers, DropOwner failing only that owner's keys.
+// watchers, DropOwner failing only that owner's keys, the bounded memory of keys recently held.
 #include "mesh/pending_states.h"
 
 #include <gtest/gtest.h>
@@ -90,6 +90,34 @@ TEST(PendingStatesTest, AnExpectedKeyIsClaimedByItsOwnerOrExpires) {
   ASSERT_TRUE(p.Add(k, 5));
   p.Expire(k, 5);
   EXPECT_TRUE(p.Contains(k));
+}
+
+TEST(PendingStatesTest, KeysResolvedHeldAreRememberedUntilNewerOnesPushThemOut) {
+  PendingStates p;
+  const auto key = [](size_t i) { return PendingStates::Key("c", "doc" + std::to_string(i), "d"); };
+  ASSERT_TRUE(p.Add(key(0), 1));
+  EXPECT_FALSE(p.RecentlyHeld(key(0)));  // pending is not held
+  p.Resolve(key(0), true);
+  EXPECT_TRUE(p.RecentlyHeld(key(0)));
+  ASSERT_TRUE(p.Add(key(1), 1));
+  p.Resolve(key(1), false);  // a failed merge holds nothing
+  EXPECT_FALSE(p.RecentlyHeld(key(1)));
+  ASSERT_TRUE(p.Add(key(2), 1));
+  p.DropOwner(1);
+  EXPECT_FALSE(p.RecentlyHeld(key(2)));
+  // Held again later (another transfer of the same state): still one entry.
+  ASSERT_TRUE(p.Add(key(0), 2));
+  p.Resolve(key(0), true);
+  for (size_t i = 3; i < 3 + PendingStates::kRecentlyHeld - 1; ++i) {
+    ASSERT_TRUE(p.Add(key(i), 1));
+    p.Resolve(key(i), true);
+  }
+  EXPECT_TRUE(p.RecentlyHeld(key(0)));  // the oldest of exactly kRecentlyHeld
+  ASSERT_TRUE(p.Add(key(100000), 1));
+  p.Resolve(key(100000), true);
+  EXPECT_FALSE(p.RecentlyHeld(key(0)));  // pushed out
+  EXPECT_TRUE(p.RecentlyHeld(key(3)));
+  EXPECT_TRUE(p.RecentlyHeld(key(100000)));
 }
 
 }  // namespace
