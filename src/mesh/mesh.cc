@@ -72,6 +72,10 @@ Status Mesh::Start() {
       if (it == established_.end() || it->second != session) return;  // a losing duplicate
       if (routes_->SetNeighbour(session->peer_tag(), advert)) PostRouteAdverts();
     };
+    env_.relay_ahead = [this](const ReplicationSession& from,
+                              const std::vector<store::RemoteChange>& changes) {
+      RelayAhead(from, changes);
+    };
   }
   env_.session_by_prefix = [this](std::string_view prefix) -> SessionPtr {
     auto it = established_.lower_bound(std::string(prefix));
@@ -520,6 +524,24 @@ void Mesh::SyncRouteNeighbours() {
   PostRouteAdverts();
 }
 
+void Mesh::RelayAhead(const ReplicationSession& from,
+                      const std::vector<store::RemoteChange>& changes) {
+  std::vector<uint64_t> writers;
+  writers.reserve(changes.size());
+  for (const auto& c : changes) writers.push_back(WriterTag(c.state));
+  for (const auto& [id, s] : established_) {
+    if (s.get() == &from || s->closed()) continue;
+    std::vector<store::RemoteChange> theirs;
+    for (size_t i = 0; i < changes.size(); ++i) {
+      if (writers[i] != 0 && writers[i] != s->peer_tag() &&
+          routes_->NamesUsParent(s->peer_tag(), writers[i])) {
+        theirs.push_back(changes[i]);
+      }
+    }
+    if (!theirs.empty()) s->SendAhead(std::move(theirs));
+  }
+}
+
 void Mesh::PostRouteAdverts() {
   if (!routes_ || adverts_posted_) return;
   adverts_posted_ = true;
@@ -836,6 +858,10 @@ void Mesh::AppendMetrics(std::string& out) const {
           counters_.offers_sent);
   counter("peat_mesh_offers_received_total", "Offers of document states received.",
           counters_.offers_received);
+  counter("peat_mesh_states_sent_ahead_total",
+          "Relayed document states passed on whole to relay-tree children before this node "
+          "merged them (cut-through; also counted in peat_mesh_changes_sent_total).",
+          counters_.states_sent_ahead);
   counter("peat_mesh_states_wanted_total",
           "Offered document states this node lacked and asked the offering peer for.",
           counters_.states_wanted);

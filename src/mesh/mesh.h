@@ -191,6 +191,10 @@ class Mesh : public PeerControl, public blob::BlobTransfer {
   // established peer (once per loop turn).
   void SyncRouteNeighbours();
   void PostRouteAdverts();
+  // Relay trees, cut-through (SessionEnvironment::relay_ahead): each of `changes`, just received
+  // whole from `from`, goes now to every other peer that named us its parent toward the
+  // state's writer.
+  void RelayAhead(const ReplicationSession& from, const std::vector<store::RemoteChange>& changes);
   bool OutboundCaughtUp() const;
   void CheckDrains();
   void FinishDrain(uint64_t id, bool caught_up);

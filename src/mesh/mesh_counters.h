@@ -35,6 +35,7 @@ class MeshCounters {
   Counter changes_received;  // whole states (in batches and want replies)
   Counter offers_sent;       // relayed states offered by digest (relay once)
   Counter offers_received;
+  Counter states_sent_ahead;     // relayed whole to tree children before our merge (cut-through)
   Counter states_wanted;         // offered states this node asked for (it lacked them)
   Counter checkpoints_deferred;  // batches acknowledged without a checkpoint write of their own
   Counter merge_failures;        // a batch the store could not commit (session restarted)

@@ -23,6 +23,9 @@ constexpr size_t kSourceHintChars = 16;
 constexpr auto kCheckpointWriteInterval = std::chrono::seconds(1);
 
 // A document's name inside one want (collection and id cannot hold NUL).
+// Bound of ReplicationSession::sent_ahead_.
+constexpr size_t kMaxSentAhead = 4096;
+
 std::string DocName(const std::string& collection, const std::string& doc_id) {
   std::string name = collection;
   name.push_back('\0');
@@ -359,6 +362,7 @@ void ReplicationSession::OnSyncRequest(const v1::Frame& frame) {
   out_.acked = after;
   out_.window = std::clamp<uint32_t>(req.window_batches(), 1, 64);
   send_window_.Reset();
+  sent_ahead_.clear();  // the new stream starts from the peer's checkpoint: send them again
   Pump();
 }
 
@@ -474,7 +478,18 @@ void ReplicationSession::SendBatch(std::vector<store::FeedEntry> entries, uint64
       env_.options.relay_offers && peer_protocol_ >= kMeshOffersProtocolVersion;
   const bool trees = offer_relayed && env_.routes && peer_protocol_ >= kMeshRoutesProtocolVersion;
   size_t offered = 0;
+  size_t sent = 0;
   for (auto& e : entries) {
+    if (!sent_ahead_.empty()) {
+      // Sent ahead of our merge (cut-through): the peer has this very state.
+      auto ahead = sent_ahead_.find(DocName(e.collection, e.doc_id));
+      if (ahead != sent_ahead_.end()) {
+        const bool same = ahead->second == StateDigest(e.state);
+        sent_ahead_.erase(ahead);
+        if (same) continue;
+      }
+    }
+    ++sent;
     auto* c = batch->add_changes();
     c->set_collection(std::move(e.collection));
     c->set_doc_id(std::move(e.doc_id));
@@ -499,10 +514,44 @@ void ReplicationSession::SendBatch(std::vector<store::FeedEntry> entries, uint64
     }
   }
   env_.counters->batches_sent.Inc();
-  env_.counters->changes_sent.Inc(entries.size() - offered);
+  env_.counters->changes_sent.Inc(sent - offered);
   env_.counters->offers_sent.Inc(offered);
   send_window_.OnSent(frame.ByteSizeLong(), env_.clock->Now());
   SendFrame(frame);
+}
+
+bool ReplicationSession::SendAhead(std::vector<store::RemoteChange> changes) {
+  if (closed_ || !DocumentsFlowing() || peer_protocol_ < kMeshRoutesProtocolVersion ||
+      send_window_.in_flight_batches() >= out_.window || !send_window_.CanSend(false)) {
+    return false;
+  }
+  if (sent_ahead_.size() + changes.size() > kMaxSentAhead) sent_ahead_.clear();
+  v1::Frame frame;
+  auto* batch = frame.mutable_changes();
+  batch->set_stream_id(out_.stream_id);
+  batch->set_through_seq(out_.sent_through);  // moves no checkpoint: these are not our feed
+  batch->set_sender_last_seq(env_.store->LastSeq());
+  size_t sent = 0;
+  for (auto& change : changes) {
+    std::string digest = StateDigest(change.state);
+    auto [it, fresh] = sent_ahead_.try_emplace(DocName(change.collection, change.doc_id), digest);
+    if (!fresh) {
+      if (it->second == digest) continue;  // sent already (two peers brought it)
+      it->second = std::move(digest);
+    }
+    auto* c = batch->add_changes();
+    c->set_collection(std::move(change.collection));
+    c->set_doc_id(std::move(change.doc_id));
+    c->set_state(std::move(change.state));
+    ++sent;
+  }
+  if (sent == 0) return true;
+  env_.counters->batches_sent.Inc();
+  env_.counters->changes_sent.Inc(sent);
+  env_.counters->states_sent_ahead.Inc(sent);
+  send_window_.OnSent(frame.ByteSizeLong(), env_.clock->Now());
+  SendFrame(frame);
+  return true;
 }
 
 void ReplicationSession::OnBatchAck(const v1::Frame& frame) {
@@ -661,6 +710,7 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
         WatchOffer(in, key, doc);
         continue;
       }
+      if (pending().RecentlyHeld(key)) continue;  // merged here moments ago
       lookup.push_back(std::move(doc));
       lookup_keys.push_back(std::move(key));
       lookup_digests.push_back(std::move(*c.mutable_digest()));
@@ -674,6 +724,8 @@ void ReplicationSession::OnChangeBatch(v1::Frame& frame) {
                                               std::move(*c.mutable_doc_id()),
                                               std::move(*c.mutable_state())});
   }
+  // Cut-through: our tree children get these before we have merged them.
+  if (env_.relay_ahead && !in->changes.empty()) env_.relay_ahead(*this, in->changes);
   if (!claimed.empty()) SendWant(in, std::move(claimed), std::move(claimed_keys));
   if (!lookup.empty()) {
     auto states = env_.store->ReadStates(lookup);

@@ -137,6 +137,12 @@ struct SessionEnvironment {
   RelayRoutes* routes = nullptr;
   std::function<void(const std::shared_ptr<ReplicationSession>&, std::vector<RelayRoute>)>
       route_advert;
+  // Relay trees, cut-through: whole states a session just received (not merged here yet) are
+  // handed to `relay_ahead`, which passes each on to the peers that named us their parent toward
+  // its writer (SendAhead) — a tree hop then costs one network trip instead of a trip plus our
+  // commit. Null: relayed states leave only through our feed, after the merge.
+  std::function<void(const ReplicationSession& from, const std::vector<store::RemoteChange>&)>
+      relay_ahead;
 };
 
 class ReplicationSession : public std::enable_shared_from_this<ReplicationSession> {
@@ -167,6 +173,12 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   void SendRouteAdvert();
   // The peer's node tag (mesh/relay_routes.h NodeTagOfEndpoint).
   uint64_t peer_tag() const { return peer_tag_; }
+  // Relay trees, cut-through (SessionEnvironment::relay_ahead): sends `changes`, whole states
+  // received from another peer and not merged here yet, now, in a ChangeBatch whose through_seq
+  // is the one last sent (it moves no checkpoint). When the same state later leaves our feed it
+  // is not sent again. Sends nothing (false) to a peer below protocol 4, when documents do not
+  // flow, or when the send window has no room: the feed sends them after the merge, as usual.
+  bool SendAhead(std::vector<store::RemoteChange> changes);
 
   bool established() const { return established_; }
   bool closed() const { return closed_; }
@@ -365,6 +377,10 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   bool checkpoint_flush_armed_ = false;
   uint64_t checkpoint_written_ = 0;
   Clock::TimePoint checkpoint_written_at_{};
+  // States sent ahead on this stream (SendAhead), DocName → StateDigest, until our feed reaches
+  // them; cleared with a new stream, and when it reaches kMaxSentAhead (a state merged here
+  // without a feed entry of its own leaves one behind; a cleared one is only sent twice).
+  std::map<std::string, std::string> sent_ahead_;
 };
 
 }  // namespace peat::mesh

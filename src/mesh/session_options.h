@@ -17,8 +17,9 @@ struct SessionOptions {
   size_t batch_max_entries = 512;
   size_t batch_max_bytes = 256 * 1024;
   // Unacknowledged batches a sender may have in flight (asked for by the receiver); the bytes in
-  // flight are bounded by the send window (its max_batch_bytes is batch_max_bytes).
-  uint32_t window_batches = 8;
+  // flight are bounded by the send window (its max_batch_bytes is batch_max_bytes). 32, not 8:
+  // relay-tree cut-through batches (SendAhead) share it with the feed's (B8, ARCHITECTURE.md).
+  uint32_t window_batches = 32;
   SendWindowOptions send_window;
   // Hello must arrive within this.
   std::chrono::milliseconds handshake_timeout{10'000};
