@@ -35,8 +35,10 @@
 # ("-20": every case is run with the client's event-loop thread at each of these nice levels, the
 # nodes at 0; at -20 the reader of the clock is served before the nodes, so its own scheduling lag
 # shrinks; "0 -20" runs both; a negative level needs root/CAP_SYS_NICE, else that run stays at 0
-# and the table says so), BENCH_OUT (docs/BENCHMARKS.md; empty = do not append), BENCH_KEEP=1
-# (keep the temp dir with the raw outputs), PEAT_NODE.
+# and the table says so), BENCH_SCALE_MARKS (a file: each run appends "N START,END", the clock in
+# CLOCK_MONOTONIC seconds, for `perf record -a -k mono` + `perf report --time START,END`),
+# BENCH_OUT (docs/BENCHMARKS.md; empty = do not append), BENCH_KEEP=1 (keep the temp dir with the
+# raw outputs), PEAT_NODE.
 # Benchmarks never fail on a number; the script exits non-zero only if it cannot run. A run that
 # fails is reported as "not measured" with its error.
 

@@ -92,6 +92,9 @@ const COUNTERS = {
   offers_sent: "peat_mesh_offers_sent_total",
   offers_received: "peat_mesh_offers_received_total",
   states_wanted: "peat_mesh_states_wanted_total",
+  batches_sent: "peat_mesh_batches_sent_total",
+  sent_ahead: "peat_mesh_states_sent_ahead_total",
+  store_transactions: "peat_store_transactions_total",
 };
 async function readCounters(nodes) {
   return Promise.all(
@@ -333,6 +336,7 @@ async function run(opt) {
     const eld = monitorEventLoopDelay({ resolution: 1 });
     eld.enable();
     const t0 = wallMs();
+    const mono0 = process.hrtime.bigint();
     const ackAt = new Array(n).fill(null);
     const puts = nodes.map((nd, i) =>
       nd.put(C, ids[i], bodies[i]).then(() => {
@@ -345,6 +349,12 @@ async function run(opt) {
       throw new Error(`${e.message} (docs per node: min ${Math.min(...counts)}, median ${median(counts)}; complete: ${n - remaining}/${n})`);
     });
     const tEnd = wallMs();
+    if (process.env.BENCH_SCALE_MARKS) {
+      // CLOCK_MONOTONIC seconds of the clock's start and end: `perf record -k mono` + `perf report
+      // --time START,END` profiles the nodes during the clock only (docs/BENCHMARKS.md, B8).
+      const secs = (ns) => (Number(ns / 1000n) / 1e6).toFixed(6);
+      fs.appendFileSync(process.env.BENCH_SCALE_MARKS, `${n} ${secs(mono0)},${secs(process.hrtime.bigint())}\n`);
+    }
     eld.disable();
     const ccpu1 = sched(process.pid);
     const main1 = threadSched(process.pid);
@@ -397,6 +407,9 @@ async function run(opt) {
       offers_sent: counterDelta(counters0, counters1, "offers_sent"), // peat_mesh_offers_sent_total delta, summed
       offers_received: counterDelta(counters0, counters1, "offers_received"),
       states_wanted: counterDelta(counters0, counters1, "states_wanted"), // peat_mesh_states_wanted_total delta, summed
+      sent_ahead: counterDelta(counters0, counters1, "sent_ahead"), // peat_mesh_states_sent_ahead_total delta, summed (relay-tree cut-through)
+      batches_sent: counterDelta(counters0, counters1, "batches_sent"), // peat_mesh_batches_sent_total delta, summed
+      store_transactions: counterDelta(counters0, counters1, "store_transactions"), // peat_store_transactions_total delta, summed (local writes, merges, checkpoints)
       rss_median: median(rss),
       rss_max: Math.max(...rss),
       rss_sum: sum(rss),
