@@ -17,7 +17,7 @@
 //   (its session ended), the batch asks its own peer. Wants are answered at once, outside the
 //   send window (they are bounded by the asker's window of batches). An offer names the peer the
 //   state came from (a hint); when we stream from that peer too, its copy is expected for a
-//   moment (2 × its RTT + 10 ms) before we ask.
+//   moment (2 × its RTT + 10 ms, at least 200 ms) before we ask.
 // - Inbound (peer's feed → us): we ask from our persisted checkpoint (void when the peer's store
 //   epoch changed: it lost its data, start over from zero), merge each batch in one store
 //   transaction that also stores the new checkpoint, and acknowledge it. Batches are applied in

@@ -183,8 +183,11 @@ TEST_F(RelayOnceTest, AnExpectedCopyThatDoesNotComeIsFetchedFromTheOfferingPeer)
   Settle();
   EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 0u);
   EXPECT_FALSE(Get(*d_, "doc").has_value());
-  // ... for 2 × RTT + 10 ms at most (no RTT sample yet: 50 ms), then asks B.
-  clock_.Advance(std::chrono::milliseconds(50));
+  // ... for max(2 × RTT + 10 ms, 200 ms) (no RTT sample yet: 200 ms), then asks B.
+  clock_.Advance(std::chrono::milliseconds(199));
+  Settle();
+  EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 0u);
+  clock_.Advance(std::chrono::milliseconds(1));
   ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "doc").has_value(); }));
   EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 1u);
   EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 1u);
