@@ -60,19 +60,37 @@ export async function waitFor(fn, { timeoutMs = 10_000, intervalMs = 25, what = 
 }
 
 const handedOutPorts = new Set();
-/** A TCP port on 127.0.0.1 that was free a moment ago (bound to 0, read, closed); never the same twice per process. */
-export async function freePort() {
-  for (let i = 0; i < 50; i++) {
-    const port = await new Promise((resolve, reject) => {
-      const s = net.createServer();
-      s.unref();
-      s.on("error", reject);
-      s.listen(0, LOOPBACK, () => {
-        const p = s.address().port;
-        s.close(() => resolve(p));
-      });
+/**
+ * Ports handed out lie below the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768
+ * by default): a port picked by listen(0) is in that range, and between our probe and the
+ * node's bind any outgoing connection on the machine (the other nodes' dials) may take it as its
+ * local port ("Address already in use" at startup). Below the range only a listener can.
+ */
+function portBand() {
+  let low = 32768;
+  try {
+    low = Number(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: the default
+  }
+  return low > 12000 ? [10000, low - 1] : null; // null: no room below it, use listen(0)
+}
+const PORT_BAND = portBand();
+const tryListen = (port) =>
+  new Promise((resolve) => {
+    const s = net.createServer();
+    s.unref();
+    s.on("error", () => resolve(null));
+    s.listen(port, LOOPBACK, () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
     });
-    if (!handedOutPorts.has(port)) {
+  });
+/** A TCP port on 127.0.0.1 that was free a moment ago (bound, read, closed); never the same twice per process. */
+export async function freePort() {
+  for (let i = 0; i < 200; i++) {
+    const port = await tryListen(PORT_BAND ? PORT_BAND[0] + crypto.randomInt(PORT_BAND[1] - PORT_BAND[0] + 1) : 0);
+    if (port !== null && !handedOutPorts.has(port)) {
       handedOutPorts.add(port);
       return port;
     }
