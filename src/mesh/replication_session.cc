@@ -366,6 +366,7 @@ void ReplicationSession::OnSyncRequest(const v1::Frame& frame) {
   out_.window = std::clamp<uint32_t>(req.window_batches(), 1, 64);
   send_window_.Reset();
   sent_ahead_.clear();  // the new stream starts from the peer's checkpoint: send them again
+  held_offers_.reset();
   Pump();
 }
 
@@ -432,10 +433,10 @@ void ReplicationSession::Pump() {
     if (sent) continue;
     break;
   }
-  // Nothing to send, but the peer's checkpoint may still move (entries skipped as echoes, or
-  // lanes that had no rows).
-  if (!DocumentsFlowing() || send_window_.in_flight_batches() >= out_.window ||
-      !send_window_.CanSend(true)) {
+  // Nothing to send, but the peer's checkpoint may still move (entries skipped as echoes or sent
+  // ahead, or lanes that had no rows). Such a batch waits until none is in flight: a batch with
+  // changes carries the same through_seq, and the last acknowledgement of a burst sends it.
+  if (!DocumentsFlowing() || send_window_.in_flight_batches() > 0 || !send_window_.CanSend(true)) {
     return;
   }
   if (LowWatermark() <= out_.sent_through) return;
@@ -471,10 +472,6 @@ void ReplicationSession::SendBatch(std::vector<store::FeedEntry> entries, uint64
   v1::Frame frame;
   auto* batch = frame.mutable_changes();
   batch->set_stream_id(out_.stream_id);
-  // Batches are merged in order, so once this one is merged every lane is merged through its
-  // cursor: the lowest cursor is a safe checkpoint for the peer.
-  out_.sent_through = std::max(out_.sent_through, LowWatermark());
-  batch->set_through_seq(out_.sent_through);
   batch->set_sender_last_seq(head);
   // A state we merged from another peer (src_peer) is offered: this peer probably got it too.
   const bool offer_relayed =
@@ -516,6 +513,32 @@ void ReplicationSession::SendBatch(std::vector<store::FeedEntry> entries, uint64
       c->set_state(std::move(e.state));
     }
   }
+  // A batch with nothing whole in it (on a relay tree's links: offers, the safety net while the
+  // peer expects its parent's copy, or only a checkpoint move after everything went ahead) waits
+  // while another batch is in flight: it goes with the next batch, or from Pump once the last
+  // one is acknowledged. Bursts of relayed changes then cost a few batches, not one per commit.
+  const int held = held_offers_ ? held_offers_->changes().changes_size() : 0;
+  if (sent == offered && (offered == 0 || trees) && send_window_.in_flight_batches() > 0 &&
+      held + offered <= env_.options.batch_max_entries) {
+    if (offered > 0) {
+      if (!held_offers_) held_offers_ = std::make_unique<v1::Frame>();
+      auto* keep = held_offers_->mutable_changes()->mutable_changes();
+      for (auto& c : *batch->mutable_changes()) keep->Add(std::move(c));
+    }
+    return;
+  }
+  if (held_offers_) {
+    for (auto& c : *held_offers_->mutable_changes()->mutable_changes()) {
+      batch->mutable_changes()->Add(std::move(c));
+    }
+    sent += held;
+    offered += held;
+    held_offers_.reset();
+  }
+  // Batches are merged in order, so once this one is merged every lane is merged through its
+  // cursor: the lowest cursor is a safe checkpoint for the peer.
+  out_.sent_through = std::max(out_.sent_through, LowWatermark());
+  batch->set_through_seq(out_.sent_through);
   env_.counters->batches_sent.Inc();
   env_.counters->changes_sent.Inc(sent - offered);
   env_.counters->offers_sent.Inc(offered);
@@ -549,9 +572,19 @@ bool ReplicationSession::SendAhead(std::vector<store::RemoteChange> changes) {
     ++sent;
   }
   if (sent == 0) return true;
+  // Offers held back (SendBatch) ride along; the checkpoint that covers them moves later.
+  size_t offered = 0;
+  if (held_offers_) {
+    for (auto& c : *held_offers_->mutable_changes()->mutable_changes()) {
+      batch->mutable_changes()->Add(std::move(c));
+      ++offered;
+    }
+    held_offers_.reset();
+  }
   env_.counters->batches_sent.Inc();
   env_.counters->changes_sent.Inc(sent);
   env_.counters->states_sent_ahead.Inc(sent);
+  env_.counters->offers_sent.Inc(offered);
   send_window_.OnSent(frame.ByteSizeLong(), env_.clock->Now());
   SendFrame(frame);
   return true;

@@ -381,6 +381,8 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   // them; cleared with a new stream, and when it reaches kMaxSentAhead (a state merged here
   // without a feed entry of its own leaves one behind; a cleared one is only sent twice).
   std::map<std::string, std::string> sent_ahead_;
+  // Offers held back while a batch is in flight (SendBatch), sent with the next batch.
+  std::unique_ptr<v1::Frame> held_offers_;
 };
 
 }  // namespace peat::mesh

@@ -233,6 +233,15 @@ TEST_F(RelayOnceTest, ATreeParentPushesWholeAndTheOtherNeighbourOnlyOffers) {
   EXPECT_EQ(Metric(*d_, "peat_mesh_states_wanted_total"), 0u);
   EXPECT_EQ(Metric(*b_, "peat_mesh_offers_sent_total"), 0u);
   EXPECT_EQ(Metric(*c_, "peat_mesh_offers_sent_total"), 10u);
+  // Offers held back while a batch was in flight all went out, and D's checkpoints of both
+  // relays' feeds reach their heads.
+  clock_.Advance(std::chrono::seconds(1));
+  for (TestNode* relay : {b_, c_}) {
+    ASSERT_TRUE(WaitUntil([&] {
+      auto cp = d_->store->GetCheckpoint(relay->id);
+      return cp.ok() && cp->seq == relay->store->LastSeq();
+    })) << relay->id;
+  }
 }
 
 TEST_F(RelayOnceTest, WhenTheParentGoesAwayTheTreeMovesToTheOtherNeighbour) {
