@@ -22,13 +22,13 @@ constexpr size_t kSourceHintChars = 16;
 // How long the checkpoint of batches with nothing to merge may stay unwritten (DeferCheckpoint).
 constexpr auto kCheckpointWriteInterval = std::chrono::seconds(1);
 
-// A document's name inside one want (collection and id cannot hold NUL).
 // The least time an offered state is expected from its tree parent before it is fetched (Expect).
 constexpr std::chrono::milliseconds kMinPatience{200};
 
 // Bound of ReplicationSession::sent_ahead_.
 constexpr size_t kMaxSentAhead = 4096;
 
+// A document's name inside one want (collection and id cannot hold NUL).
 std::string DocName(const std::string& collection, const std::string& doc_id) {
   std::string name = collection;
   name.push_back('\0');
