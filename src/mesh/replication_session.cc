@@ -390,7 +390,7 @@ bool ReplicationSession::DocumentsFlowing() const {
 
 std::vector<SendUnit> ReplicationSession::ReadyUnits() {
   std::vector<SendUnit> ready;
-  if (DocumentsFlowing() && send_window_.in_flight_batches() < out_.window) {
+  if (DocumentsFlowing() && send_window_.in_flight_batches(BatchKind::kFeed) < out_.window) {
     const uint64_t head = env_.store->LastSeq();
     for (size_t lane = 0; lane < env_.lanes.size(); ++lane) {
       if (out_.lane_cursor[lane] < head) {
@@ -527,14 +527,9 @@ void ReplicationSession::SendBatch(std::vector<store::FeedEntry> entries, uint64
     }
     return;
   }
-  if (held_offers_) {
-    for (auto& c : *held_offers_->mutable_changes()->mutable_changes()) {
-      batch->mutable_changes()->Add(std::move(c));
-    }
-    sent += held;
-    offered += held;
-    held_offers_.reset();
-  }
+  const size_t released = AppendHeldOffers(batch);
+  sent += released;
+  offered += released;
   // Batches are merged in order, so once this one is merged every lane is merged through its
   // cursor: the lowest cursor is a safe checkpoint for the peer.
   out_.sent_through = std::max(out_.sent_through, LowWatermark());
@@ -548,7 +543,8 @@ void ReplicationSession::SendBatch(std::vector<store::FeedEntry> entries, uint64
 
 bool ReplicationSession::SendAhead(std::vector<store::RemoteChange> changes) {
   if (closed_ || !DocumentsFlowing() || peer_protocol_ < kMeshRoutesProtocolVersion ||
-      send_window_.in_flight_batches() >= out_.window || !send_window_.CanSend(false)) {
+      send_window_.in_flight_batches(BatchKind::kAhead) >= out_.window ||
+      !send_window_.CanSend(false)) {
     return false;
   }
   if (sent_ahead_.size() + changes.size() > kMaxSentAhead) sent_ahead_.clear();
@@ -573,21 +569,23 @@ bool ReplicationSession::SendAhead(std::vector<store::RemoteChange> changes) {
   }
   if (sent == 0) return true;
   // Offers held back (SendBatch) ride along; the checkpoint that covers them moves later.
-  size_t offered = 0;
-  if (held_offers_) {
-    for (auto& c : *held_offers_->mutable_changes()->mutable_changes()) {
-      batch->mutable_changes()->Add(std::move(c));
-      ++offered;
-    }
-    held_offers_.reset();
-  }
+  const size_t offered = AppendHeldOffers(batch);
   env_.counters->batches_sent.Inc();
   env_.counters->changes_sent.Inc(sent);
   env_.counters->states_sent_ahead.Inc(sent);
   env_.counters->offers_sent.Inc(offered);
-  send_window_.OnSent(frame.ByteSizeLong(), env_.clock->Now());
+  send_window_.OnSent(frame.ByteSizeLong(), env_.clock->Now(), Flow::kDocuments, BatchKind::kAhead);
   SendFrame(frame);
   return true;
+}
+
+size_t ReplicationSession::AppendHeldOffers(v1::ChangeBatch* batch) {
+  if (!held_offers_) return 0;
+  auto* held = held_offers_->mutable_changes()->mutable_changes();
+  const size_t count = held->size();
+  for (auto& c : *held) batch->mutable_changes()->Add(std::move(c));
+  held_offers_.reset();
+  return count;
 }
 
 void ReplicationSession::OnBatchAck(const v1::Frame& frame) {

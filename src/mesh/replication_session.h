@@ -74,8 +74,9 @@
 namespace peat::mesh {
 
 namespace v1 {
+class ChangeBatch;
 class Frame;
-}
+}  // namespace v1
 
 // 2: blob frames (a protocol 1 peer never gets one). 3: offers, ChangeWant, WantReply (relay
 // once; a protocol 2 peer gets every change whole). 4: RouteAdvert and relay trees (a relayed
@@ -178,6 +179,8 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   // is the one last sent (it moves no checkpoint). When the same state later leaves our feed it
   // is not sent again. Sends nothing (false) to a peer below protocol 4, when documents do not
   // flow, or when the send window has no room: the feed sends them after the merge, as usual.
+  // Cut-through batches count against the peer's batch window apart from the feed's
+  // (BatchKind::kAhead), so they never hold a feed batch back, nor a feed batch them.
   bool SendAhead(std::vector<store::RemoteChange> changes);
 
   bool established() const { return established_; }
@@ -321,6 +324,8 @@ class ReplicationSession : public std::enable_shared_from_this<ReplicationSessio
   bool SendPiece(int priority_class);
   void OnBlobAck();
   void SendBatch(std::vector<store::FeedEntry> entries, uint64_t head);
+  // Moves the held offers (held_offers_) into `batch`; returns how many.
+  size_t AppendHeldOffers(v1::ChangeBatch* batch);
   uint64_t LowWatermark() const;
   void SendFrame(const v1::Frame& frame);
   void ArmKeepalive();

@@ -22,10 +22,12 @@ size_t SendWindow::NextBatchBytes() const {
   return std::clamp(window_ / 4, options_.min_batch_bytes, options_.max_batch_bytes);
 }
 
-void SendWindow::OnSent(size_t bytes, Clock::time_point now, Flow flow) {
-  in_flight_.push_back(Sent{bytes, now, flow});
+void SendWindow::OnSent(size_t bytes, Clock::time_point now, Flow flow, BatchKind kind) {
+  if (flow == Flow::kBlobPieces) kind = BatchKind::kFeed;  // kinds are of document batches
+  in_flight_.push_back(Sent{bytes, now, flow, kind});
   in_flight_bytes_ += bytes;
   if (flow == Flow::kBlobPieces) ++in_flight_pieces_;
+  if (kind == BatchKind::kAhead) ++in_flight_ahead_;
 }
 
 SendWindow::Clock::duration SendWindow::base_rtt() const {
@@ -50,6 +52,7 @@ void SendWindow::OnAcked(Clock::time_point now, Flow flow,
   in_flight_.erase(it);
   in_flight_bytes_ -= sent.bytes;
   if (flow == Flow::kBlobPieces) --in_flight_pieces_;
+  if (sent.kind == BatchKind::kAhead) --in_flight_ahead_;
   const Clock::duration rtt = now - sent.at;
   ObserveRtt(rtt, now);
   recent_rtt_[recent_count_++ % kRecentRtts] = rtt;
@@ -76,6 +79,7 @@ void SendWindow::Reset() {
     in_flight_bytes_ -= s.bytes;
     return true;
   });
+  in_flight_ahead_ = 0;
   recent_count_ = 0;
 }
 

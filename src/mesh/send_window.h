@@ -24,6 +24,10 @@
 // flight is tagged with its flow, and an ack returns the oldest unit of its flow (each flow is
 // acknowledged in its own send order; the two interleave freely). Reset drops documents only.
 //
+// Document batches are of two kinds sharing one ack order: the feed's, and a relay tree's
+// cut-through batches (ReplicationSession::SendAhead). The session bounds each kind's count on
+// its own, so forwarding ahead never takes a feed batch's place (in_flight_batches(kind)).
+//
 // Not thread-safe (one session, on the mesh loop).
 #pragma once
 
@@ -47,6 +51,7 @@ struct SendWindowOptions {
 };
 
 enum class Flow : uint8_t { kDocuments = 0, kBlobPieces = 1 };
+enum class BatchKind : uint8_t { kFeed = 0, kAhead = 1 };  // of a document batch
 
 class SendWindow {
  public:
@@ -60,7 +65,8 @@ class SendWindow {
   bool CanSend(bool top_lane) const;
   // Bytes of state the next batch may carry.
   size_t NextBatchBytes() const;
-  void OnSent(size_t bytes, Clock::time_point now, Flow flow = Flow::kDocuments);
+  void OnSent(size_t bytes, Clock::time_point now, Flow flow = Flow::kDocuments,
+              BatchKind kind = BatchKind::kFeed);
   // The oldest unacknowledged unit of `flow` was acknowledged (ignored when none is in flight).
   // `path_queue_delay`: the kernel's view of the queue ahead of the link when known
   // (MeshConnection::path_queue_delay); the window then shrinks only when both it and the round
@@ -72,7 +78,11 @@ class SendWindow {
 
   size_t window_bytes() const { return window_; }
   size_t in_flight_bytes() const { return in_flight_bytes_; }
+  // Document batches in flight: all, or those of one kind.
   size_t in_flight_batches() const { return in_flight_.size() - in_flight_pieces_; }
+  size_t in_flight_batches(BatchKind kind) const {
+    return kind == BatchKind::kAhead ? in_flight_ahead_ : in_flight_batches() - in_flight_ahead_;
+  }
   size_t in_flight_pieces() const { return in_flight_pieces_; }
   Clock::duration base_rtt() const;
 
@@ -81,6 +91,7 @@ class SendWindow {
     size_t bytes;
     Clock::time_point at;
     Flow flow;
+    BatchKind kind;
   };
   void ObserveRtt(Clock::duration rtt, Clock::time_point now);
 
@@ -93,6 +104,7 @@ class SendWindow {
   size_t in_flight_bytes_ = 0;
   std::deque<Sent> in_flight_;
   size_t in_flight_pieces_ = 0;
+  size_t in_flight_ahead_ = 0;
   // Base delay: the minimum over the current and the previous 10 s bucket, so it follows a path
   // whose delay really changed.
   Clock::duration min_rtt_current_ = Clock::duration::max();

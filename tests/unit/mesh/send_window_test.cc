@@ -131,6 +131,31 @@ TEST(SendWindowTest, LowerLanesLeaveRoomForTheTopLane) {
   EXPECT_TRUE(w.CanSend(false));
 }
 
+TEST(SendWindowTest, CutThroughBatchesAreCountedApartAndAckedInSendOrder) {
+  SendWindow w(Options());
+  auto now = Clock::time_point{} + 1h;
+  w.OnSent(1000, now);                                       // feed
+  w.OnSent(1000, now, Flow::kDocuments, BatchKind::kAhead);  // cut-through
+  w.OnSent(500, now, Flow::kBlobPieces, BatchKind::kAhead);  // a piece has no kind
+  w.OnSent(1000, now, Flow::kDocuments, BatchKind::kAhead);
+  EXPECT_EQ(w.in_flight_batches(), 3u);
+  EXPECT_EQ(w.in_flight_batches(BatchKind::kFeed), 1u);
+  EXPECT_EQ(w.in_flight_batches(BatchKind::kAhead), 2u);
+  now += 10ms;
+  w.OnAcked(now);  // the oldest document batch: the feed's
+  EXPECT_EQ(w.in_flight_batches(BatchKind::kFeed), 0u);
+  EXPECT_EQ(w.in_flight_batches(BatchKind::kAhead), 2u);
+  w.OnAcked(now);
+  EXPECT_EQ(w.in_flight_batches(BatchKind::kAhead), 1u);
+  EXPECT_EQ(w.in_flight_pieces(), 1u);
+  w.OnSent(1000, now);
+  w.Reset();  // a new stream: no document batch of either kind is in flight
+  EXPECT_EQ(w.in_flight_batches(BatchKind::kFeed), 0u);
+  EXPECT_EQ(w.in_flight_batches(BatchKind::kAhead), 0u);
+  EXPECT_EQ(w.in_flight_pieces(), 1u);
+  EXPECT_EQ(w.in_flight_bytes(), 500u);
+}
+
 TEST(SendWindowTest, BatchesAreAQuarterOfTheWindowWithinBounds) {
   auto o = Options();
   o.initial_bytes = 16 * 1024;
