@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -311,6 +313,33 @@ TEST_F(RelayOnceTest, ARelayPassesAStateToItsTreeChildBeforeItsOwnFeedHasIt) {
     auto cp = d_->store->GetCheckpoint(kIdB);
     return cp.ok() && cp->seq == seq;
   }));
+}
+
+TEST_F(RelayOnceTest, ABatchSentAheadDoesNotHoldBackTheFeedsOwnBatch) {
+  trees_ = true;
+  // From when `drop` is set, D's acknowledgements vanish: what B sends D stays in flight.
+  auto drop = std::make_shared<std::atomic<bool>>(false);
+  net_.DropFrames(kIdD, [drop, acks = AckFrames()](const std::string& bytes) {
+    return drop->load() && acks(bytes);
+  });
+  Diamond(/*c_meets_d=*/false);  // D's only link is B
+  for (TestNode* n : {a_, b_, c_, d_}) {
+    n->tweak = [](MeshOptions& o) { o.session.window_batches = 1; };
+    Recreate(*n);
+  }
+  StartAll();
+  ASSERT_TRUE(TreeSettled(*d_, *b_, kIdA));
+  ASSERT_TRUE(b_->mesh->Drain(clock_.Now() + std::chrono::seconds(5)));
+  drop->store(true);
+  // A's change reaches D in a batch B sends ahead, which is never acknowledged.
+  ASSERT_TRUE(PutSync(*a_->store, "c", "relayed", R"({"v":1})").ok());
+  ASSERT_TRUE(WaitUntil([&] { return Get(*d_, "relayed").has_value(); }));
+  EXPECT_EQ(Metric(*b_, "peat_mesh_states_sent_ahead_total"), 1u);
+  // D allows one batch in flight, yet B's own change goes out at once: the ahead batch is
+  // counted apart from the feed's.
+  ASSERT_TRUE(PutSync(*b_->store, "c", "local", R"({"v":2})").ok());
+  EXPECT_TRUE(WaitUntil([&] { return Get(*d_, "local").has_value(); }));
+  EXPECT_EQ(Metric(*d_, "peat_mesh_changes_received_total"), 2u);
 }
 
 }  // namespace
