@@ -67,7 +67,13 @@ anchors_stop() {
 }
 trap 'anchors_stop; bench__cleanup' EXIT
 
-free_port() { node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
+# Two free ports for the anchors, below the kernel's ephemeral range (freePort in
+# tests/integration/lib/mesh_cluster.mjs): a listen(0) port may be taken as the local port of
+# another process's outgoing connection before the anchor binds it.
+free_ports() {
+  node --input-type=module -e "import { freePort } from '$ROOT/tests/integration/lib/mesh_cluster.mjs';
+console.log(await freePort(), await freePort());"
+}
 
 anchors_install() {
   local missing=()
@@ -92,8 +98,8 @@ anchors_install() {
 anchors_start() {
   anchors_install
   mkdir -p "$ANCH/nginx" "$ANCH/dst" /run/sshd
-  SSH_PORT=$(free_port)
-  HTTPS_PORT=$(free_port)
+  read -r SSH_PORT HTTPS_PORT < <(free_ports)
+  [[ -n $HTTPS_PORT ]] || die "no free ports for the anchors"
   ssh-keygen -q -t ed25519 -N '' -f "$ANCH/host_key"
   ssh-keygen -q -t ed25519 -N '' -f "$ANCH/client_key"
   cp "$ANCH/client_key.pub" "$ANCH/authorized_keys"
